@@ -1,0 +1,175 @@
+/*
+ * call.c - `wasmplug call PLUGIN EXPORT [ARGS...]`.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static const char usage[] =
+    "usage: wasmplug call PLUGIN EXPORT [ARGS...] [OPTIONS]\n"
+    "\n"
+    "Calls an export of a plugin (.wasm or .wat).\n"
+    "  numeric exports take their arguments as ARGS and print the results,\n"
+    "    one per line:   wasmplug call add.wat add 2 3   prints 5\n"
+    "  bytes exports (the wasmplug bytes ABI) take their input from an option\n"
+    "    and write the output bytes to stdout.\n"
+    "\n"
+    "options:\n"
+    "  --input TEXT            input bytes for a bytes export\n"
+    "  --input-file PATH       input read from a file ('-' reads stdin)\n"
+    "  --manifest FILE         a JSON manifest (flags below add to it)\n"
+    "  --allow-dir HOST[:GUEST][:ro|:rw]  grant a directory (default read-write,\n"
+    "                          seen by the plugin at GUEST, default HOST)\n"
+    "  --env K=V               give the plugin an environment variable\n"
+    "  --config K=V            a config value the plugin reads with config_get\n"
+    "  --timeout-ms N          stop the call after N milliseconds\n"
+    "  --max-memory SIZE       most linear memory, e.g. 16MiB\n"
+    "  --fuel N                stop the call after about N wasm instructions\n"
+    "  --log LEVEL             show plugin logs at LEVEL and above (default info;\n"
+    "                          trace, debug, info, warn, error, off)\n"
+    "\n"
+    "exit codes: 0 success, 1 the plugin failed, 2 usage, 3 the plugin could not\n"
+    "be loaded or linked.\n";
+
+/* Parses one argument for a parameter of kind k. */
+static bool parse_arg(const char *s, wp_valkind k, wp_val *out) {
+  char *end;
+  errno = 0;
+  out->kind = k;
+  if (k == WP_I32 || k == WP_I64) {
+    bool neg = s[0] == '-';
+    long long sv = 0;
+    unsigned long long uv = 0;
+    if (neg) sv = strtoll(s, &end, 0);
+    else uv = strtoull(s, &end, 0);
+    if (errno || end == s || *end) return false;
+    if (k == WP_I32) {
+      if (neg ? sv < INT32_MIN : uv > UINT32_MAX) return false;
+      out->of.i32 = neg ? (int32_t)sv : (int32_t)(uint32_t)uv;
+    } else {
+      out->of.i64 = neg ? (int64_t)sv : (int64_t)uv;
+    }
+    return true;
+  }
+  double d = strtod(s, &end);
+  if (end == s || *end) return false;
+  if (k == WP_F32) out->of.f32 = (float)d;
+  else out->of.f64 = d;
+  return true;
+}
+
+static void print_val(const wp_val *v) {
+  switch (v->kind) {
+  case WP_I32: printf("%" PRId32 "\n", v->of.i32); break;
+  case WP_I64: printf("%" PRId64 "\n", v->of.i64); break;
+  case WP_F32: printf("%.9g\n", (double)v->of.f32); break;
+  case WP_F64: printf("%.17g\n", v->of.f64); break;
+  }
+}
+
+static int call_numeric(wp_instance *inst, const wp_extern_info *e, const cli_opts *o) {
+  size_t nargs = o->npositional - 2;
+  if (!e->numeric) {
+    fprintf(stderr, "wasmplug: '%s' has the type %s, which the CLI cannot call\n", e->name, e->type);
+    return CLI_USAGE;
+  }
+  if (nargs != e->nparams) {
+    fprintf(stderr, "wasmplug: '%s' takes %zu argument%s (%s), got %zu\n", e->name, e->nparams,
+            e->nparams == 1 ? "" : "s", e->type, nargs);
+    return CLI_USAGE;
+  }
+  wp_val args[64], results[64];
+  if (e->nparams > 64 || e->nresults > 64) {
+    fprintf(stderr, "wasmplug: '%s' has too many parameters or results\n", e->name);
+    return CLI_USAGE;
+  }
+  for (size_t i = 0; i < nargs; i++) {
+    if (!parse_arg(o->positional[2 + i], e->params[i], &args[i])) {
+      fprintf(stderr, "wasmplug: argument %zu of '%s' must be %s, got '%s'\n", i + 1, e->name,
+              wp_valkind_name(e->params[i]), o->positional[2 + i]);
+      return CLI_USAGE;
+    }
+  }
+  wp_error *err = wp_instance_call(inst, e->name, args, nargs, results, e->nresults);
+  if (err) return cli_fail(err);
+  for (size_t i = 0; i < e->nresults; i++) print_val(&results[i]);
+  return CLI_OK;
+}
+
+static int call_bytes(wp_instance *inst, const wp_extern_info *e, const cli_opts *o) {
+  char *input = NULL;
+  size_t len = 0;
+  if ((o->input || o->input_file) && !cli_read_input(o, &input, &len)) return CLI_USAGE;
+  const uint8_t *out;
+  size_t out_len;
+  wp_error *err = wp_instance_call_bytes(inst, e->name, input ? input : "", len, &out, &out_len);
+  free(input);
+  if (err) return cli_fail(err);
+  if (fwrite(out, 1, out_len, stdout) != out_len) return CLI_PLUGIN_FAILED;
+  if (isatty(STDOUT_FILENO) && out_len && out[out_len - 1] != '\n') putchar('\n');
+  return CLI_OK;
+}
+
+/* A bytes export looks like (i32, i32) -> i32 in a plugin with cabi_realloc. */
+static bool looks_like_bytes(const wp_plugin *p, const wp_extern_info *e) {
+  bool has_realloc = false;
+  for (size_t i = 0; i < wp_plugin_export_count(p); i++)
+    has_realloc |= strcmp(wp_plugin_get_export(p, i)->name, "cabi_realloc") == 0;
+  return has_realloc && e->numeric && e->nparams == 2 && e->params[0] == WP_I32 &&
+         e->params[1] == WP_I32 && e->nresults == 1 && e->results[0] == WP_I32;
+}
+
+/* Plugin stdout and stderr both go to our stderr: stdout carries the result. */
+static int to_stderr(void *ud, wp_instance *inst, const uint8_t *data, size_t len) {
+  (void)ud;
+  (void)inst;
+  return fwrite(data, 1, len, stderr) == len ? 0 : -1;
+}
+
+int cmd_call(int argc, char **argv) {
+  cli_opts o;
+  if (!cli_parse(argc, argv, &o, usage)) {
+    cli_opts_free(&o);
+    return CLI_USAGE;
+  }
+  if (o.help || o.npositional < 2) {
+    fputs(usage, o.help ? stdout : stderr);
+    cli_opts_free(&o);
+    return o.help ? CLI_OK : CLI_USAGE;
+  }
+  wp_manifest_set_stdout(o.manifest, WP_STDIO_CALLBACK, to_stderr, NULL);
+  wp_manifest_set_stderr(o.manifest, WP_STDIO_CALLBACK, to_stderr, NULL);
+  int rc = CLI_LOAD_FAILED;
+  wp_engine *engine = cli_engine(&o);
+  wp_plugin *plugin = NULL;
+  wp_instance *inst = NULL;
+  wp_error *err = engine ? wp_plugin_load(engine, o.positional[0], o.manifest, &plugin) : NULL;
+  if (engine && !err) err = wp_instance_new(plugin, &inst);
+  if (err) {
+    rc = cli_fail(err);
+    goto done;
+  }
+  if (!engine) goto done;
+  wp_func_id id;
+  err = wp_plugin_find_func(plugin, o.positional[1], &id);
+  if (err) {
+    cli_fail(err);
+    rc = CLI_USAGE;
+    goto done;
+  }
+  const wp_extern_info *e = wp_plugin_get_export(plugin, id);
+  bool bytes = o.input || o.input_file || (o.npositional == 2 && looks_like_bytes(plugin, e));
+  rc = bytes ? call_bytes(inst, e, &o) : call_numeric(inst, e, &o);
+done:
+  wp_instance_free(inst);
+  wp_plugin_free(plugin);
+  wp_engine_free(engine);
+  cli_opts_free(&o);
+  return rc;
+}

@@ -1,0 +1,54 @@
+/*
+ * cli.h - what the wasmplug commands share: options that become a manifest,
+ * error reporting and exit codes.
+ */
+#ifndef WASMPLUG_CLI_H
+#define WASMPLUG_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "wasmplug.h"
+
+/* Exit codes of every command. */
+enum {
+  CLI_OK = 0,
+  CLI_PLUGIN_FAILED = 1, /* trap, timeout, limit, host error */
+  CLI_USAGE = 2,
+  CLI_LOAD_FAILED = 3,   /* the plugin could not be loaded or linked */
+};
+
+/* Options common to commands that run a plugin. */
+typedef struct cli_opts {
+  const char *positional[256];
+  size_t npositional;
+  wp_manifest *manifest;  /* built from --manifest and the flags */
+  const char *input;      /* --input TEXT, or NULL */
+  const char *input_file; /* --input-file PATH, or "-" for stdin */
+  wp_log_level log_level;
+  bool help;
+} cli_opts;
+
+/*
+ * Parses argv (after the command name). Options start with "--"; anything
+ * else, including negative numbers, is positional; "--" ends the options.
+ * On a usage error prints it and returns false.
+ */
+bool cli_parse(int argc, char **argv, cli_opts *o, const char *usage);
+void cli_opts_free(cli_opts *o);
+
+/* Reads --input / --input-file into a malloc'ed buffer; false on error (printed). */
+bool cli_read_input(const cli_opts *o, char **data, size_t *len);
+
+/* An engine whose plugin logs go to stderr at o->log_level and above. */
+wp_engine *cli_engine(const cli_opts *o);
+
+/* Prints "wasmplug: <message>" and the backtrace; frees err; returns the exit
+   code for its kind. */
+int cli_fail(wp_error *err);
+
+int cmd_call(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+
+#endif

@@ -1,0 +1,38 @@
+/*
+ * main.c - the wasmplug command: dispatch to call, run, inspect.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char usage[] =
+    "usage: wasmplug COMMAND [ARGS...]\n"
+    "\n"
+    "commands:\n"
+    "  call PLUGIN EXPORT [ARGS...]   call an export (numbers or bytes)\n"
+    "  run PLUGIN [ARGS...]           run a WASI command's _start\n"
+    "  inspect PLUGIN                 show a plugin's imports, exports, memories\n"
+    "\n"
+    "'wasmplug COMMAND --help' tells more. wasmplug " WASMPLUG_VERSION "\n";
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    fputs(usage, stderr);
+    return CLI_USAGE;
+  }
+  const char *cmd = argv[1];
+  if (strcmp(cmd, "call") == 0) return cmd_call(argc - 2, argv + 2);
+  if (strcmp(cmd, "run") == 0) return cmd_run(argc - 2, argv + 2);
+  if (strcmp(cmd, "inspect") == 0) return cmd_inspect(argc - 2, argv + 2);
+  if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+    fputs(usage, stdout);
+    return CLI_OK;
+  }
+  if (strcmp(cmd, "--version") == 0) {
+    puts("wasmplug " WASMPLUG_VERSION);
+    return CLI_OK;
+  }
+  fprintf(stderr, "wasmplug: unknown command '%s'\n%s", cmd, usage);
+  return CLI_USAGE;
+}

@@ -1,0 +1,236 @@
+/*
+ * options.c - the options shared by call and run, turned into a manifest.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static bool usage_error(const char *usage, const char *fmt, const char *arg) {
+  fprintf(stderr, "wasmplug: ");
+  fprintf(stderr, fmt, arg);
+  fprintf(stderr, "\n%s", usage);
+  return false;
+}
+
+static bool parse_u64(const char *s, uint64_t *out) {
+  char *end;
+  errno = 0;
+  if (!*s || *s == '-') return false;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno || *end) return false;
+  *out = v;
+  return true;
+}
+
+static bool check(wp_error *err, const char *usage) {
+  if (!err) return true;
+  usage_error(usage, "%s", wp_error_get_message(err));
+  wp_error_free(err);
+  return false;
+}
+
+/* HOST[:GUEST][:ro|:rw]; the guest path defaults to the host path. */
+static wp_error *allow_dir(wp_manifest *m, const char *spec) {
+  char *s = strdup(spec);
+  if (!s) return wp_error_new(WP_ERR_HOST, "out of memory");
+  bool writable = true;
+  char *last = strrchr(s, ':');
+  if (last && (strcmp(last, ":ro") == 0 || strcmp(last, ":rw") == 0)) {
+    writable = last[2] == 'w';
+    *last = '\0';
+  }
+  char *colon = strchr(s, ':');
+  const char *guest = s;
+  if (colon) {
+    *colon = '\0';
+    guest = colon + 1;
+  }
+  wp_error *err = wp_manifest_allow_dir(m, s, guest, writable);
+  free(s);
+  return err;
+}
+
+static wp_error *key_value(wp_manifest *m, const char *kv, bool env) {
+  const char *eq = strchr(kv, '=');
+  if (!eq || eq == kv) return wp_error_new(WP_ERR_BAD_INPUT, "expected KEY=VALUE, got '%s'", kv);
+  char *key = strndup(kv, (size_t)(eq - kv));
+  if (!key) return wp_error_new(WP_ERR_HOST, "out of memory");
+  wp_error *err = env ? wp_manifest_set_env(m, key, eq + 1) : wp_manifest_set_config(m, key, eq + 1);
+  free(key);
+  return err;
+}
+
+static bool parse_level(const char *s, wp_log_level *out) {
+  for (int l = WP_LOG_TRACE; l <= WP_LOG_ERROR; l++)
+    if (strcmp(s, wp_log_level_name((wp_log_level)l)) == 0) {
+      *out = (wp_log_level)l;
+      return true;
+    }
+  if (strcmp(s, "off") == 0) {
+    *out = WP_LOG_ERROR + 1;
+    return true;
+  }
+  return false;
+}
+
+/* Applies one "--name value" option; false on a usage error (printed). */
+static bool apply(cli_opts *o, const char *name, const char *val, const char *usage) {
+  uint64_t n;
+  if (strcmp(name, "--manifest") == 0) {
+    wp_manifest *m;
+    if (!check(wp_manifest_load(val, &m), usage)) return false;
+    wp_manifest_free(o->manifest);
+    o->manifest = m;
+  } else if (strcmp(name, "--allow-dir") == 0) {
+    return check(allow_dir(o->manifest, val), usage);
+  } else if (strcmp(name, "--env") == 0) {
+    return check(key_value(o->manifest, val, true), usage);
+  } else if (strcmp(name, "--config") == 0) {
+    return check(key_value(o->manifest, val, false), usage);
+  } else if (strcmp(name, "--timeout-ms") == 0) {
+    if (!parse_u64(val, &n) || n > UINT32_MAX) return usage_error(usage, "--timeout-ms takes milliseconds, got '%s'", val);
+    wp_manifest_set_timeout_ms(o->manifest, (uint32_t)n);
+  } else if (strcmp(name, "--max-memory") == 0) {
+    if (!wp_parse_size(val, &n)) return usage_error(usage, "--max-memory takes a size such as 16MiB, got '%s'", val);
+    wp_manifest_set_max_memory(o->manifest, n);
+  } else if (strcmp(name, "--fuel") == 0) {
+    if (!parse_u64(val, &n)) return usage_error(usage, "--fuel takes a number, got '%s'", val);
+    wp_manifest_set_fuel(o->manifest, n);
+  } else if (strcmp(name, "--input") == 0) {
+    o->input = val;
+  } else if (strcmp(name, "--input-file") == 0) {
+    o->input_file = val;
+  } else if (strcmp(name, "--log") == 0) {
+    if (!parse_level(val, &o->log_level)) return usage_error(usage, "--log takes trace, debug, info, warn, error or off, got '%s'", val);
+  } else {
+    return usage_error(usage, "unknown option '%s'", name);
+  }
+  return true;
+}
+
+bool cli_parse(int argc, char **argv, cli_opts *o, const char *usage) {
+  memset(o, 0, sizeof *o);
+  o->log_level = WP_LOG_INFO;
+  o->manifest = wp_manifest_new();
+  bool options_done = false;
+  for (int i = 0; i < argc; i++) {
+    const char *a = argv[i];
+    if (!options_done && (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)) {
+      o->help = true;
+      continue;
+    }
+    if (!options_done && strcmp(a, "--") == 0) {
+      options_done = true;
+      continue;
+    }
+    if (!options_done && strncmp(a, "--", 2) == 0) {
+      char name[64];
+      const char *eq = strchr(a, '='), *val;
+      if (eq) {
+        snprintf(name, sizeof name, "%.*s", (int)(eq - a), a);
+        val = eq + 1;
+      } else {
+        snprintf(name, sizeof name, "%s", a);
+        if (i + 1 >= argc) return usage_error(usage, "option '%s' needs a value", a);
+        val = argv[++i];
+      }
+      if (!apply(o, name, val, usage)) return false;
+      continue;
+    }
+    if (o->npositional == sizeof o->positional / sizeof o->positional[0])
+      return usage_error(usage, "too many arguments (at most %s)", "256");
+    o->positional[o->npositional++] = a;
+  }
+  return true;
+}
+
+void cli_opts_free(cli_opts *o) { wp_manifest_free(o->manifest); }
+
+static bool read_stream(FILE *f, char **data, size_t *len) {
+  size_t cap = 4096, n = 0;
+  char *buf = malloc(cap);
+  while (buf) {
+    n += fread(buf + n, 1, cap - n, f);
+    if (n < cap) break;
+    char *nb = realloc(buf, cap * 2);
+    if (!nb) {
+      free(buf);
+      buf = NULL;
+      break;
+    }
+    buf = nb;
+    cap *= 2;
+  }
+  if (!buf || ferror(f)) {
+    free(buf);
+    return false;
+  }
+  *data = buf;
+  *len = n;
+  return true;
+}
+
+bool cli_read_input(const cli_opts *o, char **data, size_t *len) {
+  if (o->input) {
+    *len = strlen(o->input);
+    *data = malloc(*len + 1);
+    if (*data) memcpy(*data, o->input, *len + 1);
+    return *data != NULL;
+  }
+  const char *path = o->input_file;
+  if (strcmp(path, "-") == 0) return read_stream(stdin, data, len);
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    fprintf(stderr, "wasmplug: cannot open input file '%s': %s\n", path, strerror(errno));
+    return false;
+  }
+  bool ok = read_stream(f, data, len);
+  if (!ok) fprintf(stderr, "wasmplug: cannot read input file '%s'\n", path);
+  fclose(f);
+  return ok;
+}
+
+static void log_to_stderr(void *ud, wp_log_level level, const char *plugin, const char *msg, size_t len) {
+  const cli_opts *o = ud;
+  if (level >= o->log_level)
+    fprintf(stderr, "[%s] %s: %.*s\n", wp_log_level_name(level), plugin, (int)len, msg);
+}
+
+wp_engine *cli_engine(const cli_opts *o) {
+  wp_engine_config *cfg = wp_engine_config_new();
+  wp_engine *engine = NULL;
+  if (!cfg) return NULL;
+  wp_engine_config_set_log(cfg, log_to_stderr, (void *)o);
+  /* A CLI run makes one instance: no need to reserve a pool. */
+  wp_engine_config_set_pooling(cfg, 0);
+  wp_error *err = wp_engine_new(cfg, &engine);
+  wp_engine_config_free(cfg);
+  if (err) {
+    cli_fail(err);
+    return NULL;
+  }
+  return engine;
+}
+
+int cli_fail(wp_error *err) {
+  wp_error_kind kind = wp_error_get_kind(err);
+  fprintf(stderr, "wasmplug: %s\n", wp_error_get_message(err));
+  const char *bt = wp_error_get_backtrace(err);
+  if (bt) fprintf(stderr, "wasm backtrace:\n%s\n", bt);
+  wp_error_free(err);
+  switch (kind) {
+  case WP_ERR_LOAD:
+  case WP_ERR_LINK:
+  case WP_ERR_NOT_FOUND:
+  case WP_ERR_IO:
+    return CLI_LOAD_FAILED;
+  case WP_ERR_BAD_INPUT:
+    return CLI_USAGE;
+  default:
+    return CLI_PLUGIN_FAILED;
+  }
+}

@@ -1,0 +1,3 @@
+module wasmplug.dev/pdk
+
+go 1.24

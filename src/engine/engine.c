@@ -1,0 +1,252 @@
+/*
+ * engine.c - wp_engine: configuration, the Wasmtime engines, the timer thread.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "engine/engine.h"
+
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine/error.h"
+
+#define WP_WASMTIME_VERSION "48.0.8"
+
+struct wp_engine_config {
+  char *cache_dir;
+  bool cache_off;
+  uint32_t pooling;
+  uint64_t max_memory;
+  uint32_t tick_us;
+  wp_log_fn log_fn;
+  void *log_user_data;
+};
+
+wp_engine_config *wp_engine_config_new(void) {
+  wp_engine_config *cfg = calloc(1, sizeof *cfg);
+  if (!cfg) return NULL;
+  cfg->pooling = 256;
+  cfg->max_memory = 1ull << 30;
+  cfg->tick_us = 1000;
+  return cfg;
+}
+
+void wp_engine_config_free(wp_engine_config *cfg) {
+  if (!cfg) return;
+  free(cfg->cache_dir);
+  free(cfg);
+}
+
+void wp_engine_config_set_cache_dir(wp_engine_config *cfg, const char *dir) {
+  free(cfg->cache_dir);
+  cfg->cache_dir = dir ? strdup(dir) : NULL;
+  cfg->cache_off = dir == NULL;
+}
+
+void wp_engine_config_set_pooling(wp_engine_config *cfg, uint32_t max_instances) {
+  cfg->pooling = max_instances;
+}
+
+void wp_engine_config_set_max_memory(wp_engine_config *cfg, uint64_t bytes) {
+  cfg->max_memory = bytes;
+}
+
+void wp_engine_config_set_tick_us(wp_engine_config *cfg, uint32_t us) {
+  cfg->tick_us = us ? us : 1;
+}
+
+void wp_engine_config_set_log(wp_engine_config *cfg, wp_log_fn fn, void *user_data) {
+  cfg->log_fn = fn;
+  cfg->log_user_data = user_data;
+}
+
+/* $XDG_CACHE_HOME/wasmplug/compiled or ~/.cache/wasmplug/compiled. */
+static char *default_cache_dir(void) {
+  const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+  char buf[4096];
+  if (xdg && *xdg)
+    snprintf(buf, sizeof buf, "%s/wasmplug/compiled", xdg);
+  else if (home && *home)
+    snprintf(buf, sizeof buf, "%s/.cache/wasmplug/compiled", home);
+  else
+    return NULL;
+  return strdup(buf);
+}
+
+/* ---- the timer thread ---------------------------------------------------- */
+
+static void *ticker_main(void *arg) {
+  struct wp_engine *e = arg;
+  struct timespec ts = {.tv_sec = e->tick_us / 1000000,
+                        .tv_nsec = (long)(e->tick_us % 1000000) * 1000};
+  while (!atomic_load_explicit(&e->stop, memory_order_relaxed)) {
+    nanosleep(&ts, NULL);
+    atomic_fetch_add_explicit(&e->ticks, 1, memory_order_relaxed);
+    wasmtime_engine_increment_epoch(e->plain.engine);
+    /* fuel.engine is written once under the lock; a stale NULL only skips a tick. */
+    wasm_engine_t *fe = __atomic_load_n(&e->fuel.engine, __ATOMIC_ACQUIRE);
+    if (fe) wasmtime_engine_increment_epoch(fe);
+  }
+  return NULL;
+}
+
+/* ---- flavors --------------------------------------------------------------- */
+
+static void hex16(const unsigned char *in, char out[17]) {
+  static const char digits[] = "0123456789abcdef";
+  for (int i = 0; i < 8; i++) {
+    out[2 * i] = digits[in[i] >> 4];
+    out[2 * i + 1] = digits[in[i] & 15];
+  }
+  out[16] = '\0';
+}
+
+/* Builds one Wasmtime engine with our settings and a linker for it. */
+static wp_error *flavor_init(struct wp_engine *e, bool fuel, wp_flavor *f) {
+  wasm_config_t *cfg = wasm_config_new();
+  if (!cfg) return wp_error_new(WP_ERR_HOST, "wasmplug: out of memory making an engine");
+  wasmtime_config_epoch_interruption_set(cfg, true);
+  wasmtime_config_consume_fuel_set(cfg, fuel);
+  if (e->pooling) {
+    wasmtime_pooling_allocation_config_t *pc = wasmtime_pooling_allocation_config_new();
+    uint32_t n = fuel ? (e->pooling + 3) / 4 : e->pooling;
+    wasmtime_pooling_allocation_config_total_core_instances_set(pc, n);
+    wasmtime_pooling_allocation_config_total_memories_set(pc, n);
+    wasmtime_pooling_allocation_config_total_tables_set(pc, n);
+    wasmtime_pooling_allocation_config_max_memory_size_set(pc, (size_t)e->max_memory);
+    /* Go and other big runtimes have large function tables and instances. */
+    wasmtime_pooling_allocation_config_table_elements_set(pc, 100000);
+    wasmtime_pooling_allocation_config_max_core_instance_size_set(pc, 8u << 20);
+    wasmtime_pooling_allocation_strategy_set(cfg, pc);
+    wasmtime_pooling_allocation_config_delete(pc);
+  }
+  f->engine = wasm_engine_new_with_config(cfg);
+  if (!f->engine)
+    return wp_error_new(WP_ERR_HOST,
+                        "wasmplug: could not make a Wasmtime engine%s", e->pooling
+                            ? " (pooling reserves address space up front: lower it with "
+                              "wp_engine_config_set_pooling, or set 0 to turn it off)"
+                            : "");
+  f->linker = wasmtime_linker_new(f->engine);
+  wasmtime_error_t *werr = wasmtime_linker_define_wasi(f->linker);
+  if (werr) return wp_error_from_wasmtime(WP_ERR_HOST, werr, "wasmplug: defining WASI");
+
+  char text[256];
+  snprintf(text, sizeof text, "wasmtime %s fuel=%d epoch=1 pooling=%u maxmem=%llu",
+           WP_WASMTIME_VERSION, (int)fuel, (unsigned)e->pooling,
+           (unsigned long long)e->max_memory);
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256((const unsigned char *)text, strlen(text), digest);
+  hex16(digest, f->cache_key);
+
+  for (wp_host_def *d = e->host_defs; d; d = d->next) {
+    wp_error *err = wp_host_link(f, d);
+    if (err) return err;
+  }
+  return NULL;
+}
+
+static void flavor_fini(wp_flavor *f) {
+  if (f->linker) wasmtime_linker_delete(f->linker);
+  if (f->engine) wasm_engine_delete(f->engine);
+  f->linker = NULL;
+  f->engine = NULL;
+}
+
+wp_error *wp_engine_flavor(struct wp_engine *e, bool fuel, wp_flavor **out) {
+  if (!fuel) {
+    *out = &e->plain;
+    return NULL;
+  }
+  wp_error *err = NULL;
+  pthread_mutex_lock(&e->lock);
+  if (!e->fuel.engine) {
+    wp_flavor f = {0};
+    err = flavor_init(e, true, &f);
+    if (err) {
+      flavor_fini(&f);
+    } else {
+      e->fuel.linker = f.linker;
+      memcpy(e->fuel.cache_key, f.cache_key, sizeof f.cache_key);
+      __atomic_store_n(&e->fuel.engine, f.engine, __ATOMIC_RELEASE);
+    }
+  }
+  pthread_mutex_unlock(&e->lock);
+  if (!err) *out = &e->fuel;
+  return err;
+}
+
+/* ---- lifetime ------------------------------------------------------------ */
+
+static void engine_destroy(struct wp_engine *e) {
+  if (e->ticker_started) {
+    atomic_store(&e->stop, true);
+    pthread_join(e->ticker, NULL);
+  }
+  flavor_fini(&e->fuel);
+  flavor_fini(&e->plain);
+  while (e->host_defs) {
+    wp_host_def *d = e->host_defs;
+    e->host_defs = d->next;
+    wp_host_def_free(d);
+  }
+  pthread_mutex_destroy(&e->lock);
+  free(e->cache_dir);
+  free(e);
+}
+
+wp_error *wp_engine_new(const wp_engine_config *cfg, wp_engine **out) {
+  wp_engine_config defaults;
+  wp_engine_config *dflt = NULL;
+  if (!cfg) {
+    dflt = wp_engine_config_new();
+    if (!dflt) return wp_error_new(WP_ERR_HOST, "wasmplug: out of memory");
+    defaults = *dflt;
+    cfg = &defaults;
+  }
+  struct wp_engine *e = calloc(1, sizeof *e);
+  if (!e) {
+    wp_engine_config_free(dflt);
+    return wp_error_new(WP_ERR_HOST, "wasmplug: out of memory");
+  }
+  atomic_init(&e->refs, 1);
+  pthread_mutex_init(&e->lock, NULL);
+  e->pooling = cfg->pooling;
+  e->max_memory = cfg->max_memory ? cfg->max_memory : 1ull << 30;
+  e->tick_us = cfg->tick_us ? cfg->tick_us : 1000;
+  e->log_fn = cfg->log_fn;
+  e->log_user_data = cfg->log_user_data;
+  if (!cfg->cache_off) e->cache_dir = cfg->cache_dir ? strdup(cfg->cache_dir) : default_cache_dir();
+  wp_engine_config_free(dflt);
+
+  wp_error *err = wp_host_define_builtins(e);
+  if (!err) err = flavor_init(e, false, &e->plain);
+  if (!err && pthread_create(&e->ticker, NULL, ticker_main, e) != 0)
+    err = wp_error_new(WP_ERR_HOST, "wasmplug: could not start the timer thread");
+  else if (!err)
+    e->ticker_started = true;
+  if (err) {
+    engine_destroy(e);
+    return err;
+  }
+  *out = e;
+  return NULL;
+}
+
+struct wp_engine *wp_engine_ref(struct wp_engine *e) {
+  atomic_fetch_add(&e->refs, 1);
+  return e;
+}
+
+void wp_engine_free(wp_engine *e) {
+  if (e && atomic_fetch_sub(&e->refs, 1) == 1) engine_destroy(e);
+}
+
+const wp_host_def *wp_engine_find_host(const struct wp_engine *e, const char *module,
+                                       const char *name) {
+  for (const wp_host_def *d = e->host_defs; d; d = d->next)
+    if (strcmp(d->module, module) == 0 && strcmp(d->name, name) == 0) return d;
+  return NULL;
+}

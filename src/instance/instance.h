@@ -1,0 +1,75 @@
+/*
+ * instance.h - a sandbox: one store, one instance, its limits (internal).
+ */
+#ifndef WP_INSTANCE_INSTANCE_H
+#define WP_INSTANCE_INSTANCE_H
+
+#include <stdatomic.h>
+
+#include "plugin/plugin.h"
+
+/* Why the epoch callback stopped a call. */
+typedef enum wp_stop {
+  WP_STOP_NONE = 0,
+  WP_STOP_TIMEOUT,
+  WP_STOP_INTERRUPT,
+} wp_stop;
+
+/* A growable byte buffer. */
+typedef struct wp_buf {
+  uint8_t *data;
+  size_t len, cap;
+} wp_buf;
+
+struct wp_instance {
+  wp_plugin *plugin;
+  wasmtime_store_t *store;
+  wasmtime_context_t *ctx;
+  wasmtime_instance_t instance;
+  wasmtime_memory_t memory;
+  bool has_memory;
+  wasmtime_func_t realloc_fn;
+  bool has_realloc;
+  wasmtime_func_t *funcs;   /* per export index, resolved lazily */
+  uint8_t *resolved;        /* per export index: 1 when funcs[i] is valid */
+
+  /* the call in progress */
+  uint64_t start_ns;        /* engine clock when the call began */
+  atomic_bool interrupt;
+  wp_stop stop;
+  wp_error *host_error;     /* a host function's failure, reported after the trap */
+  char *plugin_error;       /* message given to wasmplug.error */
+  bool failed;              /* the last call failed: state may be inconsistent */
+  bool in_call;
+  uint64_t fuel_used;
+
+  wp_buf out;               /* output of the last bytes call */
+  wp_buf host_out;          /* output of the host function running now */
+  wp_buf stdout_buf, stderr_buf;
+  void *user_data;
+  uint32_t uses;            /* takes from a pool */
+};
+
+/* Prepares a call: fuel, epoch deadline, cleared failure state. */
+void wp_call_begin(wp_instance *inst);
+
+/* Turns a failed call into a wp_error (kind from what stopped it), and marks
+   the instance failed. Takes ownership of werr and trap. */
+wp_error *wp_call_failure(wp_instance *inst, const char *what, wasmtime_error_t *werr,
+                          wasm_trap_t *trap);
+
+/* Ends a call: records fuel used; returns the plugin's own error if it
+   reported one through wasmplug.error. */
+wp_error *wp_call_end(wp_instance *inst, const char *what);
+
+/* Resolves an export (by index) to a function, caching it. */
+bool wp_instance_export_func(wp_instance *inst, size_t index, wasmtime_func_t *out);
+
+/* Ensures capacity; false when out of memory. */
+bool wp_buf_reserve(wp_buf *b, size_t cap);
+
+/* Current linear memory base and size; NULL/0 without a memory. */
+uint8_t *wp_instance_memory(wp_instance *inst, size_t *size);
+
+
+#endif

@@ -1,0 +1,55 @@
+/*
+ * plugin.h - a loaded, checked, compiled plugin (internal).
+ */
+#ifndef WP_PLUGIN_PLUGIN_H
+#define WP_PLUGIN_PLUGIN_H
+
+#include <stdatomic.h>
+
+#include "engine/engine.h"
+#include "plugin/manifest.h"
+#include "util/size.h"
+
+struct wp_plugin {
+  atomic_int refs;
+  struct wp_engine *engine;
+  wp_flavor *flavor;        /* the Wasmtime engine + linker it was compiled for */
+  wp_manifest *manifest;    /* private copy */
+  char *name;
+  char sha256_hex[65];
+  size_t size;
+  bool cached;              /* compiled code came from the disk cache */
+  uint64_t max_memory;      /* effective limit in bytes */
+  uint64_t timeout_ns;      /* 0: none */
+  wasmtime_module_t *module;
+  wasmtime_instance_pre_t *pre;
+  wp_extern_info *imports, *exports;
+  size_t nimports, nexports;
+  bool needs_wasi;          /* imports from wasi_snapshot_preview1 */
+  bool has_initialize;      /* exports _initialize */
+  bool has_start;           /* exports _start */
+  bool has_memory;          /* exports memory named "memory" */
+  int32_t realloc_export;   /* export index of cabi_realloc, -1 if none */
+  int32_t memory_export;    /* export index of "memory", -1 if none */
+  int32_t *post_export;     /* per export: index of cabi_post_<name>, or -1 */
+};
+
+/* "plugin 'NAME'" prefix used by every message about this plugin. */
+#define WP_PLUGIN_FMT "plugin '%s'"
+
+/* Loads bytes into a plugin; `display` names it; `base` is the manifest (may be NULL). */
+wp_error *wp_plugin_from_bytes(struct wp_engine *engine, const char *display,
+                               const uint8_t *bytes, size_t len, const wp_manifest *manifest,
+                               wp_plugin **out);
+
+/* Compile with the on-disk cache (cache.c). */
+wp_error *wp_cache_compile(struct wp_plugin *p, const uint8_t *wasm, size_t len);
+
+/* sha256 of bytes as 64 hex digits. */
+void wp_sha256_hex(const uint8_t *data, size_t len, char out[65]);
+
+/* Comma-separated names of the function exports, for "not found" messages;
+   malloc'ed. */
+char *wp_plugin_export_list(const wp_plugin *p);
+
+#endif

@@ -1,0 +1,28 @@
+/* utf8.c - UTF-8 validation, per RFC 3629's table of well-formed sequences. */
+#include "util/utf8.h"
+
+bool wp_utf8_valid(const uint8_t *s, size_t len) {
+  size_t i = 0;
+  while (i < len) {
+    uint8_t c = s[i];
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    size_t n;
+    uint8_t lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
+    if (c >= 0xC2 && c <= 0xDF) n = 2;
+    else if (c == 0xE0) n = 3, lo = 0xA0;
+    else if (c == 0xED) n = 3, hi = 0x9F; /* no surrogates */
+    else if (c >= 0xE1 && c <= 0xEF) n = 3;
+    else if (c == 0xF0) n = 4, lo = 0x90;
+    else if (c >= 0xF1 && c <= 0xF3) n = 4;
+    else if (c == 0xF4) n = 4, hi = 0x8F; /* nothing above U+10FFFF */
+    else return false;
+    if (len - i < n || s[i + 1] < lo || s[i + 1] > hi) return false;
+    for (size_t k = 2; k < n; k++)
+      if ((s[i + k] & 0xC0) != 0x80) return false;
+    i += n;
+  }
+  return true;
+}
