@@ -125,7 +125,13 @@ WP_TEST(test_instance_churn_no_leak) {
   }
   long growth = rss_kib() - after_warmup;
   print_message("RSS after 1,000 cycles %ld KiB, after 10,000: +%ld KiB\n", after_warmup, growth);
+#ifdef __SANITIZE_ADDRESS__
+  /* ASan's quarantine keeps freed memory resident, so RSS says nothing here;
+     LeakSanitizer checks this run for leaks instead. */
+  print_message("RSS check skipped under AddressSanitizer (quarantine); LSan checks leaks\n");
+#else
   assert_true(growth < 4096); /* flat: 9,000 more cycles add under 4 MiB */
+#endif
   wp_plugin_free(p);
   wp_engine_free(e);
 }
