@@ -149,18 +149,8 @@ static wp_error *one_batch(const bench_case *c, double *per_op) {
   return err;
 }
 
-/* Warms up, times c->reps batches, and records the median as a row. */
-static wp_error *measure(const bench_case *c) {
-  double samples[MAX_REPS], ignored;
-  int nreps = c->reps < MAX_REPS ? c->reps : MAX_REPS;
-  for (int i = 0; i < c->warmups; i++) {
-    wp_error *err = one_batch(c, &ignored);
-    if (err) return err;
-  }
-  for (int i = 0; i < nreps; i++) {
-    wp_error *err = one_batch(c, &samples[i]);
-    if (err) return err;
-  }
+/* Records the median of `samples` (ns per operation) as a row of `c`'s. */
+static wp_error *add_row(const bench_case *c, double *samples, int nreps) {
   if (g_nrows == MAX_ROWS) return wp_error_new(WP_ERR_HOST, "bench: too many rows");
   row *r = &g_rows[g_nrows++];
   *r = (row){.name = c->name, .unit = c->unit, .reps = nreps};
@@ -170,6 +160,37 @@ static wp_error *measure(const bench_case *c) {
   fprintf(stderr, "  %-24s %10.3f %s\n", c->name, r->median, c->unit);
   return NULL;
 }
+
+/*
+ * Measures a group of related cases (a baseline and what is compared with
+ * it) with their batches interleaved: warm-ups first, then repetition i of
+ * every case before repetition i + 1 of any. Other load on the machine then
+ * hits all of them alike, which keeps the ratios honest on a busy host. All
+ * cases of a group use the first one's repetition count.
+ */
+static wp_error *measure_group(const bench_case *cases, size_t ncases) {
+  static double samples[MAX_ROWS][MAX_REPS];
+  double ignored;
+  int nreps = cases[0].reps < MAX_REPS ? cases[0].reps : MAX_REPS;
+  if (ncases > MAX_ROWS) return wp_error_new(WP_ERR_HOST, "bench: group too large");
+  for (size_t c = 0; c < ncases; c++)
+    for (int i = 0; i < cases[c].warmups; i++) {
+      wp_error *err = one_batch(&cases[c], &ignored);
+      if (err) return err;
+    }
+  for (int i = 0; i < nreps; i++)
+    for (size_t c = 0; c < ncases; c++) {
+      wp_error *err = one_batch(&cases[c], &samples[c][i]);
+      if (err) return err;
+    }
+  for (size_t c = 0; c < ncases; c++) {
+    wp_error *err = add_row(&cases[c], samples[c], nreps);
+    if (err) return err;
+  }
+  return NULL;
+}
+
+static wp_error *measure(const bench_case *c) { return measure_group(c, 1); }
 
 /* ======================================================================== */
 /* Files and temporary directories                                           */
@@ -649,18 +670,18 @@ static void go_after(void *ctx) {
 /* The benchmarks                                                            */
 /* ======================================================================== */
 
+#define COUNT(a) (sizeof (a) / sizeof (a)[0])
+
+/* Fast rows: 11 repetitions of ~20 ms batches, so a burst of load from
+   elsewhere spoils a repetition or two, which the median discards. */
 static wp_error *bench_numeric(raw_env *raw, wp_env *env) {
   bench_case cases[] = {
-      {"numeric_call_raw", "ns/call", 1, batch(2000000), reps(9), 1, NULL, run_raw_add, NULL, raw},
-      {"numeric_call", "ns/call", 1, batch(2000000), reps(9), 1, NULL, run_wp_add, NULL, env},
-      {"numeric_call_by_name", "ns/call", 1, batch(2000000), reps(9), 1, NULL, run_wp_add_by_name,
+      {"numeric_call_raw", "ns/call", 1, batch(500000), reps(11), 1, NULL, run_raw_add, NULL, raw},
+      {"numeric_call", "ns/call", 1, batch(500000), reps(11), 1, NULL, run_wp_add, NULL, env},
+      {"numeric_call_by_name", "ns/call", 1, batch(500000), reps(11), 1, NULL, run_wp_add_by_name,
        NULL, env},
   };
-  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    wp_error *err = measure(&cases[i]);
-    if (err) return err;
-  }
-  return NULL;
+  return measure_group(cases, COUNT(cases));
 }
 
 static wp_error *bench_bytes(wp_env *env) {
@@ -672,48 +693,41 @@ static wp_error *bench_bytes(wp_env *env) {
   bytes_ctx greet32 = {env->hello_inst, env->greet, small, sizeof small,
                        sizeof small + sizeof "Hello, !" - 1};
   bench_case cases[] = {
-      {"bytes_echo_32B", "ns/call", 1, batch(500000), reps(9), 1, NULL, run_bytes, NULL, &echo32},
-      {"bytes_echo_4KiB", "ns/call", 1, batch(200000), reps(9), 1, NULL, run_bytes, NULL, &echo4k},
-      {"bytes_greet_c_32B", "ns/call", 1, batch(200000), reps(9), 1, NULL, run_bytes, NULL,
+      {"bytes_echo_32B", "ns/call", 1, batch(100000), reps(11), 1, NULL, run_bytes, NULL, &echo32},
+      {"bytes_echo_4KiB", "ns/call", 1, batch(100000), reps(11), 1, NULL, run_bytes, NULL, &echo4k},
+      {"bytes_greet_c_32B", "ns/call", 1, batch(100000), reps(11), 1, NULL, run_bytes, NULL,
        &greet32},
   };
-  size_t ncases = sizeof cases / sizeof cases[0] - (WP_BENCH_GUESTS ? 0 : 1);
-  for (size_t i = 0; i < ncases; i++) {
-    wp_error *err = measure(&cases[i]);
-    if (err) return err;
-  }
-  return NULL;
+  return measure_group(cases, COUNT(cases) - (WP_BENCH_GUESTS ? 0 : 1));
 }
 
+/* One batch is one call of call_nop(1,000,000): per guest-to-host call, the
+   single host-to-guest entry around it is noise (~30 ns in ~10 ms). */
 static wp_error *bench_guest_to_host(raw_env *raw, wp_env *env) {
   bench_case cases[] = {
-      {"guest_to_host_raw", "ns/call", 1, batch(1000000), reps(9), 1, NULL, run_raw_nop, NULL, raw},
-      {"guest_to_host", "ns/call", 1, batch(1000000), reps(9), 1, NULL, run_wp_nop, NULL, env},
+      {"guest_to_host_raw", "ns/call", 1, batch(1000000), reps(11), 1, NULL, run_raw_nop, NULL, raw},
+      {"guest_to_host", "ns/call", 1, batch(1000000), reps(11), 1, NULL, run_wp_nop, NULL, env},
   };
-  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    wp_error *err = measure(&cases[i]);
-    if (err) return err;
-  }
-  return NULL;
+  return measure_group(cases, COUNT(cases));
 }
 
-static wp_error *bench_pool(wp_env *env, uint32_t max_uses, const char *name) {
-  pool_ctx c = {NULL, env->greet};
-  wp_error *err = wp_pool_new(env->hello, max_uses, 1, &c.pool);
-  if (err) return err;
-  bench_case bc = {name, "us/iter", 1e3, batch(5000), reps(9), 1, NULL, run_pool, NULL, &c};
-  if (max_uses != 1) bc.n = batch(200000); /* a reused instance costs ~100x less */
-  err = measure(&bc);
-  wp_pool_free(c.pool);
-  return err;
-}
-
+/* Instance costs: new + free alone (the baseline), a fresh pooled instance
+   per call (max_uses 1), and one reused instance (max_uses 0). */
 static wp_error *bench_instances(wp_env *env) {
-  bench_case base = {"instance_new_free", "us/iter", 1e3, batch(5000), reps(9), 1,
-                     NULL, run_instance_new_free, NULL, env};
-  wp_error *err = measure(&base);
-  if (!err) err = bench_pool(env, 1, "pooled_fresh_instance");
-  if (!err) err = bench_pool(env, 0, "pooled_reused_instance");
+  pool_ctx fresh = {NULL, env->greet}, reused = {NULL, env->greet};
+  wp_error *err = wp_pool_new(env->hello, 1, 1, &fresh.pool);
+  if (!err) err = wp_pool_new(env->hello, 0, 1, &reused.pool);
+  bench_case cases[] = {
+      {"instance_new_free", "us/iter", 1e3, batch(2000), reps(11), 1, NULL, run_instance_new_free,
+       NULL, env},
+      {"pooled_fresh_instance", "us/iter", 1e3, batch(2000), reps(11), 1, NULL, run_pool, NULL,
+       &fresh},
+      {"pooled_reused_instance", "us/iter", 1e3, batch(50000), reps(11), 1, NULL, run_pool, NULL,
+       &reused},
+  };
+  if (!err) err = measure_group(cases, COUNT(cases));
+  wp_pool_free(fresh.pool);
+  wp_pool_free(reused.pool);
   return err;
 }
 
