@@ -43,11 +43,14 @@ static bool parse_arg(const char *s, wp_valkind k, wp_val *out) {
   errno = 0;
   out->kind = k;
   if (k == WP_I32 || k == WP_I64) {
+    /* Decimal, or hex with 0x; a leading 0 is not octal. */
     bool neg = s[0] == '-';
+    const char *digits = neg ? s + 1 : s;
+    int base = (digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X')) ? 16 : 10;
     long long sv = 0;
     unsigned long long uv = 0;
-    if (neg) sv = strtoll(s, &end, 0);
-    else uv = strtoull(s, &end, 0);
+    if (neg) sv = strtoll(s, &end, base);
+    else uv = strtoull(s, &end, base);
     if (errno || end == s || *end) return false;
     if (k == WP_I32) {
       if (neg ? sv < INT32_MIN : uv > UINT32_MAX) return false;

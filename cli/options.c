@@ -81,10 +81,7 @@ static bool parse_level(const char *s, wp_log_level *out) {
 static bool apply(cli_opts *o, const char *name, const char *val, const char *usage) {
   uint64_t n;
   if (strcmp(name, "--manifest") == 0) {
-    wp_manifest *m;
-    if (!check(wp_manifest_load(val, &m), usage)) return false;
-    wp_manifest_free(o->manifest);
-    o->manifest = m;
+    /* loaded by load_manifest before any other option */
   } else if (strcmp(name, "--allow-dir") == 0) {
     return check(allow_dir(o->manifest, val), usage);
   } else if (strcmp(name, "--env") == 0) {
@@ -112,10 +109,28 @@ static bool apply(cli_opts *o, const char *name, const char *val, const char *us
   return true;
 }
 
+/*
+ * The manifest comes first, wherever --manifest stands, so that the other
+ * flags add to it instead of being thrown away with the empty manifest.
+ */
+static bool load_manifest(int argc, char **argv, cli_opts *o, const char *usage) {
+  const char *path = NULL;
+  for (int i = 0; i < argc && strcmp(argv[i], "--") != 0; i++) {
+    if (strncmp(argv[i], "--manifest=", 11) == 0) path = argv[i] + 11;
+    else if (strcmp(argv[i], "--manifest") == 0 && i + 1 < argc) path = argv[++i];
+    else if (strncmp(argv[i], "--", 2) == 0 && !strchr(argv[i], '=') && i + 1 < argc) i++;
+  }
+  if (!path) {
+    o->manifest = wp_manifest_new();
+    return o->manifest != NULL;
+  }
+  return check(wp_manifest_load(path, &o->manifest), usage);
+}
+
 bool cli_parse(int argc, char **argv, cli_opts *o, const char *usage) {
   memset(o, 0, sizeof *o);
   o->log_level = WP_LOG_INFO;
-  o->manifest = wp_manifest_new();
+  if (!load_manifest(argc, argv, o, usage)) return false;
   bool options_done = false;
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i];

@@ -288,6 +288,7 @@ void wp_call_begin(wp_instance *inst) {
   /* Only calls with a timeout pay for reading the clock. */
   inst->start_ns = p->timeout_ns ? now_ns() : 0;
   inst->stop = WP_STOP_NONE;
+  inst->alloc_request = 0;
   inst->in_call = true;
   wasmtime_context_set_epoch_deadline(inst->ctx, 1);
 }
@@ -311,11 +312,16 @@ wp_error *wp_call_end(wp_instance *inst, const char *what) {
   return err;
 }
 
-/* Is linear memory too full to grow by one more page? */
+/*
+ * Did the call fail for want of memory? Wasmtime's C API does not report a
+ * refused memory.grow, so this infers it: memory cannot grow by another page,
+ * or cannot take the input the host was placing when the guest failed.
+ */
 static bool memory_exhausted(wp_instance *inst) {
   size_t size;
   wp_instance_memory(inst, &size);
-  return inst->has_memory && size + 65536 > inst->plugin->max_memory;
+  uint64_t need = inst->alloc_request > 65536 ? inst->alloc_request : 65536;
+  return inst->has_memory && size + need > inst->plugin->max_memory;
 }
 
 static wp_error *describe_failure(wp_instance *inst, const char *what, const char *msg,
@@ -394,6 +400,7 @@ wp_error *wp_call_failure(wp_instance *inst, const char *what, wasmtime_error_t 
   wp_error *err = describe_failure(inst, what, msg ? wp_trap_reason(msg) : "unknown failure", has_code, code,
                                    status, exited);
   wp_error_set_backtrace(err, backtrace);
+  inst->alloc_request = 0;
   free(msg);
   return err;
 }

@@ -41,6 +41,7 @@ struct wp_instance {
   char *plugin_error;       /* message given to wasmplug.error */
   bool failed;              /* the last call failed: state may be inconsistent */
   bool in_call;
+  uint64_t alloc_request;   /* bytes being placed by the host; 0 otherwise */
   uint64_t fuel_used;
 
   wp_buf out;               /* output of the last bytes call */

@@ -166,6 +166,18 @@ WP_TEST(test_memory_limit) {
   assert_ok(wp_instance_call(t->inst, "pages", NULL, 0, &r, 1));
   assert_int_equal(r.of.i32, 3);
   fail_then_recover(t, "bomb", NULL, 0, 0, WP_ERR_MEMORY_LIMIT, "memory at the 256 KiB limit");
+  env_free(t);
+
+  /* One input too big for the limit: the guest's allocator fails at once. */
+  t = env_load("echo.wat", m);
+  static uint8_t big[1 << 20];
+  const uint8_t *out;
+  size_t len;
+  assert_error(wp_instance_call_bytes(t->inst, "echo", big, sizeof big, &out, &len),
+               WP_ERR_MEMORY_LIMIT, "memory at the 256 KiB limit");
+  assert_ok(wp_instance_reset(t->inst));
+  assert_ok(wp_instance_call_bytes(t->inst, "echo", "fits", 4, &out, &len));
+  assert_memory_equal(out, "fits", 4);
   wp_manifest_free(m);
   env_free(t);
 }

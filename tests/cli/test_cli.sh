@@ -80,7 +80,11 @@ fail() {
 }
 
 # rc N: the exit code is N.
-rc() { if [ "$RC" = "$1" ]; then pass; else fail "expected exit code $1, got $RC"; fi; }
+rc() {
+  if [ "$RC" = "$1" ]; then pass; return; fi
+  if [ "$RC" = 124 ]; then fail "expected exit code $1, got 124: killed after its time limit"
+  else fail "expected exit code $1, got $RC"; fi
+}
 
 # out_is TEXT: stdout is exactly TEXT (byte for byte; use $'...\n' for newlines).
 out_is() {
@@ -773,7 +777,7 @@ run call "$PLUG/hello-c.wasm" greet --input world --config greeting=Yo --manifes
 rc 0; out_is "Yo, world!"
 
 t "manifest: flags before it add to it (timeout)"
-run --limit 5 call "$NUM" spin --timeout-ms 50 --manifest "$T/plain.json"
+run --limit 3 call "$NUM" spin --timeout-ms 50 --manifest "$T/plain.json"
 rc 1; err_has "timeout"
 
 # ---- --allow-dir -------------------------------------------------------------
