@@ -154,7 +154,7 @@ static wp_error *add_row(const bench_case *c, double *samples, int nreps) {
   if (g_nrows == MAX_ROWS) return wp_error_new(WP_ERR_HOST, "bench: too many rows");
   row *r = &g_rows[g_nrows++];
   *r = (row){.name = c->name, .unit = c->unit, .reps = nreps};
-  r->median = median(samples, nreps) / c->unit_ns;
+  r->median = median(samples, nreps) / c->unit_ns; /* sorts: min and max are the ends */
   r->min = samples[0] / c->unit_ns;
   r->max = samples[nreps - 1] / c->unit_ns;
   fprintf(stderr, "  %-24s %10.3f %s\n", c->name, r->median, c->unit);

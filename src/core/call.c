@@ -78,22 +78,36 @@ static wp_error *check_signature(wp_instance *inst, const wp_extern_info *e, con
   return NULL;
 }
 
+/* Copies args into raw values, checking kinds as it goes; false on a mismatch. */
+static inline bool load_args(const wp_extern_info *e, const wp_val *args, size_t nargs,
+                             wasmtime_val_raw_t *raw) {
+  if (nargs != e->nparams || !e->numeric) return false;
+  for (size_t i = 0; i < nargs; i++) {
+    if (args[i].kind != e->params[i]) return false;
+    /* Raw values are little-endian with the value in the low bytes, as in
+       wp_val's 8-byte union: one copy serves every kind. */
+    memcpy(&raw[i], &args[i].of, 8);
+  }
+  return true;
+}
+
+/*
+ * The fast path: one pass that checks and converts, the cached function
+ * handle, and the full checks (with their messages) only when something is
+ * wrong.
+ */
 wp_error *wp_instance_call_func(wp_instance *inst, wp_func_id id, const wp_val *args,
                                 size_t nargs, wp_val *results, size_t nresults) {
-  wasmtime_func_t f;
-  wp_error *err = check_callable(inst, id, &f);
-  if (err) return err;
-  const wp_extern_info *e = &inst->plugin->exports[id];
-  if ((err = check_signature(inst, e, args, nargs, nresults))) return err;
-
+  const wp_plugin *p = inst->plugin;
+  const wp_extern_info *e = id < p->nexports ? &p->exports[id] : NULL;
   wasmtime_val_raw_t raw[WP_MAX_ARITY];
-  for (size_t i = 0; i < nargs; i++) {
-    switch (args[i].kind) {
-    case WP_I32: raw[i].i32 = args[i].of.i32; break;
-    case WP_I64: raw[i].i64 = args[i].of.i64; break;
-    case WP_F32: memcpy(&raw[i].f32, &args[i].of.f32, 4); break;
-    case WP_F64: memcpy(&raw[i].f64, &args[i].of.f64, 8); break;
-    }
+  wasmtime_func_t f;
+  if (!e || e->kind != WP_EXTERN_FUNC || !inst->ctx || inst->in_call || e->nparams > WP_MAX_ARITY ||
+      e->nresults > WP_MAX_ARITY || nresults != e->nresults || !load_args(e, args, nargs, raw) ||
+      !wp_instance_export_func(inst, id, &f)) {
+    wp_error *err = check_callable(inst, id, &f);
+    if (!err) err = check_signature(inst, e, args, nargs, nresults);
+    return err ? err : wp_error_new(WP_ERR_HOST, WP_PLUGIN_FMT ": cannot call '%s'", p->name, e->name);
   }
   wp_call_begin(inst);
   wasm_trap_t *trap = NULL;
@@ -102,12 +116,7 @@ wp_error *wp_instance_call_func(wp_instance *inst, wp_func_id id, const wp_val *
   if (werr || trap) return wp_call_failure(inst, e->name, werr, trap);
   for (size_t i = 0; i < nresults; i++) {
     results[i].kind = e->results[i];
-    switch (e->results[i]) {
-    case WP_I32: results[i].of.i32 = raw[i].i32; break;
-    case WP_I64: results[i].of.i64 = raw[i].i64; break;
-    case WP_F32: memcpy(&results[i].of.f32, &raw[i].f32, 4); break;
-    case WP_F64: memcpy(&results[i].of.f64, &raw[i].f64, 8); break;
-    }
+    memcpy(&results[i].of, &raw[i], 8);
   }
   return wp_call_end(inst, e->name);
 }
@@ -268,3 +277,7 @@ const char *wp_valkind_name(wp_valkind kind) {
   }
   return "?";
 }
+
+/* The one-copy conversions above rely on these layouts. */
+_Static_assert(sizeof(((wp_val *)0)->of) == 8, "wp_val's union is 8 bytes");
+_Static_assert(sizeof(wasmtime_val_raw_t) >= 8, "raw values hold at least 8 bytes");

@@ -193,6 +193,7 @@ wp_error *wp_instance_new(wp_plugin *plugin, wp_instance **out) {
   wp_instance *inst = calloc(1, sizeof *inst);
   if (!inst) return wp_error_new(WP_ERR_HOST, "wasmplug: out of memory");
   inst->plugin = wp_plugin_ref(plugin);
+  inst->slow_calls = plugin->manifest->fuel || plugin->timeout_ns;
   atomic_init(&inst->interrupt, false);
   size_t n = plugin->nexports + 1;
   inst->funcs = calloc(n, sizeof *inst->funcs);
@@ -263,11 +264,7 @@ uint64_t wp_instance_get_memory_size(wp_instance *inst) {
   return size;
 }
 
-bool wp_instance_export_func(wp_instance *inst, size_t index, wasmtime_func_t *out) {
-  if (inst->resolved[index]) {
-    *out = inst->funcs[index];
-    return true;
-  }
+bool wp_instance_resolve_func(wp_instance *inst, size_t index, wasmtime_func_t *out) {
   wasmtime_extern_t item;
   char *name; /* the C API insists on returning the name too */
   size_t name_len;
@@ -282,15 +279,17 @@ bool wp_instance_export_func(wp_instance *inst, size_t index, wasmtime_func_t *o
 
 /* ---- call bookkeeping ---------------------------------------------------- */
 
-void wp_call_begin(wp_instance *inst) {
+void wp_call_begin_slow(wp_instance *inst) {
   const wp_plugin *p = inst->plugin;
   if (p->manifest->fuel) wasmtime_context_set_fuel(inst->ctx, p->manifest->fuel);
-  /* Only calls with a timeout pay for reading the clock. */
   inst->start_ns = p->timeout_ns ? now_ns() : 0;
   inst->stop = WP_STOP_NONE;
   inst->alloc_request = 0;
   inst->in_call = true;
-  wasmtime_context_set_epoch_deadline(inst->ctx, 1);
+  /* No need to move the epoch deadline here: once it has passed, the first
+     check in the call runs on_epoch, which checks this call's interrupt and
+     timeout and sets the next deadline. That costs one callback per timer
+     tick instead of a Wasmtime call per call. */
 }
 
 static void record_fuel(wp_instance *inst) {
@@ -301,8 +300,7 @@ static void record_fuel(wp_instance *inst) {
   else inst->fuel_used = fuel - left;
 }
 
-wp_error *wp_call_end(wp_instance *inst, const char *what) {
-  inst->in_call = false;
+wp_error *wp_call_end_slow(wp_instance *inst, const char *what) {
   record_fuel(inst);
   if (!inst->plugin_error) return NULL;
   wp_error *err = wp_error_new(WP_ERR_PLUGIN, WP_PLUGIN_FMT ": '%s' reported an error: %s",

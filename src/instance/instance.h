@@ -41,6 +41,7 @@ struct wp_instance {
   char *plugin_error;       /* message given to wasmplug.error */
   bool failed;              /* the last call failed: state may be inconsistent */
   bool in_call;
+  bool slow_calls;          /* metered or timed: calls need the full bookkeeping */
   uint64_t alloc_request;   /* bytes being placed by the host; 0 otherwise */
   uint64_t fuel_used;
 
@@ -51,8 +52,23 @@ struct wp_instance {
   uint32_t uses;            /* takes from a pool */
 };
 
-/* Prepares a call: fuel, epoch deadline, cleared failure state. */
-void wp_call_begin(wp_instance *inst);
+/* The parts of wp_call_begin / wp_call_end that only metered, timed or
+   failing calls need. */
+void wp_call_begin_slow(wp_instance *inst);
+wp_error *wp_call_end_slow(wp_instance *inst, const char *what);
+
+/* Prepares a call: fuel, timeout clock, cleared failure state. Inline so that
+   an unmetered call without a timeout pays for a few stores. */
+static inline void wp_call_begin(wp_instance *inst) {
+  if (inst->slow_calls) {
+    wp_call_begin_slow(inst);
+    return;
+  }
+  inst->start_ns = 0;
+  inst->stop = WP_STOP_NONE;
+  inst->alloc_request = 0;
+  inst->in_call = true;
+}
 
 /* Turns a failed call into a wp_error (kind from what stopped it), and marks
    the instance failed. Takes ownership of werr and trap. */
@@ -61,10 +77,23 @@ wp_error *wp_call_failure(wp_instance *inst, const char *what, wasmtime_error_t 
 
 /* Ends a call: records fuel used; returns the plugin's own error if it
    reported one through wasmplug.error. */
-wp_error *wp_call_end(wp_instance *inst, const char *what);
+static inline wp_error *wp_call_end(wp_instance *inst, const char *what) {
+  inst->in_call = false;
+  if (!inst->slow_calls && !inst->plugin_error) return NULL;
+  return wp_call_end_slow(inst, what);
+}
 
-/* Resolves an export (by index) to a function, caching it. */
-bool wp_instance_export_func(wp_instance *inst, size_t index, wasmtime_func_t *out);
+/* Looks an export (by index) up in the instance and caches it. */
+bool wp_instance_resolve_func(wp_instance *inst, size_t index, wasmtime_func_t *out);
+
+/* An export (by index) as a function; cached after the first lookup. */
+static inline bool wp_instance_export_func(wp_instance *inst, size_t index, wasmtime_func_t *out) {
+  if (inst->resolved[index]) {
+    *out = inst->funcs[index];
+    return true;
+  }
+  return wp_instance_resolve_func(inst, index, out);
+}
 
 /* Ensures capacity; false when out of memory. */
 bool wp_buf_reserve(wp_buf *b, size_t cap);
