@@ -20,41 +20,6 @@
 
 #ifndef WP_FIXTURES
 #error "WP_FIXTURES must name the tests/fixtures directory"
-/*
- * Wasmtime turns wasm traps into signals (SIGILL, SIGSEGV, SIGBUS, SIGFPE)
- * that its own handlers catch. cmocka installs handlers for the same signals
- * around every test, which would take those traps away from Wasmtime. So
- * main() makes an engine first (Wasmtime installs its handlers then), saves
- * them, and every test puts them back as its first step.
- */
-static struct sigaction wp_wasm_handlers[4];
-static const int wp_wasm_signals[4] = {SIGILL, SIGSEGV, SIGBUS, SIGFPE};
-
-static inline void wp_test_save_wasm_signals(void) {
-  wp_engine *e = NULL;
-  wp_error *err = wp_engine_new(NULL, &e);
-  if (err) {
-    fprintf(stderr, "cannot make an engine: %s\n", wp_error_get_message(err));
-    exit(1);
-  }
-  wp_engine_free(e);
-  for (int i = 0; i < 4; i++) sigaction(wp_wasm_signals[i], NULL, &wp_wasm_handlers[i]);
-}
-
-static inline void wp_test_wasm_signals(void) {
-  for (int i = 0; i < 4; i++) sigaction(wp_wasm_signals[i], &wp_wasm_handlers[i], NULL);
-}
-
-/* A cmocka test whose body runs with Wasmtime's signal handlers. */
-#define WP_TEST(name)                                                             \
-  static void name##_body(void);                                                 \
-  static void name(void **state) {                                               \
-    (void)state;                                                                  \
-    wp_test_wasm_signals();                                                       \
-    name##_body();                                                                \
-  }                                                                               \
-  static void name##_body(void)
-
 #endif
 
 /* Path of a fixture file in a static buffer. */

@@ -5,6 +5,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
 #include <pthread.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -212,6 +214,54 @@ WP_TEST(test_compile_cache) {
   rmdir(dir);
 }
 
+/* Address space used now, in bytes (VmSize). */
+static unsigned long long vm_size(void) {
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  unsigned long long kib = 0;
+  while (f && fgets(line, sizeof line, f))
+    if (sscanf(line, "VmSize: %llu kB", &kib) == 1) break;
+  if (f) fclose(f);
+  return kib << 10;
+}
+
+/*
+ * Under `ulimit -v`, a pooling engine cannot reserve its slots; Wasmtime's C
+ * API would abort the process, so wp_engine_new must refuse with an error.
+ * Runs in a child process, whose limit cannot hurt the other tests.
+ */
+WP_TEST(test_address_space_limit) {
+#ifdef __SANITIZE_ADDRESS__
+  print_message("skipped under AddressSanitizer: its shadow memory needs more address space than the limit leaves\n");
+#else
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    struct rlimit rl = {vm_size() + (4ull << 30), vm_size() + (4ull << 30)};
+    setrlimit(RLIMIT_AS, &rl);
+    wp_engine *e = NULL;
+    wp_error *err = wp_engine_new(NULL, &e);
+    int ok = err && e == NULL && wp_error_get_kind(err) == WP_ERR_HOST &&
+             strstr(wp_error_get_message(err), "needs about") &&
+             strstr(wp_error_get_message(err), "wp_engine_config_set_pooling");
+    wp_error_free(err);
+    wp_engine_config *cfg = wp_engine_config_new();
+    wp_engine_config_set_pooling(cfg, 0);
+    wp_engine_config_set_cache_dir(cfg, NULL);
+    err = wp_engine_new(cfg, &e);
+    ok = ok && !err;
+    wp_error_free(err);
+    wp_engine_free(e);
+    wp_engine_config_free(cfg);
+    _exit(ok ? 0 : 1);
+  }
+  int status;
+  waitpid(pid, &status, 0);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
+#endif
+}
+
 int main(void) {
   wp_test_save_wasm_signals();
   const struct CMUnitTest tests[] = {
@@ -219,6 +269,7 @@ int main(void) {
       cmocka_unit_test(test_pool_discards_failed),
       cmocka_unit_test(test_instance_churn_no_leak),
       cmocka_unit_test(test_compile_cache),
+      cmocka_unit_test(test_address_space_limit),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
