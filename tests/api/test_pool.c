@@ -214,6 +214,7 @@ WP_TEST(test_compile_cache) {
   rmdir(dir);
 }
 
+#ifndef __SANITIZE_ADDRESS__
 /* Address space used now, in bytes (VmSize). */
 static unsigned long long vm_size(void) {
   FILE *f = fopen("/proc/self/status", "r");
@@ -224,6 +225,7 @@ static unsigned long long vm_size(void) {
   if (f) fclose(f);
   return kib << 10;
 }
+#endif
 
 /*
  * Under `ulimit -v`, a pooling engine cannot reserve its slots; Wasmtime's C
