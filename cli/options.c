@@ -80,9 +80,7 @@ static bool parse_level(const char *s, wp_log_level *out) {
 /* Applies one "--name value" option; false on a usage error (printed). */
 static bool apply(cli_opts *o, const char *name, const char *val, const char *usage) {
   uint64_t n;
-  if (strcmp(name, "--manifest") == 0) {
-    /* loaded by load_manifest before any other option */
-  } else if (strcmp(name, "--allow-dir") == 0) {
+  if (strcmp(name, "--allow-dir") == 0) {
     return check(allow_dir(o->manifest, val), usage);
   } else if (strcmp(name, "--env") == 0) {
     return check(key_value(o->manifest, val, true), usage);
@@ -109,57 +107,57 @@ static bool apply(cli_opts *o, const char *name, const char *val, const char *us
   return true;
 }
 
-/*
- * The manifest comes first, wherever --manifest stands, so that the other
- * flags add to it instead of being thrown away with the empty manifest.
- */
-static bool load_manifest(int argc, char **argv, cli_opts *o, const char *usage) {
-  const char *path = NULL;
-  for (int i = 0; i < argc && strcmp(argv[i], "--") != 0; i++) {
-    if (strncmp(argv[i], "--manifest=", 11) == 0) path = argv[i] + 11;
-    else if (strcmp(argv[i], "--manifest") == 0 && i + 1 < argc) path = argv[++i];
-    else if (strncmp(argv[i], "--", 2) == 0 && !strchr(argv[i], '=') && i + 1 < argc) i++;
-  }
-  if (!path) {
-    o->manifest = wp_manifest_new();
-    return o->manifest != NULL;
-  }
-  return check(wp_manifest_load(path, &o->manifest), usage);
-}
+/* One "--name value" or "--name=value" option, as given. */
+typedef struct cli_flag {
+  char name[64];
+  const char *val;
+} cli_flag;
 
+/*
+ * Two steps: sort argv into options and positional arguments, then load the
+ * manifest (wherever --manifest stood) and apply the other options to it in
+ * order, so that they add to the manifest instead of being replaced by it.
+ */
 bool cli_parse(int argc, char **argv, cli_opts *o, const char *usage) {
   memset(o, 0, sizeof *o);
   o->log_level = WP_LOG_INFO;
-  if (!load_manifest(argc, argv, o, usage)) return false;
+  enum { MAX = sizeof o->positional / sizeof o->positional[0] };
+  cli_flag flags[MAX];
+  size_t nflags = 0;
+  const char *manifest = NULL;
   bool options_done = false;
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i];
     if (!options_done && (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)) {
       o->help = true;
-      continue;
-    }
-    if (!options_done && strcmp(a, "--") == 0) {
+    } else if (!options_done && strcmp(a, "--") == 0) {
       options_done = true;
-      continue;
-    }
-    if (!options_done && strncmp(a, "--", 2) == 0) {
-      char name[64];
-      const char *eq = strchr(a, '='), *val;
+    } else if (!options_done && strncmp(a, "--", 2) == 0) {
+      if (nflags == MAX) return usage_error(usage, "too many options (at most %s)", "256");
+      cli_flag *f = &flags[nflags];
+      const char *eq = strchr(a, '=');
       if (eq) {
-        snprintf(name, sizeof name, "%.*s", (int)(eq - a), a);
-        val = eq + 1;
+        snprintf(f->name, sizeof f->name, "%.*s", (int)(eq - a), a);
+        f->val = eq + 1;
       } else {
-        snprintf(name, sizeof name, "%s", a);
+        snprintf(f->name, sizeof f->name, "%s", a);
         if (i + 1 >= argc) return usage_error(usage, "option '%s' needs a value", a);
-        val = argv[++i];
+        f->val = argv[++i];
       }
-      if (!apply(o, name, val, usage)) return false;
-      continue;
+      if (strcmp(f->name, "--manifest") == 0) manifest = f->val;
+      else nflags++;
+    } else {
+      if (o->npositional == MAX) return usage_error(usage, "too many arguments (at most %s)", "256");
+      o->positional[o->npositional++] = a;
     }
-    if (o->npositional == sizeof o->positional / sizeof o->positional[0])
-      return usage_error(usage, "too many arguments (at most %s)", "256");
-    o->positional[o->npositional++] = a;
   }
+  if (manifest) {
+    if (!check(wp_manifest_load(manifest, &o->manifest), usage)) return false;
+  } else if (!(o->manifest = wp_manifest_new())) {
+    return usage_error(usage, "%s", "out of memory");
+  }
+  for (size_t i = 0; i < nflags; i++)
+    if (!apply(o, flags[i].name, flags[i].val, usage)) return false;
   return true;
 }
 

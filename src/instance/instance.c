@@ -279,17 +279,16 @@ bool wp_instance_resolve_func(wp_instance *inst, size_t index, wasmtime_func_t *
 
 /* ---- call bookkeeping ---------------------------------------------------- */
 
-void wp_call_begin_slow(wp_instance *inst) {
+/*
+ * The epoch deadline is not moved per call: once it has passed, the first
+ * check in the call runs on_epoch, which checks this call's interrupt and
+ * timeout and sets the next deadline. That costs one callback per timer tick
+ * instead of a Wasmtime call per call.
+ */
+void wp_call_meter(wp_instance *inst) {
   const wp_plugin *p = inst->plugin;
   if (p->manifest->fuel) wasmtime_context_set_fuel(inst->ctx, p->manifest->fuel);
-  inst->start_ns = p->timeout_ns ? now_ns() : 0;
-  inst->stop = WP_STOP_NONE;
-  inst->alloc_request = 0;
-  inst->in_call = true;
-  /* No need to move the epoch deadline here: once it has passed, the first
-     check in the call runs on_epoch, which checks this call's interrupt and
-     timeout and sets the next deadline. That costs one callback per timer
-     tick instead of a Wasmtime call per call. */
+  if (p->timeout_ns) inst->start_ns = now_ns();
 }
 
 static void record_fuel(wp_instance *inst) {

@@ -53,21 +53,19 @@ struct wp_instance {
 };
 
 /* The parts of wp_call_begin / wp_call_end that only metered, timed or
-   failing calls need. */
-void wp_call_begin_slow(wp_instance *inst);
+   failing calls need: fuel and the clock; fuel used and the plugin's error. */
+void wp_call_meter(wp_instance *inst);
 wp_error *wp_call_end_slow(wp_instance *inst, const char *what);
 
-/* Prepares a call: fuel, timeout clock, cleared failure state. Inline so that
-   an unmetered call without a timeout pays for a few stores. */
+/* Prepares a call: cleared failure state, and fuel and the timeout clock when
+   the plugin has limits. Inline so that an unlimited call pays for a few
+   stores. */
 static inline void wp_call_begin(wp_instance *inst) {
-  if (inst->slow_calls) {
-    wp_call_begin_slow(inst);
-    return;
-  }
   inst->start_ns = 0;
   inst->stop = WP_STOP_NONE;
   inst->alloc_request = 0;
   inst->in_call = true;
+  if (inst->slow_calls) wp_call_meter(inst);
 }
 
 /* Turns a failed call into a wp_error (kind from what stopped it), and marks
