@@ -314,7 +314,8 @@ wp_instance *wp_host_call_get_instance(wp_host_call *call);
  *       "stdout": "inherit" | "capture" | "discard",
  *       "stderr": "inherit" | "capture" | "discard"
  *     },
- *     "config": {"greeting": "Hello"}
+ *     "config": {"greeting": "Hello"},
+ *     "imports": {"missing": "error" | "trap"}
  *   }
  *
  * Relative paths in a manifest file resolve against the file's directory.
@@ -399,6 +400,15 @@ void wp_manifest_set_stderr(wp_manifest *m, wp_stdio_mode mode, wp_output_fn fn,
 wp_error *wp_manifest_set_config(wp_manifest *m, const char *key, const char *value);
 
 /**
+ * What happens to a component import the host does not provide. false
+ * (default, "missing": "error"): loading fails with WP_ERR_LINK listing every
+ * missing import. true ("trap"): the plugin loads and a call to a missing
+ * function traps with WP_ERR_LINK naming it. Components only; a core module
+ * with this set fails to load with WP_ERR_BAD_INPUT.
+ */
+void wp_manifest_set_trap_missing_imports(wp_manifest *m, bool trap);
+
+/**
  * Parses a size such as "16MiB", "512KiB", "1GB", "65536" into bytes.
  * Returns false (and leaves *out alone) on anything else.
  */
@@ -415,11 +425,19 @@ typedef enum wp_extern_kind {
   WP_EXTERN_TABLE,
   WP_EXTERN_GLOBAL,
   WP_EXTERN_TAG,
+  WP_EXTERN_RESOURCE, /**< components: a resource type */
 } wp_extern_kind;
 
-/** One import or export of a plugin. Borrowed from the plugin. */
+typedef struct wp_functype wp_functype;
+
+/**
+ * One import or export of a plugin. Borrowed from the plugin.
+ * For components, functions and resources inside interfaces are listed one by
+ * one: `module` is the interface ("example:hello/greeter", NULL at the
+ * world's top level), `name` the function ("greet", "[method]blob.size").
+ */
 typedef struct wp_extern_info {
-  const char *module;        /**< imports: the module name; exports: NULL */
+  const char *module;        /**< imports: the module name; exports: NULL (components: interface) */
   const char *name;          /**< the field name */
   wp_extern_kind kind;
   /** Functions: parameter and result types. A type outside wp_valkind (v128,
@@ -431,8 +449,11 @@ typedef struct wp_extern_info {
   bool numeric;
   /** Memories: size limits in 64 KiB pages; max_pages is 0 when unbounded. */
   uint64_t min_pages, max_pages;
-  /** Printable type, e.g. "func (i32, i32) -> i32" or "memory 17 pages". */
+  /** Printable type, e.g. "func (i32, i32) -> i32" or "memory 17 pages";
+      components: WIT, e.g. "func(name: string) -> string". */
   const char *type;
+  /** Components: the function's WIT type (NULL otherwise); see wp_functype_*. */
+  const wp_functype *functype;
 } wp_extern_info;
 
 /**
@@ -482,8 +503,18 @@ const wp_extern_info *wp_plugin_get_export(const wp_plugin *plugin, size_t i);
  */
 typedef uint32_t wp_func_id;
 
-/** Finds an exported function; WP_ERR_NOT_FOUND lists the exports there are. */
+/**
+ * Finds an exported function; WP_ERR_NOT_FOUND lists the exports there are.
+ * For components, a function inside an exported interface is named
+ * "INTERFACE#FUNC", e.g. "example:hello/greeter#greet".
+ */
 wp_error *wp_plugin_find_func(const wp_plugin *plugin, const char *name, wp_func_id *out);
+
+/** True if the plugin is a Component Model component (else a core module). */
+bool wp_plugin_is_component(const wp_plugin *plugin);
+
+/** The WIT type of an exported component function; NULL for core modules. */
+const wp_functype *wp_plugin_get_functype(const wp_plugin *plugin, wp_func_id func);
 
 /* ======================================================================== */
 /* Instances                                                                 */
@@ -569,6 +600,302 @@ uint64_t wp_instance_get_fuel_used(const wp_instance *inst);
 
 /** Current size of the instance's linear memory in bytes (0 if it has none). */
 uint64_t wp_instance_get_memory_size(wp_instance *inst);
+
+
+/* ======================================================================== */
+/* Component Model: types                                                    */
+/* ======================================================================== */
+
+/** The kinds of WIT types, and of values (a value of kind OWN or BORROW is a
+    resource handle). */
+typedef enum wp_type_kind {
+  WP_TYPE_BOOL = 0,
+  WP_TYPE_S8,
+  WP_TYPE_U8,
+  WP_TYPE_S16,
+  WP_TYPE_U16,
+  WP_TYPE_S32,
+  WP_TYPE_U32,
+  WP_TYPE_S64,
+  WP_TYPE_U64,
+  WP_TYPE_F32,
+  WP_TYPE_F64,
+  WP_TYPE_CHAR,
+  WP_TYPE_STRING,
+  WP_TYPE_LIST,
+  WP_TYPE_RECORD,
+  WP_TYPE_TUPLE,
+  WP_TYPE_VARIANT,
+  WP_TYPE_ENUM,
+  WP_TYPE_OPTION,
+  WP_TYPE_RESULT,
+  WP_TYPE_FLAGS,
+  WP_TYPE_OWN,
+  WP_TYPE_BORROW,
+  /* Types wasmplug can describe but not pass (component-model async). */
+  WP_TYPE_FUTURE,
+  WP_TYPE_STREAM,
+  WP_TYPE_ERROR_CONTEXT,
+  WP_TYPE_MAP,
+} wp_type_kind;
+
+/** "bool", "u32", "list", "record", "own"... */
+const char *wp_type_kind_name(wp_type_kind kind);
+
+/**
+ * A WIT type, borrowed from the plugin it came from (valid while the plugin
+ * is). Compound types have children, reached by index:
+ *
+ *   kind      count  child(i)                  name(i)
+ *   list      1      the element type          NULL
+ *   option    1      the inner type            NULL
+ *   result    2      ok type, err type         "ok", "err"   (child NULL: none)
+ *   record    n      field types               field names
+ *   tuple     n      element types             NULL
+ *   variant   n      case payloads             case names    (child NULL: none)
+ *   enum      n      NULL                      case names
+ *   flags     n      NULL                      flag names
+ *   map       2      key type, value type      NULL
+ *   others    0
+ */
+typedef struct wp_type wp_type;
+
+wp_type_kind wp_type_get_kind(const wp_type *type);
+size_t wp_type_get_count(const wp_type *type);
+const wp_type *wp_type_get_child(const wp_type *type, size_t i);
+const char *wp_type_get_name(const wp_type *type, size_t i);
+
+/** The type in WIT syntax, e.g. "list<option<u32>>" or, for a record,
+    "record { x: s32, y: s32 }"; borrowed from the type. */
+const char *wp_type_to_string(const wp_type *type);
+
+/** A function's WIT type: named parameters and at most one result. Borrowed
+    from the plugin. */
+size_t wp_functype_param_count(const wp_functype *ft);
+const char *wp_functype_param_name(const wp_functype *ft, size_t i);
+const wp_type *wp_functype_param_type(const wp_functype *ft, size_t i);
+/** The result type, or NULL for a function without a result. */
+const wp_type *wp_functype_result(const wp_functype *ft);
+/** The function type as WIT, e.g. "func(name: string) -> string"; borrowed. */
+const char *wp_functype_to_string(const wp_functype *ft);
+
+/**
+ * Prints the world of a component (bytes of a .wasm component) as WIT text,
+ * the way `wasm-tools component wit` does. `*out` is NUL-terminated and the
+ * caller frees it with wp_free. WP_ERR_LOAD if the bytes are not a component.
+ */
+wp_error *wp_component_wit(const void *bytes, size_t len, char **out);
+
+/** Frees memory the library handed over (strings from wp_component_wit,
+    wp_value_to_wave...). NULL is allowed. */
+void wp_free(void *ptr);
+
+/* ======================================================================== */
+/* Component Model: values                                                   */
+/* ======================================================================== */
+
+/**
+ * A WIT value: a tree owned by whoever made it.
+ *
+ * Ownership rules:
+ *   - wp_value_new_* return a new value the caller owns (NULL only when out
+ *     of memory); free it with wp_value_free.
+ *   - Constructors that take other values (list, tuple, record, variant,
+ *     some, ok, err) take ownership of them, even when they fail; a NULL
+ *     among them makes the constructor free the others and return NULL, so
+ *     nested constructor calls need no error checks until the outermost.
+ *   - wp_value_get_* borrow: a child stays valid as long as its parent.
+ *   - Strings and names are copied in, stored NUL-terminated, and returned
+ *     borrowed.
+ *
+ * Values are checked against the WIT type when they are passed (to a call,
+ * or back from a host function): a mismatch, a string that is not UTF-8 or a
+ * char that is not a Unicode scalar value is a WP_ERR_BAD_INPUT naming where
+ * in the value it is, never a crash.
+ */
+typedef struct wp_value wp_value;
+
+wp_value *wp_value_new_bool(bool v);
+wp_value *wp_value_new_s8(int8_t v);
+wp_value *wp_value_new_u8(uint8_t v);
+wp_value *wp_value_new_s16(int16_t v);
+wp_value *wp_value_new_u16(uint16_t v);
+wp_value *wp_value_new_s32(int32_t v);
+wp_value *wp_value_new_u32(uint32_t v);
+wp_value *wp_value_new_s64(int64_t v);
+wp_value *wp_value_new_u64(uint64_t v);
+wp_value *wp_value_new_f32(float v);
+wp_value *wp_value_new_f64(double v);
+/** A char: a Unicode scalar value (checked when passed). */
+wp_value *wp_value_new_char(uint32_t v);
+/** A string from NUL-terminated UTF-8 (checked when passed). */
+wp_value *wp_value_new_string(const char *s);
+/** A string from `len` bytes of UTF-8. */
+wp_value *wp_value_new_string_n(const char *s, size_t len);
+/** A list<u8> holding a copy of `len` bytes. */
+wp_value *wp_value_new_bytes(const void *data, size_t len);
+/** A list of `n` values (taken). */
+wp_value *wp_value_new_list(wp_value *const *items, size_t n);
+/** A tuple of `n` values (taken). */
+wp_value *wp_value_new_tuple(wp_value *const *items, size_t n);
+/** A record: field `names[i]` (copied) has value `fields[i]` (taken). */
+wp_value *wp_value_new_record(const char *const *names, wp_value *const *fields, size_t n);
+/** A variant case, with a payload (taken) or NULL for a case without one. */
+wp_value *wp_value_new_variant(const char *case_name, wp_value *payload);
+/** An enum case. */
+wp_value *wp_value_new_enum(const char *case_name);
+/** option: some(v) (v taken) and none. */
+wp_value *wp_value_new_some(wp_value *v);
+wp_value *wp_value_new_none(void);
+/** result: ok(v) / err(v), v taken; pass NULL for a result without that payload. */
+wp_value *wp_value_new_ok(wp_value *v);
+wp_value *wp_value_new_err(wp_value *v);
+/** flags: the names of the flags that are set (copied). */
+wp_value *wp_value_new_flags(const char *const *names, size_t n);
+
+/** A deep copy (resource handles are copied as handles). */
+wp_value *wp_value_clone(const wp_value *v);
+
+/** Frees a value and its children. NULL is allowed. A resource handle in it is
+    only forgotten: see wp_instance_drop_resource. */
+void wp_value_free(wp_value *v);
+
+/** Deep equality (floats compare bitwise, so NaN equals the same NaN). */
+bool wp_value_equal(const wp_value *a, const wp_value *b);
+
+/** The value's kind (WP_TYPE_OWN or WP_TYPE_BORROW for resource handles). */
+wp_type_kind wp_value_get_kind(const wp_value *v);
+
+/** Scalars. Getting the wrong kind returns 0 / false (check the kind first). */
+bool wp_value_get_bool(const wp_value *v);
+int64_t wp_value_get_int(const wp_value *v);    /**< s8, s16, s32, s64 */
+uint64_t wp_value_get_uint(const wp_value *v);  /**< u8, u16, u32, u64 */
+float wp_value_get_f32(const wp_value *v);
+double wp_value_get_f64(const wp_value *v);
+uint32_t wp_value_get_char(const wp_value *v);
+
+/** A string's bytes (NUL-terminated; `*len`, if not NULL, gets the length). */
+const char *wp_value_get_string(const wp_value *v, size_t *len);
+
+/** Number of items: list and tuple elements, record fields, set flags. */
+size_t wp_value_get_count(const wp_value *v);
+/** Item i of a list, tuple or record (NULL out of range). */
+const wp_value *wp_value_get_item(const wp_value *v, size_t i);
+/** Name of record field i or of set flag i. */
+const char *wp_value_get_name(const wp_value *v, size_t i);
+/** A record field by name (NULL if absent). */
+const wp_value *wp_value_get_field(const wp_value *v, const char *name);
+/** Whether flag `name` is set. */
+bool wp_value_has_flag(const wp_value *v, const char *name);
+
+/**
+ * The case of a variant or enum; "some"/"none" for an option; "ok"/"err"
+ * for a result. NULL for other kinds.
+ */
+const char *wp_value_get_case(const wp_value *v);
+/** The payload of a variant, option or result case (NULL if it has none). */
+const wp_value *wp_value_get_payload(const wp_value *v);
+
+/**
+ * Parses a value of `type` written in WAVE, the WebAssembly Value Encoding
+ * (e.g. `"text"`, `[1, 2]`, `{x: 1, y: 2}`, `some(ok("a"))`, `{read, write}`).
+ * On a syntax or type error, WP_ERR_BAD_INPUT with the position (1-based
+ * column) and a caret line under the offending character.
+ */
+wp_error *wp_value_from_wave(const wp_type *type, const char *text, wp_value **out);
+
+/** The value as WAVE text; the caller frees it with wp_free. NULL if out of
+    memory. Resource handles print as `<resource>`, which WAVE cannot read. */
+char *wp_value_to_wave(const wp_value *v);
+
+/* ======================================================================== */
+/* Component Model: calls, host imports, resources                           */
+/* ======================================================================== */
+
+/**
+ * Calls a component export by name ("greet", or "INTERFACE#FUNC" for a
+ * function in an exported interface). `args` (borrowed) must match the
+ * parameters in number and type, else WP_ERR_BAD_INPUT says which argument
+ * and where inside it. `*result` gets the result (owned by the caller, freed
+ * with wp_value_free), or NULL when the function has none; `result` may be
+ * NULL to drop it. Traps, timeouts, fuel and interrupts fail as for core
+ * calls.
+ */
+wp_error *wp_instance_invoke(wp_instance *inst, const char *name, const wp_value *const *args,
+                             size_t nargs, wp_value **result);
+
+/** As wp_instance_invoke, by handle (see wp_plugin_find_func). */
+wp_error *wp_instance_invoke_func(wp_instance *inst, wp_func_id func,
+                                  const wp_value *const *args, size_t nargs,
+                                  wp_value **result);
+
+/**
+ * A host function for a component import. `args` are the plugin's arguments,
+ * typed as the import declares them and borrowed for the callback. Set
+ * `*result` (ownership passes to the library) when the function has a result;
+ * it is checked against the declared type, and a mismatch fails the plugin's
+ * call with WP_ERR_HOST. Return NULL on success, or an error to fail the
+ * plugin's call with it (WP_ERR_HOST). An own<T> argument of a host resource
+ * type is dropped (its drop callback runs) after the callback returns.
+ */
+typedef wp_error *(*wp_component_fn)(wp_host_call *call, const wp_value *const *args,
+                                     size_t nargs, wp_value **result, void *user_data);
+
+/**
+ * Offers a function to components that import `name` from `interface`
+ * ("example:types/host"; NULL for an import at the world's top level). A
+ * version-less interface name ("wasi:foo/bar") matches every version the
+ * plugin may import; a versioned one matches that version only. Resource
+ * constructors and methods use the Component Model names:
+ * "[constructor]counter", "[method]counter.increment", "[static]counter.make".
+ * Plugins loaded afterwards link to it. Thread-safe; `free_user_data` (may be
+ * NULL) runs when the engine goes.
+ */
+wp_error *wp_engine_define_component_func(wp_engine *engine, const char *interface,
+                                          const char *name, wp_component_fn fn,
+                                          void *user_data, void (*free_user_data)(void *));
+
+/** A resource type the host implements. Owned by the engine. */
+typedef struct wp_resource_type wp_resource_type;
+
+/**
+ * Runs when a plugin drops its last owning handle to a host object, or when
+ * the instance holding it is freed, whichever comes first: exactly once per
+ * object.
+ */
+typedef void (*wp_resource_drop_fn)(void *object, void *user_data);
+
+/**
+ * Defines resource `name` in `interface` (as wp_engine_define_component_func)
+ * for components that import it. Define its constructor and methods with
+ * wp_engine_define_component_func. `*out` is owned by the engine.
+ */
+wp_error *wp_engine_define_resource(wp_engine *engine, const char *interface, const char *name,
+                                    wp_resource_drop_fn drop, void *user_data,
+                                    const wp_resource_type **out);
+
+/**
+ * An owning handle to the host object `object` of a host resource type, for
+ * the plugin running in `inst`: return it from a host function (e.g. a
+ * constructor) or pass it to an export taking own<T> or borrow<T>. NULL when
+ * out of memory or when `inst` is not a component instance.
+ */
+wp_value *wp_value_new_resource(wp_instance *inst, const wp_resource_type *type, void *object);
+
+/**
+ * The host object behind a handle of host resource type `type` (an argument
+ * of a host function, typically `self` of a method). WP_ERR_BAD_INPUT if `v`
+ * is not a live handle of that type.
+ */
+wp_error *wp_value_get_resource(const wp_value *v, wp_instance *inst,
+                                const wp_resource_type *type, void **object);
+
+/**
+ * Drops an owning handle `v` (made by the plugin, e.g. returned by its
+ * "[constructor]blob"): the plugin's destructor runs. `v` stays allocated
+ * (free it with wp_value_free) but no longer refers to anything.
+ */
+wp_error *wp_instance_drop_resource(wp_instance *inst, wp_value *v);
 
 /* ======================================================================== */
 /* Pools                                                                     */

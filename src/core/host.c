@@ -15,14 +15,13 @@
 #include "instance/instance.h"
 #include "util/utf8.h"
 
-struct wp_host_call {
-  wp_instance *inst;
-  const wp_host_def *def;
-};
 
 wp_instance *wp_host_call_get_instance(wp_host_call *call) { return call->inst; }
 
 wp_error *wp_host_call_set_output(wp_host_call *call, const void *data, size_t len) {
+  if (!call->def)
+    return wp_error_new(WP_ERR_BAD_INPUT, "wp_host_call_set_output: component host functions return "
+                                          "their result through *result, not this function");
   if (call->def->kind == WP_HOST_STRING && !wp_utf8_valid(data, len))
     return wp_error_new(WP_ERR_HOST, "host function '%s.%s' produced output that is not UTF-8",
                         call->def->module, call->def->name);

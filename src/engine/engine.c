@@ -3,6 +3,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "engine/engine.h"
+#include "component/component.h"
 
 #include <openssl/sha.h>
 #include <stdio.h>
@@ -215,6 +216,11 @@ static void engine_destroy(struct wp_engine *e) {
   }
   flavor_fini(&e->fuel);
   flavor_fini(&e->plain);
+  while (e->component_defs) {
+    struct wp_chost_def *d = e->component_defs;
+    e->component_defs = d->next;
+    wp_chost_def_free(d);
+  }
   while (e->host_defs) {
     wp_host_def *d = e->host_defs;
     e->host_defs = d->next;

@@ -41,6 +41,14 @@ typedef struct wp_host_def {
   void (*free_user_data)(void *);
 } wp_host_def;
 
+/* The context handed to a host function (core or component). */
+struct wp_host_call {
+  wp_instance *inst;
+  const wp_host_def *def; /* NULL for component host functions */
+};
+
+struct wp_chost_def; /* component host functions and resources: component/component.h */
+
 /* One Wasmtime engine with its linker. */
 typedef struct wp_flavor {
   wasm_engine_t *engine;
@@ -54,6 +62,8 @@ struct wp_engine {
   wp_flavor fuel; /* engine NULL until first needed */
   pthread_mutex_t lock; /* guards fuel creation, the linkers and host_defs */
   wp_host_def *host_defs;
+  struct wp_chost_def *component_defs; /* newest first */
+  uint32_t next_resource_id;           /* ids of host resource types */
 
   /* configuration, fixed at creation */
   char *cache_dir; /* NULL: no disk cache */

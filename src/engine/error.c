@@ -184,3 +184,7 @@ char *wp_trap_reason(char *msg) {
   if (strncmp(cause, "wasm trap: ", 11) == 0) cause += 11;
   return cause;
 }
+
+void wp_error_set_kind(wp_error *err, wp_error_kind kind) {
+  if (err && err != &wp_error_oom) err->kind = kind;
+}

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "component/component.h"
 #include "engine/error.h"
 
 #define WP_CAPTURE_MAX (1u << 20) /* captured stdout/stderr kept per instance */
@@ -136,6 +137,8 @@ static wp_error *setup_wasi(wp_instance *inst) {
 static void teardown(wp_instance *inst) {
   if (inst->store) wasmtime_store_delete(inst->store);
   inst->store = NULL;
+  /* Host objects the plugin still held: their drop callbacks run now, once. */
+  if (inst->objects) wp_component_release_objects(inst);
   inst->ctx = NULL;
   inst->has_memory = inst->has_realloc = false;
   if (inst->resolved) memset(inst->resolved, 0, inst->plugin->nexports);
@@ -160,6 +163,7 @@ static wp_error *build(wp_instance *inst) {
     wp_error *err = setup_wasi(inst);
     if (err) return err;
   }
+  if (p->comp) return wp_component_instantiate(inst);
   wp_call_begin(inst);
   wasm_trap_t *trap = NULL;
   wasmtime_error_t *werr = wasmtime_instance_pre_instantiate(p->pre, inst->ctx, &inst->instance, &trap);
@@ -198,7 +202,8 @@ wp_error *wp_instance_new(wp_plugin *plugin, wp_instance **out) {
   size_t n = plugin->nexports + 1;
   inst->funcs = calloc(n, sizeof *inst->funcs);
   inst->resolved = calloc(n, 1);
-  wp_error *err = inst->funcs && inst->resolved ? build(inst)
+  if (plugin->comp) inst->cfuncs = calloc(n, sizeof *inst->cfuncs);
+  wp_error *err = inst->funcs && inst->resolved && (!plugin->comp || inst->cfuncs) ? build(inst)
                                                 : wp_error_new(WP_ERR_HOST, "wasmplug: out of memory");
   if (err) {
     wp_instance_free(inst);
@@ -212,6 +217,7 @@ void wp_instance_free(wp_instance *inst) {
   if (!inst) return;
   teardown(inst);
   free(inst->funcs);
+  free(inst->cfuncs);
   free(inst->resolved);
   free(inst->out.data);
   free(inst->host_out.data);

@@ -31,6 +31,10 @@ struct wp_instance {
   wasmtime_func_t realloc_fn;
   bool has_realloc;
   wasmtime_func_t *funcs;   /* per export index, resolved lazily */
+  wasmtime_component_instance_t cinstance;  /* components */
+  wasmtime_component_func_t *cfuncs;        /* components: per export index, lazily */
+  struct wp_host_object *objects;           /* components: host resource objects, by rep - 1 */
+  uint32_t nobjects, objects_cap, free_object; /* free_object: head of free slots + 1, 0 none */
   uint8_t *resolved;        /* per export index: 1 when funcs[i] is valid */
 
   /* the call in progress */

@@ -48,10 +48,11 @@ static bool write_all(int fd, const uint8_t *data, size_t len) {
 }
 
 /* Best effort: a cache that cannot be written only costs a recompile later. */
-static void store_entry(const wp_plugin *p, const char *path) {
+static void store_entry(const wp_plugin *p, const char *path, const wasmtime_component_t *component) {
   if (!make_dirs(p->engine->cache_dir)) return;
   wasm_byte_vec_t blob;
-  wasmtime_error_t *werr = wasmtime_module_serialize(p->module, &blob);
+  wasmtime_error_t *werr = component ? wasmtime_component_serialize(component, &blob)
+                                     : wasmtime_module_serialize(p->module, &blob);
   if (werr) {
     wasmtime_error_delete(werr);
     return;
@@ -67,13 +68,15 @@ static void store_entry(const wp_plugin *p, const char *path) {
   wasm_byte_vec_delete(&blob);
 }
 
-wp_error *wp_cache_compile(struct wp_plugin *p, const uint8_t *wasm, size_t len) {
+wp_error *wp_cache_compile(struct wp_plugin *p, const uint8_t *wasm, size_t len,
+                           wasmtime_component_t **component) {
   char path[4096];
   wasm_engine_t *engine = p->flavor->engine;
   if (p->engine->cache_dir) {
     entry_path(p, path, sizeof path);
     if (access(path, R_OK) == 0) {
-      wasmtime_error_t *werr = wasmtime_module_deserialize_file(engine, path, &p->module);
+      wasmtime_error_t *werr = component ? wasmtime_component_deserialize_file(engine, path, component)
+                                         : wasmtime_module_deserialize_file(engine, path, &p->module);
       if (!werr) {
         p->cached = true;
         return NULL;
@@ -82,10 +85,11 @@ wp_error *wp_cache_compile(struct wp_plugin *p, const uint8_t *wasm, size_t len)
       unlink(path);
     }
   }
-  wasmtime_error_t *werr = wasmtime_module_new(engine, wasm, len, &p->module);
+  wasmtime_error_t *werr = component ? wasmtime_component_new(engine, wasm, len, component)
+                                     : wasmtime_module_new(engine, wasm, len, &p->module);
   if (werr)
-    return wp_error_from_wasmtime(WP_ERR_LOAD, werr,
-                                  WP_PLUGIN_FMT ": not a valid WebAssembly module", p->name);
-  if (p->engine->cache_dir) store_entry(p, path);
+    return wp_error_from_wasmtime(WP_ERR_LOAD, werr, WP_PLUGIN_FMT ": not a valid WebAssembly %s", p->name,
+                                  component ? "component" : "module");
+  if (p->engine->cache_dir) store_entry(p, path, component ? *component : NULL);
   return NULL;
 }

@@ -38,7 +38,8 @@
 #define PATH_LEN 256
 #define QUOTE_CHARS 48
 
-static const char *const ROOT_KEYS[] = {"name", "sources", "limits", "wasi", "config", NULL};
+static const char *const ROOT_KEYS[] = {"name", "sources", "limits", "wasi", "config", "imports", NULL};
+static const char *const IMPORT_KEYS[] = {"missing", NULL};
 static const char *const SOURCE_KEYS[] = {"path", "sha256", NULL};
 static const char *const LIMIT_KEYS[] = {"memory", "timeout_ms", "fuel", NULL};
 static const char *const WASI_KEYS[] = {"dirs",  "env",    "args",
@@ -496,6 +497,7 @@ wp_manifest *wp_manifest_copy(const wp_manifest *m) {
   c->max_memory = m->max_memory;
   c->timeout_ms = m->timeout_ms;
   c->fuel = m->fuel;
+  c->trap_missing_imports = m->trap_missing_imports;
   c->out = m->out;
   c->err = m->err;
   if (!copy_owned(c, m)) {
@@ -881,6 +883,24 @@ static wp_error *parse_wasi(const parser *p, const cJSON *v) {
   return NULL;
 }
 
+/* "imports": {"missing": "error" | "trap"} */
+static wp_error *parse_imports(const parser *p, const cJSON *v) {
+  const cJSON *f;
+  wp_error *err;
+  quoted q;
+
+  if ((err = expect(p, v, cJSON_Object, "imports", "an object")) ||
+      (err = check_fields(p, v, "imports", IMPORT_KEYS)))
+    return err;
+  if (!(f = field(v, "missing"))) return NULL;
+  if (cJSON_IsString(f) && (strcmp(f->valuestring, "error") == 0 || strcmp(f->valuestring, "trap") == 0)) {
+    p->m->trap_missing_imports = strcmp(f->valuestring, "trap") == 0;
+    return NULL;
+  }
+  return fail(p->label, "'imports.missing' must be \"error\" or \"trap\", got %s",
+              cJSON_IsString(f) ? quote_str(&q, f->valuestring) : type_name(f));
+}
+
 static wp_error *parse_root(const parser *p, const cJSON *root) {
   const cJSON *f;
   const char *name;
@@ -896,6 +916,7 @@ static wp_error *parse_root(const parser *p, const cJSON *root) {
   if ((f = field(root, "limits")) && (err = parse_limits(p, f))) return err;
   if ((f = field(root, "wasi")) && (err = parse_wasi(p, f))) return err;
   if ((f = field(root, "config")) && (err = parse_map(p, f, "config", false))) return err;
+  if ((f = field(root, "imports")) && (err = parse_imports(p, f))) return err;
   return NULL;
 }
 
@@ -1090,3 +1111,5 @@ wp_error *wp_manifest_load(const char *path, wp_manifest **out) {
   free(label);
   return err;
 }
+
+void wp_manifest_set_trap_missing_imports(wp_manifest *m, bool trap) { m->trap_missing_imports = trap; }

@@ -47,6 +47,7 @@ struct wp_manifest {
   wp_stdio out, err;
   wp_kv *config;
   size_t nconfig;
+  bool trap_missing_imports; /* components: missing imports trap when called */
 };
 
 /* A deep copy of `m` (NULL gives an empty manifest); NULL only when out of memory. */

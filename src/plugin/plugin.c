@@ -3,6 +3,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "plugin/plugin.h"
+#include "component/component.h"
 
 #include <errno.h>
 #include <openssl/sha.h>
@@ -271,6 +272,7 @@ static bool is_binary(const uint8_t *b, size_t len) {
 }
 
 static void plugin_destroy(wp_plugin *p) {
+  wp_component_free(p->comp);
   if (p->pre) wasmtime_instance_pre_delete(p->pre);
   if (p->module) wasmtime_module_delete(p->module);
   free_infos(p->imports, p->nimports);
@@ -345,11 +347,6 @@ wp_error *wp_plugin_from_bytes(struct wp_engine *engine, const char *display,
     err = check_pin(p);
   }
   if (!err) err = apply_limits(p);
-  if (!err && is_component(bytes, len))
-    err = wp_error_new(WP_ERR_LOAD,
-                       WP_PLUGIN_FMT ": is a Component Model component; this build loads "
-                       "core modules only",
-                       p->name);
   if (!err && !is_binary(bytes, len)) {
     /* Not a binary: try the text format. */
     wasm_byte_vec_t wasm;
@@ -369,9 +366,18 @@ wp_error *wp_plugin_from_bytes(struct wp_engine *engine, const char *display,
     }
   }
   if (!err) err = wp_engine_flavor(engine, p->manifest->fuel > 0, &p->flavor);
-  if (!err) err = wp_cache_compile(p, bytes, len);
-  if (!err) err = reflect(p);
-  if (!err) err = link(p);
+  if (!err && is_component(bytes, len)) {
+    err = wp_component_load(p, bytes, len);
+  } else if (!err) {
+    if (p->manifest->trap_missing_imports)
+      err = wp_error_new(WP_ERR_BAD_INPUT,
+                         WP_PLUGIN_FMT ": the manifest asks for missing imports to trap, which "
+                         "only components support; remove \"imports\": {\"missing\": \"trap\"}",
+                         p->name);
+    if (!err) err = wp_cache_compile(p, bytes, len, NULL);
+    if (!err) err = reflect(p);
+    if (!err) err = link(p);
+  }
   free(converted);
   if (err) {
     plugin_destroy(p);
@@ -429,14 +435,20 @@ const wp_extern_info *wp_plugin_get_export(const wp_plugin *p, size_t i) {
   return i < p->nexports ? &p->exports[i] : NULL;
 }
 
+/* The name callers use for export i ("INTERFACE#FUNC" inside a component's
+   interfaces). */
+static const char *call_name(const wp_plugin *p, size_t i) {
+  return p->comp ? p->comp->exports[i].qualified : p->exports[i].name;
+}
+
 char *wp_plugin_export_list(const wp_plugin *p) {
   size_t cap = 1;
-  for (size_t i = 0; i < p->nexports; i++) cap += strlen(p->exports[i].name) + 2;
+  for (size_t i = 0; i < p->nexports; i++) cap += strlen(call_name(p, i)) + 2;
   char *s = malloc(cap);
   if (!s) return NULL;
   s[0] = '\0';
   for (size_t i = 0; i < p->nexports; i++) {
-    const char *n = p->exports[i].name;
+    const char *n = call_name(p, i);
     if (p->exports[i].kind != WP_EXTERN_FUNC || strcmp(n, "cabi_realloc") == 0 ||
         strncmp(n, "cabi_post_", 10) == 0 || strcmp(n, "_initialize") == 0)
       continue;
@@ -448,7 +460,7 @@ char *wp_plugin_export_list(const wp_plugin *p) {
 
 wp_error *wp_plugin_find_func(const wp_plugin *p, const char *name, wp_func_id *out) {
   for (size_t i = 0; i < p->nexports; i++) {
-    if (p->exports[i].kind == WP_EXTERN_FUNC && strcmp(p->exports[i].name, name) == 0) {
+    if (p->exports[i].kind == WP_EXTERN_FUNC && strcmp(call_name(p, i), name) == 0) {
       *out = (wp_func_id)i;
       return NULL;
     }

@@ -32,6 +32,7 @@ struct wp_plugin {
   int32_t realloc_export;   /* export index of cabi_realloc, -1 if none */
   int32_t memory_export;    /* export index of "memory", -1 if none */
   int32_t *post_export;     /* per export: index of cabi_post_<name>, or -1 */
+  struct wp_component *comp; /* Component Model plugins; NULL for core modules */
 };
 
 /* "plugin 'NAME'" prefix used by every message about this plugin. */
@@ -42,8 +43,10 @@ wp_error *wp_plugin_from_bytes(struct wp_engine *engine, const char *display,
                                const uint8_t *bytes, size_t len, const wp_manifest *manifest,
                                wp_plugin **out);
 
-/* Compile with the on-disk cache (cache.c). */
-wp_error *wp_cache_compile(struct wp_plugin *p, const uint8_t *wasm, size_t len);
+/* Compile with the on-disk cache (cache.c); a component goes into *component
+   when `component` is not NULL, else a module into p->module. */
+wp_error *wp_cache_compile(struct wp_plugin *p, const uint8_t *wasm, size_t len,
+                           wasmtime_component_t **component);
 
 /* sha256 of bytes as 64 hex digits. */
 void wp_sha256_hex(const uint8_t *data, size_t len, char out[65]);

@@ -1,0 +1,136 @@
+/*
+ * call.c - calling a component's exports with wp_values, and making
+ * component instances.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "component/component.h"
+#include "engine/error.h"
+
+wp_error *wp_component_instantiate(wp_instance *inst) {
+  wp_plugin *p = inst->plugin;
+  wp_call_begin(inst);
+  wasmtime_error_t *werr =
+      wasmtime_component_linker_instantiate(p->comp->linker, inst->ctx, p->comp->component, &inst->cinstance);
+  if (werr) {
+    /* A link failure here (a type the host cannot satisfy) is not a trap. */
+    wp_error *err = wp_call_failure(inst, "instantiation", werr, NULL);
+    if (strstr(wp_error_get_message(err), "matching implementation was not found") ||
+        strstr(wp_error_get_message(err), "type mismatch"))
+      wp_error_set_kind(err, WP_ERR_LINK);
+    return err;
+  }
+  return wp_call_end(inst, "instantiation");
+}
+
+static bool resolve(wp_instance *inst, size_t id, wasmtime_component_func_t *out) {
+  if (inst->resolved[id]) {
+    *out = inst->cfuncs[id];
+    return true;
+  }
+  const wp_cexport *e = &inst->plugin->comp->exports[id];
+  if (!e->index || !inst->ctx ||
+      !wasmtime_component_instance_get_func(&inst->cinstance, inst->ctx, e->index, &inst->cfuncs[id]))
+    return false;
+  inst->resolved[id] = 1;
+  *out = inst->cfuncs[id];
+  return true;
+}
+
+/* Arity and types of the arguments, with errors naming the argument. */
+static wp_error *check_args(const wp_plugin *p, const wp_cexport *e, const wp_value *const *args, size_t nargs) {
+  const struct wp_functype *ft = e->type;
+  if (nargs != ft->nparams)
+    return wp_error_new(WP_ERR_BAD_INPUT, WP_PLUGIN_FMT ": '%s' takes %zu argument%s, got %zu (its type is %s)", p->name,
+                        e->qualified, ft->nparams, ft->nparams == 1 ? "" : "s", nargs, ft->text);
+  char msg[512];
+  for (size_t i = 0; i < nargs; i++) {
+    if (!wp_value_check(args[i], ft->params[i], msg, sizeof msg))
+      return wp_error_new(WP_ERR_BAD_INPUT, WP_PLUGIN_FMT ": argument %zu ('%s') of '%s': %s", p->name, i + 1,
+                          ft->param_names[i], e->qualified, msg);
+  }
+  return NULL;
+}
+
+wp_error *wp_instance_invoke_func(wp_instance *inst, wp_func_id id, const wp_value *const *args, size_t nargs,
+                                  wp_value **result) {
+  if (!inst || (nargs && !args))
+    return wp_error_new(WP_ERR_BAD_INPUT, "wp_instance_invoke: instance and args are required");
+  wp_plugin *p = inst->plugin;
+  if (!p->comp)
+    return wp_error_new(WP_ERR_BAD_INPUT, WP_PLUGIN_FMT ": is a core module; call it with wp_instance_call, "
+                                          "_call_bytes or _call_string", p->name);
+  if (id >= p->nexports || p->exports[id].kind != WP_EXTERN_FUNC)
+    return wp_error_new(WP_ERR_NOT_FOUND, WP_PLUGIN_FMT ": no exported function with id %u", p->name, id);
+  if (inst->in_call)
+    return wp_error_new(WP_ERR_BAD_INPUT, WP_PLUGIN_FMT ": the instance is already in a call (re-entered from a host "
+                                          "function?)", p->name);
+  if (!inst->ctx)
+    return wp_error_new(WP_ERR_BAD_INPUT, WP_PLUGIN_FMT ": the instance failed to reset; reset it again or free it",
+                        p->name);
+  const wp_cexport *e = &p->comp->exports[id];
+  wp_error *err = check_args(p, e, args, nargs);
+  if (err) return err;
+  wasmtime_component_func_t func;
+  if (!resolve(inst, id, &func))
+    return wp_error_new(WP_ERR_NOT_FOUND, WP_PLUGIN_FMT ": export '%s' is not a function in this instance", p->name,
+                        e->qualified);
+  wasmtime_component_val_t small[8], res = {0};
+  wasmtime_component_val_t *cargs = nargs <= 8 ? small : malloc(nargs * sizeof *cargs);
+  if (!cargs) return wp_error_new(WP_ERR_HOST, "wasmplug: out of memory");
+  for (size_t i = 0; i < nargs; i++) wp_value_to_wasmtime(args[i], e->type->params[i], &cargs[i]);
+  size_t nres = e->type->result ? 1 : 0;
+  wp_call_begin(inst);
+  wasmtime_error_t *werr = wasmtime_component_func_call(&func, inst->ctx, cargs, nargs, &res, nres);
+  for (size_t i = 0; i < nargs; i++) wasmtime_component_val_delete(&cargs[i]);
+  if (cargs != small) free(cargs);
+  if (werr) return wp_call_failure(inst, e->qualified, werr, NULL);
+  err = wp_call_end(inst, e->qualified);
+  if (nres) {
+    wp_value *out = NULL;
+    if (!err && result) {
+      out = calloc(1, sizeof *out);
+      if (!out || !wp_value_from_wasmtime(&res, out)) {
+        free(out);
+        out = NULL;
+        err = wp_error_new(WP_ERR_HOST, "wasmplug: out of memory reading the result of '%s'", e->qualified);
+      }
+    }
+    wasmtime_component_val_delete(&res);
+    if (result) *result = out;
+  } else if (result) {
+    *result = NULL;
+  }
+  return err;
+}
+
+wp_error *wp_instance_invoke(wp_instance *inst, const char *name, const wp_value *const *args, size_t nargs,
+                             wp_value **result) {
+  if (!inst || !name) return wp_error_new(WP_ERR_BAD_INPUT, "wp_instance_invoke: instance and name are required");
+  wp_func_id id;
+  wp_error *err = wp_plugin_find_func(inst->plugin, name, &id);
+  return err ? err : wp_instance_invoke_func(inst, id, args, nargs, result);
+}
+
+wp_error *wp_instance_drop_resource(wp_instance *inst, wp_value *v) {
+  if (!inst || !v) return wp_error_new(WP_ERR_BAD_INPUT, "wp_instance_drop_resource: instance and value are required");
+  if (v->kind != WP_TYPE_OWN || !v->of.res)
+    return wp_error_new(WP_ERR_BAD_INPUT, "wp_instance_drop_resource: the value is not a live owning handle (kind %s)",
+                        wp_type_kind_name(v->kind));
+  if (!inst->ctx) return wp_error_new(WP_ERR_BAD_INPUT, "wp_instance_drop_resource: the instance has no store");
+  wp_call_begin(inst);
+  wasmtime_error_t *werr = wasmtime_component_resource_any_drop(inst->ctx, v->of.res);
+  wasmtime_component_resource_any_delete(v->of.res);
+  v->of.res = NULL;
+  if (werr) return wp_call_failure(inst, "resource drop", werr, NULL);
+  return wp_call_end(inst, "resource drop");
+}
+
+const wp_functype *wp_plugin_get_functype(const wp_plugin *p, wp_func_id id) {
+  if (!p->comp || id >= p->nexports) return NULL;
+  return p->comp->exports[id].type;
+}
+
+bool wp_plugin_is_component(const wp_plugin *p) { return p->comp != NULL; }

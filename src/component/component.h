@@ -1,0 +1,76 @@
+/*
+ * component.h - Component Model plugins: loading, linking, calls, host
+ * imports and resources (internal).
+ *
+ * Components get a linker of their own, made at load time from the host
+ * functions the component actually imports (plus WASI preview 2 and the
+ * wasmplug:plugin/host built-ins). Loaded plugins are therefore unaffected by
+ * later definitions, missing imports can be listed all at once, and a plugin
+ * that asks for missing imports to trap does not change what others see.
+ */
+#ifndef WP_COMPONENT_COMPONENT_H
+#define WP_COMPONENT_COMPONENT_H
+
+#include "component/value.h"
+#include "instance/instance.h"
+
+/* A component host function or resource type offered by the embedder. */
+typedef struct wp_chost_def {
+  struct wp_chost_def *next;
+  char *iface;  /* "example:types/host", "wasi:foo/bar" (any version); NULL: the root */
+  char *name;
+  wp_component_fn fn;
+  void *user_data;
+  void (*free_user_data)(void *);
+  bool is_resource;
+  uint32_t resource_id; /* Wasmtime host resource type id */
+  wp_resource_drop_fn drop;
+  wp_component_fn builtin_fn; /* wasmplug:plugin/host built-ins (fn unused) */
+} wp_chost_def;
+
+/* An exported function (or resource) of a component. */
+typedef struct wp_cexport {
+  char *qualified; /* "greet" or "example:hello/greeter#greet" */
+  wasmtime_component_export_index_t *index; /* NULL for resources */
+  struct wp_functype *type;
+} wp_cexport;
+
+struct wp_component {
+  wasmtime_component_t *component;
+  wasmtime_component_linker_t *linker;
+  wp_cexport *exports;       /* parallel to plugin->exports */
+  struct wp_functype **import_types; /* parallel to plugin->imports (NULL for resources) */
+  size_t nimports, nexports;
+  bool needs_wasi;
+  /* resource names for printing types */
+  wasmtime_component_resource_type_t **res_types;
+  char **res_names;
+  size_t nres;
+};
+
+/* Loads a component into `p` (compile or cache, reflect, link). */
+wp_error *wp_component_load(wp_plugin *p, const uint8_t *bytes, size_t len);
+void wp_component_free(struct wp_component *c);
+
+/* Instantiates a component plugin into inst->store. */
+wp_error *wp_component_instantiate(wp_instance *inst);
+
+/* Drops the host objects the instance still holds (after the store is gone). */
+void wp_component_release_objects(wp_instance *inst);
+
+/* Links the wasmplug:plugin/host built-ins and an embedder function (host.c). */
+wasmtime_error_t *wp_component_link_func(wasmtime_component_linker_instance_t *li, const char *name,
+                                         const wp_chost_def *def, const struct wp_functype *type);
+wasmtime_error_t *wp_component_link_resource(wasmtime_component_linker_instance_t *li,
+                                             const char *name, const wp_chost_def *def);
+
+/* True for "wasmplug:plugin/host" with or without a version. */
+bool wp_component_is_builtin_iface(const char *iface);
+
+/* The built-in definition of `name` in wasmplug:plugin/host, or NULL. */
+const wp_chost_def *wp_component_builtin(const char *name);
+
+/* Frees a definition (engine teardown). */
+void wp_chost_def_free(wp_chost_def *d);
+
+#endif

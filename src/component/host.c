@@ -1,0 +1,264 @@
+/*
+ * host.c - component imports the host implements: the embedder's functions
+ * and resource types, and the wasmplug:plugin/host built-ins.
+ *
+ * Every import is linked to one trampoline with a binding (definition +
+ * the import's WIT type) as its data: the trampoline turns Wasmtime's values
+ * into wp_values, calls the C callback, and checks the callback's result
+ * against the import's type before Wasmtime sees it.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "component/component.h"
+#include "engine/error.h"
+
+/* One linked import: what to call and the type the plugin imports it with. */
+typedef struct binding {
+  const wp_chost_def *def;
+  const struct wp_functype *type; /* owned by the plugin, which outlives its linker */
+} binding;
+
+/* A host object a plugin holds a handle to. */
+struct wp_host_object {
+  const wp_chost_def *def; /* NULL: free slot */
+  void *object;
+  uint32_t next_free;      /* free list, 1-based */
+};
+
+static wasmtime_error_t *host_failed(wp_instance *inst, wp_error *err, const char *name) {
+  if (!inst->host_error) inst->host_error = err;
+  else wp_error_free(err);
+  return wasmtime_error_new(name);
+}
+
+/* Drops own<T> arguments of host resource types after the callback: the host
+   received ownership and nobody else will drop them. */
+static void drop_owned_args(wasmtime_context_t *ctx, wasmtime_component_val_t *args, size_t nargs,
+                            const struct wp_functype *ft) {
+  for (size_t i = 0; i < nargs && i < ft->nparams; i++) {
+    if (args[i].kind != WASMTIME_COMPONENT_RESOURCE || ft->params[i]->kind != WP_TYPE_OWN) continue;
+    wasmtime_component_resource_host_t *h = NULL;
+    wasmtime_error_t *werr = wasmtime_component_resource_any_to_host(ctx, args[i].of.resource, &h);
+    if (werr) {
+      wasmtime_error_delete(werr); /* a guest resource: not ours to drop */
+      continue;
+    }
+    wasmtime_component_resource_host_delete(h);
+    werr = wasmtime_component_resource_any_drop(ctx, args[i].of.resource);
+    if (werr) wasmtime_error_delete(werr);
+  }
+}
+
+static wasmtime_error_t *trampoline(void *data, wasmtime_context_t *ctx, const wasmtime_component_func_type_t *ty,
+                                    wasmtime_component_val_t *args, size_t nargs,
+                                    wasmtime_component_val_t *results, size_t nresults) {
+  (void)ty;
+  const binding *b = data;
+  const wp_chost_def *d = b->def;
+  wp_instance *inst = wasmtime_context_get_data(ctx);
+  wp_value small[8];
+  const wp_value *ptrs_small[8];
+  wp_value *vals = nargs <= 8 ? small : calloc(nargs, sizeof *vals);
+  const wp_value **ptrs = nargs <= 8 ? ptrs_small : calloc(nargs, sizeof *ptrs);
+  wp_error *err = NULL;
+  size_t converted = 0;
+  if (!vals || !ptrs) err = wp_error_new(WP_ERR_HOST, "wasmplug: out of memory");
+  for (; !err && converted < nargs; converted++) {
+    if (!wp_value_from_wasmtime(&args[converted], &vals[converted])) err = wp_error_new(WP_ERR_HOST, "wasmplug: out of memory");
+    ptrs[converted] = &vals[converted];
+  }
+  wp_value *result = NULL;
+  wp_host_call call = {.inst = inst, .def = NULL};
+  wp_component_fn fn = d->builtin_fn ? d->builtin_fn : d->fn;
+  if (!err) err = fn(&call, ptrs, nargs, &result, d->user_data);
+  for (size_t i = 0; i < converted; i++) wp_value_clear(&vals[i]);
+  if (vals != small) free(vals);
+  if (ptrs != ptrs_small) free((void *)ptrs);
+  if (!err && nresults) {
+    char msg[512];
+    if (!result)
+      err = wp_error_new(WP_ERR_HOST, "host function '%s' returned no result; it must return %s", d->name,
+                         b->type->result ? b->type->result->text : "one");
+    else if (!wp_value_check(result, b->type->result, msg, sizeof msg))
+      err = wp_error_new(WP_ERR_HOST, "host function '%s' returned a wrong result: %s", d->name, msg);
+    else
+      wp_value_to_wasmtime(result, b->type->result, &results[0]);
+  }
+  wp_value_free(result);
+  if (!err) drop_owned_args(ctx, args, nargs, b->type);
+  return err ? host_failed(inst, err, d->name) : NULL;
+}
+
+wasmtime_error_t *wp_component_link_func(wasmtime_component_linker_instance_t *li, const char *name,
+                                         const wp_chost_def *def, const struct wp_functype *type) {
+  binding *b = malloc(sizeof *b);
+  if (!b) return wasmtime_error_new("wasmplug: out of memory");
+  b->def = def;
+  b->type = type;
+  return wasmtime_component_linker_instance_add_func(li, name, strlen(name), trampoline, b, free);
+}
+
+/* ---- resources ------------------------------------------------------------------ */
+
+/* Wasmtime runs this when a plugin drops its last own handle to a host object. */
+static wasmtime_error_t *resource_dtor(void *data, wasmtime_context_t *ctx, uint32_t rep) {
+  const wp_chost_def *d = data;
+  wp_instance *inst = wasmtime_context_get_data(ctx);
+  if (rep == 0 || rep > inst->nobjects || inst->objects[rep - 1].def != d) return NULL;
+  struct wp_host_object *o = &inst->objects[rep - 1];
+  void *object = o->object;
+  o->def = NULL;
+  o->object = NULL;
+  o->next_free = inst->free_object;
+  inst->free_object = rep;
+  if (d->drop) d->drop(object, d->user_data);
+  return NULL;
+}
+
+wasmtime_error_t *wp_component_link_resource(wasmtime_component_linker_instance_t *li, const char *name,
+                                             const wp_chost_def *def) {
+  wasmtime_component_resource_type_t *rt = wasmtime_component_resource_type_new_host(def->resource_id);
+  wasmtime_error_t *werr = wasmtime_component_linker_instance_add_resource(li, name, strlen(name), rt, resource_dtor,
+                                                                           (void *)def, NULL);
+  wasmtime_component_resource_type_delete(rt);
+  return werr;
+}
+
+/* A slot for `object`; its 1-based index is the handle's rep. 0 when out of memory. */
+static uint32_t insert_object(wp_instance *inst, const wp_chost_def *d, void *object) {
+  uint32_t rep = inst->free_object;
+  if (rep) {
+    inst->free_object = inst->objects[rep - 1].next_free;
+  } else {
+    if (inst->nobjects == inst->objects_cap) {
+      uint32_t cap = inst->objects_cap ? inst->objects_cap * 2 : 8;
+      struct wp_host_object *n = realloc(inst->objects, cap * sizeof *n);
+      if (!n) return 0;
+      inst->objects = n;
+      inst->objects_cap = cap;
+    }
+    rep = ++inst->nobjects;
+  }
+  inst->objects[rep - 1] = (struct wp_host_object){.def = d, .object = object};
+  return rep;
+}
+
+void wp_component_release_objects(wp_instance *inst) {
+  for (uint32_t i = 0; i < inst->nobjects; i++) {
+    struct wp_host_object *o = &inst->objects[i];
+    if (!o->def) continue;
+    const wp_chost_def *d = o->def;
+    void *object = o->object;
+    o->def = NULL;
+    if (d->drop) d->drop(object, d->user_data);
+  }
+  free(inst->objects);
+  inst->objects = NULL;
+  inst->nobjects = inst->objects_cap = inst->free_object = 0;
+}
+
+wp_value *wp_value_new_resource(wp_instance *inst, const wp_resource_type *type, void *object) {
+  const wp_chost_def *d = (const wp_chost_def *)type;
+  if (!inst || !d || !inst->plugin->comp || !inst->ctx) return NULL;
+  wp_value *v = calloc(1, sizeof *v);
+  uint32_t rep = v ? insert_object(inst, d, object) : 0;
+  if (!rep) {
+    free(v);
+    return NULL;
+  }
+  wasmtime_component_resource_host_t *h = wasmtime_component_resource_host_new(true, rep, d->resource_id);
+  wasmtime_error_t *werr = wasmtime_component_resource_host_to_any(inst->ctx, h, &v->of.res);
+  wasmtime_component_resource_host_delete(h);
+  if (werr) {
+    wasmtime_error_delete(werr);
+    inst->objects[rep - 1].def = NULL; /* not handed out: forget without dropping */
+    inst->objects[rep - 1].next_free = inst->free_object;
+    inst->free_object = rep;
+    free(v);
+    return NULL;
+  }
+  v->kind = WP_TYPE_OWN;
+  return v;
+}
+
+wp_error *wp_value_get_resource(const wp_value *v, wp_instance *inst, const wp_resource_type *type, void **object) {
+  const wp_chost_def *d = (const wp_chost_def *)type;
+  if (!v || !inst || !d || !object || !inst->ctx)
+    return wp_error_new(WP_ERR_BAD_INPUT, "wp_value_get_resource: value, instance, type and object are required");
+  if ((v->kind != WP_TYPE_OWN && v->kind != WP_TYPE_BORROW) || !v->of.res)
+    return wp_error_new(WP_ERR_BAD_INPUT, "wp_value_get_resource: the value is a %s, not a live resource handle",
+                        wp_type_kind_name(v->kind));
+  wasmtime_component_resource_host_t *h = NULL;
+  wasmtime_error_t *werr = wasmtime_component_resource_any_to_host(inst->ctx, v->of.res, &h);
+  if (werr)
+    return wp_error_from_wasmtime(WP_ERR_BAD_INPUT, werr, "wp_value_get_resource: not a %s handle of the host",
+                                  d->name);
+  uint32_t rep = wasmtime_component_resource_host_rep(h), ty = wasmtime_component_resource_host_type(h);
+  wasmtime_component_resource_host_delete(h);
+  if (ty != d->resource_id || rep == 0 || rep > inst->nobjects || inst->objects[rep - 1].def != d)
+    return wp_error_new(WP_ERR_BAD_INPUT, "wp_value_get_resource: the handle is not a live '%s'", d->name);
+  *object = inst->objects[rep - 1].object;
+  return NULL;
+}
+
+/* ---- the embedder's definitions ---------------------------------------------------- */
+
+static wp_error *define(wp_engine *e, const char *iface, const char *name, wp_chost_def **out) {
+  if (!e || !name || !*name)
+    return wp_error_new(WP_ERR_BAD_INPUT, "defining a component import: engine and name are required");
+  if (iface && wp_component_is_builtin_iface(iface))
+    return wp_error_new(WP_ERR_BAD_INPUT, "'%s' is wasmplug's own interface; define '%s' elsewhere", iface, name);
+  wp_chost_def *d = calloc(1, sizeof *d);
+  if (!d || !(d->name = strdup(name)) || (iface && !(d->iface = strdup(iface)))) {
+    wp_chost_def_free(d);
+    return wp_error_new(WP_ERR_HOST, "wasmplug: out of memory");
+  }
+  *out = d;
+  return NULL;
+}
+
+static void publish(wp_engine *e, wp_chost_def *d) {
+  pthread_mutex_lock(&e->lock);
+  if (d->is_resource) d->resource_id = ++e->next_resource_id;
+  d->next = e->component_defs;
+  e->component_defs = d;
+  pthread_mutex_unlock(&e->lock);
+}
+
+wp_error *wp_engine_define_component_func(wp_engine *e, const char *iface, const char *name, wp_component_fn fn,
+                                          void *user_data, void (*free_user_data)(void *)) {
+  if (!fn) return wp_error_new(WP_ERR_BAD_INPUT, "wp_engine_define_component_func: fn is required");
+  wp_chost_def *d;
+  wp_error *err = define(e, iface, name, &d);
+  if (err) return err;
+  d->fn = fn;
+  d->user_data = user_data;
+  d->free_user_data = free_user_data;
+  publish(e, d);
+  return NULL;
+}
+
+wp_error *wp_engine_define_resource(wp_engine *e, const char *iface, const char *name, wp_resource_drop_fn drop,
+                                    void *user_data, const wp_resource_type **out) {
+  if (!out) return wp_error_new(WP_ERR_BAD_INPUT, "wp_engine_define_resource: out is required");
+  wp_chost_def *d;
+  wp_error *err = define(e, iface, name, &d);
+  if (err) return err;
+  d->is_resource = true;
+  d->drop = drop;
+  d->user_data = user_data;
+  publish(e, d);
+  *out = (const wp_resource_type *)d;
+  return NULL;
+}
+
+void wp_chost_def_free(wp_chost_def *d) {
+  if (!d) return;
+  if (d->free_user_data) d->free_user_data(d->user_data);
+  free(d->iface);
+  free(d->name);
+  free(d);
+}

@@ -1,0 +1,315 @@
+/*
+ * load.c - a component plugin: compile (or take from the cache), reflect its
+ * imports and exports with full WIT types, and build its own linker from
+ * what it imports.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "component/component.h"
+#include "engine/error.h"
+
+/* WASI preview 2 packages that wasmtime_component_linker_add_wasip2 provides. */
+static bool is_wasip2(const char *iface) {
+  static const char *const pkgs[] = {"wasi:cli/", "wasi:io/", "wasi:clocks/", "wasi:filesystem/",
+                                     "wasi:random/", "wasi:sockets/", NULL};
+  for (size_t i = 0; pkgs[i]; i++)
+    if (strncmp(iface, pkgs[i], strlen(pkgs[i])) == 0) return true;
+  return false;
+}
+
+static char *dup_n(const char *s, size_t n) {
+  char *d = malloc(n + 1);
+  if (!d) return NULL;
+  memcpy(d, s, n);
+  d[n] = '\0';
+  return d;
+}
+
+/* ---- walking a component type ------------------------------------------------ */
+
+/* Calls `fn` for every function and resource, at the root or one level down in
+   an instance (interface), of the component's imports or exports. */
+typedef bool (*item_fn)(void *ctx, const char *iface, const char *name, const wasmtime_component_item_t *item);
+
+static bool walk(const wasmtime_component_type_t *ct, const wasm_engine_t *engine, bool imports, item_fn fn,
+                 void *ctx) {
+  size_t n = imports ? wasmtime_component_type_import_count(ct, engine) : wasmtime_component_type_export_count(ct, engine);
+  for (size_t i = 0; i < n; i++) {
+    const char *name;
+    size_t len;
+    wasmtime_component_item_t item;
+    bool ok = imports ? wasmtime_component_type_import_nth(ct, engine, i, &name, &len, &item)
+                      : wasmtime_component_type_export_nth(ct, engine, i, &name, &len, &item);
+    if (!ok) continue;
+    char *top = dup_n(name, len);
+    bool good = top != NULL;
+    if (good && item.kind == WASMTIME_COMPONENT_ITEM_COMPONENT_INSTANCE) {
+      const wasmtime_component_instance_type_t *it = item.of.component_instance;
+      size_t m = wasmtime_component_instance_type_export_count(it, engine);
+      for (size_t j = 0; j < m && good; j++) {
+        const char *sub;
+        size_t sublen;
+        wasmtime_component_item_t si;
+        if (!wasmtime_component_instance_type_export_nth(it, engine, j, &sub, &sublen, &si)) continue;
+        char *subname = dup_n(sub, sublen);
+        good = subname && fn(ctx, top, subname, &si);
+        free(subname);
+        wasmtime_component_item_delete(&si);
+      }
+    } else if (good) {
+      good = fn(ctx, NULL, top, &item);
+    }
+    free(top);
+    wasmtime_component_item_delete(&item);
+    if (!good) return false;
+  }
+  return true;
+}
+
+/* ---- reflection -------------------------------------------------------------- */
+
+typedef struct reflect_ctx {
+  wp_plugin *p;
+  struct wp_component *c;
+  bool imports;
+  bool oom;
+} reflect_ctx;
+
+static bool collect_resource(void *vctx, const char *iface, const char *name, const wasmtime_component_item_t *item) {
+  (void)iface;
+  reflect_ctx *r = vctx;
+  struct wp_component *c = r->c;
+  if (item->kind != WASMTIME_COMPONENT_ITEM_RESOURCE) return true;
+  wasmtime_component_resource_type_t **t = realloc(c->res_types, (c->nres + 1) * sizeof *t);
+  if (t) c->res_types = t;
+  char **n = realloc(c->res_names, (c->nres + 1) * sizeof *n);
+  if (n) c->res_names = n;
+  if (!t || !n) return false;
+  c->res_names[c->nres] = strdup(name);
+  c->res_types[c->nres] = wasmtime_component_resource_type_clone(item->of.resource);
+  if (!c->res_names[c->nres]) return false;
+  c->nres++;
+  return true;
+}
+
+static wp_resource_names names_of(const struct wp_component *c) {
+  return (wp_resource_names){(const wasmtime_component_resource_type_t **)c->res_types, (const char **)c->res_names, c->nres};
+}
+
+/* Appends one function or resource to the plugin's imports or exports. */
+static bool add_item(void *vctx, const char *iface, const char *name, const wasmtime_component_item_t *item) {
+  reflect_ctx *r = vctx;
+  wp_plugin *p = r->p;
+  struct wp_component *c = r->c;
+  bool func = item->kind == WASMTIME_COMPONENT_ITEM_COMPONENT_FUNC;
+  if (!func && item->kind != WASMTIME_COMPONENT_ITEM_RESOURCE) return true; /* types, modules */
+  size_t *count = r->imports ? &p->nimports : &p->nexports;
+  wp_extern_info **infos = r->imports ? &p->imports : &p->exports;
+  wp_extern_info *ni = realloc(*infos, (*count + 1) * sizeof **infos);
+  if (!ni) return false;
+  *infos = ni;
+  void **extra = r->imports ? (void **)&c->import_types : (void **)&c->exports;
+  size_t esize = r->imports ? sizeof(struct wp_functype *) : sizeof(wp_cexport);
+  void *ne = realloc(*extra, (*count + 1) * esize);
+  if (!ne) return false;
+  *extra = ne;
+  wp_extern_info *info = &ni[*count];
+  memset(info, 0, sizeof *info);
+  memset((char *)ne + *count * esize, 0, esize);
+  (*count)++; /* counted now so that a failure below frees what was made */
+  c->nimports = p->nimports;
+  c->nexports = p->nexports;
+  info->kind = func ? WP_EXTERN_FUNC : WP_EXTERN_RESOURCE;
+  info->module = iface ? strdup(iface) : NULL;
+  info->name = strdup(name);
+  if ((iface && !info->module) || !info->name) return false;
+  struct wp_functype *ft = NULL;
+  if (func) {
+    wp_resource_names rn = names_of(c);
+    ft = wp_functype_from_wasmtime(item->of.component_func, &rn);
+    if (!ft) return false;
+    info->type = strdup(ft->text);
+  } else {
+    info->type = strdup("resource");
+  }
+  info->functype = ft;
+  if (r->imports) {
+    c->import_types[*count - 1] = ft;
+  } else {
+    wp_cexport *e = &c->exports[*count - 1];
+    e->type = ft;
+    size_t qlen = (iface ? strlen(iface) + 1 : 0) + strlen(name) + 1;
+    if (!(e->qualified = malloc(qlen))) return false;
+    snprintf(e->qualified, qlen, "%s%s%s", iface ? iface : "", iface ? "#" : "", name);
+  }
+  return info->type != NULL;
+}
+
+/* Export indices, resolved once per plugin; instances look functions up by them. */
+static bool resolve_indices(wp_plugin *p) {
+  struct wp_component *c = p->comp;
+  for (size_t i = 0; i < p->nexports; i++) {
+    const wp_extern_info *e = &p->exports[i];
+    if (e->kind != WP_EXTERN_FUNC) continue;
+    wasmtime_component_export_index_t *parent = NULL;
+    if (e->module) {
+      parent = wasmtime_component_get_export_index(c->component, NULL, e->module, strlen(e->module));
+      if (!parent) return false;
+    }
+    c->exports[i].index = wasmtime_component_get_export_index(c->component, parent, e->name, strlen(e->name));
+    if (parent) wasmtime_component_export_index_delete(parent);
+    if (!c->exports[i].index) return false;
+  }
+  return true;
+}
+
+static wp_error *reflect(wp_plugin *p) {
+  struct wp_component *c = p->comp;
+  wasmtime_component_type_t *ct = wasmtime_component_type(c->component);
+  const wasm_engine_t *engine = p->flavor->engine;
+  reflect_ctx r = {.p = p, .c = c};
+  bool ok = walk(ct, engine, true, collect_resource, &r) && walk(ct, engine, false, collect_resource, &r);
+  r.imports = true;
+  ok = ok && walk(ct, engine, true, add_item, &r);
+  r.imports = false;
+  ok = ok && walk(ct, engine, false, add_item, &r);
+  wasmtime_component_type_delete(ct);
+  if (!ok) return wp_error_new(WP_ERR_HOST, WP_PLUGIN_FMT ": out of memory reading its types", p->name);
+  if (!resolve_indices(p))
+    return wp_error_new(WP_ERR_LOAD, WP_PLUGIN_FMT ": cannot resolve its exports", p->name);
+  for (size_t i = 0; i < p->nimports; i++)
+    if (p->imports[i].module && is_wasip2(p->imports[i].module)) c->needs_wasi = true;
+  p->needs_wasi = c->needs_wasi;
+  return NULL;
+}
+
+/* ---- linking ------------------------------------------------------------------ */
+
+/* "wasi:foo/bar@1.2.3" matches a definition for "wasi:foo/bar" or the same
+   versioned name. */
+static bool iface_matches(const char *def, const char *import) {
+  if (!def || !import) return def == import;
+  if (strcmp(def, import) == 0) return true;
+  size_t n = strlen(def);
+  return !strchr(def, '@') && strncmp(def, import, n) == 0 && import[n] == '@';
+}
+
+/* The embedder's definition of an import; engine->lock held. */
+static const wp_chost_def *find_def(const struct wp_engine *e, const char *iface, const char *name, bool resource) {
+  for (const wp_chost_def *d = e->component_defs; d; d = d->next)
+    if (d->is_resource == resource && strcmp(d->name, name) == 0 && iface_matches(d->iface, iface)) return d;
+  return NULL;
+}
+
+typedef struct link_ctx {
+  wp_plugin *p;
+  char missing[2048];
+  size_t nmissing;
+} link_ctx;
+
+static void note_missing(link_ctx *l, const wp_extern_info *imp) {
+  size_t n = strlen(l->missing);
+  snprintf(l->missing + n, sizeof l->missing - n, "%s%s%s%s (%s)", l->nmissing ? ", " : "",
+           imp->module ? imp->module : "", imp->module ? "#" : "", imp->name, imp->type);
+  l->nmissing++;
+}
+
+/* Links the imports of one interface (or of the root when iface is NULL). */
+static wasmtime_error_t *link_group(link_ctx *l, wasmtime_component_linker_instance_t *li, const char *iface) {
+  wp_plugin *p = l->p;
+  for (size_t i = 0; i < p->nimports; i++) {
+    const wp_extern_info *imp = &p->imports[i];
+    if (!(iface ? imp->module && strcmp(imp->module, iface) == 0 : imp->module == NULL)) continue;
+    bool resource = imp->kind == WP_EXTERN_RESOURCE;
+    const wp_chost_def *d = iface && wp_component_is_builtin_iface(iface) && !resource ? wp_component_builtin(imp->name)
+                                                                           : find_def(p->engine, iface, imp->name, resource);
+    if (!d) {
+      note_missing(l, imp);
+      continue;
+    }
+    wasmtime_error_t *werr = resource ? wp_component_link_resource(li, imp->name, d)
+                                      : wp_component_link_func(li, imp->name, d, p->comp->import_types[i]);
+    if (werr) return werr;
+  }
+  return NULL;
+}
+
+static wp_error *link(wp_plugin *p) {
+  struct wp_component *c = p->comp;
+  c->linker = wasmtime_component_linker_new(p->flavor->engine);
+  wasmtime_error_t *werr = c->needs_wasi ? wasmtime_component_linker_add_wasip2(c->linker) : NULL;
+  link_ctx *l = calloc(1, sizeof *l);
+  if (!l) {
+    if (werr) wasmtime_error_delete(werr);
+    return wp_error_new(WP_ERR_HOST, "wasmplug: out of memory");
+  }
+  l->p = p;
+  wasmtime_component_linker_instance_t *root = werr ? NULL : wasmtime_component_linker_root(c->linker);
+  pthread_mutex_lock(&p->engine->lock);
+  if (root) werr = link_group(l, root, NULL);
+  for (size_t i = 0; !werr && i < p->nimports; i++) {
+    const char *iface = p->imports[i].module;
+    bool first = iface && !is_wasip2(iface);
+    for (size_t j = 0; first && j < i; j++) first = !(p->imports[j].module && strcmp(p->imports[j].module, iface) == 0);
+    if (!first) continue;
+    wasmtime_component_linker_instance_t *li = NULL;
+    werr = wasmtime_component_linker_instance_add_instance(root, iface, strlen(iface), &li);
+    if (!werr) werr = link_group(l, li, iface);
+    if (li) wasmtime_component_linker_instance_delete(li);
+  }
+  pthread_mutex_unlock(&p->engine->lock);
+  if (root) wasmtime_component_linker_instance_delete(root);
+  wp_error *err = NULL;
+  if (werr) {
+    err = wp_error_from_wasmtime(WP_ERR_LINK, werr, WP_PLUGIN_FMT ": cannot link", p->name);
+  } else if (l->nmissing && !p->manifest->trap_missing_imports) {
+    err = wp_error_new(WP_ERR_LINK,
+                       WP_PLUGIN_FMT ": %zu import%s not provided by the host: %s. Define %s with "
+                       "wp_engine_define_component_func / wp_engine_define_resource before loading, "
+                       "or set \"imports\": {\"missing\": \"trap\"} in the manifest to load anyway",
+                       p->name, l->nmissing, l->nmissing == 1 ? " is" : "s are", l->missing,
+                       l->nmissing == 1 ? "it" : "them");
+  } else if (l->nmissing) {
+    werr = wasmtime_component_linker_define_unknown_imports_as_traps(c->linker, c->component);
+    if (werr) err = wp_error_from_wasmtime(WP_ERR_LINK, werr, WP_PLUGIN_FMT ": cannot stub missing imports", p->name);
+  }
+  free(l);
+  return err;
+}
+
+/* ---- the plugin ---------------------------------------------------------------- */
+
+wp_error *wp_component_load(wp_plugin *p, const uint8_t *bytes, size_t len) {
+  p->comp = calloc(1, sizeof *p->comp);
+  if (!p->comp) return wp_error_new(WP_ERR_HOST, "wasmplug: out of memory");
+  wp_error *err = wp_cache_compile(p, bytes, len, &p->comp->component);
+  if (!err) err = reflect(p);
+  if (!err) err = link(p);
+  return err;
+}
+
+void wp_component_free(struct wp_component *c) {
+  if (!c) return;
+  if (c->linker) wasmtime_component_linker_delete(c->linker);
+  if (c->component) wasmtime_component_delete(c->component);
+  /* The function types are shared with wp_extern_info.functype; they are
+     freed here, the infos by the plugin. */
+  for (size_t i = 0; i < c->nimports; i++) wp_functype_free(c->import_types[i]);
+  for (size_t i = 0; i < c->nexports; i++) {
+    free(c->exports[i].qualified);
+    if (c->exports[i].index) wasmtime_component_export_index_delete(c->exports[i].index);
+    wp_functype_free(c->exports[i].type);
+  }
+  free(c->import_types);
+  free(c->exports);
+  for (size_t i = 0; i < c->nres; i++) {
+    free(c->res_names[i]);
+    wasmtime_component_resource_type_delete(c->res_types[i]);
+  }
+  free(c->res_names);
+  free(c->res_types);
+  free(c);
+}

@@ -1,0 +1,100 @@
+/*
+ * value.h - WIT values and types (internal).
+ *
+ * A wp_value is a C-friendly tree: strings and names are NUL-terminated
+ * copies, compound values keep their children in one array. It is converted
+ * to and from Wasmtime's wasmtime_component_val_t at the call boundary
+ * (convert.c), and checked against a wp_type before it is handed to Wasmtime,
+ * whose C API aborts on invalid UTF-8 and bad chars (typecheck.c).
+ */
+#ifndef WP_COMPONENT_VALUE_H
+#define WP_COMPONENT_VALUE_H
+
+#include <wasmtime.h>
+
+#include "wasmplug.h"
+
+struct wp_value {
+  wp_type_kind kind;
+  union {
+    bool b;
+    int64_t s;      /* s8..s64 */
+    uint64_t u;     /* u8..u64 */
+    float f32;
+    double f64;
+    uint32_t ch;
+    struct {        /* string (NUL-terminated), enum case name */
+      char *data;
+      size_t len;
+    } str;
+    struct {        /* list, tuple, record (names per item), flags (names only) */
+      wp_value *items;  /* NULL for flags */
+      char **names;     /* record field names / set flag names; NULL otherwise */
+      size_t n;
+    } agg;
+    struct {        /* variant (name), option (is_some), result (is_ok) */
+      char *name;       /* variant case; NULL for option/result */
+      bool flag;        /* option: some; result: ok */
+      wp_value *payload;/* NULL when none */
+    } var;
+    wasmtime_component_resource_any_t *res; /* own / borrow; NULL once dropped */
+  } of;
+};
+
+/* A WIT type: the Wasmtime type plus its children, built once per plugin. */
+struct wp_type {
+  wp_type_kind kind;
+  wasmtime_component_valtype_t raw; /* owned: deleted with the type */
+  size_t n;
+  struct wp_type **children;        /* n entries (entries may be NULL) */
+  char **names;                     /* n entries or NULL */
+  char *text;                       /* WIT spelling */
+};
+
+struct wp_functype {
+  size_t nparams;
+  char **param_names;
+  struct wp_type **params;
+  struct wp_type *result;           /* NULL: no result */
+  char *text;
+};
+
+/* Frees what a value holds, not the value struct itself. */
+void wp_value_clear(wp_value *v);
+
+/* Deep-copies src into dst (a struct in place); false when out of memory. */
+bool wp_value_copy(wp_value *dst, const wp_value *src);
+
+/* Names of the resource types a component imports and exports, so that
+   own<T> / borrow<T> print with their names. */
+typedef struct wp_resource_names {
+  const wasmtime_component_resource_type_t **types;
+  const char **names;
+  size_t n;
+} wp_resource_names;
+
+/* Builds a type tree from a Wasmtime type (taking ownership of `raw`);
+   NULL when out of memory. `rn` may be NULL. */
+struct wp_type *wp_type_from_wasmtime(wasmtime_component_valtype_t *raw, const wp_resource_names *rn);
+void wp_type_free(struct wp_type *t);
+
+/* Builds / frees a function type from Wasmtime's (borrowed). */
+struct wp_functype *wp_functype_from_wasmtime(const wasmtime_component_func_type_t *ft,
+                                              const wp_resource_names *rn);
+void wp_functype_free(struct wp_functype *ft);
+
+/*
+ * Checks `v` against `t`. On a mismatch writes a message such as
+ * "at .origin.x: expected s32, got string" into msg and returns false.
+ */
+bool wp_value_check(const wp_value *v, const struct wp_type *t, char *msg, size_t msg_size);
+
+/* wp_value -> Wasmtime value (a deep copy into `out`), record fields put in
+   the order of type `t` (may be NULL: value order). The value must have
+   passed wp_value_check. */
+bool wp_value_to_wasmtime(const wp_value *v, const struct wp_type *t, wasmtime_component_val_t *out);
+
+/* Wasmtime value -> wp_value (deep copy into `out`); false when out of memory. */
+bool wp_value_from_wasmtime(const wasmtime_component_val_t *v, wp_value *out);
+
+#endif
