@@ -15,8 +15,12 @@ static const char usage[] =
     "usage: wasmplug call PLUGIN EXPORT [ARGS...] [OPTIONS]\n"
     "\n"
     "Calls an export of a plugin (.wasm or .wat).\n"
-    "  numeric exports take their arguments as ARGS and print the results,\n"
-    "    one per line:   wasmplug call add.wat add 2 3   prints 5\n"
+    "  components take ARGS as WAVE values and print the result as WAVE:\n"
+    "    wasmplug call hello.wasm greet '\"world\"'   prints \"Hello, world!\"\n"
+    "    functions inside exported interfaces are named INTERFACE#FUNC, e.g.\n"
+    "    example:hello/greeter#greet; `wasmplug inspect` lists them.\n"
+    "  numeric exports of core modules take their arguments as ARGS and print\n"
+    "    the results, one per line:   wasmplug call add.wat add 2 3   prints 5\n"
     "  bytes exports (the wasmplug bytes ABI) take their input from an option\n"
     "    and write the output bytes to stdout.\n"
     "\n"
@@ -31,6 +35,8 @@ static const char usage[] =
     "  --timeout-ms N          stop the call after N milliseconds\n"
     "  --max-memory SIZE       most linear memory, e.g. 16MiB\n"
     "  --fuel N                stop the call after about N wasm instructions\n"
+    "  --missing-imports error|trap  components: fail to load when the host lacks\n"
+    "                          an import (default), or load and trap when it is called\n"
     "  --log LEVEL             show plugin logs at LEVEL and above (default info;\n"
     "                          trace, debug, info, warn, error, off)\n"
     "\n"
@@ -128,6 +134,49 @@ static bool looks_like_bytes(const wp_plugin *p, const wp_extern_info *e) {
          e->params[1] == WP_I32 && e->nresults == 1 && e->results[0] == WP_I32;
 }
 
+/* A component export: ARGS are WAVE values of the parameter types. */
+static int call_component(wp_instance *inst, const wp_plugin *p, wp_func_id id, const cli_opts *o) {
+  const wp_functype *ft = wp_plugin_get_functype(p, id);
+  const char *name = o->positional[1];
+  size_t nargs = o->npositional - 2, nparams = wp_functype_param_count(ft);
+  if (o->input || o->input_file) {
+    fprintf(stderr, "wasmplug: '%s' is a component function (%s); give its arguments as WAVE values, "
+                    "not --input\n", name, wp_functype_to_string(ft));
+    return CLI_USAGE;
+  }
+  if (nargs != nparams) {
+    fprintf(stderr, "wasmplug: '%s' takes %zu argument%s (%s), got %zu\n", name, nparams,
+            nparams == 1 ? "" : "s", wp_functype_to_string(ft), nargs);
+    return CLI_USAGE;
+  }
+  wp_value **args = calloc(nargs ? nargs : 1, sizeof *args);
+  int rc = args ? CLI_OK : CLI_PLUGIN_FAILED;
+  for (size_t i = 0; rc == CLI_OK && i < nargs; i++) {
+    wp_error *err = wp_value_from_wave(wp_functype_param_type(ft, i), o->positional[2 + i], &args[i]);
+    if (err) {
+      fprintf(stderr, "wasmplug: argument %zu ('%s: %s') of '%s': %s\n", i + 1, wp_functype_param_name(ft, i),
+              wp_type_to_string(wp_functype_param_type(ft, i)), name, wp_error_get_message(err));
+      wp_error_free(err);
+      rc = CLI_USAGE;
+    }
+  }
+  wp_value *result = NULL;
+  if (rc == CLI_OK) {
+    wp_error *err = wp_instance_invoke_func(inst, id, (const wp_value *const *)args, nargs, &result);
+    if (err) rc = cli_fail(err);
+  }
+  if (rc == CLI_OK && result) {
+    char *text = wp_value_to_wave(result);
+    if (text) puts(text);
+    else rc = CLI_PLUGIN_FAILED;
+    wp_free(text);
+  }
+  wp_value_free(result);
+  for (size_t i = 0; args && i < nargs; i++) wp_value_free(args[i]);
+  free(args);
+  return rc;
+}
+
 /* Plugin stdout and stderr both go to our stderr: stdout carries the result. */
 static int to_stderr(void *ud, wp_instance *inst, const uint8_t *data, size_t len) {
   (void)ud;
@@ -164,6 +213,10 @@ int cmd_call(int argc, char **argv) {
   if (err) {
     cli_fail(err);
     rc = CLI_USAGE;
+    goto done;
+  }
+  if (wp_plugin_is_component(plugin)) {
+    rc = call_component(inst, plugin, id, &o);
     goto done;
   }
   const wp_extern_info *e = wp_plugin_get_export(plugin, id);

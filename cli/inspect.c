@@ -2,6 +2,7 @@
  * inspect.c - `wasmplug inspect PLUGIN`: what a plugin is and what it needs.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -11,7 +12,73 @@ static const char usage[] =
     "\n"
     "Prints a plugin's kind, size, sha256, imports and exports with their\n"
     "types, and its memories. Loading it also checks that every import is one\n"
-    "the host provides.\n";
+    "the host provides. For a component, prints its world as WIT first, then\n"
+    "the functions wasmplug can call (INTERFACE#FUNC inside interfaces); imports\n"
+    "the CLI cannot provide are listed, not refused.\n";
+
+/* The file's bytes (for the WIT printer); NULL when unreadable. */
+static char *read_all(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  char *buf = NULL;
+  long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+  if (size >= 0 && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)size + 1)) &&
+      fread(buf, 1, (size_t)size, f) != (size_t)size) {
+    free(buf);
+    buf = NULL;
+  }
+  fclose(f);
+  *len = size > 0 ? (size_t)size : 0;
+  return buf;
+}
+
+/* A component binary (layer 1 header) or component text. */
+static bool looks_like_component(const char *path) {
+  unsigned char head[4096] = {0};
+  FILE *f = fopen(path, "rb");
+  size_t n = f ? fread(head, 1, sizeof head - 1, f) : 0;
+  if (f) fclose(f);
+  if (n >= 8 && memcmp(head, "\0asm", 4) == 0) return head[4] == 0x0d;
+  const char *t = (const char *)head;
+  for (;;) { /* text: skip blanks and ;; comments */
+    while (*t == ' ' || *t == '\n' || *t == '\t' || *t == '\r') t++;
+    if (t[0] != ';' || t[1] != ';') break;
+    while (*t && *t != '\n') t++;
+  }
+  return strncmp(t, "(component", 10) == 0;
+}
+
+static void print_component(const wp_plugin *p, const char *path) {
+  size_t nimp = wp_plugin_import_count(p), nexp = wp_plugin_export_count(p), len = 0;
+  bool wasi = false;
+  printf("plugin:  %s\n", wp_plugin_get_name(p));
+  printf("kind:    component\n");
+  printf("size:    %zu bytes\n", wp_plugin_get_size(p));
+  printf("sha256:  %s\n", wp_plugin_get_sha256(p));
+  char *bytes = read_all(path, &len), *wit = NULL;
+  wp_error *err = bytes ? wp_component_wit(bytes, len, &wit) : NULL;
+  if (err) {
+    printf("world:   (cannot print: %s)\n", wp_error_get_message(err));
+    wp_error_free(err);
+  } else if (wit) {
+    printf("world:\n%s", wit);
+    if (len && wit[strlen(wit) - 1] != '\n') putchar('\n');
+  }
+  wp_free(wit);
+  free(bytes);
+  printf("imports: %zu\n", nimp);
+  for (size_t i = 0; i < nimp; i++) {
+    const wp_extern_info *e = wp_plugin_get_import(p, i);
+    wasi |= e->module && strncmp(e->module, "wasi:", 5) == 0;
+    printf("  %s%s%s: %s\n", e->module ? e->module : "", e->module ? "#" : "", e->name, e->type);
+  }
+  printf("exports: %zu\n", nexp);
+  for (size_t i = 0; i < nexp; i++) {
+    const wp_extern_info *e = wp_plugin_get_export(p, i);
+    printf("  %s%s%s: %s\n", e->module ? e->module : "", e->module ? "#" : "", e->name, e->type);
+  }
+  printf("wasi:    %s\n", wasi ? "yes (imports WASI preview 2)" : "no");
+}
 
 static void print_plugin(const wp_plugin *p) {
   size_t nimp = wp_plugin_import_count(p), nexp = wp_plugin_export_count(p);
@@ -61,10 +128,13 @@ int cmd_inspect(int argc, char **argv) {
   wp_engine *engine = cli_engine(&o);
   wp_plugin *plugin = NULL;
   if (engine) {
+    /* Inspecting shows what a component needs; it need not be satisfiable. */
+    if (looks_like_component(o.positional[0])) wp_manifest_set_trap_missing_imports(o.manifest, true);
     wp_error *err = wp_plugin_load(engine, o.positional[0], o.manifest, &plugin);
     if (err) rc = cli_fail(err);
     else {
-      print_plugin(plugin);
+      if (wp_plugin_is_component(plugin)) print_component(plugin, o.positional[0]);
+      else print_plugin(plugin);
       rc = CLI_OK;
     }
   }

@@ -95,6 +95,10 @@ static bool apply(cli_opts *o, const char *name, const char *val, const char *us
   } else if (strcmp(name, "--fuel") == 0) {
     if (!parse_u64(val, &n)) return usage_error(usage, "--fuel takes a number, got '%s'", val);
     wp_manifest_set_fuel(o->manifest, n);
+  } else if (strcmp(name, "--missing-imports") == 0) {
+    if (strcmp(val, "error") != 0 && strcmp(val, "trap") != 0)
+      return usage_error(usage, "--missing-imports takes error or trap, got '%s'", val);
+    wp_manifest_set_trap_missing_imports(o->manifest, strcmp(val, "trap") == 0);
   } else if (strcmp(name, "--input") == 0) {
     o->input = val;
   } else if (strcmp(name, "--input-file") == 0) {
