@@ -399,6 +399,14 @@ wp_error *wp_call_failure(wp_instance *inst, const char *what, wasmtime_error_t 
     }
     free(msg);
     msg = wp_wasmtime_error_take(werr);
+    /* Component calls report traps as errors without a trap code. */
+    if (!has_code && msg && strstr(msg, "all fuel consumed")) {
+      has_code = true;
+      code = WASMTIME_TRAP_CODE_OUT_OF_FUEL;
+    } else if (!has_code && msg && strstr(msg, "call stack exhausted")) {
+      has_code = true;
+      code = WASMTIME_TRAP_CODE_STACK_OVERFLOW;
+    }
   }
   wp_error *err = describe_failure(inst, what, msg ? wp_trap_reason(msg) : "unknown failure", has_code, code,
                                    status, exited);
