@@ -2,7 +2,11 @@
  * core.c - wasmplug's core benchmarks: what the library adds on top of raw
  * Wasmtime for calls, bytes calls, guest-to-host calls, instances and loads.
  *
- *   wasmplug-bench [--out PATH] [--quick]
+ *   wasmplug-bench [--out PATH] [--quick] [--rust-harness PATH]
+ *
+ * --rust-harness runs bench/rust (the same component called through
+ * Wasmtime's Rust API with typed functions) and adds its figures as the
+ * baselines of the component rows.
  *
  * Prints a table and writes a JSON list of {"name", "unit", "median", ...}.
  * Every figure is the median of several repetitions, each timing a batch of
@@ -758,13 +762,112 @@ static wp_error *bench_go_cached(void) {
   return err;
 }
 
-static wp_error *bench_all(raw_env *raw, wp_env *env) {
+/* ---- components ------------------------------------------------------------- */
+
+#define TYPES_PLUGIN WP_BENCH_PLUGINS "/types-c-component.wasm"
+
+typedef struct comp_ctx {
+  wp_instance *inst;
+  wp_pool *pool;
+  wp_func_id fn;
+  const wp_value *arg; /* NULL: no argument */
+} comp_ctx;
+
+static wp_error *run_comp(void *ctx, size_t n) {
+  comp_ctx *c = ctx;
+  for (size_t i = 0; i < n; i++) {
+    wp_value *r = NULL;
+    wp_error *err = wp_instance_invoke_func(c->inst, c->fn, &c->arg, c->arg ? 1 : 0, &r);
+    if (!err && c->arg && (!r || !wp_value_equal(r, c->arg)))
+      err = wp_error_new(WP_ERR_HOST, "bench: echo-string returned something else");
+    wp_value_free(r);
+    if (err) return err;
+  }
+  return NULL;
+}
+
+static wp_error *run_comp_pool(void *ctx, size_t n) {
+  comp_ctx *c = ctx;
+  for (size_t i = 0; i < n; i++) {
+    wp_error *err = wp_pool_take(c->pool, &c->inst);
+    if (!err) err = run_comp(c, 1);
+    wp_pool_release(c->pool, c->inst);
+    if (err) return err;
+  }
+  return NULL;
+}
+
+/* Rows the Rust harness measured, read from its JSON on stdout. */
+static wp_error *rust_rows(const char *harness) {
+  char cmd[4200];
+  snprintf(cmd, sizeof cmd, "'%s' '%s'%s", harness, TYPES_PLUGIN, g_quick ? " --quick" : "");
+  fprintf(stderr, "  running %s\n", cmd);
+  FILE *f = popen(cmd, "r");
+  if (!f) return wp_error_new(WP_ERR_IO, "bench: cannot run %s", harness);
+  char buf[8192];
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  buf[n] = '\0';
+  if (pclose(f) != 0) return wp_error_new(WP_ERR_HOST, "bench: the Rust harness failed: %s", buf);
+  cJSON *j = cJSON_Parse(buf);
+  static const struct { const char *key, *row; } keys[] = {
+      {"rust_typed_nop_ns", "component_nop_rust_typed"},
+      {"rust_typed_echo32_ns", "component_echo_32B_rust_typed"},
+  };
+  for (size_t i = 0; j && i < COUNT(keys); i++) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, keys[i].key);
+    if (!cJSON_IsNumber(v) || g_nrows == MAX_ROWS) continue;
+    const cJSON *reps_ = cJSON_GetObjectItemCaseSensitive(j, "reps");
+    g_rows[g_nrows++] = (row){.name = keys[i].row, .unit = "ns/call", .median = v->valuedouble,
+                              .min = v->valuedouble, .max = v->valuedouble,
+                              .reps = cJSON_IsNumber(reps_) ? reps_->valueint : 0};
+    fprintf(stderr, "  %-24s %10.3f ns/call\n", keys[i].row, v->valuedouble);
+  }
+  cJSON_Delete(j);
+  return j ? NULL : wp_error_new(WP_ERR_HOST, "bench: the Rust harness printed no JSON: %s", buf);
+}
+
+static wp_error *bench_components(wp_env *env, const char *harness) {
+  wp_manifest *m = wp_manifest_new();
+  /* The types component imports a host interface the benchmark never calls. */
+  wp_manifest_set_trap_missing_imports(m, true);
+  wp_plugin *p = NULL;
+  comp_ctx nop = {0}, echo = {0}, fresh = {0};
+  char text[33] = "0123456789abcdef0123456789abcdef";
+  wp_value *arg = wp_value_new_string(text);
+  wp_error *err = wp_plugin_load(env->engine, TYPES_PLUGIN, m, &p);
+  wp_manifest_free(m);
+  if (!err) err = wp_plugin_find_func(p, "nop", &nop.fn);
+  if (!err) err = wp_plugin_find_func(p, "example:types/echo#echo-string", &echo.fn);
+  if (!err) err = wp_instance_new(p, &nop.inst);
+  if (!err) err = wp_instance_new(p, &echo.inst);
+  if (!err) err = wp_pool_new(p, 1, 1, &fresh.pool);
+  fresh.fn = nop.fn;
+  echo.arg = arg;
+  bench_case cases[] = {
+      {"component_nop", "ns/call", 1, batch(200000), reps(11), 1, NULL, run_comp, NULL, &nop},
+      {"component_echo_32B", "ns/call", 1, batch(100000), reps(11), 1, NULL, run_comp, NULL, &echo},
+  };
+  bench_case pooled = {"component_pooled_fresh", "us/iter", 1e3, batch(2000), reps(11), 1, NULL,
+                       run_comp_pool, NULL, &fresh};
+  if (!err) err = measure_group(cases, COUNT(cases));
+  if (!err) err = measure(&pooled);
+  if (!err && harness) err = rust_rows(harness);
+  wp_instance_free(nop.inst);
+  wp_instance_free(echo.inst);
+  wp_pool_free(fresh.pool);
+  wp_plugin_free(p);
+  wp_value_free(arg);
+  return err;
+}
+
+static wp_error *bench_all(raw_env *raw, wp_env *env, const char *harness) {
   wp_error *err = bench_numeric(raw, env);
   if (!err) err = bench_bytes(env);
   if (!err) err = bench_guest_to_host(raw, env);
   if (!err && WP_BENCH_GUESTS) err = bench_instances(env);
   if (!err && WP_BENCH_GUESTS) err = bench_go_cold();
   if (!err && WP_BENCH_GUESTS) err = bench_go_cached();
+  if (!err && WP_BENCH_GUESTS) err = bench_components(env, harness);
   return err;
 }
 
@@ -778,6 +881,9 @@ static void judge_all(void) {
   judge("pooled_fresh_instance", "instance_new_free", TARGET_MEDIAN, 10);
   judge("pooled_reused_instance", "pooled_fresh_instance", TARGET_NONE, 0);
   judge("go_load_cached", "go_compile_cold", TARGET_MEDIAN, 2);
+  judge("component_nop", "component_nop_rust_typed", TARGET_NONE, 0);
+  judge("component_echo_32B", "component_echo_32B_rust_typed", TARGET_RATIO, 2);
+  judge("component_pooled_fresh", NULL, TARGET_MEDIAN, 30);
 }
 
 /* ======================================================================== */
@@ -851,15 +957,16 @@ static wp_error *write_json(const char *path) {
 /* ======================================================================== */
 
 static int usage(const char *argv0) {
-  fprintf(stderr, "usage: %s [--out PATH] [--quick]\n", argv0);
+  fprintf(stderr, "usage: %s [--out PATH] [--quick] [--rust-harness PATH]\n", argv0);
   return 2;
 }
 
 int main(int argc, char **argv) {
-  const char *out = WP_BENCH_DEFAULT_OUT;
+  const char *out = WP_BENCH_DEFAULT_OUT, *harness = NULL;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--quick") == 0) g_quick = true;
     else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) out = argv[++i];
+    else if (strcmp(argv[i], "--rust-harness") == 0 && i + 1 < argc) harness = argv[++i];
     else return usage(argv[0]);
   }
   raw_env raw = {0};
@@ -868,7 +975,7 @@ int main(int argc, char **argv) {
           g_quick ? " --quick" : "");
   wp_error *err = raw_setup(&raw);
   if (!err) err = wp_setup(&env);
-  if (!err) err = bench_all(&raw, &env);
+  if (!err) err = bench_all(&raw, &env, harness);
   wp_teardown(&env);
   raw_teardown(&raw);
   free_all_temp_dirs();
