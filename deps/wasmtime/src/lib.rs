@@ -1,6 +1,11 @@
 //! The shared and static library wasmplug links: it re-exports every
-//! `wasm_*`, `wasi_*` and `wasmtime_*` symbol of Wasmtime's C API.
+//! `wasm_*`, `wasi_*` and `wasmtime_*` symbol of Wasmtime's C API, plus a few
+//! `wasmplug_*` extensions declared in `include/wasmplug_ext.h` for what the
+//! C API cannot do (see "Known sharp edges" in DESIGN.md).
 //!
 //! Referencing the crate keeps the linker from dropping it; its
 //! `#[no_mangle]` functions then become this library's exports.
 pub use wasmtime_c_api::*;
+
+mod wit;
+pub use wit::{wasmplug_component_wit, wasmplug_ext_string_free};
