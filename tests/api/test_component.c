@@ -316,6 +316,43 @@ WP_TEST(test_values) {
   wp_value_free(bytes);
 }
 
+/* WASI preview 2 sees the manifest's grants and nothing else. */
+WP_TEST(test_wasip2_grants) {
+  setenv("WASMPLUG_TEST_HOST_ONLY", "leak", 1);
+  wp_engine *e = test_engine();
+  wp_manifest *m = wp_manifest_new();
+  assert_ok(wp_manifest_set_env(m, "GREETING", "hi"));
+  assert_ok(wp_manifest_add_arg(m, "prog"));
+  assert_ok(wp_manifest_add_arg(m, "--flag"));
+  wp_plugin *p = NULL;
+  assert_ok(wp_plugin_load(e, fixture("wasip2_env.wat"), m, &p));
+  wp_instance *inst;
+  assert_ok(wp_instance_new(p, &inst));
+  wp_value *r = NULL;
+  assert_ok(wp_instance_invoke(inst, "env", NULL, 0, &r));
+  char *wave = wp_value_to_wave(r);
+  assert_string_equal(wave, "[(\"GREETING\", \"hi\")]");
+  wp_free(wave);
+  wp_value_free(r);
+  assert_ok(wp_instance_invoke(inst, "args", NULL, 0, &r));
+  wave = wp_value_to_wave(r);
+  assert_string_equal(wave, "[\"prog\", \"--flag\"]");
+  wp_free(wave);
+  wp_value_free(r);
+  wp_instance_free(inst);
+  wp_plugin_free(p);
+  /* without grants: nothing */
+  assert_ok(wp_plugin_load(e, fixture("wasip2_env.wat"), NULL, &p));
+  assert_ok(wp_instance_new(p, &inst));
+  assert_ok(wp_instance_invoke(inst, "env", NULL, 0, &r));
+  assert_int_equal(wp_value_get_count(r), 0);
+  wp_value_free(r);
+  wp_instance_free(inst);
+  wp_plugin_free(p);
+  wp_manifest_free(m);
+  wp_engine_free(e);
+}
+
 int main(void) {
   wp_test_save_wasm_signals();
   const struct CMUnitTest tests[] = {
@@ -323,6 +360,7 @@ int main(void) {
       cmocka_unit_test(test_traps_and_limits), cmocka_unit_test(test_interrupt),
       cmocka_unit_test(test_missing_imports),  cmocka_unit_test(test_corrupt_and_pinned),
       cmocka_unit_test(test_cache_and_pool),   cmocka_unit_test(test_values),
+      cmocka_unit_test(test_wasip2_grants),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
