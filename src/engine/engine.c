@@ -135,9 +135,12 @@ static wp_error *flavor_init(struct wp_engine *e, bool fuel, wp_flavor *f) {
   wasmtime_config_consume_fuel_set(cfg, fuel);
   if (e->pooling) {
     wasmtime_pooling_allocation_config_t *pc = wasmtime_pooling_allocation_config_new();
-    wasmtime_pooling_allocation_config_total_core_instances_set(pc, slots);
+    /* A component instance is several core instances (its module, adapter
+       and shims), usually with one memory and a few tables: core instances
+       and tables are cheap, memories are what reserve address space. */
+    wasmtime_pooling_allocation_config_total_core_instances_set(pc, slots * 8);
     wasmtime_pooling_allocation_config_total_memories_set(pc, slots);
-    wasmtime_pooling_allocation_config_total_tables_set(pc, slots);
+    wasmtime_pooling_allocation_config_total_tables_set(pc, slots * 4);
     wasmtime_pooling_allocation_config_max_memory_size_set(pc, (size_t)e->max_memory);
     /* Go and other big runtimes have large function tables and instances. */
     wasmtime_pooling_allocation_config_table_elements_set(pc, 100000);
