@@ -3,7 +3,8 @@
 #   make            library (shared + static), CLI, example plugins
 #   make run        the demo: example plugins in C and Go, called from C
 #   make test       build everything and run every test through ctest
-#   make bench      benchmarks; table on stdout, figures in build/bench/core.json
+#   make bench      benchmarks (with bench/rust, the Wasmtime Rust API baseline);
+#                   table on stdout, figures in build/bench/core.json
 #   make sanitize   ASan + UBSan build in build-sanitize/, and the tests
 #   make install PREFIX=/usr/local
 
@@ -36,7 +37,8 @@ test: all
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
 bench: all
-	$(BUILD)/bin/wasmplug-bench --out $(BUILD)/bench/core.json
+	bench/rust/build.sh $(BUILD)/bin/wasmplug-bench-rust
+	$(BUILD)/bin/wasmplug-bench --out $(BUILD)/bench/core.json --rust-harness $(BUILD)/bin/wasmplug-bench-rust
 
 sanitize:
 	@test -f build-sanitize/CMakeCache.txt || cmake -S . -B build-sanitize $(GENERATOR) \
