@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# Installs the pinned guest toolchains for Component Model plugins into a
+# cache outside the clone, once per set of versions:
+#
+#   deps/tools/install.sh                 install (if needed), print the paths
+#   deps/tools/install.sh --print-env     ... as shell assignments (eval-able)
+#   deps/tools/install.sh --cmake FILE    ... and write them as CMake set()s to FILE
+#
+# What it installs into ${WASMPLUG_CACHE:-~/.cache/wasmplug}/tools-<key>/:
+#   bin/wasm-tools, bin/wit-bindgen     cargo install --locked (from crates.io)
+#   adapter/wasi_snapshot_preview1.reactor.wasm
+#                                       from the crate wasi-preview1-component-
+#                                       adapter-provider (same version as Wasmtime)
+#   py/bin/componentize-py              pip, in a virtualenv
+#   js/node_modules/.bin/{componentize-js,jco}
+#                                       npm, versions from deps/tools/js/package-lock.json
+# The key is a hash of the pins below and of the npm lock file, so changing a
+# version installs side by side; each part has its own stamp, so an
+# interrupted install resumes where it stopped. Needs cargo, python3 (with
+# venv), node and npm on PATH. Concurrent runs wait for each other (flock).
+set -euo pipefail
+
+WASM_TOOLS_VERSION=1.254.2        # wasmparser/wit-component 0.254, as in Wasmtime 48
+WIT_BINDGEN_VERSION=0.60.0        # wit-component ^0.254
+WIT_BINDGEN_FEATURES=c,rust,cpp,markdown
+ADAPTER_VERSION=48.0.8            # = Wasmtime
+COMPONENTIZE_PY_VERSION=0.25.1
+# componentize-js 0.22.0 and jco 1.35.0: see js/package.json and its lock file.
+WASM_TOOLS_FEATURES=validate,print,parse,dump,objdump,strip,component,metadata,demangle,compose
+LAYOUT=1                          # bump when the layout of the cache changes
+
+here=$(cd "$(dirname "$0")" && pwd)
+mode=${1:-}
+cache=${WASMPLUG_CACHE:-$HOME/.cache/wasmplug}
+key=$( { echo "$LAYOUT $WASM_TOOLS_VERSION $WASM_TOOLS_FEATURES $WIT_BINDGEN_VERSION $WIT_BINDGEN_FEATURES"
+         echo "$ADAPTER_VERSION $COMPONENTIZE_PY_VERSION"
+         cat "$here/js/package.json" "$here/js/package-lock.json"; } | sha256sum | cut -c1-12)
+prefix="$cache/tools-$key"
+
+log() { echo "tools: $*" >&2; }
+need() { command -v "$1" >/dev/null || { log "$1 is required ($2)"; exit 1; }; }
+step() { # step NAME: true when NAME still has to be done
+  [ ! -f "$prefix/.done-$1" ]
+}
+done_step() { touch "$prefix/.done-$1"; }
+
+install_all() {
+  mkdir -p "$prefix"
+  local t0 t
+  t0=$(date +%s)
+
+  if step wasm-tools; then
+    need cargo "Rust, for wasm-tools"
+    log "cargo install wasm-tools $WASM_TOOLS_VERSION"; t=$(date +%s)
+    cargo install --quiet --locked --version "$WASM_TOOLS_VERSION" --root "$prefix" \
+      --no-default-features --features "$WASM_TOOLS_FEATURES" --target-dir "$prefix/.cargo-target" \
+      wasm-tools
+    log "wasm-tools: $(( $(date +%s) - t )) s"; done_step wasm-tools
+  fi
+
+  if step wit-bindgen; then
+    need cargo "Rust, for wit-bindgen"
+    log "cargo install wit-bindgen-cli $WIT_BINDGEN_VERSION"; t=$(date +%s)
+    cargo install --quiet --locked --version "$WIT_BINDGEN_VERSION" --root "$prefix" \
+      --no-default-features --features "$WIT_BINDGEN_FEATURES" --target-dir "$prefix/.cargo-target" wit-bindgen-cli
+    log "wit-bindgen: $(( $(date +%s) - t )) s"; done_step wit-bindgen
+  fi
+  rm -rf "$prefix/.cargo-target" "$prefix/.crates.toml" "$prefix/.crates2.json"
+
+  if step adapter; then
+    need cargo "Rust, to fetch the WASI adapter crate"
+    # The crate ships the adapters as files; cargo vendor puts its source in
+    # a known place without building anything.
+    log "WASI preview1 adapter $ADAPTER_VERSION (crates.io)"
+    local d="$prefix/.adapter-fetch"
+    rm -rf "$d" && mkdir -p "$d/src"
+    cat > "$d/Cargo.toml" <<EOF
+[package]
+name = "fetch-adapter"
+version = "0.0.0"
+edition = "2021"
+publish = false
+[lib]
+path = "src/lib.rs"
+[dependencies]
+wasi-preview1-component-adapter-provider = "=$ADAPTER_VERSION"
+EOF
+    : > "$d/src/lib.rs"
+    (cd "$d" && cargo vendor --quiet --versioned-dirs vendor >/dev/null)
+    mkdir -p "$prefix/adapter"
+    cp "$d"/vendor/wasi-preview1-component-adapter-provider-"$ADAPTER_VERSION"/artefacts/*.wasm "$prefix/adapter/"
+    rm -rf "$d"; done_step adapter
+  fi
+
+  if step py; then
+    need python3 "componentize-py"
+    log "pip install componentize-py $COMPONENTIZE_PY_VERSION"; t=$(date +%s)
+    rm -rf "$prefix/py"
+    python3 -m venv "$prefix/py"
+    "$prefix/py/bin/pip" install --quiet --disable-pip-version-check \
+      "componentize-py==$COMPONENTIZE_PY_VERSION"
+    log "componentize-py: $(( $(date +%s) - t )) s"; done_step py
+  fi
+
+  if step js; then
+    need node "componentize-js"; need npm "componentize-js"
+    log "npm install componentize-js + jco (deps/tools/js/package-lock.json)"; t=$(date +%s)
+    rm -rf "$prefix/js" && mkdir -p "$prefix/js"
+    cp "$here/js/package.json" "$here/js/package-lock.json" "$prefix/js/"
+    # npm install, not npm ci: the lock pins every version, but npm ci
+    # refuses it over optional per-platform packages that are not published.
+    (cd "$prefix/js" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+    log "componentize-js: $(( $(date +%s) - t )) s"; done_step js
+  fi
+
+  touch "$prefix/.complete"
+  log "installed into $prefix in $(( $(date +%s) - t0 )) s"
+}
+
+if [ ! -f "$prefix/.complete" ]; then
+  mkdir -p "$cache"
+  exec 9>"$cache/tools.lock"
+  flock 9
+  # Not "[ ... ] || install_all": set -e does not apply inside a function
+  # called from an || list.
+  if [ ! -f "$prefix/.complete" ]; then install_all; fi
+  flock -u 9
+fi
+
+names=(WASM_TOOLS WIT_BINDGEN WASI_ADAPTER_REACTOR COMPONENTIZE_PY COMPONENTIZE_JS JCO)
+paths=("$prefix/bin/wasm-tools" "$prefix/bin/wit-bindgen"
+       "$prefix/adapter/wasi_snapshot_preview1.reactor.wasm"
+       "$prefix/py/bin/componentize-py"
+       "$prefix/js/node_modules/.bin/componentize-js" "$prefix/js/node_modules/.bin/jco")
+for p in "${paths[@]}"; do
+  [ -e "$p" ] || { log "missing $p (remove $prefix and run again)"; exit 1; }
+done
+
+case "$mode" in
+  --print-env)
+    for i in "${!names[@]}"; do printf '%s=%q\n' "${names[$i]}" "${paths[$i]}"; done ;;
+  --cmake)
+    out=${2:?usage: install.sh --cmake FILE}
+    mkdir -p "$(dirname "$out")"
+    { echo "# Written by deps/tools/install.sh; pinned guest toolchains."
+      for i in "${!names[@]}"; do echo "set(WASMPLUG_${names[$i]} \"${paths[$i]}\")"; done
+      echo "set(WASMPLUG_TOOLS_DIR \"$prefix\")"
+    } > "$out.tmp"
+    # Rewrite only on change, so CMake does not see a new file every configure.
+    if cmp -s "$out.tmp" "$out"; then rm "$out.tmp"; else mv "$out.tmp" "$out"; fi ;;
+  "")
+    for i in "${!names[@]}"; do printf '%-22s %s\n' "${names[$i]}" "${paths[$i]}"; done ;;
+  *) echo "usage: install.sh [--print-env | --cmake FILE]" >&2; exit 2 ;;
+esac
