@@ -1,0 +1,22 @@
+# Included by the scripts that wasmplug_component_check() writes, with WASM_TOOLS,
+# FILE, MATCH and NO_MATCH set: fails unless FILE validates and its WIT matches
+# every regex in MATCH and none in NO_MATCH.
+execute_process(COMMAND ${WASM_TOOLS} validate ${FILE} RESULT_VARIABLE rc ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "${FILE} does not validate: ${err}")
+endif()
+execute_process(COMMAND ${WASM_TOOLS} component wit ${FILE} RESULT_VARIABLE rc OUTPUT_VARIABLE wit ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "wasm-tools component wit ${FILE} failed: ${err}")
+endif()
+foreach(re IN LISTS MATCH)
+  if(NOT wit MATCHES "${re}")
+    message(FATAL_ERROR "${FILE}: its WIT lacks /${re}/:\n${wit}")
+  endif()
+endforeach()
+foreach(re IN LISTS NO_MATCH)
+  if(wit MATCHES "${re}")
+    message(FATAL_ERROR "${FILE}: its WIT has /${re}/:\n${wit}")
+  endif()
+endforeach()
+message(STATUS "${FILE}: valid component, WIT as expected")
