@@ -127,7 +127,9 @@ struct exports_example_types_resources_blob_t {
 exports_example_types_resources_own_blob_t exports_example_types_resources_constructor_blob(types_list_u8_t *data) {
   exports_example_types_resources_blob_t *b = malloc(sizeof *b);
   if (!b) __builtin_trap();
-  b->data = data->ptr; /* taken: we own the argument */
+  /* Taken: we own the argument. An empty list's ptr is not from malloc
+   * (cabi_realloc returns the alignment for size 0): never free it. */
+  b->data = data->len ? data->ptr : NULL;
   b->len = data->len;
   return exports_example_types_resources_blob_new(b);
 }
