@@ -14,6 +14,9 @@
 #   py/bin/componentize-py              pip, in a virtualenv
 #   js/node_modules/.bin/{componentize-js,jco}
 #                                       npm, versions from deps/tools/js/package-lock.json
+#   rust/bin/rustc                      a Rust compiler whose standard library can be
+#                                       built for wasm32 (see "Rust" below); optional:
+#                                       when it cannot be had, RUSTC_WASM is empty
 # The key is a hash of the pins below and of the npm lock file, so changing a
 # version installs side by side; each part has its own stamp, so an
 # interrupted install resumes where it stopped. Needs cargo, python3 (with
@@ -26,14 +29,29 @@ WIT_BINDGEN_FEATURES=c,rust,cpp,markdown
 ADAPTER_VERSION=48.0.8            # = Wasmtime
 COMPONENTIZE_PY_VERSION=0.25.1
 # componentize-js 0.22.0 and jco 1.35.0: see js/package.json and its lock file.
+# Rust: rustup cannot download the wasm32 standard library here, and Debian's
+# libstd-rust-dev-wasm32 is 1.63 (too old for wit-bindgen). Debian 12's
+# rustc-web (a security-supported newer rustc, for Firefox builds) comes with
+# the standard library's source (rust-web-src), so cargo -Zbuild-std can build
+# std for wasm32-unknown-unknown. The .debs are unpacked into the cache, not
+# installed; cargo is rustup's.
+RUST_DEB_VERSION=1.96.0+dfsg1-1~deb12u2
+LLVM_DEB_VERSION=1:22.1.8-1~deb12u1
+RUST_DEBS="rustc-web=$RUST_DEB_VERSION libstd-rust-web-1.96=$RUST_DEB_VERSION
+           libstd-rust-web-dev=$RUST_DEB_VERSION rust-web-src=$RUST_DEB_VERSION libllvm22=$LLVM_DEB_VERSION"
 WASM_TOOLS_FEATURES=validate,print,parse,dump,objdump,strip,component,metadata,demangle,compose
 LAYOUT=1                          # bump when the layout of the cache changes
 
 here=$(cd "$(dirname "$0")" && pwd)
 mode=${1:-}
+case "$mode" in
+  ""|--print-env) ;;
+  --cmake) [ -n "${2:-}" ] || { echo "usage: install.sh --cmake FILE" >&2; exit 2; } ;;
+  *) echo "usage: install.sh [--print-env | --cmake FILE]" >&2; exit 2 ;;
+esac
 cache=${WASMPLUG_CACHE:-$HOME/.cache/wasmplug}
 key=$( { echo "$LAYOUT $WASM_TOOLS_VERSION $WASM_TOOLS_FEATURES $WIT_BINDGEN_VERSION $WIT_BINDGEN_FEATURES"
-         echo "$ADAPTER_VERSION $COMPONENTIZE_PY_VERSION"
+         echo "$ADAPTER_VERSION $COMPONENTIZE_PY_VERSION $RUST_DEBS"
          cat "$here/js/package.json" "$here/js/package-lock.json"; } | sha256sum | cut -c1-12)
 prefix="$cache/tools-$key"
 
@@ -113,6 +131,29 @@ EOF
     log "componentize-js: $(( $(date +%s) - t )) s"; done_step js
   fi
 
+  if step rust; then
+    log "Rust for wasm32: Debian packages" $RUST_DEBS; t=$(date +%s)
+    rm -rf "$prefix/rust" "$prefix/.rust-debs" && mkdir -p "$prefix/.rust-debs"
+    # shellcheck disable=SC2086
+    if (cd "$prefix/.rust-debs" && apt-get download -q $RUST_DEBS) >"$prefix/.rust-debs.log" 2>&1; then
+      for deb in "$prefix"/.rust-debs/*.deb; do dpkg-deb -x "$deb" "$prefix/rust"; done
+      # -Zbuild-std needs library/ only, not the compiler's sources (365 MB).
+      rm -rf "$prefix"/rust/usr/src/rustc-*/src "$prefix"/rust/usr/src/rustc-*/compiler "$prefix/rust/usr/share/doc"
+      mkdir -p "$prefix/rust/bin"
+      # rustc finds its sysroot (and so rust-src) from its own path; it needs
+      # the unpacked libLLVM and librustc_driver.
+      printf '%s\n' '#!/bin/sh' \
+        "export LD_LIBRARY_PATH=\"$prefix/rust/usr/lib/x86_64-linux-gnu\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}\"" \
+        "exec \"$prefix/rust/usr/bin/rustc\" \"\$@\"" > "$prefix/rust/bin/rustc"
+      chmod +x "$prefix/rust/bin/rustc"
+      log "$("$prefix/rust/bin/rustc" --version): $(( $(date +%s) - t )) s"
+    else
+      log "WARNING: could not download the Debian packages above (see $prefix/.rust-debs.log);" \
+          "the Rust component will not be built. To retry: rm $prefix/.done-rust $prefix/.complete"
+    fi
+    rm -rf "$prefix/.rust-debs"; done_step rust
+  fi
+
   touch "$prefix/.complete"
   log "installed into $prefix in $(( $(date +%s) - t0 )) s"
 }
@@ -135,12 +176,15 @@ paths=("$prefix/bin/wasm-tools" "$prefix/bin/wit-bindgen"
 for p in "${paths[@]}"; do
   [ -e "$p" ] || { log "missing $p (remove $prefix and run again)"; exit 1; }
 done
+# Optional: empty when the Debian packages could not be had.
+names+=(RUSTC_WASM)
+if [ -x "$prefix/rust/bin/rustc" ]; then paths+=("$prefix/rust/bin/rustc"); else paths+=(""); fi
 
 case "$mode" in
   --print-env)
     for i in "${!names[@]}"; do printf '%s=%q\n' "${names[$i]}" "${paths[$i]}"; done ;;
   --cmake)
-    out=${2:?usage: install.sh --cmake FILE}
+    out=$2
     mkdir -p "$(dirname "$out")"
     { echo "# Written by deps/tools/install.sh; pinned guest toolchains."
       for i in "${!names[@]}"; do echo "set(WASMPLUG_${names[$i]} \"${paths[$i]}\")"; done
@@ -150,5 +194,4 @@ case "$mode" in
     if cmp -s "$out.tmp" "$out"; then rm "$out.tmp"; else mv "$out.tmp" "$out"; fi ;;
   "")
     for i in "${!names[@]}"; do printf '%-22s %s\n' "${names[$i]}" "${paths[$i]}"; done ;;
-  *) echo "usage: install.sh [--print-env | --cmake FILE]" >&2; exit 2 ;;
 esac
