@@ -32,6 +32,10 @@ run: all
 	done
 	@echo "== wasmplug call $(BUILD)/plugins/hello-go.wasm greet --input world"
 	@$(BUILD)/bin/wasmplug call $(BUILD)/plugins/hello-go.wasm greet --input world --log off; echo
+	@for p in hello-c-component hello-py-component hello-js-component; do \
+	  echo "== wasmplug call $(BUILD)/plugins/$$p.wasm greet '\"world\"'"; \
+	  $(BUILD)/bin/wasmplug call $(BUILD)/plugins/$$p.wasm greet '"world"' || exit 1; \
+	done
 
 test: all
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
