@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "component/value.h"
+#include "util/str.h"
 
 /* wp_type_kind BOOL..FLAGS share Wasmtime's value kind numbers. */
 _Static_assert(WP_TYPE_FLAGS == WASMTIME_COMPONENT_FLAGS && WP_TYPE_STRING == WASMTIME_COMPONENT_STRING &&
@@ -133,13 +134,7 @@ bool wp_value_to_wasmtime(const wp_value *v, const struct wp_type *t, wasmtime_c
 
 /* ---- from Wasmtime --------------------------------------------------------- */
 
-static char *dup_name(const wasm_name_t *n) {
-  char *s = malloc(n->size + 1);
-  if (!s) return NULL;
-  if (n->size) memcpy(s, n->data, n->size);
-  s[n->size] = '\0';
-  return s;
-}
+static char *dup_name(const wasm_name_t *n) { return wp_strdup_n(n->data, n->size); }
 
 static bool from_items(wp_value *out, const wasmtime_component_val_t *items, size_t n) {
   out->of.agg.n = n;

@@ -10,6 +10,7 @@
 
 #include "component/component.h"
 #include "engine/error.h"
+#include "util/str.h"
 
 /* WASI preview 2 packages that wasmtime_component_linker_add_wasip2 provides. */
 static bool is_wasip2(const char *iface) {
@@ -18,14 +19,6 @@ static bool is_wasip2(const char *iface) {
   for (size_t i = 0; pkgs[i]; i++)
     if (strncmp(iface, pkgs[i], strlen(pkgs[i])) == 0) return true;
   return false;
-}
-
-static char *dup_n(const char *s, size_t n) {
-  char *d = malloc(n + 1);
-  if (!d) return NULL;
-  memcpy(d, s, n);
-  d[n] = '\0';
-  return d;
 }
 
 /* ---- walking a component type ------------------------------------------------ */
@@ -44,7 +37,7 @@ static bool walk(const wasmtime_component_type_t *ct, const wasm_engine_t *engin
     bool ok = imports ? wasmtime_component_type_import_nth(ct, engine, i, &name, &len, &item)
                       : wasmtime_component_type_export_nth(ct, engine, i, &name, &len, &item);
     if (!ok) continue;
-    char *top = dup_n(name, len);
+    char *top = wp_strdup_n(name, len);
     bool good = top != NULL;
     if (good && item.kind == WASMTIME_COMPONENT_ITEM_COMPONENT_INSTANCE) {
       const wasmtime_component_instance_type_t *it = item.of.component_instance;
@@ -54,7 +47,7 @@ static bool walk(const wasmtime_component_type_t *ct, const wasm_engine_t *engin
         size_t sublen;
         wasmtime_component_item_t si;
         if (!wasmtime_component_instance_type_export_nth(it, engine, j, &sub, &sublen, &si)) continue;
-        char *subname = dup_n(sub, sublen);
+        char *subname = wp_strdup_n(sub, sublen);
         good = subname && fn(ctx, top, subname, &si);
         free(subname);
         wasmtime_component_item_delete(&si);

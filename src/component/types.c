@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "component/value.h"
+#include "util/str.h"
 
 static const char *const kind_names[] = {
     "bool", "s8", "u8", "s16", "u16", "s32", "u32", "s64", "u64", "f32", "f64",
@@ -92,14 +93,6 @@ static char *sb_finish(sb *b) {
 
 /* ---- building ------------------------------------------------------------------ */
 
-static char *dup_n(const char *s, size_t n) {
-  char *d = malloc(n + 1);
-  if (!d) return NULL;
-  memcpy(d, s, n);
-  d[n] = '\0';
-  return d;
-}
-
 /* Children and names for a type with `n` of them. */
 static bool alloc_children(struct wp_type *t, size_t n, bool names) {
   t->n = n;
@@ -116,7 +109,7 @@ static bool add_child(struct wp_type *t, size_t i, wasmtime_component_valtype_t 
 }
 
 static bool set_name(struct wp_type *t, size_t i, const char *name, size_t len) {
-  t->names[i] = dup_n(name, len);
+  t->names[i] = wp_strdup_n(name, len);
   return t->names[i] != NULL;
 }
 
@@ -321,7 +314,7 @@ struct wp_functype *wp_functype_from_wasmtime(const wasmtime_component_func_type
     wasmtime_component_valtype_t ty;
     wasmtime_component_func_type_param_nth(ft, i, &name, &len, &ty);
     f->nparams = i + 1;
-    f->param_names[i] = dup_n(name, len);
+    f->param_names[i] = wp_strdup_n(name, len);
     f->params[i] = wp_type_from_wasmtime(&ty, rn);
     if (!f->param_names[i] || !f->params[i]) {
       free(b.s);

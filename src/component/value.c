@@ -10,14 +10,7 @@
 #include <string.h>
 
 #include "component/value.h"
-
-static char *dup_n(const char *s, size_t len) {
-  char *d = malloc(len + 1);
-  if (!d) return NULL;
-  if (len) memcpy(d, s, len);
-  d[len] = '\0';
-  return d;
-}
+#include "util/str.h"
 
 static wp_value *alloc_kind(wp_type_kind kind) {
   wp_value *v = calloc(1, sizeof *v);
@@ -76,7 +69,7 @@ static wp_value *new_text(wp_type_kind kind, const char *s, size_t len) {
   if (!s && len) return NULL;
   wp_value *v = alloc_kind(kind);
   if (!v) return NULL;
-  v->of.str.data = dup_n(s ? s : "", len);
+  v->of.str.data = wp_strdup_n(s ? s : "", len);
   v->of.str.len = len;
   if (!v->of.str.data) {
     free(v);
@@ -124,7 +117,7 @@ static char **dup_names(const char *const *names, size_t n) {
   char **out = calloc(n ? n : 1, sizeof *out);
   if (!out) return NULL;
   for (size_t i = 0; i < n; i++) {
-    out[i] = names[i] ? dup_n(names[i], strlen(names[i])) : NULL;
+    out[i] = names[i] ? wp_strdup_n(names[i], strlen(names[i])) : NULL;
     if (!out[i]) {
       for (size_t j = 0; j < i; j++) free(out[j]);
       free(out);
@@ -191,7 +184,7 @@ wp_value *wp_value_new_flags(const char *const *names, size_t n) {
 
 wp_value *wp_value_new_variant(const char *case_name, wp_value *payload) {
   wp_value *v = case_name ? alloc_kind(WP_TYPE_VARIANT) : NULL;
-  char *name = v ? dup_n(case_name, strlen(case_name)) : NULL;
+  char *name = v ? wp_strdup_n(case_name, strlen(case_name)) : NULL;
   if (!name) {
     free(v);
     wp_value_free(payload);
@@ -265,7 +258,7 @@ bool wp_value_copy(wp_value *dst, const wp_value *src) {
   switch (src->kind) {
   case WP_TYPE_STRING:
   case WP_TYPE_ENUM:
-    dst->of.str.data = dup_n(src->of.str.data, src->of.str.len);
+    dst->of.str.data = wp_strdup_n(src->of.str.data, src->of.str.len);
     dst->of.str.len = src->of.str.len;
     return dst->of.str.data != NULL;
   case WP_TYPE_LIST:
@@ -292,7 +285,7 @@ bool wp_value_copy(wp_value *dst, const wp_value *src) {
   case WP_TYPE_OPTION:
   case WP_TYPE_RESULT:
     dst->of.var.flag = src->of.var.flag;
-    if (src->of.var.name && !(dst->of.var.name = dup_n(src->of.var.name, strlen(src->of.var.name))))
+    if (src->of.var.name && !(dst->of.var.name = wp_strdup_n(src->of.var.name, strlen(src->of.var.name))))
       return false;
     if (src->of.var.payload) {
       dst->of.var.payload = wp_value_clone(src->of.var.payload);

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "engine/error.h"
+#include "util/str.h"
 
 void wp_sha256_hex(const uint8_t *data, size_t len, char out[65]) {
   static const char digits[] = "0123456789abcdef";
@@ -156,14 +157,7 @@ static bool describe(const wasm_externtype_t *et, wp_extern_info *info) {
   return info->type != NULL;
 }
 
-static char *name_dup(const wasm_name_t *n) {
-  char *s = malloc(n->size + 1);
-  if (s) {
-    memcpy(s, n->data, n->size);
-    s[n->size] = '\0';
-  }
-  return s;
-}
+static char *name_dup(const wasm_name_t *n) { return wp_strdup_n(n->data, n->size); }
 
 static void free_infos(wp_extern_info *infos, size_t n) {
   for (size_t i = 0; i < n && infos; i++) {

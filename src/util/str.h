@@ -1,0 +1,11 @@
+/* str.h - copying byte strings (internal). */
+#ifndef WP_UTIL_STR_H
+#define WP_UTIL_STR_H
+
+#include <stddef.h>
+
+/* A malloc'ed copy of len bytes of s, NUL-terminated (s may hold NULs and
+   may be NULL when len is 0); NULL when out of memory. */
+char *wp_strdup_n(const char *s, size_t len);
+
+#endif
