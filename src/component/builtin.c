@@ -43,8 +43,8 @@ static wp_error *builtin_config_get(wp_host_call *call, const wp_value *const *a
 }
 
 static const wp_chost_def builtins[] = {
-    {.name = "log", .builtin_fn = builtin_log},
-    {.name = "config-get", .builtin_fn = builtin_config_get},
+    {.name = "log", .fn = builtin_log},
+    {.name = "config-get", .fn = builtin_config_get},
 };
 
 const wp_chost_def *wp_component_builtin(const char *name) {

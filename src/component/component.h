@@ -25,7 +25,6 @@ typedef struct wp_chost_def {
   bool is_resource;
   uint32_t resource_id; /* Wasmtime host resource type id */
   wp_resource_drop_fn drop;
-  wp_component_fn builtin_fn; /* wasmplug:plugin/host built-ins (fn unused) */
 } wp_chost_def;
 
 /* An exported function (or resource) of a component. */

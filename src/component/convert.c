@@ -34,12 +34,6 @@ static const struct wp_type *sub(const struct wp_type *t, size_t i) {
   return t && i < t->n ? t->children[i] : NULL;
 }
 
-static int case_index(const struct wp_type *t, const char *name) {
-  for (size_t i = 0; i < t->n; i++)
-    if (strcmp(t->names[i], name) == 0) return (int)i;
-  return (int)t->n; /* out of range: sub() gives NULL */
-}
-
 /* Index of field `name` in the value (records go to Wasmtime in type order). */
 static size_t field_index(const wp_value *v, const char *name, size_t fallback) {
   for (size_t k = 0; k < v->of.agg.n; k++)
@@ -110,7 +104,8 @@ bool wp_value_to_wasmtime(const wp_value *v, const struct wp_type *t, wasmtime_c
   case WP_TYPE_VARIANT:
     out->kind = WASMTIME_COMPONENT_VARIANT;
     set_name(&out->of.variant.discriminant, v->of.var.name, strlen(v->of.var.name));
-    out->of.variant.val = boxed(v->of.var.payload, t ? sub(t, (size_t)case_index(t, v->of.var.name)) : NULL);
+    /* A case that is not found gives index -1, out of range: sub() gives NULL. */
+    out->of.variant.val = boxed(v->of.var.payload, t ? sub(t, (size_t)wp_type_find_name(t, v->of.var.name)) : NULL);
     break;
   case WP_TYPE_OPTION:
     out->kind = WASMTIME_COMPONENT_OPTION;

@@ -72,8 +72,7 @@ static wasmtime_error_t *trampoline(void *data, wasmtime_context_t *ctx, const w
   }
   wp_value *result = NULL;
   wp_host_call call = {.inst = inst, .def = NULL};
-  wp_component_fn fn = d->builtin_fn ? d->builtin_fn : d->fn;
-  if (!err) err = fn(&call, ptrs, nargs, &result, d->user_data);
+  if (!err) err = d->fn(&call, ptrs, nargs, &result, d->user_data);
   for (size_t i = 0; i < converted; i++) wp_value_clear(&vals[i]);
   if (vals != small) free(vals);
   if (ptrs != ptrs_small) free((void *)ptrs);

@@ -50,12 +50,6 @@ static bool child(check *c, const wp_value *v, const struct wp_type *t, const ch
   return ok;
 }
 
-static int find_name(const struct wp_type *t, const char *name) {
-  for (size_t i = 0; i < t->n; i++)
-    if (strcmp(t->names[i], name) == 0) return (int)i;
-  return -1;
-}
-
 static bool check_record(check *c, const wp_value *v, const struct wp_type *t) {
   if (v->of.agg.n != t->n)
     return fail(c, "record has %s fields, expected %s", v->of.agg.n < t->n ? "too few" : "too many", t->text);
@@ -73,7 +67,7 @@ static bool check_record(check *c, const wp_value *v, const struct wp_type *t) {
 
 static bool check_cases(check *c, const wp_value *v, const struct wp_type *t) {
   const char *name = v->kind == WP_TYPE_ENUM ? v->of.str.data : v->of.var.name;
-  int i = find_name(t, name);
+  int i = wp_type_find_name(t, name);
   if (i < 0) return fail(c, "unknown case '%s' for %s", name, t->text);
   if (v->kind == WP_TYPE_ENUM) return true;
   const struct wp_type *pt = t->children[i];
@@ -94,7 +88,7 @@ static bool check_result(check *c, const wp_value *v, const struct wp_type *t) {
 
 static bool check_flags(check *c, const wp_value *v, const struct wp_type *t) {
   for (size_t i = 0; i < v->of.agg.n; i++)
-    if (find_name(t, v->of.agg.names[i]) < 0) return fail(c, "unknown flag '%s' for %s", v->of.agg.names[i], t->text);
+    if (wp_type_find_name(t, v->of.agg.names[i]) < 0) return fail(c, "unknown flag '%s' for %s", v->of.agg.names[i], t->text);
   return true;
 }
 

@@ -351,6 +351,12 @@ void wp_functype_free(struct wp_functype *f) {
   free(f);
 }
 
+int wp_type_find_name(const struct wp_type *t, const char *name) {
+  for (size_t i = 0; t->names && i < t->n; i++)
+    if (strcmp(t->names[i], name) == 0) return (int)i;
+  return -1;
+}
+
 /* ---- public accessors --------------------------------------------------------- */
 
 wp_type_kind wp_type_get_kind(const wp_type *t) { return t->kind; }

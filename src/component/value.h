@@ -78,6 +78,9 @@ typedef struct wp_resource_names {
 struct wp_type *wp_type_from_wasmtime(wasmtime_component_valtype_t *raw, const wp_resource_names *rn);
 void wp_type_free(struct wp_type *t);
 
+/* Index of `name` among a type's names (fields, cases, flags), or -1. */
+int wp_type_find_name(const struct wp_type *t, const char *name);
+
 /* Builds / frees a function type from Wasmtime's (borrowed). */
 struct wp_functype *wp_functype_from_wasmtime(const wasmtime_component_func_type_t *ft,
                                               const wp_resource_names *rn);

@@ -9,7 +9,7 @@
 #include <wasmplug_ext.h>
 #include <wasmtime.h>
 
-#include "wasmplug.h"
+#include "plugin/plugin.h"
 
 wp_error *wp_component_wit(const void *bytes, size_t len, char **out) {
   if (!bytes || !out) return wp_error_new(WP_ERR_BAD_INPUT, "wp_component_wit: bytes and out are required");
@@ -24,7 +24,7 @@ wp_error *wp_component_wit(const void *bytes, size_t len, char **out) {
     b = (const uint8_t *)binary.data;
     len = binary.size;
   }
-  if (len < 8 || b[4] != 0x0d) {
+  if (!wp_is_component_binary(b, len)) {
     wasm_byte_vec_delete(&binary);
     return wp_error_new(WP_ERR_LOAD, "wp_component_wit: a core module, not a Component Model component; only "
                                      "components carry a WIT world");

@@ -257,7 +257,7 @@ static wp_error *link(wp_plugin *p) {
 
 /* ---- loading ------------------------------------------------------------- */
 
-static bool is_component(const uint8_t *b, size_t len) {
+bool wp_is_component_binary(const uint8_t *b, size_t len) {
   return len >= 8 && memcmp(b, "\0asm", 4) == 0 && b[4] == 0x0d && b[6] == 0x01;
 }
 
@@ -360,7 +360,7 @@ wp_error *wp_plugin_from_bytes(struct wp_engine *engine, const char *display,
     }
   }
   if (!err) err = wp_engine_flavor(engine, p->manifest->fuel > 0, &p->flavor);
-  if (!err && is_component(bytes, len)) {
+  if (!err && wp_is_component_binary(bytes, len)) {
     err = wp_component_load(p, bytes, len);
   } else if (!err) {
     if (p->manifest->trap_missing_imports)

@@ -48,6 +48,9 @@ wp_error *wp_plugin_from_bytes(struct wp_engine *engine, const char *display,
 wp_error *wp_cache_compile(struct wp_plugin *p, const uint8_t *wasm, size_t len,
                            wasmtime_component_t **component);
 
+/* True for a binary Component Model component (layer 1 header). */
+bool wp_is_component_binary(const uint8_t *bytes, size_t len);
+
 /* sha256 of bytes as 64 hex digits. */
 void wp_sha256_hex(const uint8_t *data, size_t len, char out[65]);
 
