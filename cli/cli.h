@@ -40,6 +40,10 @@ void cli_opts_free(cli_opts *o);
 /* Reads --input / --input-file into a malloc'ed buffer; false on error (printed). */
 bool cli_read_input(const cli_opts *o, char **data, size_t *len);
 
+/* Reads a whole file into a malloc'ed buffer; false (errno set) on failure,
+   without printing. */
+bool cli_read_file(const char *path, char **data, size_t *len);
+
 /* An engine whose plugin logs go to stderr at o->log_level and above. */
 wp_engine *cli_engine(const cli_opts *o);
 

@@ -16,46 +16,26 @@ static const char usage[] =
     "the functions wasmplug can call (INTERFACE#FUNC inside interfaces); imports\n"
     "the CLI cannot provide are listed, not refused.\n";
 
-/* The file's bytes (for the WIT printer); NULL when unreadable. */
-static char *read_all(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  char *buf = NULL;
-  long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
-  if (size >= 0 && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)size + 1)) &&
-      fread(buf, 1, (size_t)size, f) != (size_t)size) {
-    free(buf);
-    buf = NULL;
-  }
-  fclose(f);
-  *len = size > 0 ? (size_t)size : 0;
-  return buf;
-}
-
 /* A component binary (layer 1 header) or component text. */
-static bool looks_like_component(const char *path) {
-  unsigned char head[4096] = {0};
-  FILE *f = fopen(path, "rb");
-  size_t n = f ? fread(head, 1, sizeof head - 1, f) : 0;
-  if (f) fclose(f);
-  if (n >= 8 && memcmp(head, "\0asm", 4) == 0) return head[4] == 0x0d;
-  const char *t = (const char *)head;
+static bool looks_like_component(const char *bytes, size_t len) {
+  if (len >= 8 && memcmp(bytes, "\0asm", 4) == 0) return bytes[4] == 0x0d;
+  const char *t = bytes, *end = bytes + len;
   for (;;) { /* text: skip blanks and ;; comments */
-    while (*t == ' ' || *t == '\n' || *t == '\t' || *t == '\r') t++;
-    if (t[0] != ';' || t[1] != ';') break;
-    while (*t && *t != '\n') t++;
+    while (t < end && (*t == ' ' || *t == '\n' || *t == '\t' || *t == '\r')) t++;
+    if (end - t < 2 || t[0] != ';' || t[1] != ';') break;
+    while (t < end && *t != '\n') t++;
   }
-  return strncmp(t, "(component", 10) == 0;
+  return end - t >= 10 && strncmp(t, "(component", 10) == 0;
 }
 
-static void print_component(const wp_plugin *p, const char *path) {
-  size_t nimp = wp_plugin_import_count(p), nexp = wp_plugin_export_count(p), len = 0;
+static void print_component(const wp_plugin *p, const char *bytes, size_t len) {
+  size_t nimp = wp_plugin_import_count(p), nexp = wp_plugin_export_count(p);
   bool wasi = false;
   printf("plugin:  %s\n", wp_plugin_get_name(p));
   printf("kind:    component\n");
   printf("size:    %zu bytes\n", wp_plugin_get_size(p));
   printf("sha256:  %s\n", wp_plugin_get_sha256(p));
-  char *bytes = read_all(path, &len), *wit = NULL;
+  char *wit = NULL;
   wp_error *err = bytes ? wp_component_wit(bytes, len, &wit) : NULL;
   if (err) {
     printf("world:   (cannot print: %s)\n", wp_error_get_message(err));
@@ -65,7 +45,6 @@ static void print_component(const wp_plugin *p, const char *path) {
     if (len && wit[strlen(wit) - 1] != '\n') putchar('\n');
   }
   wp_free(wit);
-  free(bytes);
   printf("imports: %zu\n", nimp);
   for (size_t i = 0; i < nimp; i++) {
     const wp_extern_info *e = wp_plugin_get_import(p, i);
@@ -127,17 +106,22 @@ int cmd_inspect(int argc, char **argv) {
   int rc = CLI_LOAD_FAILED;
   wp_engine *engine = cli_engine(&o);
   wp_plugin *plugin = NULL;
+  char *bytes = NULL;
+  size_t len = 0;
   if (engine) {
-    /* Inspecting shows what a component needs; it need not be satisfiable. */
-    if (looks_like_component(o.positional[0])) wp_manifest_set_trap_missing_imports(o.manifest, true);
+    /* Inspecting shows what a component needs; it need not be satisfiable.
+       An unreadable file is left to wp_plugin_load to report. */
+    if (cli_read_file(o.positional[0], &bytes, &len) && looks_like_component(bytes, len))
+      wp_manifest_set_trap_missing_imports(o.manifest, true);
     wp_error *err = wp_plugin_load(engine, o.positional[0], o.manifest, &plugin);
     if (err) rc = cli_fail(err);
     else {
-      if (wp_plugin_is_component(plugin)) print_component(plugin, o.positional[0]);
+      if (wp_plugin_is_component(plugin)) print_component(plugin, bytes, len);
       else print_plugin(plugin);
       rc = CLI_OK;
     }
   }
+  free(bytes);
   wp_plugin_free(plugin);
   wp_engine_free(engine);
   cli_opts_free(&o);

@@ -200,14 +200,18 @@ bool cli_read_input(const cli_opts *o, char **data, size_t *len) {
   }
   const char *path = o->input_file;
   if (strcmp(path, "-") == 0) return read_stream(stdin, data, len);
+  if (cli_read_file(path, data, len)) return true;
+  fprintf(stderr, "wasmplug: cannot read input file '%s': %s\n", path, strerror(errno));
+  return false;
+}
+
+bool cli_read_file(const char *path, char **data, size_t *len) {
   FILE *f = fopen(path, "rb");
-  if (!f) {
-    fprintf(stderr, "wasmplug: cannot open input file '%s': %s\n", path, strerror(errno));
-    return false;
-  }
+  if (!f) return false;
   bool ok = read_stream(f, data, len);
-  if (!ok) fprintf(stderr, "wasmplug: cannot read input file '%s'\n", path);
+  int saved = errno;
   fclose(f);
+  errno = saved;
   return ok;
 }
 
