@@ -403,7 +403,7 @@ wp_error *wp_manifest_set_config(wp_manifest *m, const char *key, const char *va
  * What happens to a component import the host does not provide. false
  * (default, "missing": "error"): loading fails with WP_ERR_LINK listing every
  * missing import. true ("trap"): the plugin loads and a call to a missing
- * function traps with WP_ERR_LINK naming it. Components only; a core module
+ * function traps (WP_ERR_TRAP) with a message naming it. Components only; a core module
  * with this set fails to load with WP_ERR_BAD_INPUT.
  */
 void wp_manifest_set_trap_missing_imports(wp_manifest *m, bool trap);

@@ -17,8 +17,9 @@
 
 /* One linked import: what to call and the type the plugin imports it with. */
 typedef struct binding {
-  const wp_chost_def *def;
+  const wp_chost_def *def;        /* NULL for a missing import's stub */
   const struct wp_functype *type; /* owned by the plugin, which outlives its linker */
+  const wp_extern_info *import;   /* the import (plugin-owned), for messages */
 } binding;
 
 /* A host object a plugin holds a handle to. */
@@ -52,6 +53,16 @@ static void drop_owned_args(wasmtime_context_t *ctx, wasmtime_component_val_t *a
   }
 }
 
+/* A call to an import the host does not provide (the plugin was loaded with
+   missing imports set to trap). */
+static wasmtime_error_t *missing_called(wp_instance *inst, const wp_extern_info *imp) {
+  wp_error *err = wp_error_new(WP_ERR_TRAP,
+                               "import '%s%s%s' (%s) is not provided by the host; define it with "
+                               "wp_engine_define_component_func before loading the plugin",
+                               imp->module ? imp->module : "", imp->module ? "#" : "", imp->name, imp->type);
+  return host_failed(inst, err, imp->name);
+}
+
 static wasmtime_error_t *trampoline(void *data, wasmtime_context_t *ctx, const wasmtime_component_func_type_t *ty,
                                     wasmtime_component_val_t *args, size_t nargs,
                                     wasmtime_component_val_t *results, size_t nresults) {
@@ -59,6 +70,7 @@ static wasmtime_error_t *trampoline(void *data, wasmtime_context_t *ctx, const w
   const binding *b = data;
   const wp_chost_def *d = b->def;
   wp_instance *inst = wasmtime_context_get_data(ctx);
+  if (!d) return missing_called(inst, b->import);
   wp_value small[8];
   const wp_value *ptrs_small[8];
   wp_value *vals = nargs <= 8 ? small : calloc(nargs, sizeof *vals);
@@ -91,13 +103,12 @@ static wasmtime_error_t *trampoline(void *data, wasmtime_context_t *ctx, const w
   return err ? host_failed(inst, err, d->name) : NULL;
 }
 
-wasmtime_error_t *wp_component_link_func(wasmtime_component_linker_instance_t *li, const char *name,
+wasmtime_error_t *wp_component_link_func(wasmtime_component_linker_instance_t *li, const wp_extern_info *imp,
                                          const wp_chost_def *def, const struct wp_functype *type) {
   binding *b = malloc(sizeof *b);
   if (!b) return wasmtime_error_new("wasmplug: out of memory");
-  b->def = def;
-  b->type = type;
-  return wasmtime_component_linker_instance_add_func(li, name, strlen(name), trampoline, b, free);
+  *b = (binding){.def = def, .type = type, .import = imp};
+  return wasmtime_component_linker_instance_add_func(li, imp->name, strlen(imp->name), trampoline, b, free);
 }
 
 /* ---- resources ------------------------------------------------------------------ */
@@ -106,6 +117,7 @@ wasmtime_error_t *wp_component_link_func(wasmtime_component_linker_instance_t *l
 static wasmtime_error_t *resource_dtor(void *data, wasmtime_context_t *ctx, uint32_t rep) {
   const wp_chost_def *d = data;
   wp_instance *inst = wasmtime_context_get_data(ctx);
+  if (!d) return NULL; /* a missing resource type's stub: the host made no objects of it */
   if (rep == 0 || rep > inst->nobjects || inst->objects[rep - 1].def != d) return NULL;
   struct wp_host_object *o = &inst->objects[rep - 1];
   void *object = o->object;
@@ -119,7 +131,8 @@ static wasmtime_error_t *resource_dtor(void *data, wasmtime_context_t *ctx, uint
 
 wasmtime_error_t *wp_component_link_resource(wasmtime_component_linker_instance_t *li, const char *name,
                                              const wp_chost_def *def) {
-  wasmtime_component_resource_type_t *rt = wasmtime_component_resource_type_new_host(def->resource_id);
+  /* Host resource ids start at 1; 0 stands for a missing one's stub. */
+  wasmtime_component_resource_type_t *rt = wasmtime_component_resource_type_new_host(def ? def->resource_id : 0);
   wasmtime_error_t *werr = wasmtime_component_linker_instance_add_resource(li, name, strlen(name), rt, resource_dtor,
                                                                            (void *)def, NULL);
   wasmtime_component_resource_type_delete(rt);

@@ -219,12 +219,12 @@ static wasmtime_error_t *link_group(link_ctx *l, wasmtime_component_linker_insta
     bool resource = imp->kind == WP_EXTERN_RESOURCE;
     const wp_chost_def *d = iface && wp_component_is_builtin_iface(iface) && !resource ? wp_component_builtin(imp->name)
                                                                            : find_def(p->engine, iface, imp->name, resource);
-    if (!d) {
-      note_missing(l, imp);
-      continue;
-    }
+    if (!d) note_missing(l, imp);
+    /* A missing import gets a stub only when the plugin asked for traps;
+       otherwise loading fails below with the list. */
+    if (!d && !p->manifest->trap_missing_imports) continue;
     wasmtime_error_t *werr = resource ? wp_component_link_resource(li, imp->name, d)
-                                      : wp_component_link_func(li, imp->name, d, p->comp->import_types[i]);
+                                      : wp_component_link_func(li, imp, d, p->comp->import_types[i]);
     if (werr) return werr;
   }
   return NULL;
@@ -265,9 +265,6 @@ static wp_error *link(wp_plugin *p) {
                        "or set \"imports\": {\"missing\": \"trap\"} in the manifest to load anyway",
                        p->name, l->nmissing, l->nmissing == 1 ? " is" : "s are", l->missing,
                        l->nmissing == 1 ? "it" : "them");
-  } else if (l->nmissing) {
-    werr = wasmtime_component_linker_define_unknown_imports_as_traps(c->linker, c->component);
-    if (werr) err = wp_error_from_wasmtime(WP_ERR_LINK, werr, WP_PLUGIN_FMT ": cannot stub missing imports", p->name);
   }
   free(l);
   return err;
