@@ -62,16 +62,10 @@ wp_error *wp_instance_invoke_func(wp_instance *inst, wp_func_id id, const wp_val
   if (!p->comp)
     return wp_error_new(WP_ERR_BAD_INPUT, WP_PLUGIN_FMT ": is a core module; call it with wp_instance_call, "
                                           "_call_bytes or _call_string", p->name);
-  if (id >= p->nexports || p->exports[id].kind != WP_EXTERN_FUNC)
-    return wp_error_new(WP_ERR_NOT_FOUND, WP_PLUGIN_FMT ": no exported function with id %u", p->name, id);
-  if (inst->in_call)
-    return wp_error_new(WP_ERR_BAD_INPUT, WP_PLUGIN_FMT ": the instance is already in a call (re-entered from a host "
-                                          "function?)", p->name);
-  if (!inst->ctx)
-    return wp_error_new(WP_ERR_BAD_INPUT, WP_PLUGIN_FMT ": the instance failed to reset; reset it again or free it",
-                        p->name);
+  wp_error *err = wp_instance_check_callable(inst, id);
+  if (err) return err;
   const wp_cexport *e = &p->comp->exports[id];
-  wp_error *err = check_args(p, e, args, nargs);
+  err = check_args(p, e, args, nargs);
   if (err) return err;
   wasmtime_component_func_t func;
   if (!resolve(inst, id, &func))

@@ -31,19 +31,8 @@ static void list_types(char *buf, size_t cap, const wp_valkind *kinds, size_t n)
 /* Checks that `id` names an exported function the instance can call now. */
 static wp_error *check_callable(wp_instance *inst, wp_func_id id, wasmtime_func_t *f) {
   const wp_plugin *p = inst->plugin;
-  if (id >= p->nexports || p->exports[id].kind != WP_EXTERN_FUNC)
-    return wp_error_new(WP_ERR_BAD_INPUT, WP_PLUGIN_FMT ": function id %u is not one of its exported functions",
-                        p->name, (unsigned)id);
-  if (!inst->ctx)
-    return wp_error_new(WP_ERR_BAD_INPUT,
-                        WP_PLUGIN_FMT ": this instance could not be rebuilt after a failure; "
-                        "free it or reset it again",
-                        p->name);
-  if (inst->in_call)
-    return wp_error_new(WP_ERR_BAD_INPUT,
-                        WP_PLUGIN_FMT ": '%s' called while another call runs on the same "
-                        "instance (a host function may not call back into its caller)",
-                        p->name, p->exports[id].name);
+  wp_error *err = wp_instance_check_callable(inst, id);
+  if (err) return err;
   if (!wp_instance_export_func(inst, id, f))
     return wp_error_new(WP_ERR_NOT_FOUND, WP_PLUGIN_FMT ": export '%s' is not a function",
                         p->name, p->exports[id].name);

@@ -285,6 +285,24 @@ bool wp_instance_resolve_func(wp_instance *inst, size_t index, wasmtime_func_t *
 
 /* ---- call bookkeeping ---------------------------------------------------- */
 
+wp_error *wp_instance_check_callable(const wp_instance *inst, wp_func_id id) {
+  const wp_plugin *p = inst->plugin;
+  if (id >= p->nexports || p->exports[id].kind != WP_EXTERN_FUNC)
+    return wp_error_new(WP_ERR_BAD_INPUT, WP_PLUGIN_FMT ": function id %u is not one of its exported functions",
+                        p->name, (unsigned)id);
+  if (!inst->ctx)
+    return wp_error_new(WP_ERR_BAD_INPUT,
+                        WP_PLUGIN_FMT ": this instance could not be rebuilt after a failure; "
+                        "free it or reset it again",
+                        p->name);
+  if (inst->in_call)
+    return wp_error_new(WP_ERR_BAD_INPUT,
+                        WP_PLUGIN_FMT ": '%s' called while another call runs on the same "
+                        "instance (a host function may not call back into its caller)",
+                        p->name, p->exports[id].name);
+  return NULL;
+}
+
 /*
  * The epoch deadline is not moved per call: once it has passed, the first
  * check in the call runs on_epoch, which checks this call's interrupt and

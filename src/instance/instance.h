@@ -85,6 +85,10 @@ static inline wp_error *wp_call_end(wp_instance *inst, const char *what) {
   return wp_call_end_slow(inst, what);
 }
 
+/* Whether export `id` is a function the instance can call now: a valid id,
+   a live store, no call already running on it. */
+wp_error *wp_instance_check_callable(const wp_instance *inst, wp_func_id id);
+
 /* Looks an export (by index) up in the instance and caches it. */
 bool wp_instance_resolve_func(wp_instance *inst, size_t index, wasmtime_func_t *out);
 

@@ -14,13 +14,18 @@ static int twice_calls;
 
 static wp_error *twice(wp_host_call *call, const wp_value *const *args, size_t nargs, wp_value **result,
                        void *user_data) {
-  (void)call;
   (void)user_data;
   twice_calls++;
   assert_int_equal(nargs, 1);
   assert_int_equal(wp_value_get_kind(args[0]), WP_TYPE_U32);
   uint64_t x = wp_value_get_uint(args[0]);
   if (x == 13) return wp_error_new(WP_ERR_HOST, "13 is unlucky");
+  if (x == 15) { /* a host function may not call back into its own instance */
+    wp_value *r = NULL;
+    wp_error *err = wp_instance_invoke(wp_host_call_get_instance(call), "add", NULL, 0, &r);
+    assert_null(r);
+    return err ? err : wp_error_new(WP_ERR_HOST, "re-entry was allowed");
+  }
   if (x == 14) {
     *result = wp_value_new_string("not a u32"); /* wrong type: must be refused, not crash */
     return NULL;
@@ -129,6 +134,11 @@ WP_TEST(test_calls_and_errors) {
   assert_ok(wp_instance_reset(inst));
   assert_error(wp_instance_invoke(inst, "example:test/api#quadruple", (const wp_value *const *)&fourteen, 1, &r),
                WP_ERR_HOST, "returned a wrong result: expected u32, got string");
+  assert_ok(wp_instance_reset(inst));
+  wp_value *fifteen = wp_value_new_u32(15);
+  assert_error(wp_instance_invoke(inst, "example:test/api#quadruple", (const wp_value *const *)&fifteen, 1, &r),
+               WP_ERR_BAD_INPUT, "called while another call runs on the same instance");
+  wp_value_free(fifteen);
   assert_ok(wp_instance_reset(inst));
   assert_int_equal(call_u32(inst, "add", 1, 2, 2), 3);
   wp_value_free(thirteen);
