@@ -6,6 +6,8 @@
 #   make bench      benchmarks (with bench/rust, the Wasmtime Rust API baseline);
 #                   table on stdout, figures in build/bench/core.json
 #   make sanitize   ASan + UBSan build in build-sanitize/, and the tests
+#   make fuzz       libFuzzer (clang-19) on each harness of fuzz/ for
+#                   FUZZ_SECONDS (default 60) in build-fuzz/; see HACKING.md
 #   make install PREFIX=/usr/local
 
 BUILD    ?= build
@@ -13,7 +15,7 @@ PREFIX   ?= /usr/local
 JOBS     ?= $(shell nproc)
 GENERATOR := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
-.PHONY: all configure run test bench sanitize install clean
+.PHONY: all configure run test bench sanitize fuzz install clean
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -52,6 +54,33 @@ sanitize:
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	  ctest --test-dir build-sanitize --output-on-failure -j $(JOBS)
+
+# Each harness runs in turn; its growing corpus is build-fuzz/corpus/NAME (the
+# seeds in fuzz/corpus/NAME are only read), crashes go to build-fuzz/crashes/NAME/
+# and libFuzzer's output to build-fuzz/fuzz-NAME.log.
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_CC      ?= clang-19
+FUZZ_SECONDS ?= 60
+FUZZERS      ?= manifest wave abi
+
+fuzz:
+	@test -f $(FUZZ_BUILD)/CMakeCache.txt || CC=$(FUZZ_CC) cmake -S . -B $(FUZZ_BUILD) $(GENERATOR) \
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWASMPLUG_FUZZ=ON -DWASMPLUG_GUESTS=OFF -DBUILD_TESTING=OFF
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target $(addprefix fuzz_,$(FUZZERS))
+	@for f in $(FUZZERS); do \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$f $(FUZZ_BUILD)/crashes/$$f; \
+	  dict=; test -f fuzz/$$f.dict && dict=-dict=fuzz/$$f.dict; \
+	  echo "== fuzz_$$f: $(FUZZ_SECONDS) s"; \
+	  if $(FUZZ_BUILD)/bin/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=4096 \
+	       -print_final_stats=1 $$dict -artifact_prefix=$(FUZZ_BUILD)/crashes/$$f/ \
+	       $(FUZZ_BUILD)/corpus/$$f fuzz/corpus/$$f > $(FUZZ_BUILD)/fuzz-$$f.log 2>&1; then \
+	    grep -E '^#[0-9]+ +DONE' $(FUZZ_BUILD)/fuzz-$$f.log; \
+	  else \
+	    tail -n 40 $(FUZZ_BUILD)/fuzz-$$f.log; \
+	    echo "fuzz_$$f failed: the input is in $(FUZZ_BUILD)/crashes/$$f/, the log in $(FUZZ_BUILD)/fuzz-$$f.log"; \
+	    exit 1; \
+	  fi; \
+	done
 
 install: all
 	cmake --install $(BUILD) --prefix $(PREFIX)

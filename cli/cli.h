@@ -26,6 +26,8 @@ typedef struct cli_opts {
   const char *input;      /* --input TEXT, or NULL */
   const char *input_file; /* --input-file PATH, or "-" for stdin */
   wp_log_level log_level;
+  uint64_t max_module_size; /* --max-module-size, 0: the engine's default */
+  uint32_t max_functions;   /* --max-functions, 0: the engine's default */
   bool help;
 } cli_opts;
 

@@ -14,7 +14,12 @@ static const char usage[] =
     "types, and its memories. Loading it also checks that every import is one\n"
     "the host provides. For a component, prints its world as WIT first, then\n"
     "the functions wasmplug can call (INTERFACE#FUNC inside interfaces); imports\n"
-    "the CLI cannot provide are listed, not refused.\n";
+    "the CLI cannot provide are listed, not refused. A component wasmplug cannot\n"
+    "load (one using component-model async: async functions, streams, futures)\n"
+    "still has its WIT printed, before the error (exit code 3).\n"
+    "\n"
+    "options: --max-module-size SIZE, --max-functions N   raise the load caps\n"
+    "                          (as for 'wasmplug call')\n";
 
 /* A component binary (layer 1 header) or component text. */
 static bool looks_like_component(const char *bytes, size_t len) {
@@ -57,6 +62,31 @@ static void print_component(const wp_plugin *p, const char *bytes, size_t len) {
     printf("  %s%s%s: %s\n", e->module ? e->module : "", e->module ? "#" : "", e->name, e->type);
   }
   printf("wasi:    %s\n", wasi ? "yes (imports WASI preview 2)" : "no");
+}
+
+/*
+ * A component that does not load (one using component-model async, say)
+ * can still show its world: print what the bytes alone tell, then a note;
+ * the caller reports the load error. False when its WIT cannot be printed
+ * either (not a component at all, invalid), to report the error alone.
+ */
+static bool print_unloadable(const char *path, const char *bytes, size_t len) {
+  char *wit = NULL;
+  wp_error *err = wp_component_wit(bytes, len, &wit);
+  if (err) {
+    wp_error_free(err);
+    return false;
+  }
+  const char *name = strrchr(path, '/');
+  printf("plugin:  %s\n", name ? name + 1 : path);
+  printf("kind:    component\n");
+  printf("size:    %zu bytes\n", len);
+  printf("world:\n%s", wit);
+  if (*wit && wit[strlen(wit) - 1] != '\n') putchar('\n');
+  printf("calls:   none: wasmplug cannot load this component (the error follows)\n");
+  fflush(stdout); /* before the error on stderr, for a terminal showing both */
+  wp_free(wit);
+  return true;
 }
 
 static void print_plugin(const wp_plugin *p) {
@@ -111,11 +141,13 @@ int cmd_inspect(int argc, char **argv) {
   if (engine) {
     /* Inspecting shows what a component needs; it need not be satisfiable.
        An unreadable file is left to wp_plugin_load to report. */
-    if (cli_read_file(o.positional[0], &bytes, &len) && looks_like_component(bytes, len))
-      wp_manifest_set_trap_missing_imports(o.manifest, true);
+    bool component = cli_read_file(o.positional[0], &bytes, &len) && looks_like_component(bytes, len);
+    if (component) wp_manifest_set_trap_missing_imports(o.manifest, true);
     wp_error *err = wp_plugin_load(engine, o.positional[0], o.manifest, &plugin);
-    if (err) rc = cli_fail(err);
-    else {
+    if (err) {
+      if (component) print_unloadable(o.positional[0], bytes, len);
+      rc = cli_fail(err);
+    } else {
       if (wp_plugin_is_component(plugin)) print_component(plugin, bytes, len);
       else print_plugin(plugin);
       rc = CLI_OK;

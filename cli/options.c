@@ -33,6 +33,18 @@ static bool check(wp_error *err, const char *usage) {
   return false;
 }
 
+/* As check, naming the option the error came from ("--env: ..."), without
+   the "manifest: " the setters start their messages with. */
+static bool check_option(const char *name, wp_error *err, const char *usage) {
+  const char *msg;
+  if (!err) return true;
+  msg = wp_error_get_message(err);
+  if (strncmp(msg, "manifest: ", 10) == 0) msg += 10;
+  fprintf(stderr, "wasmplug: %s: %s\n%s", name, msg, usage);
+  wp_error_free(err);
+  return false;
+}
+
 /* HOST[:GUEST][:ro|:rw]; the guest path defaults to the host path. */
 static wp_error *allow_dir(wp_manifest *m, const char *spec) {
   char *s = strdup(spec);
@@ -81,17 +93,29 @@ static bool parse_level(const char *s, wp_log_level *out) {
 static bool apply(cli_opts *o, const char *name, const char *val, const char *usage) {
   uint64_t n;
   if (strcmp(name, "--allow-dir") == 0) {
-    return check(allow_dir(o->manifest, val), usage);
+    return check_option(name, allow_dir(o->manifest, val), usage);
   } else if (strcmp(name, "--env") == 0) {
-    return check(key_value(o->manifest, val, true), usage);
+    return check_option(name, key_value(o->manifest, val, true), usage);
   } else if (strcmp(name, "--config") == 0) {
-    return check(key_value(o->manifest, val, false), usage);
+    return check_option(name, key_value(o->manifest, val, false), usage);
   } else if (strcmp(name, "--timeout-ms") == 0) {
     if (!parse_u64(val, &n) || n > UINT32_MAX) return usage_error(usage, "--timeout-ms takes milliseconds, got '%s'", val);
     wp_manifest_set_timeout_ms(o->manifest, (uint32_t)n);
   } else if (strcmp(name, "--max-memory") == 0) {
     if (!wp_parse_size(val, &n)) return usage_error(usage, "--max-memory takes a size such as 16MiB, got '%s'", val);
+    /* Below one page no memory at all fits; 0 would read as "no limit". */
+    if (n < 65536)
+      return usage_error(usage, "--max-memory must be at least 64KiB (one page), got '%s'; omit it "
+                         "to use the engine's limit (1 GiB)", val);
     wp_manifest_set_max_memory(o->manifest, n);
+  } else if (strcmp(name, "--max-module-size") == 0) {
+    if (!wp_parse_size(val, &n) || n == 0)
+      return usage_error(usage, "--max-module-size takes a size of at least 1 byte such as 512MiB, got '%s'", val);
+    o->max_module_size = n;
+  } else if (strcmp(name, "--max-functions") == 0) {
+    if (!parse_u64(val, &n) || n == 0 || n > UINT32_MAX)
+      return usage_error(usage, "--max-functions takes a number from 1 to 4294967295, got '%s'", val);
+    o->max_functions = (uint32_t)n;
   } else if (strcmp(name, "--fuel") == 0) {
     if (!parse_u64(val, &n)) return usage_error(usage, "--fuel takes a number, got '%s'", val);
     wp_manifest_set_fuel(o->manifest, n);
@@ -228,6 +252,9 @@ wp_engine *cli_engine(const cli_opts *o) {
   wp_engine_config_set_log(cfg, log_to_stderr, (void *)o);
   /* A CLI run makes one instance: no need to reserve a pool. */
   wp_engine_config_set_pooling(cfg, 0);
+  /* The load caps are the engine's: these options may raise them. */
+  wp_engine_config_set_max_module_size(cfg, o->max_module_size);
+  wp_engine_config_set_max_functions(cfg, o->max_functions);
   wp_error *err = wp_engine_new(cfg, &engine);
   wp_engine_config_free(cfg);
   if (err) {

@@ -87,6 +87,8 @@ typedef enum wp_error_kind {
   WP_ERR_PLUGIN,       /**< the plugin reported a failure through wasmplug.error */
   WP_ERR_IO,           /**< reading or writing a file failed */
   WP_ERR_NOT_FOUND,    /**< no such export, file or function */
+  WP_ERR_BUSY,         /**< no free instance slot in the engine's pool: retry later (not the
+                            plugin's fault; see wp_engine_config_set_pooling) */
 } wp_error_kind;
 
 typedef struct wp_error wp_error;
@@ -187,8 +189,14 @@ void wp_engine_config_free(wp_engine_config *cfg);
  * Where compiled plugins are cached, keyed by the plugin's sha256 and the
  * engine's configuration. Default: $XDG_CACHE_HOME/wasmplug/compiled, else
  * ~/.cache/wasmplug/compiled. NULL turns the cache off. The directory holds
- * native code that is loaded without checks: it must be writable only by
- * the user running the host (it is created with mode 0700).
+ * native code that the host runs, so every load checks it: it must be owned
+ * by the user running the host (geteuid) and not writable by group or
+ * others, else wp_plugin_load fails with WP_ERR_IO naming the directory,
+ * what is wrong and the fix. A missing directory is created with mode 0700;
+ * a symbolic link to a directory is followed and the directory checked. An
+ * entry that is a symbolic link, not a regular file, someone else's or
+ * writable by others is refused the same way (remove it). A directory that
+ * cannot be created or written only means plugins are compiled every time.
  */
 void wp_engine_config_set_cache_dir(wp_engine_config *cfg, const char *dir);
 
@@ -200,10 +208,68 @@ void wp_engine_config_set_cache_dir(wp_engine_config *cfg, const char *dir);
 void wp_engine_config_set_pooling(wp_engine_config *cfg, uint32_t max_instances);
 
 /**
- * The most linear memory any instance may have, in bytes; a plugin's manifest
- * may set a lower limit, never a higher one. Default: 1 GiB.
+ * The most memory any instance may have, in bytes; a plugin's manifest may
+ * set a lower limit, never a higher one. Default: 1 GiB. The limit covers
+ * all of an instance's linear memories together (a component has several)
+ * plus its tables, charged 8 bytes per element; an instance may also hold at
+ * most 100 memories, 1000 tables and 1000 core instances. Growth past the
+ * limit is refused (memory.grow returns -1); a call that then fails, or an
+ * instantiation whose initial memory is above it, fails with
+ * WP_ERR_MEMORY_LIMIT. With pooling on, this is also the size of each
+ * pool slot's memory.
  */
 void wp_engine_config_set_max_memory(wp_engine_config *cfg, uint64_t bytes);
+
+/**
+ * Caps on what loading a plugin may cost, checked before it is parsed or
+ * compiled. Compiling takes time and memory in proportion to the functions
+ * and bytes of code: on two cores, a valid module of 300000 empty functions
+ * (1.2 MB) takes 16 s and 1.6 GiB to load, 100000 take 4.5 s and 0.6 GiB,
+ * and the 17.5 MiB Python example 12 s. Over a cap, a plugin is refused in
+ * about a millisecond.
+ *
+ *   max_module_size  the most bytes a plugin may have (a .wat file: its text,
+ *                    before conversion). Default: 128 MiB.
+ *   max_functions    the most functions a plugin may have: a core module's
+ *                    imported and defined functions; for a component, those
+ *                    of every core module in it (nested components too) plus
+ *                    its canonical ABI functions (canon lift, lower,
+ *                    resource.new...). Default: 100000.
+ *
+ * The defaults leave room for big runtimes; the example plugins measure
+ *
+ *   hello-c, callback-c                       58 KB      17-20 functions
+ *   hello-go, callback-go                     2.5 MiB    1816-1822
+ *   hello-{c,rust}-component, types-c-component  20-86 KB  30-183
+ *   hello-js-component (componentize-js)      11.9 MiB   12827
+ *   hello-py-component (componentize-py)      17.5 MiB   14698
+ *
+ * A plugin over a cap fails to load with WP_ERR_LOAD naming the cap, the
+ * value found and how to raise it; so does a component with components nested
+ * more than 32 deep. A manifest may set lower caps, never higher ones
+ * (wp_manifest_set_max_module_size). 0 keeps the default.
+ */
+void wp_engine_config_set_max_module_size(wp_engine_config *cfg, uint64_t bytes);
+void wp_engine_config_set_max_functions(wp_engine_config *cfg, uint32_t n);
+
+/**
+ * Pooling: the most elements a table of a pooled instance may have, and the
+ * most bytes of an instance's own runtime state (which grows with its
+ * functions, globals and tables). A plugin that does not fit fails to load
+ * with WP_ERR_LOAD naming the limit. Defaults: 100000 elements, 8 MiB. 0
+ * keeps the default.
+ */
+void wp_engine_config_set_pool_table_elements(wp_engine_config *cfg, uint32_t elements);
+void wp_engine_config_set_pool_instance_size(wp_engine_config *cfg, uint64_t bytes);
+
+/**
+ * How long making an instance (its start function and `_initialize`) may
+ * take when the plugin's manifest sets no timeout, in milliseconds; past it
+ * wp_instance_new, wp_instance_reset and wp_pool_take fail with
+ * WP_ERR_TIMEOUT. A plugin with limits.timeout_ms is bounded by that instead.
+ * 0: no limit. Default: 10000 (10 s).
+ */
+void wp_engine_config_set_instantiate_timeout_ms(wp_engine_config *cfg, uint32_t ms);
 
 /**
  * How often the timer thread ticks, in microseconds. Timeouts and interrupts
@@ -305,7 +371,8 @@ wp_instance *wp_host_call_get_instance(wp_host_call *call);
  *   {
  *     "name": "auth",
  *     "sources": [{"path": "auth.wasm", "sha256": "9f86d0..."}],
- *     "limits": {"memory": "16MiB", "timeout_ms": 50, "fuel": 1000000},
+ *     "limits": {"memory": "16MiB", "timeout_ms": 50, "fuel": 1000000,
+ *                "module_size": "64MiB", "functions": 50000},
  *     "wasi": {
  *       "dirs": [{"host": "./data", "guest": "/data", "mode": "ro"}],
  *       "env": {"LANG": "C"},
@@ -319,8 +386,19 @@ wp_instance *wp_host_call_get_instance(wp_host_call *call);
  *   }
  *
  * Relative paths in a manifest file resolve against the file's directory.
- * "memory" takes a number of bytes or a string with a unit (B, KiB, MiB, GiB,
- * KB, MB, GB). One source is supported for now.
+ * "memory" and "module_size" take a number of bytes or a string with a unit
+ * (B, KiB, MiB, GiB, KB, MB, GB). "memory" must be at least 64 KiB and the
+ * other limits at least 1: leave a limit out to get the engine's (a 0 would
+ * read as "none"). "module_size" and "functions" lower the engine's load caps
+ * (wp_engine_config_set_max_module_size). One source is supported for now.
+ *
+ * Text the plugin sees (its name, guest paths, env names and values, args,
+ * config keys and values) must be UTF-8, and env names non-empty without
+ * '='; the JSON reader and the setters refuse anything else with
+ * WP_ERR_BAD_INPUT naming the field, its bad bytes shown escaped ("\xff").
+ * JSON strings may not contain \u0000. Host paths go to the OS as they are.
+ * Reading is linear in the size of the manifest (a million keys take about
+ * two seconds), and config_get is a hash lookup.
  */
 typedef struct wp_manifest wp_manifest;
 
@@ -363,8 +441,21 @@ wp_error *wp_manifest_set_source(wp_manifest *m, const char *path, const char *s
 /** Pins the sha256 of whatever bytes are loaded with this manifest. */
 wp_error *wp_manifest_set_sha256(wp_manifest *m, const char *sha256_hex);
 
-/** Most linear memory, in bytes (rounded down to 64 KiB pages). 0: the engine's. */
+/**
+ * Most linear memory, in bytes (rounded down to 64 KiB pages). 0, the
+ * default, means the engine's limit (wp_engine_config_set_max_memory). A
+ * value from 1 to 65535 allows no linear memory at all, which is why the JSON
+ * "memory" field and the CLI's --max-memory refuse values below 64 KiB.
+ */
 void wp_manifest_set_max_memory(wp_manifest *m, uint64_t bytes);
+
+/**
+ * Load caps for this plugin (see wp_engine_config_set_max_module_size): at
+ * most the engine's, or loading fails with WP_ERR_BAD_INPUT. 0, the
+ * default, means the engine's cap.
+ */
+void wp_manifest_set_max_module_size(wp_manifest *m, uint64_t bytes);
+void wp_manifest_set_max_functions(wp_manifest *m, uint32_t n);
 
 /** Wall-clock limit per call, in milliseconds. 0: none. */
 void wp_manifest_set_timeout_ms(wp_manifest *m, uint32_t ms);

@@ -11,7 +11,7 @@
 
 wp_error *wp_component_instantiate(wp_instance *inst) {
   wp_plugin *p = inst->plugin;
-  wp_call_begin(inst);
+  wp_instantiation_begin(inst);
   wasmtime_error_t *werr =
       wasmtime_component_linker_instantiate(p->comp->linker, inst->ctx, p->comp->component, &inst->cinstance);
   if (werr) {

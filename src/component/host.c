@@ -100,7 +100,10 @@ static wasmtime_error_t *trampoline(void *data, wasmtime_context_t *ctx, const w
   }
   wp_value_free(result);
   if (!err) drop_owned_args(ctx, args, nargs, b->type);
-  return err ? host_failed(inst, err, d->name) : NULL;
+  if (err) return host_failed(inst, err, d->name);
+  /* An interrupt requested while the host function ran stops this call
+     now, not a later one. */
+  return wp_instance_take_interrupt(inst) ? wasmtime_error_new("interrupted") : NULL;
 }
 
 wasmtime_error_t *wp_component_link_func(wasmtime_component_linker_instance_t *li, const wp_extern_info *imp,

@@ -234,6 +234,9 @@ static wp_error *link(wp_plugin *p) {
   struct wp_component *c = p->comp;
   c->linker = wasmtime_component_linker_new(p->flavor->engine);
   wasmtime_error_t *werr = c->needs_wasi ? wasmtime_component_linker_add_wasip2(c->linker) : NULL;
+  /* Sleeps and polls inside WASI must end when the call's time is up. */
+  if (c->needs_wasi && !werr)
+    werr = wasmplug_component_linker_bound_wasip2(c->linker, wp_instance_wasi_budget, p->engine->tick_us);
   link_ctx *l = calloc(1, sizeof *l);
   if (!l) {
     if (werr) wasmtime_error_delete(werr);
@@ -272,11 +275,37 @@ static wp_error *link(wp_plugin *p) {
 
 /* ---- the plugin ---------------------------------------------------------------- */
 
+/*
+ * A component using the Component Model's async features (async functions,
+ * streams, futures) fails Wasmtime's validation, since wasmplug's engines
+ * run without them (the calls and values here have no async form), with
+ * "`stream` requires the component model async feature" behind "not a
+ * valid WebAssembly component". Say that it is valid but unsupported, and
+ * name the feature; its WIT can still be printed.
+ */
+static wp_error *explain_async(const wp_plugin *p, wp_error *err) {
+  const char *msg = wp_error_get_message(err);
+  const char *mark = strstr(msg, "component model async");
+  if (!mark) return err;
+  const char *cause = mark, *end = strchr(mark, '\n');
+  while (cause > msg && cause[-1] != '\n') cause--;
+  while (*cause == ' ') cause++;
+  wp_error *better = wp_error_new(
+      WP_ERR_LOAD,
+      WP_PLUGIN_FMT ": uses component-model async (async functions, streams or futures), which "
+                    "wasmplug cannot run: %.*s. Its WIT can still be printed (wp_component_wit, "
+                    "`wasmplug inspect`)",
+      p->name, (int)(end ? (size_t)(end - cause) : strlen(cause)), cause);
+  wp_error_free(err);
+  return better;
+}
+
 wp_error *wp_component_load(wp_plugin *p, const uint8_t *bytes, size_t len) {
   p->comp = calloc(1, sizeof *p->comp);
   if (!p->comp) return wp_error_new(WP_ERR_HOST, "wasmplug: out of memory");
   wp_error *err = wp_cache_compile(p, bytes, len, &p->comp->component);
-  if (!err) err = reflect(p);
+  if (err) return explain_async(p, err);
+  err = reflect(p);
   if (!err) err = link(p);
   return err;
 }

@@ -12,10 +12,11 @@
  * children even when they fail: a half-built tree is freed by freeing its
  * parts, never by knowing the layout of struct wp_value.
  *
- * Writing follows wasm-wave's writer (what `wasmtime run --invoke` prints),
- * except that records print every field (wasm-wave leaves out `none` ones)
- * and very large or small floats use an exponent rather than hundreds of
- * digits.
+ * Writing follows wasm-wave's writer (what `wasmtime run --invoke` prints):
+ * floats in their shortest form as Rust prints them, and characters escaped
+ * as Rust's escape_debug escapes them (wave_unicode.h). The differences
+ * that remain, in reading and in writing, are listed in docs/wave.md and
+ * checked by the differential test in tests/wave-diff.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -26,8 +27,11 @@
 #include <string.h>
 
 #include "wasmplug.h"
+#include "wave_unicode.h"
 
-/* Deeper input is refused rather than risking the stack (as in wasm-wave). */
+/* Deeper input is refused rather than risking the stack (as in wasm-wave).
+   A flattened some(x) / ok(x) counts as a level, unlike in wasm-wave, so
+   that what was read prints as text that reads back (docs/wave.md). */
 #define WAVE_MAX_DEPTH 100
 
 /* Error excerpts show at most this many characters of the offending line. */
@@ -656,6 +660,12 @@ static wp_value *parse_int(parser *p, const wp_type *type) {
   }
   uint64_t neg_max, pos_max;
   int_bounds(wp_type_get_kind(type), &neg_max, &pos_max);
+  if (neg && neg_max == 0 && mag == 0) {
+    /* Rust's integer parser (so wasm-wave and Wasmtime) takes no sign on an
+       unsigned type; -0 would read here and be refused there. */
+    fail_expected(p, type, &t, "an unsigned integer has no sign, not even -0");
+    return NULL;
+  }
   if (overflow || mag > (neg ? neg_max : pos_max)) {
     fail_expected(p, type, &t, "out of range");
     return NULL;
@@ -1276,8 +1286,26 @@ static bool is_wave_keyword(const char *s) {
   return false;
 }
 
+/* Whether WAVE writes c as \u{...}: what wasm-wave escapes (controls,
+   grapheme extenders, characters that are not printable; the table is
+   generated from wasm-wave itself), and what is not a Unicode scalar
+   value at all. */
+static bool needs_unicode_escape(uint32_t c) {
+  if (c >= 0x20 && c < 0x7F) return false; /* the common case, without the search */
+  if (!is_scalar(c)) return true;
+  size_t lo = 0, hi = sizeof wave_escaped / sizeof *wave_escaped;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (c < wave_escaped[mid][0]) hi = mid;
+    else if (c > wave_escaped[mid][1]) lo = mid + 1;
+    else return true;
+  }
+  return false;
+}
+
 /* One character of a char or string literal, escaped as wasm-wave does:
-   \\ \" \' \t \n \r by name, other control characters as \u{hex}. */
+   \\ \" \' \t \n \r by name, the characters of needs_unicode_escape as
+   \u{hex}, the others as themselves. */
 static void put_escaped(buf *b, uint32_t c) {
   switch (c) {
   case '\\': buf_puts(b, "\\\\"); return;
@@ -1290,7 +1318,7 @@ static void put_escaped(buf *b, uint32_t c) {
   }
   /* Not-a-char values (surrogates, > U+10FFFF) cannot be encoded; the escape
      at least shows what is there (and is refused when read back). */
-  if (c < 0x20 || (c >= 0x7F && c <= 0x9F) || !is_scalar(c)) buf_printf(b, "\\u{%x}", (unsigned)c);
+  if (needs_unicode_escape(c)) buf_printf(b, "\\u{%x}", (unsigned)c);
   else buf_utf8(b, c);
 }
 
@@ -1307,30 +1335,218 @@ static void put_string(buf *b, const char *s, size_t len) {
   buf_putc(b, '"');
 }
 
+/* ---- the shortest digits of a float -------------------------------------- */
+
 /*
- * The shortest decimal digits that read back as x (x finite, > 0): stores
- * them in `digits` and returns the exponent of the first one. The round trip
- * goes through the same locale both ways, and only digits are taken from the
- * text, so the locale's decimal point does not matter.
+ * Floats print as Rust prints them (wasm-wave uses Display): the fewest
+ * significant digits that read back as the same float; of those, the ones
+ * closest to its exact value; on a tie, the larger. libc's "%.17g" is not
+ * shortest and rounds ties to even, so the digits are generated here, with
+ * exact arithmetic, by the free-format algorithm of Steele & White (as
+ * refined by Burger & Dybvig): x = r/s * 10^k, and the reals that read
+ * back as x lie within m-/s below it and m+/s above it.
  */
-static int shortest_digits(double x, bool f32, char digits[24]) {
-  char tmp[48];
-  for (int prec = 1; prec <= 17; prec++) {
-    snprintf(tmp, sizeof tmp, "%.*e", prec - 1, x);
-    if (f32 ? strtof(tmp, NULL) == (float)x : strtod(tmp, NULL) == x) break;
+
+/* Enough 32-bit limbs for r, s, m+ and m- (at most 2^1140: 4m * 10^323
+   for the smallest doubles, and a few more bits while generating). */
+#define BIG_LIMBS 40
+
+/* 17 significant digits tell any two doubles apart (9 any two floats). */
+#define SHORTEST_MAX 17
+
+typedef struct big {
+  uint32_t limb[BIG_LIMBS]; /* little-endian */
+  size_t n;                 /* limbs in use; 0 for zero */
+} big;
+
+static void big_set(big *b, uint64_t v) {
+  for (b->n = 0; v; v >>= 32) b->limb[b->n++] = (uint32_t)v;
+}
+
+/* b *= k. BIG_LIMBS is a bound by construction; the check only keeps a
+   mistake from writing past the array. */
+static void big_mul(big *b, uint32_t k) {
+  uint64_t carry = 0;
+  for (size_t i = 0; i < b->n; i++) {
+    uint64_t t = (uint64_t)b->limb[i] * k + carry;
+    b->limb[i] = (uint32_t)t;
+    carry = t >> 32;
   }
-  size_t n = 0;
-  const char *s = tmp;
-  for (; *s && *s != 'e'; s++)
-    if (is_digit(*s)) digits[n++] = *s;
+  if (carry && b->n < BIG_LIMBS) b->limb[b->n++] = (uint32_t)carry;
+}
+
+/* b *= 2^e2 * 5^e5, in factors that fit 32 bits. */
+static void big_scale(big *b, int e2, int e5) {
+  for (; e2 > 0; e2 -= 31) big_mul(b, 1u << (e2 < 31 ? e2 : 31));
+  for (; e5 > 0; e5 -= 13) { /* 5^13 is the largest power of 5 in 32 bits */
+    uint32_t pow5 = 1;
+    for (int i = 0; i < (e5 < 13 ? e5 : 13); i++) pow5 *= 5;
+    big_mul(b, pow5);
+  }
+}
+
+static int big_cmp(const big *a, const big *b) {
+  if (a->n != b->n) return a->n < b->n ? -1 : 1;
+  for (size_t i = a->n; i-- > 0;)
+    if (a->limb[i] != b->limb[i]) return a->limb[i] < b->limb[i] ? -1 : 1;
+  return 0;
+}
+
+/* out = a + b (out may be a). */
+static void big_add(big *out, const big *a, const big *b) {
+  const big *l = a->n >= b->n ? a : b, *sh = a->n >= b->n ? b : a;
+  uint64_t carry = 0;
+  size_t n = l->n;
+  for (size_t i = 0; i < n; i++) {
+    uint64_t t = (uint64_t)l->limb[i] + (i < sh->n ? sh->limb[i] : 0) + carry;
+    out->limb[i] = (uint32_t)t;
+    carry = t >> 32;
+  }
+  out->n = n;
+  if (carry && n < BIG_LIMBS) out->limb[out->n++] = (uint32_t)carry;
+}
+
+/* a -= b, for a >= b. */
+static void big_sub(big *a, const big *b) {
+  int64_t borrow = 0;
+  for (size_t i = 0; i < a->n; i++) {
+    int64_t t = (int64_t)a->limb[i] - (i < b->n ? b->limb[i] : 0) - borrow;
+    borrow = t < 0;
+    a->limb[i] = (uint32_t)(t + (borrow << 32));
+  }
+  while (a->n && !a->limb[a->n - 1]) a->n--;
+}
+
+/* x (finite, > 0) as m * 2^e, as its format stores it, and whether the gap
+   below x is half the gap above (a power of two with a smaller binade
+   below it), which narrows the interval that reads back as x. */
+static void decompose(double x, bool f32, uint64_t *m, int *e, bool *narrow) {
+  uint64_t frac;
+  int bexp;
+  if (f32) {
+    float f = (float)x;
+    uint32_t bits;
+    memcpy(&bits, &f, sizeof bits);
+    frac = bits & 0x7FFFFF, bexp = (int)(bits >> 23) & 0xFF;
+    *m = bexp ? frac | 0x800000 : frac;
+    *e = (bexp ? bexp : 1) - 150;
+  } else {
+    uint64_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    frac = bits & 0xFFFFFFFFFFFFFull, bexp = (int)(bits >> 52) & 0x7FF;
+    *m = bexp ? frac | 0x10000000000000ull : frac;
+    *e = (bexp ? bexp : 1) - 1075;
+  }
+  *narrow = bexp > 1 && frac == 0;
+}
+
+/* About ceil(log10(m * 2^e)), from the position of m's top bit (log10(2)
+   is 78913 / 2^18 to within 1e-7: good for every float exponent), with
+   integers only: libm is not linked. */
+static int estimate_k(uint64_t m, int e) {
+  int top = e - 1;
+  while (m) m >>= 1, top++;
+  long v = (long)top * 78913; /* floor(top * log10(2)) * 2^18, about */
+  int fl = (int)(v >= 0 ? v >> 18 : -((-v + (1L << 18) - 1) >> 18));
+  return fl + 1;
+}
+
+/* The state of the digit generation: x = r/s * 10^k; reals within m-/s
+   below x and m+/s above it read back as x (the bounds too if inclusive). */
+typedef struct digit_gen {
+  big r, s, mp, mm;
+  int k;
+  bool inclusive;
+} digit_gen;
+
+/* Sets up r, s, m+, m- for x = m * 2^e, scaled so that r/s < 1 <= 10 r/s
+   about (the first digit is then the next one generated). */
+static void digit_gen_init(digit_gen *g, double x, bool f32) {
+  uint64_t m;
+  int e;
+  bool narrow;
+  decompose(x, f32, &m, &e, &narrow);
+  int wide = narrow ? 2 : 1; /* the half gap above, in units of the one below */
+  big_set(&g->r, m * 2 * (uint64_t)wide);
+  big_set(&g->s, 2 * (uint64_t)wide);
+  big_set(&g->mp, (uint64_t)wide);
+  big_set(&g->mm, 1);
+  if (e >= 0) {
+    big_scale(&g->r, e, 0), big_scale(&g->mp, e, 0), big_scale(&g->mm, e, 0);
+  } else {
+    big_scale(&g->s, -e, 0);
+  }
+  g->k = estimate_k(m, e); /* may be off by one: fixed below */
+  if (g->k >= 0) {
+    big_scale(&g->s, g->k, g->k);
+  } else {
+    big_scale(&g->r, -g->k, -g->k), big_scale(&g->mp, -g->k, -g->k), big_scale(&g->mm, -g->k, -g->k);
+  }
+  g->inclusive = m % 2 == 0; /* reading rounds half to even */
+  big high;
+  for (;;) { /* the interval's top must be below 10^k (at it, if excluded) */
+    big_add(&high, &g->r, &g->mp);
+    int c = big_cmp(&high, &g->s);
+    if (c < 0 || (c == 0 && !g->inclusive)) break;
+    big_mul(&g->s, 10);
+    g->k++;
+  }
+  for (;;) { /* ... and not below 10^(k-1) */
+    big_add(&high, &g->r, &g->mp);
+    big_mul(&high, 10);
+    int c = big_cmp(&high, &g->s);
+    if (c > 0 || (c == 0 && g->inclusive)) break;
+    big_mul(&g->r, 10), big_mul(&g->mp, 10), big_mul(&g->mm, 10);
+    g->k--;
+  }
+}
+
+/* The next digit; *last is set when the digits so far, with this one
+   (to which *up adds one), are the shortest that read back as x. */
+static int digit_gen_next(digit_gen *g, bool *last, bool *up) {
+  big_mul(&g->r, 10), big_mul(&g->mp, 10), big_mul(&g->mm, 10);
+  int d = 0;
+  while (big_cmp(&g->r, &g->s) >= 0) big_sub(&g->r, &g->s), d++;
+  big t;
+  int cl = big_cmp(&g->r, &g->mm);
+  big_add(&t, &g->r, &g->mp);
+  int ch = big_cmp(&t, &g->s);
+  bool lo_ok = cl < 0 || (g->inclusive && cl == 0), hi_ok = ch > 0 || (g->inclusive && ch == 0);
+  *last = lo_ok || hi_ok;
+  *up = false;
+  if (hi_ok && !lo_ok) *up = true;
+  if (hi_ok && lo_ok) { /* both read back: the closer, a tie rounds up */
+    big_add(&t, &g->r, &g->r);
+    *up = big_cmp(&t, &g->s) >= 0;
+  }
+  return d;
+}
+
+/*
+ * Stores the shortest digits of x (finite, > 0) in `digits` (no trailing
+ * zeros) and returns the power of ten of the first one.
+ */
+static int shortest_digits(double x, bool f32, char digits[SHORTEST_MAX + 1]) {
+  digit_gen g;
+  digit_gen_init(&g, x, f32);
+  int n = 0, exp = g.k - 1;
+  bool last = false, up = false;
+  while (!last && n < SHORTEST_MAX) /* the bound is never reached */
+    digits[n++] = (char)('0' + digit_gen_next(&g, &last, &up));
+  for (int i = n - 1; up && i >= 0; i--) { /* add the one, carrying */
+    up = digits[i] == '9';
+    digits[i] = up ? '0' : (char)(digits[i] + 1);
+  }
+  if (up) digits[0] = '1', exp++; /* 99..9 + 1 = 10..0 */
   while (n > 1 && digits[n - 1] == '0') n--;
   digits[n] = '\0';
-  return *s == 'e' ? atoi(s + 1) : 0;
+  return exp;
 }
 
 /* Plain decimals in the everyday range (like Rust's Display, which
    wasm-wave uses: 2 -> "2", 0.5 -> "0.5"), an exponent outside it, where
-   Display would print hundreds of digits. */
+   Display would print hundreds of digits (docs/wave.md: the same digits as
+   Rust's `{:e}`). */
 static void put_float(buf *b, double x, bool f32) {
   if (isnan(x)) {
     buf_puts(b, "nan");
@@ -1345,7 +1561,7 @@ static void put_float(buf *b, double x, bool f32) {
     buf_putc(b, '0');
     return;
   }
-  char d[24];
+  char d[SHORTEST_MAX + 1];
   int e = shortest_digits(x, f32, d);
   int n = (int)strlen(d);
   if (e < -7 || e >= 21) {

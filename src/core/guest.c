@@ -18,10 +18,10 @@ wp_guest_status wp_guest_place(wp_instance *inst, const void *data, size_t len, 
   raw[2].i32 = 1;
   raw[3].i32 = (int32_t)(uint32_t)len;
   *trap = NULL;
-  inst->alloc_request = len;
+  /* raw[] holds 4 slots: cabi_realloc's type, (i32, i32, i32, i32) -> i32,
+     was checked when the plugin loaded (plugin.c check_helper_exports). */
   *werr = wasmtime_func_call_unchecked(inst->ctx, &inst->realloc_fn, raw, 4, trap);
-  if (*werr || *trap) return WP_GUEST_WASM_FAILED; /* wp_call_failure reads and clears alloc_request */
-  inst->alloc_request = 0;
+  if (*werr || *trap) return WP_GUEST_WASM_FAILED;
   *ptr = (uint32_t)raw[0].i32;
   /* Read the memory after the call: cabi_realloc may have grown it. */
   size_t size;

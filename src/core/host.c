@@ -58,6 +58,11 @@ static wasm_trap_t *fail_abi(wp_instance *inst, const wp_host_def *d, const char
                                  wp_format_size(wp_instance_get_memory_size(inst), size, sizeof size)));
 }
 
+/* The trap that ends a call interrupted while a host function ran (the
+   request is consumed and the reason recorded, so the call reports
+   WP_ERR_INTERRUPTED and the next call is not affected). */
+static wasm_trap_t *interrupted(void) { return wasmtime_trap_new("interrupted", 11); }
+
 /* ---- numeric ------------------------------------------------------------- */
 
 static wasm_trap_t *numeric_trampoline(void *env, wasmtime_caller_t *caller,
@@ -79,6 +84,7 @@ static wasm_trap_t *numeric_trampoline(void *env, wasmtime_caller_t *caller,
   wp_host_call call = {inst, d};
   wp_error *err = d->fn(&call, args, d->nparams, results, d->nresults, d->user_data);
   if (err) return fail_host(inst, d, err);
+  if (wp_instance_take_interrupt(inst)) return interrupted();
   for (size_t i = 0; i < d->nresults; i++) {
     if (results[i].kind != d->results[i])
       return fail_host(inst, d, wp_error_new(WP_ERR_HOST, "result %zu must be %s, got %s", i + 1,
@@ -144,6 +150,7 @@ static wasm_trap_t *bytes_trampoline(void *env, wasmtime_caller_t *caller, wasmt
   wp_host_call call = {inst, d};
   wp_error *err = d->bytes_fn(&call, mem + ptr, len, d->user_data);
   if (err) return fail_host(inst, d, err);
+  if (wp_instance_take_interrupt(inst)) return interrupted();
   return return_bytes(inst, d, retptr, 0);
 }
 

@@ -22,6 +22,11 @@ struct wp_engine_config {
   uint32_t pooling;
   uint64_t max_memory;
   uint32_t tick_us;
+  uint32_t instantiate_timeout_ms;
+  uint64_t max_module_size;
+  uint32_t max_functions;
+  uint32_t pool_table_elements;
+  uint64_t pool_instance_size;
   wp_log_fn log_fn;
   void *log_user_data;
 };
@@ -32,6 +37,7 @@ wp_engine_config *wp_engine_config_new(void) {
   cfg->pooling = 256;
   cfg->max_memory = 1ull << 30;
   cfg->tick_us = 1000;
+  cfg->instantiate_timeout_ms = 10000;
   return cfg;
 }
 
@@ -53,6 +59,27 @@ void wp_engine_config_set_pooling(wp_engine_config *cfg, uint32_t max_instances)
 
 void wp_engine_config_set_max_memory(wp_engine_config *cfg, uint64_t bytes) {
   cfg->max_memory = bytes;
+}
+
+/* 0 keeps the default, as for max_memory (see wp_engine_new). */
+void wp_engine_config_set_max_module_size(wp_engine_config *cfg, uint64_t bytes) {
+  cfg->max_module_size = bytes;
+}
+
+void wp_engine_config_set_max_functions(wp_engine_config *cfg, uint32_t n) {
+  cfg->max_functions = n;
+}
+
+void wp_engine_config_set_pool_table_elements(wp_engine_config *cfg, uint32_t elements) {
+  cfg->pool_table_elements = elements;
+}
+
+void wp_engine_config_set_pool_instance_size(wp_engine_config *cfg, uint64_t bytes) {
+  cfg->pool_instance_size = bytes;
+}
+
+void wp_engine_config_set_instantiate_timeout_ms(wp_engine_config *cfg, uint32_t ms) {
+  cfg->instantiate_timeout_ms = ms;
 }
 
 void wp_engine_config_set_tick_us(wp_engine_config *cfg, uint32_t us) {
@@ -142,9 +169,8 @@ static wp_error *flavor_init(struct wp_engine *e, bool fuel, wp_flavor *f) {
     wasmtime_pooling_allocation_config_total_memories_set(pc, slots);
     wasmtime_pooling_allocation_config_total_tables_set(pc, slots * 4);
     wasmtime_pooling_allocation_config_max_memory_size_set(pc, (size_t)e->max_memory);
-    /* Go and other big runtimes have large function tables and instances. */
-    wasmtime_pooling_allocation_config_table_elements_set(pc, 100000);
-    wasmtime_pooling_allocation_config_max_core_instance_size_set(pc, 8u << 20);
+    wasmtime_pooling_allocation_config_table_elements_set(pc, e->pool_table_elements);
+    wasmtime_pooling_allocation_config_max_core_instance_size_set(pc, (size_t)e->pool_instance_size);
     /* Zero the first pages of a freed slot instead of handing them back to
        the kernel: a fresh instance then starts without page faults or TLB
        shootdowns (15.6 -> ~5 us per fresh instance in bench/), at the cost of
@@ -163,12 +189,16 @@ static wp_error *flavor_init(struct wp_engine *e, bool fuel, wp_flavor *f) {
                             : "");
   f->linker = wasmtime_linker_new(f->engine);
   wasmtime_error_t *werr = wasmtime_linker_define_wasi(f->linker);
+  /* Sleeps and polls inside WASI must end when the call's time is up. */
+  if (!werr) werr = wasmplug_linker_bound_wasi(f->linker, wp_instance_wasi_budget,
+                                                  wp_instance_wasi_scratch, e->tick_us);
   if (werr) return wp_error_from_wasmtime(WP_ERR_HOST, werr, "wasmplug: defining WASI");
 
   char text[256];
-  snprintf(text, sizeof text, "wasmtime %s fuel=%d epoch=1 pooling=%u maxmem=%llu",
+  snprintf(text, sizeof text, "wasmtime %s fuel=%d epoch=1 pooling=%u maxmem=%llu tables=%u inst=%llu",
            WP_WASMTIME_VERSION, (int)fuel, (unsigned)e->pooling,
-           (unsigned long long)e->max_memory);
+           (unsigned long long)e->max_memory, (unsigned)e->pool_table_elements,
+           (unsigned long long)e->pool_instance_size);
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256((const unsigned char *)text, strlen(text), digest);
   hex16(digest, f->cache_key);
@@ -253,6 +283,12 @@ wp_error *wp_engine_new(const wp_engine_config *cfg, wp_engine **out) {
   e->pooling = cfg->pooling;
   e->max_memory = cfg->max_memory ? cfg->max_memory : 1ull << 30;
   e->tick_us = cfg->tick_us ? cfg->tick_us : 1000;
+  e->instantiate_timeout_ns = (uint64_t)cfg->instantiate_timeout_ms * 1000000u;
+  e->max_module_size = cfg->max_module_size ? cfg->max_module_size : WP_DEFAULT_MAX_MODULE_SIZE;
+  e->max_functions = cfg->max_functions ? cfg->max_functions : WP_DEFAULT_MAX_FUNCTIONS;
+  /* Go and other big runtimes have large function tables and instances. */
+  e->pool_table_elements = cfg->pool_table_elements ? cfg->pool_table_elements : 100000;
+  e->pool_instance_size = cfg->pool_instance_size ? cfg->pool_instance_size : 8u << 20;
   e->log_fn = cfg->log_fn;
   e->log_user_data = cfg->log_user_data;
   if (!cfg->cache_off) e->cache_dir = cfg->cache_dir ? strdup(cfg->cache_dir) : default_cache_dir();

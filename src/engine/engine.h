@@ -15,8 +15,17 @@
 #include <stdatomic.h>
 
 #include <wasmtime.h>
+#include <wasmplug_sandbox.h>
 
 #include "wasmplug.h"
+
+/*
+ * Default load caps (see wp_engine_config_set_max_module_size): well above
+ * the largest example plugin (the Python component), well below what takes
+ * seconds to compile.
+ */
+#define WP_DEFAULT_MAX_MODULE_SIZE (128ull << 20)
+#define WP_DEFAULT_MAX_FUNCTIONS 100000u
 
 /* The kind of a registered host function. */
 typedef enum wp_host_kind {
@@ -70,6 +79,11 @@ struct wp_engine {
   uint32_t pooling;
   uint64_t max_memory;
   uint32_t tick_us;
+  uint64_t instantiate_timeout_ns; /* 0: none */
+  uint64_t max_module_size; /* load caps (plugin/bounds.c) */
+  uint32_t max_functions;
+  uint32_t pool_table_elements;
+  uint64_t pool_instance_size;
   wp_log_fn log_fn;
   void *log_user_data;
 
@@ -87,6 +101,11 @@ wp_error *wp_engine_flavor(struct wp_engine *engine, bool fuel, wp_flavor **out)
 /* Whether a host function (module, name) is defined; engine->lock held. */
 const wp_host_def *wp_engine_find_host(const struct wp_engine *engine, const char *module,
                                        const char *name);
+
+/* The WASI wait budget of an instance (instance.c): engine.c and the
+   component linker hand it to the bounded WASI functions. */
+uint64_t wp_instance_wasi_budget(void *inst);
+uint64_t *wp_instance_wasi_scratch(void *inst);
 
 /* A new reference to the engine. */
 struct wp_engine *wp_engine_ref(struct wp_engine *engine);

@@ -102,6 +102,7 @@ const char *wp_error_kind_name(wp_error_kind kind) {
   case WP_ERR_PLUGIN: return "plugin";
   case WP_ERR_IO: return "io";
   case WP_ERR_NOT_FOUND: return "not found";
+  case WP_ERR_BUSY: return "busy";
   }
   return "unknown";
 }

@@ -16,6 +16,16 @@
 
 #define WP_CAPTURE_MAX (1u << 20) /* captured stdout/stderr kept per instance */
 
+/* What one store may hold besides its byte budget (the plugin's memory limit,
+   which all memories and tables share). Tables are charged 8 bytes per
+   element, the size of a function reference. The counts keep a plugin from
+   reserving address space with thousands of empty memories; a component is
+   several core instances, so instances get more room. */
+#define WP_TABLE_ELEM_BYTES 8
+#define WP_MAX_MEMORIES 100
+#define WP_MAX_TABLES 1000
+#define WP_MAX_INSTANCES 1000
+
 bool wp_buf_reserve(wp_buf *b, size_t cap) {
   if (cap <= b->cap) return true;
   size_t ncap = b->cap ? b->cap : 64;
@@ -47,8 +57,7 @@ static wasmtime_error_t *on_epoch(wasmtime_context_t *ctx, void *data, uint64_t 
     inst->stop = WP_STOP_INTERRUPT;
     return wasmtime_error_new("interrupted");
   }
-  uint64_t limit = inst->plugin->timeout_ns;
-  if (limit && inst->start_ns && now_ns() - inst->start_ns >= limit) {
+  if (inst->deadline_ns && now_ns() >= inst->deadline_ns) {
     inst->stop = WP_STOP_TIMEOUT;
     return wasmtime_error_new("timeout");
   }
@@ -56,6 +65,33 @@ static wasmtime_error_t *on_epoch(wasmtime_context_t *ctx, void *data, uint64_t 
   *kind = WASMTIME_UPDATE_DEADLINE_CONTINUE;
   return NULL;
 }
+
+bool wp_instance_take_interrupt(wp_instance *inst) {
+  if (!atomic_load_explicit(&inst->interrupt, memory_order_relaxed) ||
+      !atomic_exchange_explicit(&inst->interrupt, false, memory_order_acq_rel))
+    return false;
+  inst->stop = WP_STOP_INTERRUPT;
+  return true;
+}
+
+/*
+ * Asked between the slices of a wait inside WASI (sleeps, polls), where
+ * neither the epoch nor fuel can stop the plugin: 0 ends the wait with a
+ * trap, and describe_failure reports the reason recorded here.
+ */
+uint64_t wp_instance_wasi_budget(void *data) {
+  wp_instance *inst = data;
+  if (wp_instance_take_interrupt(inst)) return 0;
+  if (!inst->deadline_ns) return UINT64_MAX;
+  uint64_t now = now_ns();
+  if (now >= inst->deadline_ns) {
+    inst->stop = WP_STOP_TIMEOUT;
+    return 0;
+  }
+  return inst->deadline_ns - now;
+}
+
+uint64_t *wp_instance_wasi_scratch(void *data) { return ((wp_instance *)data)->wasi_scratch; }
 
 /* ---- WASI ---------------------------------------------------------------- */
 
@@ -102,13 +138,23 @@ static wp_error *setup_wasi(wp_instance *inst) {
   if (!wc) return wp_error_new(WP_ERR_HOST, "wasmplug: out of memory");
   if (m->nargs) wasi_config_set_argv(wc, m->nargs, (const char **)m->args);
   if (m->nenv) {
-    const char *names[256], *values[256];
-    size_t n = m->nenv < 256 ? m->nenv : 256;
-    for (size_t i = 0; i < n; i++) {
+    /* On the heap: a manifest may hold any number of variables, and every
+       one is passed (the manifest has checked that each is UTF-8, which is
+       what wasi_config_set_env needs). */
+    const char **names = calloc(m->nenv, sizeof *names), **values = calloc(m->nenv, sizeof *values);
+    if (!names || !values) {
+      free(names);
+      free(values);
+      wasi_config_delete(wc);
+      return wp_error_new(WP_ERR_HOST, "wasmplug: out of memory for %zu environment variables", m->nenv);
+    }
+    for (size_t i = 0; i < m->nenv; i++) {
       names[i] = m->env[i].key;
       values[i] = m->env[i].value;
     }
-    wasi_config_set_env(wc, n, names, values);
+    wasi_config_set_env(wc, m->nenv, names, values);
+    free(names);
+    free(values);
   }
   if (m->has_stdin) {
     wasm_byte_vec_t in;
@@ -151,20 +197,42 @@ static void teardown(wp_instance *inst) {
   inst->uses = 0;
 }
 
+/*
+ * Begins an instantiation (start function, _initialize): a call like any
+ * other, bounded by the plugin's timeout or, without one, by the engine's
+ * instantiation timeout, so that a plugin looping at start cannot hold
+ * wp_instance_new or wp_pool_take for ever.
+ */
+void wp_instantiation_begin(wp_instance *inst) {
+  wp_call_begin(inst);
+  uint64_t limit = inst->plugin->engine->instantiate_timeout_ns;
+  if (inst->deadline_ns || !limit) return;
+  inst->deadline_ns = now_ns() + limit;
+  inst->deadline_ms = (uint32_t)(limit / 1000000u);
+  inst->deadline_engine = true;
+}
+
 /* Makes the store and the instance, and runs _initialize. */
 static wp_error *build(wp_instance *inst) {
   wp_plugin *p = inst->plugin;
   inst->store = wasmtime_store_new(p->flavor->engine, inst, NULL);
   if (!inst->store) return wp_error_new(WP_ERR_HOST, "wasmplug: out of memory making a store");
   inst->ctx = wasmtime_store_context(inst->store);
-  wasmtime_store_limiter(inst->store, (int64_t)p->max_memory, -1, -1, -1, -1);
+  memset(&inst->limits, 0, sizeof inst->limits);
+  memset(inst->wasi_scratch, 0, sizeof inst->wasi_scratch);
+  inst->limits.max_bytes = p->max_memory;
+  inst->limits.table_elem_bytes = WP_TABLE_ELEM_BYTES;
+  inst->limits.max_memories = WP_MAX_MEMORIES;
+  inst->limits.max_tables = WP_MAX_TABLES;
+  inst->limits.max_instances = WP_MAX_INSTANCES;
+  wasmplug_store_set_limits(inst->store, &inst->limits);
   wasmtime_store_epoch_deadline_callback(inst->store, on_epoch, inst, NULL);
   if (p->needs_wasi) {
     wp_error *err = setup_wasi(inst);
     if (err) return err;
   }
   if (p->comp) return wp_component_instantiate(inst);
-  wp_call_begin(inst);
+  wp_instantiation_begin(inst);
   wasm_trap_t *trap = NULL;
   wasmtime_error_t *werr = wasmtime_instance_pre_instantiate(p->pre, inst->ctx, &inst->instance, &trap);
   if (werr || trap) return wp_call_failure(inst, "instantiation", werr, trap);
@@ -183,6 +251,7 @@ static wp_error *build(wp_instance *inst) {
     for (size_t i = 0; i < p->nexports; i++) {
       if (p->exports[i].kind != WP_EXTERN_FUNC || strcmp(p->exports[i].name, "_initialize") != 0) continue;
       if (!wp_instance_export_func(inst, i, &init)) break;
+      /* () -> (), checked at load (check_helper_exports): no slot is used. */
       wasmtime_val_raw_t none[1];
       werr = wasmtime_func_call_unchecked(inst->ctx, &init, none, 0, &trap);
       if (werr || trap) return wp_call_failure(inst, "_initialize", werr, trap);
@@ -312,7 +381,11 @@ wp_error *wp_instance_check_callable(const wp_instance *inst, wp_func_id id) {
 void wp_call_meter(wp_instance *inst) {
   const wp_plugin *p = inst->plugin;
   if (p->manifest->fuel) wasmtime_context_set_fuel(inst->ctx, p->manifest->fuel);
-  if (p->timeout_ns) inst->start_ns = now_ns();
+  if (p->timeout_ns) {
+    inst->deadline_ns = now_ns() + p->timeout_ns;
+    inst->deadline_ms = p->manifest->timeout_ms;
+    inst->deadline_engine = false;
+  }
 }
 
 static void record_fuel(wp_instance *inst) {
@@ -325,6 +398,12 @@ static void record_fuel(wp_instance *inst) {
 
 wp_error *wp_call_end_slow(wp_instance *inst, const char *what) {
   record_fuel(inst);
+  if (wp_instance_take_interrupt(inst)) {
+    free(inst->plugin_error);
+    inst->plugin_error = NULL;
+    return wp_error_new(WP_ERR_INTERRUPTED, WP_PLUGIN_FMT ": call '%s' was interrupted",
+                        inst->plugin->name, what);
+  }
   if (!inst->plugin_error) return NULL;
   wp_error *err = wp_error_new(WP_ERR_PLUGIN, WP_PLUGIN_FMT ": '%s' reported an error: %s",
                                inst->plugin->name, what, inst->plugin_error);
@@ -333,16 +412,49 @@ wp_error *wp_call_end_slow(wp_instance *inst, const char *what) {
   return err;
 }
 
-/*
- * Did the call fail for want of memory? Wasmtime's C API does not report a
- * refused memory.grow, so this infers it: memory cannot grow by another page,
- * or cannot take the input the host was placing when the guest failed.
- */
-static bool memory_exhausted(wp_instance *inst) {
-  size_t size;
-  wp_instance_memory(inst, &size);
-  uint64_t need = inst->alloc_request > 65536 ? inst->alloc_request : 65536;
-  return inst->has_memory && size + need > inst->plugin->max_memory;
+/* Did the call fail after the limiter refused memory or table growth (any
+   memory of the store, a component's too, or the initial size at
+   instantiation)? */
+static bool memory_exhausted(const wp_instance *inst) {
+  return inst->limits.refused > inst->refused_at_begin;
+}
+
+/* Wasmtime's messages for values a component hands back that break the
+   canonical ABI (lifting): pointers, lengths, alignment, UTF-8, discriminants. */
+static bool is_abi_violation(const char *msg) {
+  static const char *const marks[] = {"out of bounds of memory", "pointer out of bounds",
+                                      "not aligned", "utf-8", "utf-16", "invalid option discriminant",
+                                      "invalid expected discriminant", "invalid variant discriminant",
+                                      "invalid enum discriminant", "invalid char", "invalid flags",
+                                      "invalid bool", NULL};
+  for (size_t i = 0; marks[i]; i++)
+    if (strstr(msg, marks[i])) return true;
+  return false;
+}
+
+/* The pooling allocator had no free slot: the host is busy, not the plugin
+   wrong. */
+static wp_error *pool_busy(const wp_plugin *p, const char *what, const char *msg) {
+  return wp_error_new(WP_ERR_BUSY,
+                      WP_PLUGIN_FMT ": no free instance slot for '%s' (%s): every slot of the "
+                      "engine's pool is in use; retry when instances are freed, or raise "
+                      "wp_engine_config_set_pooling (now %u)",
+                      p->name, what, msg, (unsigned)p->engine->pooling);
+}
+
+static wp_error *timeout_error(const wp_instance *inst, const char *what) {
+  const wp_plugin *p = inst->plugin;
+  if (inst->deadline_engine)
+    return wp_error_new(WP_ERR_TIMEOUT,
+                        WP_PLUGIN_FMT ": '%s' ran past the engine's %u ms instantiation timeout "
+                        "(a start function or _initialize that does not finish; raise it with "
+                        "wp_engine_config_set_instantiate_timeout_ms, or give the plugin a "
+                        "limits.timeout_ms)",
+                        p->name, what, inst->deadline_ms);
+  return wp_error_new(WP_ERR_TIMEOUT,
+                      WP_PLUGIN_FMT ": call '%s' ran past its %u ms timeout (raise "
+                      "limits.timeout_ms in the manifest if it needs longer)",
+                      p->name, what, inst->deadline_ms);
 }
 
 static wp_error *describe_failure(wp_instance *inst, const char *what, const char *msg,
@@ -355,11 +467,7 @@ static wp_error *describe_failure(wp_instance *inst, const char *what, const cha
     inst->host_error = NULL;
     return wp_error_prefix(err, WP_PLUGIN_FMT ": '%s' failed in a host function: ", p->name, what);
   }
-  if (inst->stop == WP_STOP_TIMEOUT)
-    return wp_error_new(WP_ERR_TIMEOUT,
-                        WP_PLUGIN_FMT ": call '%s' ran past its %u ms timeout (raise "
-                        "limits.timeout_ms in the manifest if it needs longer)",
-                        p->name, what, p->manifest->timeout_ms);
+  if (inst->stop == WP_STOP_TIMEOUT) return timeout_error(inst, what);
   if (inst->stop == WP_STOP_INTERRUPT)
     return wp_error_new(WP_ERR_INTERRUPTED, WP_PLUGIN_FMT ": call '%s' was interrupted", p->name, what);
   if (exited)
@@ -377,10 +485,17 @@ static wp_error *describe_failure(wp_instance *inst, const char *what, const cha
                         p->name, what);
   if (memory_exhausted(inst))
     return wp_error_new(WP_ERR_MEMORY_LIMIT,
-                        WP_PLUGIN_FMT ": call '%s' failed with its memory at the %s limit, "
-                        "most likely an allocation that could not grow memory (raise "
-                        "limits.memory in the manifest): %s",
-                        p->name, what, wp_format_size(p->max_memory, size, sizeof size), msg);
+                        WP_PLUGIN_FMT ": '%s' failed after its memory reached the %s limit "
+                        "(memories and tables asked for %llu bytes in all; raise limits.memory "
+                        "in the manifest): %s",
+                        p->name, what, wp_format_size(p->max_memory, size, sizeof size),
+                        (unsigned long long)inst->limits.refused_total, msg);
+  if (strstr(msg, "maximum concurrent limit of")) return pool_busy(p, what, msg);
+  if (p->comp && !has_code && is_abi_violation(msg))
+    return wp_error_new(WP_ERR_ABI,
+                        WP_PLUGIN_FMT ": '%s' returned a value that breaks the canonical ABI "
+                        "(a bug in the plugin or its bindings): %s",
+                        p->name, what, msg);
   return wp_error_new(WP_ERR_TRAP, WP_PLUGIN_FMT ": call '%s' trapped: %s", p->name, what, msg);
 }
 
@@ -429,7 +544,6 @@ wp_error *wp_call_failure(wp_instance *inst, const char *what, wasmtime_error_t 
   wp_error *err = describe_failure(inst, what, msg ? wp_trap_reason(msg) : "unknown failure", has_code, code,
                                    status, exited);
   wp_error_set_backtrace(err, backtrace);
-  inst->alloc_request = 0;
   free(msg);
   return err;
 }

@@ -6,6 +6,8 @@
 
 #include <stdatomic.h>
 
+#include <wasmplug_sandbox.h>
+
 #include "plugin/plugin.h"
 
 /* Why the epoch callback stopped a call. */
@@ -37,8 +39,16 @@ struct wp_instance {
   uint32_t nobjects, objects_cap, free_object; /* free_object: head of free slots + 1, 0 none */
   uint8_t *resolved;        /* per export index: 1 when funcs[i] is valid */
 
+  /* what the store may use and uses (memories + tables, counts); the
+     limiter in deps/wasmtime/src/sandbox.rs updates it */
+  wasmplug_limits_t limits;
+  uint64_t wasi_scratch[4]; /* the bounded poll_oneoff's per-store cache */
+
   /* the call in progress */
-  uint64_t start_ns;        /* engine clock when the call began */
+  uint64_t deadline_ns;     /* monotonic clock when the call must stop; 0: none */
+  uint32_t deadline_ms;     /* the limit that set it, for messages */
+  bool deadline_engine;     /* it is the engine's instantiation timeout */
+  uint64_t refused_at_begin; /* limits.refused when the call began */
   atomic_bool interrupt;
   wp_stop stop;
   wp_error *host_error;     /* a host function's failure, reported after the trap */
@@ -46,7 +56,6 @@ struct wp_instance {
   bool failed;              /* the last call failed: state may be inconsistent */
   bool in_call;
   bool slow_calls;          /* metered or timed: calls need the full bookkeeping */
-  uint64_t alloc_request;   /* bytes being placed by the host; 0 otherwise */
   uint64_t fuel_used;
 
   wp_buf out;               /* output of the last bytes call */
@@ -65,25 +74,41 @@ wp_error *wp_call_end_slow(wp_instance *inst, const char *what);
    the plugin has limits. Inline so that an unlimited call pays for a few
    stores. */
 static inline void wp_call_begin(wp_instance *inst) {
-  inst->start_ns = 0;
+  inst->deadline_ns = 0;
   inst->stop = WP_STOP_NONE;
-  inst->alloc_request = 0;
+  inst->refused_at_begin = inst->limits.refused;
   inst->in_call = true;
   if (inst->slow_calls) wp_call_meter(inst);
 }
+
+/* wp_call_begin for an instantiation: also bounded by the engine's
+   instantiation timeout when the plugin has no timeout of its own. */
+void wp_instantiation_begin(wp_instance *inst);
 
 /* Turns a failed call into a wp_error (kind from what stopped it), and marks
    the instance failed. Takes ownership of werr and trap. */
 wp_error *wp_call_failure(wp_instance *inst, const char *what, wasmtime_error_t *werr,
                           wasm_trap_t *trap);
 
-/* Ends a call: records fuel used; returns the plugin's own error if it
-   reported one through wasmplug.error. */
+/* Ends a call: records fuel used; fails it if an interrupt was requested
+   while it ran (even if the plugin was in a host function or returned before
+   the next timer tick: a request never outlives its call); returns the
+   plugin's own error if it reported one through wasmplug.error. */
 static inline wp_error *wp_call_end(wp_instance *inst, const char *what) {
   inst->in_call = false;
-  if (!inst->slow_calls && !inst->plugin_error) return NULL;
+  if (!inst->slow_calls && !inst->plugin_error &&
+      !atomic_load_explicit(&inst->interrupt, memory_order_relaxed))
+    return NULL;
   return wp_call_end_slow(inst, what);
 }
+
+/* True (and the request consumed, the stop reason recorded) if an interrupt
+   was requested: host functions check it when their callback returns. */
+bool wp_instance_take_interrupt(wp_instance *inst);
+
+/* The WASI wait budget (wasmplug_budget_fn): time left for the current call. */
+uint64_t wp_instance_wasi_budget(void *inst);
+uint64_t *wp_instance_wasi_scratch(void *inst);
 
 /* Whether export `id` is a function the instance can call now: a valid id,
    a live store, no call already running on it. */

@@ -10,6 +10,16 @@
 #include "engine/error.h"
 #include "instance/instance.h"
 
+/*
+ * Output buffers above this capacity are freed when an instance goes back
+ * idle, so that an idle pool does not pin the largest output each instance
+ * ever produced (up to 4 GiB per instance, times max_idle). Smaller buffers
+ * are kept: the common small call then allocates nothing. The cost falls on
+ * plugins whose outputs exceed it, which pay one malloc per call, small next
+ * to producing and copying that much output.
+ */
+#define WP_POOL_IDLE_BUF_MAX (64u << 10)
+
 struct wp_pool {
   wp_plugin *plugin;
   uint32_t max_uses, max_idle;
@@ -56,13 +66,26 @@ wp_error *wp_pool_take(wp_pool *pool, wp_instance **out) {
   return NULL;
 }
 
+/* Empties a buffer, and frees it if it is above WP_POOL_IDLE_BUF_MAX. */
+static void trim_idle_buffer(wp_buf *b) {
+  b->len = 0;
+  if (b->cap <= WP_POOL_IDLE_BUF_MAX) return;
+  free(b->data);
+  b->data = NULL;
+  b->cap = 0;
+}
+
 void wp_pool_release(wp_pool *pool, wp_instance *inst) {
   if (!inst) return;
   bool keep = inst->plugin == pool->plugin && !inst->failed &&
               (pool->max_uses == 0 || inst->uses < pool->max_uses);
   if (keep) {
     inst->user_data = NULL;
-    inst->stdout_buf.len = inst->stderr_buf.len = 0;
+    /* Outputs are only valid until the instance is released. */
+    trim_idle_buffer(&inst->out);
+    trim_idle_buffer(&inst->host_out);
+    trim_idle_buffer(&inst->stdout_buf);
+    trim_idle_buffer(&inst->stderr_buf);
     atomic_store(&inst->interrupt, false);
     pthread_mutex_lock(&pool->lock);
     keep = pool->nidle < pool->max_idle;

@@ -5,6 +5,36 @@
  * written to a temporary name and renamed, so readers never see half a file.
  * Wasmtime also checks on load that an entry matches the engine exactly;
  * an entry it rejects (other version, corrupt) is compiled again and replaced.
+ *
+ * Threat model. An entry is native code that the host maps executable and
+ * runs with no further checks: whoever can write an entry, or the directory
+ * that holds it, runs code as the host. Entry names are predictable (the
+ * sha256 of a public plugin), so another local user who can create files in
+ * the directory, or swap one in, can plant code. Hence, on every load:
+ *   - the directory is opened once and checked through that descriptor: a
+ *     directory owned by the user running the host (geteuid) with no group
+ *     or other write bit, else the load fails with WP_ERR_IO saying what is
+ *     wrong and how to fix it. The error kind is IO, not BAD_INPUT, because
+ *     the fault is the state of the file system (it may be the default
+ *     directory, which the caller never passed, and a chmod by someone else
+ *     can cause it), not an argument;
+ *   - a symbolic link given as the directory is followed: what is trusted is
+ *     the directory actually opened, and entries are then only reached
+ *     relative to that descriptor (openat, renameat), so renaming or swapping
+ *     the path afterwards changes nothing;
+ *   - an entry must be a regular file (not a symbolic link: O_NOFOLLOW) owned
+ *     by us and not writable by group or others. One that is not was never
+ *     written by this library (it writes 0600 files), so someone else put it
+ *     there, e.g. while the directory was open to others. It is refused with
+ *     the same kind of error naming the file, rather than silently replaced,
+ *     so that the planting is noticed;
+ *   - temporary files are created with O_EXCL|O_NOFOLLOW, mode 0600: an
+ *     existing name (a leftover, another thread, a planted symlink) is never
+ *     opened, the next name is tried instead.
+ * Checks run per load (a few system calls next to a deserialization), so a
+ * directory whose permissions change after the engine was made is caught.
+ * Failing to create or write the cache is not an error: it only costs a
+ * compilation next time.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -17,6 +47,12 @@
 
 #include "engine/error.h"
 #include "plugin/plugin.h"
+
+/* Temporary names tried before giving up on writing an entry. */
+#define WP_CACHE_TMP_TRIES 16
+
+/* The longest entry or temporary file name (see entry_name, store_entry). */
+#define WP_CACHE_NAME_MAX 160
 
 /* mkdir -p with mode 0700 for the directories it creates. */
 static bool make_dirs(const char *dir) {
@@ -32,8 +68,105 @@ static bool make_dirs(const char *dir) {
   return mkdir(path, 0700) == 0 || errno == EEXIST;
 }
 
-static void entry_path(const wp_plugin *p, char *buf, size_t cap) {
-  snprintf(buf, cap, "%s/%s-%s.cwasm", p->engine->cache_dir, p->sha256_hex, p->flavor->cache_key);
+/* Why `st` may not be trusted with native code, or NULL if it may: ours
+   and not writable by group or others. Writes the detail into `why`. */
+static const char *untrusted(const struct stat *st, char *why, size_t cap) {
+  if (st->st_uid != geteuid()) {
+    snprintf(why, cap, "is owned by uid %lu, not by the user running the host (uid %lu)",
+             (unsigned long)st->st_uid, (unsigned long)geteuid());
+    return why;
+  }
+  if (st->st_mode & (S_IWGRP | S_IWOTH)) {
+    snprintf(why, cap, "is writable by %s (mode %04o)",
+             (st->st_mode & S_IWGRP) && (st->st_mode & S_IWOTH) ? "group and others"
+             : (st->st_mode & S_IWGRP)                          ? "its group"
+                                                                : "others",
+             (unsigned)(st->st_mode & 07777));
+    return why;
+  }
+  return NULL;
+}
+
+/* The directory failed the check: `why` says how, the fix depends on it. */
+static wp_error *refuse_dir(const wp_plugin *p, const struct stat *st, const char *why) {
+  const char *dir = p->engine->cache_dir;
+  char fix[4200] = "";
+  if (st && st->st_uid == geteuid()) snprintf(fix, sizeof fix, "run chmod go-w '%s', or ", dir);
+  return wp_error_new(WP_ERR_IO,
+                      WP_PLUGIN_FMT ": refusing to use the compile cache '%s': it %s, and it "
+                      "holds native code that the host runs. To fix it, %spick a directory "
+                      "that only this user can write with wp_engine_config_set_cache_dir "
+                      "(NULL turns the cache off)",
+                      p->name, dir, why, fix);
+}
+
+/*
+ * Opens the cache directory, creating it (0700) if it does not exist, and
+ * checks it. *fd is -1 with no error when there is no usable cache (it cannot
+ * be created or opened): loading then just compiles.
+ */
+static wp_error *open_cache_dir(const wp_plugin *p, int *fd) {
+  const char *dir = p->engine->cache_dir;
+  *fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (*fd < 0 && errno == ENOENT && make_dirs(dir)) *fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (*fd < 0) return NULL;
+  struct stat st;
+  char why[160];
+  bool stat_ok = fstat(*fd, &st) == 0;
+  const char *bad = stat_ok ? untrusted(&st, why, sizeof why) : "cannot be examined (fstat failed)";
+  if (!bad) return NULL;
+  close(*fd);
+  *fd = -1;
+  return refuse_dir(p, stat_ok ? &st : NULL, bad);
+}
+
+static void entry_name(const wp_plugin *p, char *buf, size_t cap) {
+  snprintf(buf, cap, "%s-%s.cwasm", p->sha256_hex, p->flavor->cache_key);
+}
+
+static wp_error *refuse_entry(const wp_plugin *p, const char *name, const char *why) {
+  const char *dir = p->engine->cache_dir;
+  return wp_error_new(WP_ERR_IO,
+                      WP_PLUGIN_FMT ": refusing compile cache entry '%s/%s': it %s, so this "
+                      "library did not write it and it may hold planted native code. Remove "
+                      "it (rm '%s/%s') and check who else could write '%s'",
+                      p->name, dir, name, why, dir, name, dir);
+}
+
+/*
+ * Opens the plugin's entry for reading and checks it. *fd is -1 with no error
+ * when there is no entry (or it cannot be read: it is compiled and replaced).
+ */
+static wp_error *open_entry(const wp_plugin *p, int dirfd, const char *name, int *fd) {
+  /* O_NONBLOCK: a FIFO in place of an entry must not hang the load; it is
+     refused below as not a regular file. */
+  *fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (*fd < 0) return errno == ELOOP ? refuse_entry(p, name, "is a symbolic link") : NULL;
+  struct stat st;
+  char why[160];
+  const char *bad = fstat(*fd, &st) != 0 ? "cannot be examined (fstat failed)"
+                    : !S_ISREG(st.st_mode) ? "is not a regular file"
+                                           : untrusted(&st, why, sizeof why);
+  if (!bad) return NULL;
+  close(*fd);
+  *fd = -1;
+  return refuse_entry(p, name, bad);
+}
+
+/*
+ * Deserializes the checked, open entry. Wasmtime reads a path, so it is given
+ * the descriptor's /proc/self/fd name: the very file that was checked, which
+ * Wasmtime then maps instead of copying. Where /proc is missing this fails
+ * like a stale entry would (the plugin is compiled), which is safe.
+ */
+static bool load_entry(wp_plugin *p, int fd, wasmtime_component_t **component) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+  wasm_engine_t *engine = p->flavor->engine;
+  wasmtime_error_t *werr = component ? wasmtime_component_deserialize_file(engine, path, component)
+                                     : wasmtime_module_deserialize_file(engine, path, &p->module);
+  if (werr) wasmtime_error_delete(werr);
+  return werr == NULL;
 }
 
 static bool write_all(int fd, const uint8_t *data, size_t len) {
@@ -47,9 +180,25 @@ static bool write_all(int fd, const uint8_t *data, size_t len) {
   return true;
 }
 
+/*
+ * Creates a new temporary file for `name` in the directory: <name>.<pid>.<n>.tmp
+ * for the first n in 0..WP_CACHE_TMP_TRIES-1 that does not exist yet. The pid
+ * keeps processes apart, n threads of one process and leftovers of a crashed
+ * one; the directory is private, so names need not be unguessable. Returns
+ * the descriptor (-1 if none could be made) and the name in `tmp`.
+ */
+static int create_temp(int dirfd, const char *name, char *tmp, size_t cap) {
+  for (int n = 0; n < WP_CACHE_TMP_TRIES; n++) {
+    snprintf(tmp, cap, "%s.%ld.%d.tmp", name, (long)getpid(), n);
+    int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd >= 0 || errno != EEXIST) return fd;
+  }
+  return -1;
+}
+
 /* Best effort: a cache that cannot be written only costs a recompile later. */
-static void store_entry(const wp_plugin *p, const char *path, const wasmtime_component_t *component) {
-  if (!make_dirs(p->engine->cache_dir)) return;
+static void store_entry(const wp_plugin *p, int dirfd, const char *name,
+                        const wasmtime_component_t *component) {
   wasm_byte_vec_t blob;
   wasmtime_error_t *werr = component ? wasmtime_component_serialize(component, &blob)
                                      : wasmtime_module_serialize(p->module, &blob);
@@ -57,39 +206,47 @@ static void store_entry(const wp_plugin *p, const char *path, const wasmtime_com
     wasmtime_error_delete(werr);
     return;
   }
-  char tmp[4200];
-  snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  char tmp[WP_CACHE_NAME_MAX + 48];
+  int fd = create_temp(dirfd, name, tmp, sizeof tmp);
   if (fd >= 0) {
     bool ok = write_all(fd, (const uint8_t *)blob.data, blob.size);
     ok = (close(fd) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) unlink(tmp);
+    if (!ok || renameat(dirfd, tmp, dirfd, name) != 0) unlinkat(dirfd, tmp, 0);
   }
   wasm_byte_vec_delete(&blob);
 }
 
-wp_error *wp_cache_compile(struct wp_plugin *p, const uint8_t *wasm, size_t len,
-                           wasmtime_component_t **component) {
-  char path[4096];
+/* Compiles the bytes (no cache involved). */
+static wp_error *compile(wp_plugin *p, const uint8_t *wasm, size_t len, wasmtime_component_t **component) {
   wasm_engine_t *engine = p->flavor->engine;
-  if (p->engine->cache_dir) {
-    entry_path(p, path, sizeof path);
-    if (access(path, R_OK) == 0) {
-      wasmtime_error_t *werr = component ? wasmtime_component_deserialize_file(engine, path, component)
-                                         : wasmtime_module_deserialize_file(engine, path, &p->module);
-      if (!werr) {
-        p->cached = true;
-        return NULL;
-      }
-      wasmtime_error_delete(werr);
-      unlink(path);
-    }
-  }
   wasmtime_error_t *werr = component ? wasmtime_component_new(engine, wasm, len, component)
                                      : wasmtime_module_new(engine, wasm, len, &p->module);
   if (werr)
     return wp_error_from_wasmtime(WP_ERR_LOAD, werr, WP_PLUGIN_FMT ": not a valid WebAssembly %s", p->name,
                                   component ? "component" : "module");
-  if (p->engine->cache_dir) store_entry(p, path, component ? *component : NULL);
   return NULL;
+}
+
+wp_error *wp_cache_compile(struct wp_plugin *p, const uint8_t *wasm, size_t len,
+                           wasmtime_component_t **component) {
+  int dirfd = -1;
+  wp_error *err = p->engine->cache_dir ? open_cache_dir(p, &dirfd) : NULL;
+  if (err || dirfd < 0) return err ? err : compile(p, wasm, len, component);
+
+  char name[WP_CACHE_NAME_MAX];
+  entry_name(p, name, sizeof name);
+  int fd;
+  err = open_entry(p, dirfd, name, &fd);
+  if (!err && fd >= 0) {
+    p->cached = load_entry(p, fd, component);
+    close(fd);
+    /* Rejected by Wasmtime (another version, damaged): compile and replace. */
+    if (!p->cached) unlinkat(dirfd, name, 0);
+  }
+  if (!err && !p->cached) {
+    err = compile(p, wasm, len, component);
+    if (!err) store_entry(p, dirfd, name, component ? *component : NULL);
+  }
+  close(dirfd);
+  return err;
 }

@@ -18,6 +18,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "util/utf8.h"
 
 /*
  * There is no out-of-memory kind in wp_error_kind; WP_ERR_HOST ("the host
@@ -41,7 +45,8 @@
 static const char *const ROOT_KEYS[] = {"name", "sources", "limits", "wasi", "config", "imports", NULL};
 static const char *const IMPORT_KEYS[] = {"missing", NULL};
 static const char *const SOURCE_KEYS[] = {"path", "sha256", NULL};
-static const char *const LIMIT_KEYS[] = {"memory", "timeout_ms", "fuel", NULL};
+static const char *const LIMIT_KEYS[] = {"memory",      "timeout_ms", "fuel",
+                                         "module_size", "functions",  NULL};
 static const char *const WASI_KEYS[] = {"dirs",  "env",    "args",
                                         "stdin", "stdout", "stderr", NULL};
 static const char *const DIR_KEYS[] = {"host", "guest", "mode", NULL};
@@ -85,30 +90,43 @@ static wp_error *no_memory(void) {
 }
 
 /*
+ * The length of the well-formed UTF-8 sequence at s[0] (1 to 4), or 0 when
+ * the bytes there are not one; `avail` bytes may be read.
+ */
+static size_t utf8_seq(const unsigned char *s, size_t avail) {
+  size_t n = s[0] < 0x80 ? 1 : s[0] < 0xC2 ? 0 : s[0] < 0xE0 ? 2 : s[0] < 0xF0 ? 3 : 4;
+
+  return n && n <= avail && wp_utf8_valid(s, n) ? n : 0;
+}
+
+/*
  * Quotes `len` bytes of `s` for a message, between `mark`s: "a value" as
  * JSON would, or 'raw JSON text' with only control bytes escaped. Control
- * bytes are escaped and long text is cut (at a UTF-8 boundary) so that a
- * hostile manifest cannot put newlines or megabytes into a message.
+ * bytes and bytes that are not UTF-8 are escaped (\xff) and long text is
+ * cut (between characters) so that a hostile manifest cannot put newlines,
+ * broken text or megabytes into a message.
  */
 static const char *quote(quoted *q, const char *s, size_t len, char mark) {
+  const unsigned char *u = (const unsigned char *)s;
+  size_t i = 0, n = len < QUOTE_CHARS ? len : QUOTE_CHARS, seq;
   char *o = q->s;
-  size_t i, n = len < QUOTE_CHARS ? len : QUOTE_CHARS;
 
-  while (n < len && n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) n--;
   *o++ = mark;
-  for (i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)s[i];
-    if (mark == '"' && (c == '"' || c == '\\')) {
-      *o++ = '\\';
-      *o++ = (char)c;
-    } else if (c < 0x20 || c == 0x7f) {
-      o += snprintf(o, 5, "\\x%02x", c);
-    } else {
-      *o++ = (char)c;
+  while (i < n) {
+    seq = utf8_seq(u + i, len - i);
+    if (seq > 1 && i + seq > n) break; /* a character that would not fit whole */
+    if (seq == 0 || u[i] < 0x20 || u[i] == 0x7f) {
+      o += snprintf(o, 5, "\\x%02x", u[i]);
+      i++;
+      continue;
     }
+    if (mark == '"' && (u[i] == '"' || u[i] == '\\')) *o++ = '\\';
+    memcpy(o, s + i, seq);
+    o += seq;
+    i += seq;
   }
   *o++ = mark;
-  if (n < len) o += snprintf(o, 4, "...");
+  if (i < len) o += snprintf(o, 4, "...");
   *o = '\0';
   return q->s;
 }
@@ -117,13 +135,28 @@ static const char *quote_str(quoted *q, const char *s) {
   return quote(q, s, strlen(s), '"');
 }
 
-/* Appends `key` to `parent` ("" for the top level), control bytes as '?'. */
+/*
+ * Appends `key` to `parent` ("" for the top level); control bytes and bytes
+ * that are not UTF-8 become '?', so that a key cannot break the message.
+ */
 static const char *path_key(jpath *p, const char *parent, const char *key) {
+  const unsigned char *u = (const unsigned char *)key;
   size_t n = (size_t)snprintf(p->s, sizeof p->s, "%s%s", parent, *parent ? "." : "");
+  size_t i = 0, len = strlen(key), seq;
 
-  for (; n < sizeof p->s - 1 && *key; key++)
-    p->s[n++] = ((unsigned char)*key < 0x20 || *key == 0x7f) ? '?' : *key;
   if (n >= sizeof p->s) n = sizeof p->s - 1;
+  while (i < len && n < sizeof p->s - 1) {
+    seq = utf8_seq(u + i, len - i);
+    if (seq == 0 || u[i] < 0x20 || u[i] == 0x7f) {
+      p->s[n++] = '?';
+      i++;
+      continue;
+    }
+    if (n + seq > sizeof p->s - 1) break;
+    memcpy(p->s + n, key + i, seq);
+    n += seq;
+    i += seq;
+  }
   p->s[n] = '\0';
   return p->s;
 }
@@ -183,78 +216,234 @@ static uint8_t *bytes_dup(const void *data, size_t len) {
   return copy;
 }
 
-/* The index of `key` in a key/value list, or n when absent. */
-static size_t kv_find(const wp_kv *list, size_t n, const char *key, size_t key_len) {
-  size_t i;
+/* ------------------------------------------------------------------------ */
+/* Key indexes (see wp_key_index in manifest.h)                             */
+/* ------------------------------------------------------------------------ */
 
-  for (i = 0; i < n; i++)
-    if (strncmp(list[i].key, key, key_len) == 0 && list[i].key[key_len] == '\0') return i;
-  return n;
+static uint64_t rotl(uint64_t x, int b) { return x << b | x >> (64 - b); }
+
+static void sip_round(uint64_t v[4]) {
+  v[0] += v[1], v[1] = rotl(v[1], 13), v[1] ^= v[0], v[0] = rotl(v[0], 32);
+  v[2] += v[3], v[3] = rotl(v[3], 16), v[3] ^= v[2];
+  v[0] += v[3], v[3] = rotl(v[3], 21), v[3] ^= v[0];
+  v[2] += v[1], v[1] = rotl(v[1], 17), v[1] ^= v[2], v[2] = rotl(v[2], 32);
 }
 
 /*
- * Sets `key` to `value`, replacing an earlier value of the same key. When
- * memory runs out the list is left as it was.
+ * SipHash-1-3 of `len` bytes under `key`: a keyed hash, so that whoever
+ * writes the manifest cannot pick keys that all land in one slot without
+ * knowing the key.
  */
-static bool kv_set(wp_kv **list, size_t *n, const char *key, const char *value) {
-  size_t i = kv_find(*list, *n, key, strlen(key));
-  char *v = strdup(value), *k;
-  wp_kv *grown;
+static uint64_t siphash13(const uint64_t key[2], const char *s, size_t len) {
+  uint64_t v[4] = {key[0] ^ 0x736f6d6570736575ULL, key[1] ^ 0x646f72616e646f6dULL,
+                   key[0] ^ 0x6c7967656e657261ULL, key[1] ^ 0x7465646279746573ULL};
+  const unsigned char *u = (const unsigned char *)s;
+  uint64_t m;
+  size_t i, j;
 
-  if (!v) return false;
-  if (i < *n) {
-    free((*list)[i].value);
-    (*list)[i].value = v;
-    return true;
+  for (i = 0; i + 8 <= len; i += 8) {
+    for (m = 0, j = 0; j < 8; j++) m |= (uint64_t)u[i + j] << (8 * j);
+    v[3] ^= m, sip_round(v), v[0] ^= m;
   }
-  k = strdup(key);
-  grown = k ? realloc(*list, (*n + 1) * sizeof **list) : NULL;
-  if (!grown) {
+  for (m = (uint64_t)len << 56, j = 0; i + j < len; j++) m |= (uint64_t)u[i + j] << (8 * j);
+  v[3] ^= m, sip_round(v), v[0] ^= m;
+  v[2] ^= 0xff;
+  sip_round(v), sip_round(v), sip_round(v);
+  return v[0] ^ v[1] ^ v[2] ^ v[3];
+}
+
+/*
+ * A fresh random hash key. Without the kernel's randomness (a very old
+ * kernel), the clock and addresses still vary between processes, which is
+ * all that is needed against keys prepared in advance.
+ */
+static void index_seed(wp_key_index *ix) {
+  struct timespec ts;
+
+  if (getrandom(ix->seed, sizeof ix->seed, GRND_NONBLOCK) == (ssize_t)sizeof ix->seed) return;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  ix->seed[0] = (uint64_t)(uintptr_t)ix ^ (uint64_t)ts.tv_nsec << 21;
+  ix->seed[1] = (uint64_t)ts.tv_sec * 0x9E3779B97F4A7C15ULL ^ (uint64_t)(uintptr_t)&ts;
+}
+
+/* The key of item i of a list (env, config or dirs). */
+typedef const char *(*key_at_fn)(const void *list, size_t i);
+
+static const char *kv_key_at(const void *list, size_t i) { return ((const wp_kv *)list)[i].key; }
+
+static const char *dir_key_at(const void *list, size_t i) {
+  return ((const wp_dir_grant *)list)[i].guest;
+}
+
+/*
+ * The slot that holds `key` (len bytes, hashing to `hash`), or the empty
+ * slot where it would go.
+ */
+static size_t index_slot(const wp_key_index *ix, const void *list, key_at_fn key_at,
+                         const char *key, size_t len, uint64_t hash) {
+  size_t mask = ix->nslots - 1, i = (size_t)hash & mask;
+  const char *k;
+
+  for (;; i = (i + 1) & mask) {
+    if (!ix->slots[i].pos) return i;
+    if (ix->slots[i].hash != hash) continue;
+    k = key_at(list, ix->slots[i].pos - 1);
+    if (strncmp(k, key, len) == 0 && k[len] == '\0') return i;
+  }
+}
+
+/* The position of `key` in a list of n items, or n when it is absent. */
+static size_t index_find(const wp_key_index *ix, const void *list, size_t n, key_at_fn key_at,
+                         const char *key, size_t len) {
+  size_t slot;
+
+  if (!ix->nslots) return n;
+  slot = index_slot(ix, list, key_at, key, len, siphash13(ix->seed, key, len));
+  return ix->slots[slot].pos ? ix->slots[slot].pos - 1 : n;
+}
+
+/* Files item `pos` of the list under its key, which is not in the index yet. */
+static void index_put(wp_key_index *ix, const void *list, key_at_fn key_at, size_t pos) {
+  const char *key = key_at(list, pos);
+  size_t len = strlen(key);
+  uint64_t hash = siphash13(ix->seed, key, len);
+
+  ix->slots[index_slot(ix, list, key_at, key, len, hash)] =
+      (wp_key_slot){.pos = pos + 1, .hash = hash};
+}
+
+/* Moves a filed slot into a new table; its key is known to be new there. */
+static void index_move(wp_key_index *ix, wp_key_slot slot) {
+  size_t mask = ix->nslots - 1, i = (size_t)slot.hash & mask;
+
+  while (ix->slots[i].pos) i = (i + 1) & mask;
+  ix->slots[i] = slot;
+}
+
+/*
+ * Makes room for one more key after the n the list holds: doubling the
+ * table keeps each insert O(1) on average, and the stored hashes make the
+ * move cheap.
+ */
+static bool index_reserve(wp_key_index *ix, size_t n) {
+  size_t nslots = ix->nslots ? ix->nslots : 16, i;
+  wp_key_index grown = *ix;
+
+  if ((n + 1) * 2 <= ix->nslots) return true;
+  while (nslots < (n + 1) * 2) {
+    if (nslots > SIZE_MAX / 2 / sizeof *ix->slots) return false;
+    nslots *= 2;
+  }
+  if (!(grown.slots = calloc(nslots, sizeof *grown.slots))) return false;
+  grown.nslots = nslots;
+  if (!ix->nslots) index_seed(&grown);
+  for (i = 0; i < ix->nslots; i++)
+    if (ix->slots[i].pos) index_move(&grown, ix->slots[i]);
+  free(ix->slots);
+  *ix = grown;
+  return true;
+}
+
+static void index_free(wp_key_index *ix) {
+  free(ix->slots);
+  *ix = (wp_key_index){.slots = NULL, .nslots = 0, .seed = {0, 0}};
+}
+
+/* ------------------------------------------------------------------------ */
+/* Lists                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* Room for `want` items of `size` bytes, doubling: appending stays O(1). */
+static bool grow(void **items, size_t *cap, size_t want, size_t size) {
+  size_t ncap = *cap ? *cap : 8;
+  void *grown;
+
+  if (want <= *cap) return true;
+  while (ncap < want) {
+    if (ncap > SIZE_MAX / 2 / size) return false;
+    ncap *= 2;
+  }
+  if (!(grown = realloc(*items, ncap * size))) return false;
+  *items = grown;
+  *cap = ncap;
+  return true;
+}
+
+/* A key/value list of a manifest (env or config) with its length and index. */
+typedef struct kv_list {
+  wp_kv **items;
+  size_t *n, *cap;
+  wp_key_index *index;
+} kv_list;
+
+static kv_list env_list(wp_manifest *m) {
+  return (kv_list){&m->env, &m->nenv, &m->env_cap, &m->env_index};
+}
+
+static kv_list config_list(wp_manifest *m) {
+  return (kv_list){&m->config, &m->nconfig, &m->config_cap, &m->config_index};
+}
+
+/* The index of `key` in a key/value list, or *l.n when absent. */
+static size_t kv_find(kv_list l, const char *key, size_t key_len) {
+  return index_find(l.index, *l.items, *l.n, kv_key_at, key, key_len);
+}
+
+/*
+ * Appends `key`, which the list does not hold, with `value`. When memory
+ * runs out the list is left as it was.
+ */
+static bool kv_add(kv_list l, const char *key, const char *value) {
+  char *k = strdup(key), *v = strdup(value);
+
+  if (!k || !v || !grow((void **)l.items, l.cap, *l.n + 1, sizeof **l.items) ||
+      !index_reserve(l.index, *l.n)) {
     free(k);
     free(v);
     return false;
   }
-  grown[*n].key = k;
-  grown[*n].value = v;
-  *list = grown;
-  (*n)++;
+  (*l.items)[*l.n] = (wp_kv){.key = k, .value = v};
+  index_put(l.index, *l.items, kv_key_at, (*l.n)++);
   return true;
 }
 
-static void kv_free(wp_kv *list, size_t n) {
-  size_t i;
+/* Sets `key` to `value`, replacing an earlier value of the same key. */
+static bool kv_set(kv_list l, const char *key, const char *value) {
+  size_t i = kv_find(l, key, strlen(key));
+  char *v;
 
-  for (i = 0; i < n; i++) {
-    free(list[i].key);
-    free(list[i].value);
-  }
-  free(list);
+  if (i == *l.n) return kv_add(l, key, value);
+  if (!(v = strdup(value))) return false;
+  free((*l.items)[i].value);
+  (*l.items)[i].value = v;
+  return true;
 }
 
-static bool str_push(char ***list, size_t *n, const char *s) {
-  char *copy = strdup(s);
-  char **grown = copy ? realloc(*list, (*n + 1) * sizeof **list) : NULL;
+static void kv_free(kv_list l) {
+  size_t i;
 
-  if (!grown) {
+  for (i = 0; i < *l.n; i++) {
+    free((*l.items)[i].key);
+    free((*l.items)[i].value);
+  }
+  free(*l.items);
+  index_free(l.index);
+}
+
+static bool arg_push(wp_manifest *m, const char *s) {
+  char *copy = strdup(s);
+
+  if (!copy || !grow((void **)&m->args, &m->args_cap, m->nargs + 1, sizeof *m->args)) {
     free(copy);
     return false;
   }
-  grown[(*n)++] = copy;
-  *list = grown;
+  m->args[m->nargs++] = copy;
   return true;
 }
 
-/* The grant of `guest`, or a new empty one at the end; NULL when out of memory. */
-static wp_dir_grant *dir_slot(wp_manifest *m, const char *guest) {
-  wp_dir_grant *grown;
-  size_t i;
-
-  for (i = 0; i < m->ndirs; i++)
-    if (strcmp(m->dirs[i].guest, guest) == 0) return &m->dirs[i];
-  if (!(grown = realloc(m->dirs, (m->ndirs + 1) * sizeof *grown))) return NULL;
-  m->dirs = grown;
-  grown[m->ndirs] = (wp_dir_grant){.host = NULL, .guest = NULL, .writable = false};
-  return &grown[m->ndirs++];
+/* The position of the grant of guest path `guest`, or m->ndirs. */
+static size_t dir_find(const wp_manifest *m, const char *guest) {
+  return index_find(&m->dirs_index, m->dirs, m->ndirs, dir_key_at, guest, strlen(guest));
 }
 
 /*
@@ -263,16 +452,22 @@ static wp_dir_grant *dir_slot(wp_manifest *m, const char *guest) {
  */
 static bool dir_set(wp_manifest *m, const char *host, const char *guest, bool writable) {
   char *h = strdup(host), *g = strdup(guest);
-  wp_dir_grant *d = h && g ? dir_slot(m, guest) : NULL;
+  size_t i = dir_find(m, guest);
+  bool added = i == m->ndirs;
 
-  if (!d) {
+  if (!h || !g ||
+      (added && (!grow((void **)&m->dirs, &m->dirs_cap, m->ndirs + 1, sizeof *m->dirs) ||
+                 !index_reserve(&m->dirs_index, m->ndirs)))) {
     free(h);
     free(g);
     return false;
   }
-  free(d->host);
-  free(d->guest);
-  *d = (wp_dir_grant){.host = h, .guest = g, .writable = writable};
+  if (!added) {
+    free(m->dirs[i].host);
+    free(m->dirs[i].guest);
+  }
+  m->dirs[i] = (wp_dir_grant){.host = h, .guest = g, .writable = writable};
+  if (added) index_put(&m->dirs_index, m->dirs, dir_key_at, m->ndirs++);
   return true;
 }
 
@@ -296,6 +491,38 @@ static bool valid_env_name(const char *key) {
   return *key && !strchr(key, '=');
 }
 
+/*
+ * Fails unless `s` is text a plugin can be given: WASI and the Component
+ * Model carry names, paths, env, args and config as UTF-8, and Wasmtime
+ * drops or refuses what is not. (A C string cannot hold a NUL; the JSON
+ * reader refuses \u0000.) `what` names the string in the message.
+ */
+static wp_error *check_text(const char *label, const char *what, const char *s) {
+  quoted q;
+
+  if (wp_utf8_valid((const uint8_t *)s, strlen(s))) return NULL;
+  return fail(label, "%s %s is not valid UTF-8: text given to a plugin must be UTF-8", what,
+              quote_str(&q, s));
+}
+
+/* As check_text for the JSON value at `path`, named '<path>'. */
+static wp_error *check_json_text(const char *label, const char *path, const char *s) {
+  char what[PATH_LEN + 2];
+
+  snprintf(what, sizeof what, "'%s'", path);
+  return check_text(label, what, s);
+}
+
+/* As check_text for the value of `key`, named "<what> <key>". */
+static wp_error *check_value_text(const char *label, const char *what, const char *key,
+                                  const char *value) {
+  char name[sizeof(quoted) + 64];
+  quoted q;
+
+  snprintf(name, sizeof name, "the value of %s %s", what, quote_str(&q, key));
+  return check_text(label, name, value);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Building a manifest                                                      */
 /* ------------------------------------------------------------------------ */
@@ -317,20 +544,23 @@ void wp_manifest_free(wp_manifest *m) {
     free(m->dirs[i].guest);
   }
   free(m->dirs);
-  kv_free(m->env, m->nenv);
+  index_free(&m->dirs_index);
+  kv_free(env_list(m));
   for (i = 0; i < m->nargs; i++) free(m->args[i]);
   free(m->args);
   free(m->stdin_data);
-  kv_free(m->config, m->nconfig);
+  kv_free(config_list(m));
   free(m);
 }
 
 /* NULL resets the name to the default (derived from the source). */
 wp_error *wp_manifest_set_name(wp_manifest *m, const char *name) {
+  wp_error *err;
   char *copy;
 
   if (!m) return fail("manifest", "wp_manifest_set_name: the manifest is NULL");
   if (name && !*name) return fail("manifest", "the plugin name must not be empty");
+  if (name && (err = check_text("manifest", "the plugin name", name))) return err;
   if (!dup_opt(name, &copy)) return no_memory();
   free(m->name);
   m->name = copy;
@@ -382,6 +612,16 @@ void wp_manifest_set_max_memory(wp_manifest *m, uint64_t bytes) {
   if (m) m->max_memory = bytes;
 }
 
+/* 0 is "the engine's cap", as for memory; the plugin layer refuses a cap
+   above the engine's (src/plugin/bounds.c). */
+void wp_manifest_set_max_module_size(wp_manifest *m, uint64_t bytes) {
+  if (m) m->max_module_size = bytes;
+}
+
+void wp_manifest_set_max_functions(wp_manifest *m, uint32_t n) {
+  if (m) m->max_functions = n;
+}
+
 void wp_manifest_set_timeout_ms(wp_manifest *m, uint32_t ms) {
   if (m) m->timeout_ms = ms;
 }
@@ -390,8 +630,11 @@ void wp_manifest_set_fuel(wp_manifest *m, uint64_t fuel) {
   if (m) m->fuel = fuel;
 }
 
+/* The host path is the host's business (any bytes a file name may hold);
+   the guest path is text the plugin sees. */
 wp_error *wp_manifest_allow_dir(wp_manifest *m, const char *host_path, const char *guest_path,
                                 bool writable) {
+  wp_error *err;
   quoted q;
 
   if (!m || !host_path || !guest_path)
@@ -401,10 +644,12 @@ wp_error *wp_manifest_allow_dir(wp_manifest *m, const char *host_path, const cha
   if (guest_path[0] != '/')
     return fail("manifest", "guest path %s must be absolute (start with '/')",
                 quote_str(&q, guest_path));
+  if ((err = check_text("manifest", "guest path", guest_path))) return err;
   return dir_set(m, host_path, guest_path, writable) ? NULL : no_memory();
 }
 
 wp_error *wp_manifest_set_env(wp_manifest *m, const char *key, const char *value) {
+  wp_error *err;
   quoted q;
 
   if (!m || !key || !value)
@@ -413,13 +658,21 @@ wp_error *wp_manifest_set_env(wp_manifest *m, const char *key, const char *value
     return fail("manifest",
                 "environment variable name %s must be non-empty and contain no '='",
                 quote_str(&q, key));
-  return kv_set(&m->env, &m->nenv, key, value) ? NULL : no_memory();
+  if ((err = check_text("manifest", "environment variable name", key)) ||
+      (err = check_value_text("manifest", "environment variable", key, value)))
+    return err;
+  return kv_set(env_list(m), key, value) ? NULL : no_memory();
 }
 
 wp_error *wp_manifest_add_arg(wp_manifest *m, const char *arg) {
+  char what[32];
+  wp_error *err;
+
   if (!m || !arg)
     return fail("manifest", "wp_manifest_add_arg needs a manifest and an argument");
-  return str_push(&m->args, &m->nargs, arg) ? NULL : no_memory();
+  snprintf(what, sizeof what, "argument argv[%zu]", m->nargs);
+  if ((err = check_text("manifest", what, arg))) return err;
+  return arg_push(m, arg) ? NULL : no_memory();
 }
 
 wp_error *wp_manifest_set_stdin(wp_manifest *m, const void *data, size_t len) {
@@ -446,16 +699,21 @@ void wp_manifest_set_stderr(wp_manifest *m, wp_stdio_mode mode, wp_output_fn fn,
 }
 
 wp_error *wp_manifest_set_config(wp_manifest *m, const char *key, const char *value) {
+  wp_error *err;
+
   if (!m || !key || !value)
     return fail("manifest", "wp_manifest_set_config needs a manifest, a key and a value");
-  return kv_set(&m->config, &m->nconfig, key, value) ? NULL : no_memory();
+  if ((err = check_text("manifest", "config key", key)) ||
+      (err = check_value_text("manifest", "config key", key, value)))
+    return err;
+  return kv_set(config_list(m), key, value) ? NULL : no_memory();
 }
 
 const char *wp_manifest_config_get(const wp_manifest *m, const char *key, size_t key_len) {
   size_t i;
 
   if (!m || !key || memchr(key, '\0', key_len)) return NULL;
-  i = kv_find(m->config, m->nconfig, key, key_len);
+  i = index_find(&m->config_index, m->config, m->nconfig, kv_key_at, key, key_len);
   return i < m->nconfig ? m->config[i].value : NULL;
 }
 
@@ -463,11 +721,12 @@ const char *wp_manifest_config_get(const wp_manifest *m, const char *key, size_t
 /* Copying                                                                  */
 /* ------------------------------------------------------------------------ */
 
-static bool copy_kvs(wp_kv **dst, size_t *dst_n, const wp_kv *src, size_t n) {
+/* The keys of `src` are distinct, so they are added without lookups. */
+static bool copy_kvs(kv_list dst, const wp_kv *src, size_t n) {
   size_t i;
 
   for (i = 0; i < n; i++)
-    if (!kv_set(dst, dst_n, src[i].key, src[i].value)) return false;
+    if (!kv_add(dst, src[i].key, src[i].value)) return false;
   return true;
 }
 
@@ -479,9 +738,9 @@ static bool copy_owned(wp_manifest *c, const wp_manifest *m) {
   for (i = 0; i < m->ndirs; i++)
     if (!dir_set(c, m->dirs[i].host, m->dirs[i].guest, m->dirs[i].writable)) return false;
   for (i = 0; i < m->nargs; i++)
-    if (!str_push(&c->args, &c->nargs, m->args[i])) return false;
-  if (!copy_kvs(&c->env, &c->nenv, m->env, m->nenv)) return false;
-  if (!copy_kvs(&c->config, &c->nconfig, m->config, m->nconfig)) return false;
+    if (!arg_push(c, m->args[i])) return false;
+  if (!copy_kvs(env_list(c), m->env, m->nenv)) return false;
+  if (!copy_kvs(config_list(c), m->config, m->nconfig)) return false;
   if (m->has_stdin && !(c->stdin_data = bytes_dup(m->stdin_data, m->stdin_len))) return false;
   return true;
 }
@@ -497,6 +756,8 @@ wp_manifest *wp_manifest_copy(const wp_manifest *m) {
   c->max_memory = m->max_memory;
   c->timeout_ms = m->timeout_ms;
   c->fuel = m->fuel;
+  c->max_module_size = m->max_module_size;
+  c->max_functions = m->max_functions;
   c->trap_missing_imports = m->trap_missing_imports;
   c->out = m->out;
   c->err = m->err;
@@ -698,37 +959,74 @@ static wp_error *parse_sources(const parser *p, const cJSON *v) {
   return parse_source(p, v->child, "sources[0]");
 }
 
-static wp_error *parse_memory(const parser *p, const cJSON *v) {
-  const char *path = "limits.memory";
+/*
+ * A size: a number of bytes or a string with a unit ("16MiB"), at least
+ * `min` bytes. A limit of 0 would read as "none" or "the engine's" depending
+ * on who reads it, so it is refused and leaving the field out says that.
+ */
+static wp_error *parse_size_field(const parser *p, const cJSON *v, const char *path,
+                                  uint64_t min, const char *min_text, uint64_t *out) {
+  uint64_t n = 0;
+  wp_error *err;
   quoted q;
 
-  if (cJSON_IsNumber(v)) return get_uint(p, v, path, UINT64_MAX, &p->m->max_memory);
-  if (!cJSON_IsString(v))
+  if (cJSON_IsNumber(v)) {
+    if ((err = get_uint(p, v, path, UINT64_MAX, &n))) return err;
+  } else if (!cJSON_IsString(v)) {
     return fail(p->label, "'%s' must be a number of bytes or a size string such as "
                 "\"16MiB\", got %s", path, type_name(v));
-  if (!wp_parse_size(v->valuestring, &p->m->max_memory))
+  } else if (!wp_parse_size(v->valuestring, &n)) {
     return fail(p->label, "'%s' must be a whole number of bytes with an optional unit, such "
                 "as \"65536\", \"64KiB\" or \"16 MiB\" (units: B; K/KB, M/MB, G/GB, powers "
                 "of 1000; KiB, MiB, GiB, powers of 1024), got %s",
                 path, quote_str(&q, v->valuestring));
+  }
+  if (n < min)
+    return fail(p->label, "'%s' must be at least %s, got %llu bytes; omit it to use the "
+                "engine's limit", path, min_text, (unsigned long long)n);
+  *out = n;
+  return NULL;
+}
+
+/* A count limit from 1 to UINT32_MAX; 0 is refused as in parse_size_field. */
+static wp_error *parse_count_field(const parser *p, const cJSON *v, const char *path,
+                                   uint32_t *out) {
+  uint64_t n;
+  wp_error *err;
+
+  if ((err = get_uint(p, v, path, UINT32_MAX, &n))) return err;
+  if (n == 0)
+    return fail(p->label, "'%s' must be at least 1, got 0; omit it to use the engine's limit",
+                path);
+  *out = (uint32_t)n;
   return NULL;
 }
 
 static wp_error *parse_limits(const parser *p, const cJSON *v) {
   const cJSON *memory = field(v, "memory"), *timeout = field(v, "timeout_ms");
-  const cJSON *fuel = field(v, "fuel");
+  const cJSON *fuel = field(v, "fuel"), *size = field(v, "module_size");
+  const cJSON *functions = field(v, "functions");
   uint64_t ms;
   wp_error *err;
 
   if ((err = expect(p, v, cJSON_Object, "limits", "an object")) ||
       (err = check_fields(p, v, "limits", LIMIT_KEYS)))
     return err;
-  if (memory && (err = parse_memory(p, memory))) return err;
+  /* Below one 64 KiB page a limit allows no linear memory at all. */
+  if (memory && (err = parse_size_field(p, memory, "limits.memory", 65536, "64 KiB (one page)",
+                                        &p->m->max_memory)))
+    return err;
   if (timeout) {
     if ((err = get_uint(p, timeout, "limits.timeout_ms", UINT32_MAX, &ms))) return err;
     p->m->timeout_ms = (uint32_t)ms;
   }
   if (fuel && (err = get_uint(p, fuel, "limits.fuel", UINT64_MAX, &p->m->fuel))) return err;
+  if (size && (err = parse_size_field(p, size, "limits.module_size", 1, "1 byte",
+                                      &p->m->max_module_size)))
+    return err;
+  if (functions &&
+      (err = parse_count_field(p, functions, "limits.functions", &p->m->max_functions)))
+    return err;
   return NULL;
 }
 
@@ -755,10 +1053,12 @@ static wp_error *dir_fields(const parser *p, const cJSON *d, const char *path,
     return fail(p->label, "'%s' is needed because 'host' (%s) is relative: give the absolute "
                 "path the plugin should see, e.g. \"/data\"",
                 path_key(&fp, path, "guest"), quote_str(&q, *host));
+  path_key(&fp, path, *guest ? "guest" : "host"); /* the guest path and where it is from */
   if (!*guest) *guest = *host;
   if ((*guest)[0] != '/')
     return fail(p->label, "'%s' must be an absolute path (start with '/'), got %s",
                 path_key(&fp, path, "guest"), quote_str(&q, *guest));
+  if ((err = check_json_text(p->label, fp.s, *guest))) return err;
   if (mode && strcmp(mode, "ro") != 0 && strcmp(mode, "rw") != 0)
     return fail(p->label, "'%s' must be \"ro\" or \"rw\", got %s", path_key(&fp, path, "mode"),
                 quote_str(&q, mode));
@@ -779,11 +1079,11 @@ static wp_error *parse_dir(const parser *p, const cJSON *d, const char *path) {
   quoted q;
 
   if ((err = dir_fields(p, d, path, &host, &guest, &writable))) return err;
-  for (i = 0; i < p->m->ndirs; i++)
-    if (strcmp(p->m->dirs[i].guest, guest) == 0)
-      return fail(p->label,
-                  "'%s' grants guest path %s again (already granted by 'wasi.dirs[%zu]')",
-                  path, quote_str(&q, guest), i);
+  /* Grants are never replaced while parsing: position i is wasi.dirs[i]. */
+  if ((i = dir_find(p->m, guest)) < p->m->ndirs)
+    return fail(p->label,
+                "'%s' grants guest path %s again (already granted by 'wasi.dirs[%zu]')",
+                path, quote_str(&q, guest), i);
   if (!(resolved = resolve(p->base_dir, host))) return no_memory();
   ok = dir_set(p->m, resolved, guest, writable);
   free(resolved);
@@ -812,34 +1112,58 @@ static wp_error *parse_args(const parser *p, const cJSON *v) {
 
   if ((err = expect(p, v, cJSON_Array, "wasi.args", "an array of strings"))) return err;
   for (a = v->child; a; a = a->next, i++) {
-    if ((err = expect(p, a, cJSON_String, path_index(&ap, "wasi.args", i), "a string")))
+    if ((err = expect(p, a, cJSON_String, path_index(&ap, "wasi.args", i), "a string")) ||
+        (err = check_json_text(p->label, ap.s, a->valuestring)) ||
+        (err = wp_manifest_add_arg(p->m, a->valuestring)))
       return err;
-    if ((err = wp_manifest_add_arg(p->m, a->valuestring))) return err;
   }
   return NULL;
 }
 
-/* wasi.env or config: an object of strings. */
-static wp_error *parse_map(const parser *p, const cJSON *v, const char *path, bool env) {
-  const cJSON *kv;
+/*
+ * Why entry `kv` of wasi.env or config (`path`) cannot be taken; NULL if it
+ * can. The checks are cheap ones first; the path for the message is only
+ * built for an entry that fails.
+ */
+static wp_error *map_entry_error(const parser *p, const cJSON *kv, const char *path, bool env,
+                                 kv_list list) {
+  const char *key = kv->string;
+  char what[PATH_LEN + 8];
   wp_error *err;
   jpath kp;
   quoted q;
 
+  if (cJSON_IsString(kv) && (!env || valid_env_name(key)) &&
+      wp_utf8_valid((const uint8_t *)key, strlen(key)) &&
+      wp_utf8_valid((const uint8_t *)kv->valuestring, strlen(kv->valuestring)) &&
+      kv_find(list, key, strlen(key)) == *list.n)
+    return NULL;
+  path_key(&kp, path, key);
+  snprintf(what, sizeof what, "'%s' key", path);
+  if ((err = expect(p, kv, cJSON_String, kp.s, "a string"))) return err;
+  if (env && !valid_env_name(key))
+    return fail(p->label, "'%s' has an invalid variable name %s: names must be non-empty "
+                "and contain no '='", path, quote_str(&q, key));
+  if ((err = check_text(p->label, what, key)) ||
+      (err = check_json_text(p->label, kp.s, kv->valuestring)))
+    return err;
+  return fail(p->label, "duplicate field '%s'", kp.s);
+}
+
+/*
+ * wasi.env or config: an object of strings. Duplicates are found through
+ * the list's hash index, so reading stays linear in the number of keys
+ * (a million keys take seconds, not hours).
+ */
+static wp_error *parse_map(const parser *p, const cJSON *v, const char *path, bool env) {
+  kv_list list = env ? env_list(p->m) : config_list(p->m);
+  const cJSON *kv;
+  wp_error *err;
+
   if ((err = expect(p, v, cJSON_Object, path, "an object of strings"))) return err;
   for (kv = v->child; kv; kv = kv->next) {
-    wp_kv *list = env ? p->m->env : p->m->config;
-    size_t n = env ? p->m->nenv : p->m->nconfig;
-    path_key(&kp, path, kv->string);
-    if ((err = expect(p, kv, cJSON_String, kp.s, "a string"))) return err;
-    if (env && !valid_env_name(kv->string))
-      return fail(p->label, "'%s' has an invalid variable name %s: names must be non-empty "
-                  "and contain no '='", path, quote_str(&q, kv->string));
-    if (kv_find(list, n, kv->string, strlen(kv->string)) < n)
-      return fail(p->label, "duplicate field '%s'", kp.s);
-    err = env ? wp_manifest_set_env(p->m, kv->string, kv->valuestring)
-              : wp_manifest_set_config(p->m, kv->string, kv->valuestring);
-    if (err) return err;
+    if ((err = map_entry_error(p, kv, path, env, list))) return err;
+    if (!kv_add(list, kv->string, kv->valuestring)) return no_memory();
   }
   return NULL;
 }
@@ -911,7 +1235,9 @@ static wp_error *parse_root(const parser *p, const cJSON *root) {
   if ((err = check_fields(p, root, "", ROOT_KEYS)) ||
       (err = get_string(p, root, "", "name", &name)))
     return err;
-  if (name && (err = wp_manifest_set_name(p->m, name))) return err;
+  if (name && ((err = check_text(p->label, "'name'", name)) ||
+               (err = wp_manifest_set_name(p->m, name))))
+    return err;
   if ((f = field(root, "sources")) && (err = parse_sources(p, f))) return err;
   if ((f = field(root, "limits")) && (err = parse_limits(p, f))) return err;
   if ((f = field(root, "wasi")) && (err = parse_wasi(p, f))) return err;
@@ -1112,4 +1438,6 @@ wp_error *wp_manifest_load(const char *path, wp_manifest **out) {
   return err;
 }
 
-void wp_manifest_set_trap_missing_imports(wp_manifest *m, bool trap) { m->trap_missing_imports = trap; }
+void wp_manifest_set_trap_missing_imports(wp_manifest *m, bool trap) {
+  if (m) m->trap_missing_imports = trap;
+}

@@ -3,7 +3,9 @@
  *
  * A manifest is plain data: the plugin layer copies it into each wp_plugin
  * (wp_manifest_copy) so that later changes by the caller do not reach loaded
- * plugins. All strings are owned, NUL-terminated, malloc'ed.
+ * plugins. All strings are owned, NUL-terminated, malloc'ed, and every
+ * string that reaches WASI or the plugin (name, guest paths, env, args,
+ * config) is valid UTF-8: the setters and the JSON reader refuse the rest.
  */
 #ifndef WP_PLUGIN_MANIFEST_H
 #define WP_PLUGIN_MANIFEST_H
@@ -21,6 +23,24 @@ typedef struct wp_kv {
   char *value;
 } wp_kv;
 
+/*
+ * A hash index over the keys of a list kept in insertion order (env and
+ * config by key, dirs by guest path), so that finding a key costs the same
+ * with a million keys as with ten and building a manifest stays linear.
+ * The hash is keyed with random bytes per index: keys crafted to collide
+ * under one seed do not collide under another.
+ */
+typedef struct wp_key_slot {
+  size_t pos;    /* 1 + the key's position in the list; 0 = empty */
+  uint64_t hash; /* the key's hash: most probes end here, without reading the key */
+} wp_key_slot;
+
+typedef struct wp_key_index {
+  wp_key_slot *slots;
+  size_t nslots;    /* 0 or a power of two, kept at most half full */
+  uint64_t seed[2]; /* SipHash key, drawn when the table is first made */
+} wp_key_index;
+
 typedef struct wp_stdio {
   wp_stdio_mode mode;
   wp_output_fn fn;
@@ -35,6 +55,8 @@ struct wp_manifest {
   uint64_t max_memory;   /* bytes, 0 = engine default */
   uint32_t timeout_ms;   /* 0 = none */
   uint64_t fuel;         /* 0 = unmetered */
+  uint64_t max_module_size; /* bytes of the plugin file, 0 = engine's cap */
+  uint32_t max_functions;   /* 0 = engine's cap */
   wp_dir_grant *dirs;
   size_t ndirs;
   wp_kv *env;
@@ -48,12 +70,16 @@ struct wp_manifest {
   wp_kv *config;
   size_t nconfig;
   bool trap_missing_imports; /* components: missing imports trap when called */
+  /* Allocated lengths of the lists above, and their key indexes. */
+  size_t dirs_cap, env_cap, args_cap, config_cap;
+  wp_key_index dirs_index, env_index, config_index;
 };
 
 /* A deep copy of `m` (NULL gives an empty manifest); NULL only when out of memory. */
 wp_manifest *wp_manifest_copy(const wp_manifest *m);
 
-/* The config value for `key`, or NULL. Borrowed. */
+/* The config value for `key`, or NULL. Borrowed. O(1) on average: a
+   plugin may call it on every request. */
 const char *wp_manifest_config_get(const wp_manifest *m, const char *key, size_t key_len);
 
 /* Parses 64 hex digits into 32 bytes; false on anything else. */

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "engine/error.h"
+#include "plugin/bounds.h"
 #include "util/str.h"
 
 void wp_sha256_hex(const uint8_t *data, size_t len, char out[65]) {
@@ -169,6 +170,8 @@ static void free_infos(wp_extern_info *infos, size_t n) {
   free(infos);
 }
 
+static wp_error *check_helper_exports(const wp_plugin *p);
+
 static wp_error *reflect(wp_plugin *p) {
   wasm_importtype_vec_t imps;
   wasm_exporttype_vec_t exps;
@@ -215,6 +218,58 @@ static wp_error *reflect(wp_plugin *p) {
           strcmp(n + 10, p->exports[i].name) == 0)
         p->post_export[i] = (int32_t)j;
     }
+  }
+  return check_helper_exports(p);
+}
+
+/* ---- exports the host calls on its own -------------------------------------- */
+
+/* Does export `e` have exactly the type (params) -> (results)? */
+static bool has_type(const wp_extern_info *e, const wp_valkind *params, size_t np,
+                     const wp_valkind *results, size_t nr) {
+  if (!e->numeric || e->nparams != np || e->nresults != nr) return false;
+  for (size_t i = 0; i < np; i++)
+    if (e->params[i] != params[i]) return false;
+  for (size_t i = 0; i < nr; i++)
+    if (e->results[i] != results[i]) return false;
+  return true;
+}
+
+static wp_error *wrong_helper_type(const wp_plugin *p, const wp_extern_info *e, const char *want) {
+  return wp_error_new(WP_ERR_LOAD,
+                      WP_PLUGIN_FMT ": export '%s' has the type %s, but the host calls it as "
+                      "%s; rebuild the plugin with a wasmplug PDK, or rename the export",
+                      p->name, e->name, e->type, want);
+}
+
+/*
+ * The host recognises cabi_realloc, _initialize, _start and cabi_post_<name>
+ * by name and calls them through raw value buffers sized by these types, so
+ * a plugin declaring one with other parameters or results could make the
+ * host read or write past them. Check each against its exact type now.
+ */
+static wp_error *check_helper_exports(const wp_plugin *p) {
+  static const wp_valkind i32x4[] = {WP_I32, WP_I32, WP_I32, WP_I32};
+  for (size_t i = 0; i < p->nexports; i++) {
+    const wp_extern_info *e = &p->exports[i];
+    if (e->kind != WP_EXTERN_FUNC) continue;
+    if (strcmp(e->name, "cabi_realloc") == 0 && !has_type(e, i32x4, 4, i32x4, 1))
+      return wrong_helper_type(p, e, "func (i32, i32, i32, i32) -> (i32)");
+    if ((strcmp(e->name, "_initialize") == 0 || strcmp(e->name, "_start") == 0) &&
+        !has_type(e, NULL, 0, NULL, 0))
+      return wrong_helper_type(p, e, "func () -> ()");
+  }
+  /* cabi_post_<name> runs after a bytes call of <name> with its return-area
+     pointer; for exports of another type it is never called. */
+  for (size_t i = 0; i < p->nexports; i++) {
+    int32_t post = p->post_export[i];
+    if (post < 0) continue;
+    if (!has_type(&p->exports[i], i32x4, 2, i32x4, 1)) {
+      p->post_export[i] = -1;
+      continue;
+    }
+    if (!has_type(&p->exports[post], i32x4, 1, NULL, 0))
+      return wrong_helper_type(p, &p->exports[post], "func (i32) -> ()");
   }
   return NULL;
 }
@@ -296,6 +351,43 @@ static wp_error *check_pin(const wp_plugin *p) {
                       p->name, want, p->sha256_hex);
 }
 
+/*
+ * With pooling on, Wasmtime refuses at compile time a plugin that does not
+ * fit the pool's slots, in words about the pool ("exceeds the limit of ...")
+ * behind "not a valid WebAssembly module". Say which engine setting it is
+ * and how to raise it instead.
+ */
+static wp_error *explain_pool_fit(const wp_plugin *p, wp_error *err) {
+  static const struct {
+    const char *mark, *fix;
+  } fits[] = {
+      {"minimum byte size", "its initial memory is larger than a pool slot's memory: raise "
+                            "wp_engine_config_set_max_memory"},
+      {"minimum element size", "a table is larger than a pool slot's tables: raise "
+                               "wp_engine_config_set_pool_table_elements"},
+      {"instance allocation for this module", "its instance state is larger than a pool slot: "
+                                              "raise wp_engine_config_set_pool_instance_size"},
+      {"per-instance limit", "pooled instances hold one memory and one table per module: use "
+                             "an engine with wp_engine_config_set_pooling(cfg, 0)"},
+      {"in the pooling allocator", "the component has more core instances, memories or tables "
+                                   "than a pooled instance may: use an engine with "
+                                   "wp_engine_config_set_pooling(cfg, 0)"},
+  };
+  const char *msg = wp_error_get_message(err);
+  for (size_t i = 0; i < sizeof fits / sizeof fits[0]; i++) {
+    const char *at = strstr(msg, fits[i].mark);
+    if (!at) continue;
+    const char *why = strstr(msg, ": ");
+    wp_error *better = wp_error_new(WP_ERR_LOAD,
+                                    WP_PLUGIN_FMT ": does not fit the engine's instance pool (%s): "
+                                    "%s, or turn pooling off",
+                                    p->name, why ? why + 2 : msg, fits[i].fix);
+    wp_error_free(err);
+    return better;
+  }
+  return err;
+}
+
 /* Effective limits: the manifest's, capped by the engine's. */
 static wp_error *apply_limits(wp_plugin *p) {
   const wp_manifest *m = p->manifest;
@@ -341,15 +433,15 @@ wp_error *wp_plugin_from_bytes(struct wp_engine *engine, const char *display,
     err = check_pin(p);
   }
   if (!err) err = apply_limits(p);
+  /* Load caps before any parsing or compiling: both cost time and memory. */
+  if (!err) err = wp_bounds_apply(p);
+  if (!err) err = wp_bounds_check_size(p, len, !is_binary(bytes, len));
   if (!err && !is_binary(bytes, len)) {
     /* Not a binary: try the text format. */
     wasm_byte_vec_t wasm;
     wasmtime_error_t *werr = wasmtime_wat2wasm((const char *)bytes, len, &wasm);
     if (werr) {
-      err = wp_error_from_wasmtime(WP_ERR_LOAD, werr,
-                                   WP_PLUGIN_FMT ": not a WebAssembly binary (no \\0asm header) "
-                                   "and not valid WebAssembly text",
-                                   p->name);
+      err = wp_wat_error(p->name, werr, (const char *)bytes, len);
     } else {
       converted = malloc(wasm.size ? wasm.size : 1);
       if (converted) memcpy(converted, wasm.data, wasm.size);
@@ -359,6 +451,8 @@ wp_error *wp_plugin_from_bytes(struct wp_engine *engine, const char *display,
       if (!converted) err = wp_error_new(WP_ERR_HOST, "wasmplug: out of memory");
     }
   }
+  if (!err && converted) err = wp_bounds_check_size(p, len, false);
+  if (!err) err = wp_bounds_check_functions(p, bytes, len);
   if (!err) err = wp_engine_flavor(engine, p->manifest->fuel > 0, &p->flavor);
   if (!err && wp_is_component_binary(bytes, len)) {
     err = wp_component_load(p, bytes, len);
@@ -372,6 +466,7 @@ wp_error *wp_plugin_from_bytes(struct wp_engine *engine, const char *display,
     if (!err) err = reflect(p);
     if (!err) err = link(p);
   }
+  if (err && engine->pooling) err = explain_pool_fit(p, err);
   free(converted);
   if (err) {
     plugin_destroy(p);

@@ -20,6 +20,8 @@ struct wp_plugin {
   size_t size;
   bool cached;              /* compiled code came from the disk cache */
   uint64_t max_memory;      /* effective limit in bytes */
+  uint64_t max_module_size; /* effective load caps (bounds.c) */
+  uint32_t max_functions;
   uint64_t timeout_ns;      /* 0: none */
   wasmtime_module_t *module;
   wasmtime_instance_pre_t *pre;

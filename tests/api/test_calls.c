@@ -165,7 +165,7 @@ WP_TEST(test_memory_limit) {
   assert_int_equal(r.of.i32, -1); /* 5 pages would pass the limit: refused */
   assert_ok(wp_instance_call(t->inst, "pages", NULL, 0, &r, 1));
   assert_int_equal(r.of.i32, 3);
-  fail_then_recover(t, "bomb", NULL, 0, 0, WP_ERR_MEMORY_LIMIT, "memory at the 256 KiB limit");
+  fail_then_recover(t, "bomb", NULL, 0, 0, WP_ERR_MEMORY_LIMIT, "memory reached the 256 KiB limit");
   env_free(t);
 
   /* One input too big for the limit: the guest's allocator fails at once. */
@@ -174,7 +174,7 @@ WP_TEST(test_memory_limit) {
   const uint8_t *out;
   size_t len;
   assert_error(wp_instance_call_bytes(t->inst, "echo", big, sizeof big, &out, &len),
-               WP_ERR_MEMORY_LIMIT, "memory at the 256 KiB limit");
+               WP_ERR_MEMORY_LIMIT, "memory reached the 256 KiB limit");
   assert_ok(wp_instance_reset(t->inst));
   assert_ok(wp_instance_call_bytes(t->inst, "echo", "fits", 4, &out, &len));
   assert_memory_equal(out, "fits", 4);

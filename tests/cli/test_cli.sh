@@ -317,7 +317,7 @@ done
 t "call --help documents exit codes and options"
 run call --help
 for opt in --input --input-file --manifest --allow-dir --env --config --timeout-ms \
-  --max-memory --fuel --log "exit codes"; do
+  --max-memory --max-module-size --max-functions --fuel --log "exit codes"; do
   out_has "$opt"
 done
 
@@ -649,7 +649,62 @@ t "bad --env"
 run call "$NUM" add 1 2 --env =x
 rc 2; err_has "KEY=VALUE"
 
+# A limit of 0 would read as "none": refused, with what to do instead.
+t "--max-memory 0 is refused"
+run call "$NUM" add 1 2 --max-memory 0
+rc 2; err_has "--max-memory must be at least 64KiB (one page), got '0'"
+err_has "omit it to use the engine's limit"; out_empty
+
+t "--max-memory below one page is refused"
+run call "$NUM" add 1 2 --max-memory 65535
+rc 2; err_has "at least 64KiB"
+
+t "--max-memory of one page is accepted"
+run call "$NUM" add 1 2 --max-memory 64KiB
+rc 0; out_is $'3\n'
+
+# Text the plugin would see must be UTF-8; the error names the option.
+t "non-UTF-8 --env name"
+run call "$NUM" add 1 2 --env $'X\xff=1'
+rc 2; err_has '--env: environment variable name "X\xff" is not valid UTF-8'; out_empty
+
+t "non-UTF-8 --env value"
+run call "$NUM" add 1 2 --env $'X=a\xc3'
+rc 2; err_has '--env: the value of environment variable "X" "a\xc3" is not valid UTF-8'
+
+t "non-UTF-8 --config and --allow-dir guest path"
+run call "$NUM" add 1 2 --config $'k\x80=v'
+rc 2; err_has '--config: config key "k\x80" is not valid UTF-8'
+run call "$NUM" add 1 2 --allow-dir "$T:/d"$'\xfe'
+rc 2; err_has '--allow-dir: guest path "/d\xfe" is not valid UTF-8'
+
+# The load caps: lowered or raised for one run.
+t "--max-functions below a plugin's count"
+run call "$NUM" add 1 2 --max-functions 3
+rc 3; err_has "functions (0 imported,"; err_has "more than the function limit of 3"
+
+t "bad --max-functions"
+run call "$NUM" add 1 2 --max-functions 0
+rc 2; err_has "--max-functions takes a number from 1"
+
+t "--max-module-size below a plugin's size"
+run call "$NUM" add 1 2 --max-module-size 100
+rc 3; err_has "the .wat text is"; err_has "more than the module size limit of 100 bytes"
+
 # ---- load and link failures (exit 3) -----------------------------------------
+
+# 100001 imported functions: over the default cap, refused before compiling;
+# --max-functions raises it for one run.
+{ echo '(module'
+  yes '(import "wasi_snapshot_preview1" "sched_yield" (func (result i32)))' | head -n 100000
+  echo '(func (export "seven") (result i32) i32.const 7))'; } >"$T/many.wat"
+t "more functions than the default cap"
+run call "$T/many.wat" seven
+rc 3; err_has "100001 functions (100000 imported, 1 defined), more than the function limit of 100000"
+err_has "--max-functions"
+t "--max-functions raises the cap"
+run call "$T/many.wat" seven --max-functions 100001
+rc 0; out_is $'7\n'
 
 t "missing plugin file"
 run call "$T/no-such.wasm" f
@@ -892,6 +947,10 @@ rc 0; out_bytes 'args_env.wat\0'
 if [ "$(tr '\0' '\n' <"$ERR" | sort | tr '\n' ' ')" = "FOO=bar X=1 " ]; then pass; else
   fail "expected the environment to be exactly FOO=bar and X=1 (NUL-terminated) on stderr"
 fi
+
+t "run: a non-UTF-8 argument is refused, not cut short"
+run run "$T/args_env.wat" a $'b\xffc'
+rc 2; err_has 'argument argv[2] "b\xffc" is not valid UTF-8'; out_empty
 
 t "run: no environment unless granted"
 run run "$T/args_env.wat"

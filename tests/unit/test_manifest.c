@@ -6,7 +6,7 @@
  *
  *   gcc -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L \
  *       -DWP_MANIFEST_STANDALONE_TEST -I include -I src \
- *       -fsanitize=address,undefined src/plugin/manifest.c \
+ *       -fsanitize=address,undefined src/plugin/manifest.c src/util/utf8.c \
  *       tests/unit/test_manifest.c -lcjson -lcmocka -o /tmp/test_manifest
  */
 #include <stdarg.h>
@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "plugin/manifest.h"
+#include "util/utf8.h"
 
 /* ------------------------------------------------------------------------ */
 /* A throwaway wp_error, for building without src/engine/error.c            */
@@ -124,6 +125,8 @@ static void parse_fails_at(int line, const char *json, ...) {
 
 static void check_defaults(const wp_manifest *m) {
   assert_null(m->name);
+  assert_int_equal(m->max_module_size, 0);
+  assert_int_equal(m->max_functions, 0);
   assert_null(m->source_path);
   assert_false(m->has_sha256);
   assert_int_equal(m->max_memory, 0);
@@ -302,7 +305,8 @@ static void test_unknown_fields(void **state) {
               "manifest: unknown field 'wasi.dirz' (known: dirs, env, args, stdin, stdout, "
               "stderr)");
   PARSE_FAILS("{\"limits\": {\"timout_ms\": 5}}",
-              "unknown field 'limits.timout_ms' (known: memory, timeout_ms, fuel)");
+              "unknown field 'limits.timout_ms' (known: memory, timeout_ms, fuel, module_size, "
+              "functions)");
   PARSE_FAILS("{\"sources\": [{\"path\": \"a\", \"sha\": \"x\"}]}",
               "unknown field 'sources[0].sha' (known: path, sha256)");
   PARSE_FAILS("{\"wasi\": {\"dirs\": [{\"host\": \"/a\"}, {\"host\": \"/b\", \"ro\": true}]}}",
@@ -809,6 +813,248 @@ static void test_copy(void **state) {
   wp_manifest_free(c);
 }
 
+
+/* ------------------------------------------------------------------------ */
+/* Limits: load caps, and no limit that reads as "none"                     */
+/* ------------------------------------------------------------------------ */
+
+static void test_load_caps(void **state) {
+  (void)state;
+  wp_manifest *m = parse_ok("{\"limits\": {\"module_size\": \"64MiB\", \"functions\": 100000}}");
+  wp_manifest *c;
+
+  assert_int_equal(m->max_module_size, 64u << 20);
+  assert_int_equal(m->max_functions, 100000);
+  c = wp_manifest_copy(m);
+  assert_int_equal(c->max_module_size, 64u << 20);
+  assert_int_equal(c->max_functions, 100000);
+  wp_manifest_free(c);
+  wp_manifest_free(m);
+
+  m = parse_ok("{\"limits\": {\"module_size\": 1, \"functions\": 4294967295}}");
+  assert_int_equal(m->max_module_size, 1);
+  assert_int_equal(m->max_functions, UINT32_MAX);
+  wp_manifest_set_max_module_size(m, 5);
+  wp_manifest_set_max_functions(m, 7);
+  assert_int_equal(m->max_module_size, 5);
+  assert_int_equal(m->max_functions, 7);
+  wp_manifest_set_max_module_size(m, 0); /* back to the engine's */
+  wp_manifest_set_max_functions(m, 0);
+  check_defaults(m);
+  wp_manifest_free(m);
+  wp_manifest_set_max_module_size(NULL, 1);
+  wp_manifest_set_max_functions(NULL, 1);
+
+  PARSE_FAILS("{\"limits\": {\"module_size\": 0}}",
+              "'limits.module_size' must be at least 1 byte, got 0 bytes",
+              "omit it to use the engine's limit");
+  PARSE_FAILS("{\"limits\": {\"module_size\": \"0 MiB\"}}", "'limits.module_size' must be at least");
+  PARSE_FAILS("{\"limits\": {\"module_size\": \"12XB\"}}",
+              "'limits.module_size' must be a whole number of bytes", "got \"12XB\"");
+  PARSE_FAILS("{\"limits\": {\"module_size\": []}}",
+              "'limits.module_size' must be a number of bytes or a size string", "got array");
+  PARSE_FAILS("{\"limits\": {\"functions\": 0}}",
+              "'limits.functions' must be at least 1, got 0; omit it to use the engine's limit");
+  PARSE_FAILS("{\"limits\": {\"functions\": 4294967296}}",
+              "'limits.functions' is too large (at most 4294967295)");
+  PARSE_FAILS("{\"limits\": {\"functions\": \"10\"}}",
+              "'limits.functions' must be a non-negative integer, got string");
+  PARSE_FAILS("{\"limits\": {\"functions\": 2.5}}", "'limits.functions' must be a non-negative");
+}
+
+/* Below one 64 KiB page a memory limit allows no memory: refused, with the
+   way to get the engine's limit instead. */
+static void test_memory_below_a_page(void **state) {
+  (void)state;
+  wp_manifest *m;
+
+  PARSE_FAILS("{\"limits\": {\"memory\": 0}}",
+              "'limits.memory' must be at least 64 KiB (one page), got 0 bytes",
+              "omit it to use the engine's limit");
+  PARSE_FAILS("{\"limits\": {\"memory\": \"0\"}}", "'limits.memory' must be at least 64 KiB");
+  PARSE_FAILS("{\"limits\": {\"memory\": 65535}}", "got 65535 bytes");
+  PARSE_FAILS("{\"limits\": {\"memory\": \"1KiB\"}}", "got 1024 bytes");
+  m = parse_ok("{\"limits\": {\"memory\": \"64KiB\"}}");
+  assert_int_equal(m->max_memory, 65536);
+  wp_manifest_free(m);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Text that reaches the plugin must be UTF-8                               */
+/* ------------------------------------------------------------------------ */
+
+/* A JSON manifest with `value` (raw bytes, not escaped) put where %s is. */
+static void parse_bad_text_at(int line, const char *format, const char *value,
+                              const char *want1, const char *want2) {
+  char json[512];
+  wp_manifest *m = NULL;
+  wp_error *err;
+  const char *msg;
+
+  snprintf(json, sizeof json, format, value);
+  err = wp_manifest_parse(json, strlen(json), NULL, &m);
+  if (!err) fail_msg("line %d: %s was accepted", line, json);
+  msg = wp_error_get_message(err);
+  /* The message escapes the bad bytes: it is UTF-8 itself, on one line. */
+  if (!wp_utf8_valid((const uint8_t *)msg, strlen(msg)) || strchr(msg, '\n'))
+    fail_msg("line %d: message is not one line of UTF-8: %s", line, msg);
+  assert_null(m);
+  check_error_at(line, err, WP_ERR_BAD_INPUT, want1, want2, "not valid UTF-8", NULL);
+}
+
+#define BAD_TEXT(format, value, want1, want2) \
+  parse_bad_text_at(__LINE__, format, value, want1, want2)
+
+static void test_text_in_json(void **state) {
+  (void)state;
+  wp_manifest *m;
+
+  BAD_TEXT("{\"name\": \"%s\"}", "a\xff", "'name'", "\"a\\xff\"");
+  BAD_TEXT("{\"wasi\": {\"env\": {\"%s\": \"1\"}}}", "X\xff", "'wasi.env' key",
+           "\"X\\xff\"");
+  BAD_TEXT("{\"wasi\": {\"env\": {\"LANG\": \"%s\"}}}", "C\xc0\xaf", "'wasi.env.LANG'",
+           "\"C\\xc0\\xaf\""); /* an overlong '/' */
+  BAD_TEXT("{\"wasi\": {\"args\": [\"prog\", \"%s\"]}}", "\xed\xa0\x80", "'wasi.args[1]'",
+           "\\xed\\xa0\\x80"); /* a UTF-16 surrogate */
+  BAD_TEXT("{\"wasi\": {\"dirs\": [{\"host\": \"/d\", \"guest\": \"/g%s\"}]}}", "\xfe",
+           "'wasi.dirs[0].guest'", "\"/g\\xfe\"");
+  /* Without a guest path the host path is what the plugin sees. */
+  BAD_TEXT("{\"wasi\": {\"dirs\": [{\"host\": \"/d%s\"}]}}", "\x80", "'wasi.dirs[0].host'",
+           "\"/d\\x80\"");
+  BAD_TEXT("{\"config\": {\"%s\": \"v\"}}", "k\xf8", "'config' key", "\"k\\xf8\"");
+  BAD_TEXT("{\"config\": {\"k\": \"%s\"}}", "truncated \xe6\x97", "'config.k'",
+           "\"truncated \\xe6\\x97\"");
+  /* A lone surrogate escape cannot be made into UTF-8: cJSON refuses it. */
+  PARSE_FAILS("{\"config\": {\"k\": \"\\ud800\"}}", "invalid JSON");
+  PARSE_FAILS("{\"wasi\": {\"env\": {\"A\": \"a\\u0000b\"}}}", "must not contain \\u0000");
+
+  /* UTF-8 is fine, raw or escaped; a host path is the host's business. */
+  m = parse_ok("{\"name\": \"caf\xc3\xa9\", \"wasi\": {\"env\": {\"\xe6\x97\xa5\": \"\\ud83d\\ude00\"},"
+               " \"args\": [\"\xc3\xa9\"], \"dirs\": [{\"host\": \"/h\xff\", \"guest\": \"/g\xc3\xa9\"}]},"
+               " \"config\": {\"k\xc3\xa9\": \"v\xc3\xa9\"}}");
+  assert_string_equal(m->name, "caf\xc3\xa9");
+  assert_string_equal(m->env[0].key, "\xe6\x97\xa5");
+  assert_string_equal(m->env[0].value, "\xf0\x9f\x98\x80");
+  assert_string_equal(m->dirs[0].host, "/h\xff");
+  assert_string_equal(wp_manifest_config_get(m, "k\xc3\xa9", 3), "v\xc3\xa9");
+  wp_manifest_free(m);
+}
+
+static void test_text_in_setters(void **state) {
+  (void)state;
+  wp_manifest *m = wp_manifest_new();
+
+  CHECK_ERROR(wp_manifest_set_name(m, "n\xff"), WP_ERR_BAD_INPUT,
+              "the plugin name \"n\\xff\" is not valid UTF-8");
+  CHECK_ERROR(wp_manifest_set_env(m, "K\xff", "v"), WP_ERR_BAD_INPUT,
+              "environment variable name \"K\\xff\" is not valid UTF-8");
+  CHECK_ERROR(wp_manifest_set_env(m, "K", "v\xff"), WP_ERR_BAD_INPUT,
+              "the value of environment variable \"K\" \"v\\xff\" is not valid UTF-8");
+  CHECK_ERROR(wp_manifest_set_env(m, "", "v"), WP_ERR_BAD_INPUT, "must be non-empty");
+  assert_null(wp_manifest_add_arg(m, "prog"));
+  CHECK_ERROR(wp_manifest_add_arg(m, "\xc1\x81"), WP_ERR_BAD_INPUT,
+              "argument argv[1] \"\\xc1\\x81\" is not valid UTF-8");
+  CHECK_ERROR(wp_manifest_allow_dir(m, "/srv", "/d\xff", false), WP_ERR_BAD_INPUT,
+              "guest path \"/d\\xff\" is not valid UTF-8");
+  CHECK_ERROR(wp_manifest_set_config(m, "\xff", "v"), WP_ERR_BAD_INPUT,
+              "config key \"\\xff\" is not valid UTF-8");
+  CHECK_ERROR(wp_manifest_set_config(m, "k", "\xf5\x80\x80\x80"), WP_ERR_BAD_INPUT,
+              "the value of config key \"k\" \"\\xf5\\x80\\x80\\x80\""); /* above U+10FFFF */
+
+  /* Nothing was added by the failed calls; good text still goes in. */
+  assert_null(m->name);
+  assert_int_equal(m->nenv, 0);
+  assert_int_equal(m->nargs, 1);
+  assert_int_equal(m->ndirs, 0);
+  assert_int_equal(m->nconfig, 0);
+  assert_null(wp_manifest_allow_dir(m, "/srv\xff", "/d", false)); /* the host's bytes */
+  assert_null(wp_manifest_set_env(m, "\xc3\xa9", "\xf4\x8f\xbf\xbf")); /* U+10FFFF */
+  assert_int_equal(m->nenv, 1);
+  wp_manifest_free(m);
+}
+
+/* Keys with bad bytes in messages become '?'; values are escaped. */
+static void test_message_escapes_bad_bytes(void **state) {
+  (void)state;
+  PARSE_FAILS("{\"wasi\": {\"stdout\": \"a\xff\x62\"}}", "got \"a\\xffb\"");
+  PARSE_FAILS("{\"limits\": {\"me\xffmory\": 1}}", "unknown field 'limits.me?mory'");
+  PARSE_FAILS("{\"config\": {\"k\xe2\x82\": 1}}", "'config.k?" "?' must be a string");
+}
+
+/* ------------------------------------------------------------------------ */
+/* Many keys: lookups through the hash index                                */
+/* ------------------------------------------------------------------------ */
+
+/* A JSON object of `n` keys "<prefix><i>" with values "v<i>", then `extra`. */
+static char *many_keys_json(const char *section, const char *prefix, size_t n,
+                            const char *extra) {
+  size_t cap = n * 40 + strlen(extra) + 64, len, i;
+  char *json = malloc(cap);
+
+  assert_non_null(json);
+  len = (size_t)snprintf(json, cap, "{%s: {", section);
+  for (i = 0; i < n; i++)
+    len += (size_t)snprintf(json + len, cap - len, "%s\"%s%zu\": \"v%zu\"", i ? ", " : "",
+                            prefix, i, i);
+  snprintf(json + len, cap - len, "%s}}", extra);
+  return json;
+}
+
+static void test_many_keys(void **state) {
+  (void)state;
+  const size_t n = 50000;
+  char *json = many_keys_json("\"config\"", "key", n, ""), key[32];
+  wp_manifest *m = parse_ok(json), *c;
+  size_t i;
+
+  free(json);
+  assert_int_equal(m->nconfig, n);
+  for (i = 0; i < n; i += 997) {
+    int len = snprintf(key, sizeof key, "key%zu", i);
+    char want[32];
+    snprintf(want, sizeof want, "v%zu", i);
+    assert_string_equal(wp_manifest_config_get(m, key, (size_t)len), want);
+  }
+  assert_null(wp_manifest_config_get(m, "key50000", 8));
+  assert_null(wp_manifest_config_get(m, "key4", 3)); /* a prefix of keys, not a key */
+
+  /* Replacing keeps the position; the copy answers the same. */
+  assert_null(wp_manifest_set_config(m, "key7", "new"));
+  assert_int_equal(m->nconfig, n);
+  assert_string_equal(m->config[7].value, "new");
+  c = wp_manifest_copy(m);
+  assert_non_null(c);
+  assert_string_equal(wp_manifest_config_get(c, "key7", 4), "new");
+  assert_string_equal(wp_manifest_config_get(c, "key49999", 8), "v49999");
+  assert_string_equal(c->config[n - 1].key, "key49999"); /* insertion order */
+  wp_manifest_free(c);
+  wp_manifest_free(m);
+
+  /* A duplicate far down the list is still found, and named. */
+  json = many_keys_json("\"wasi\": {\"env\"", "E", n, ", \"E123\": \"again\"}");
+  PARSE_FAILS(json, "duplicate field 'wasi.env.E123'");
+  free(json);
+}
+
+static void test_many_dirs(void **state) {
+  (void)state;
+  wp_manifest *m = wp_manifest_new();
+  char guest[32];
+  size_t i;
+
+  for (i = 0; i < 20000; i++) {
+    snprintf(guest, sizeof guest, "/g%zu", i);
+    assert_null(wp_manifest_allow_dir(m, "/srv", guest, false));
+  }
+  assert_null(wp_manifest_allow_dir(m, "/other", "/g19999", true)); /* replaces */
+  assert_int_equal(m->ndirs, 20000);
+  assert_string_equal(m->dirs[19999].host, "/other");
+  assert_true(m->dirs[19999].writable);
+  for (i = 0; i < 20000; i++) assert_null(wp_manifest_add_arg(m, "a"));
+  assert_int_equal(m->nargs, 20000);
+  wp_manifest_free(m);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_full_manifest),
@@ -833,6 +1079,13 @@ int main(void) {
       cmocka_unit_test(test_setter_errors),
       cmocka_unit_test(test_config_get),
       cmocka_unit_test(test_copy),
+      cmocka_unit_test(test_load_caps),
+      cmocka_unit_test(test_memory_below_a_page),
+      cmocka_unit_test(test_text_in_json),
+      cmocka_unit_test(test_text_in_setters),
+      cmocka_unit_test(test_message_escapes_bad_bytes),
+      cmocka_unit_test(test_many_keys),
+      cmocka_unit_test(test_many_dirs),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -278,6 +278,12 @@ static void test_integer_errors(void **state) {
   ERROR(&t_u8, "-", 2, "expected a digit after '-'");
   ERROR(&t_u8, "+1", 1, "unexpected character '+'");
   ERROR(&t_u8, "0x10", 2, "unexpected \"x10\" after the value");
+  /* No sign at all on unsigned types, as in Rust's parser (wasm-wave). */
+  ERROR(&t_u8, "-0", 1, "expected u8, got \"-0\" (an unsigned integer has no sign, not even -0)");
+  ERROR(&t_u16, "-0", 1, "(an unsigned integer has no sign");
+  ERROR(&t_u32, "-0", 1, "(an unsigned integer has no sign");
+  ERROR(&t_u64, "-0", 1, "(an unsigned integer has no sign");
+  ERROR(&t_u64, "-0.0", 1, "(not an integer)");
 }
 
 static void test_floats(void **state) {
@@ -332,6 +338,37 @@ static void test_floats(void **state) {
   PRINTS(wp_value_new_f64(-NAN), "nan");
   PRINTS(wp_value_new_f32(-0.0f), "-0");
   PRINTS(wp_value_new_f64(1e300), "1e300");
+}
+
+/*
+ * Floats print as Rust prints them: the shortest digits that read back,
+ * the closest of those, a tie rounded up. These are the cases "%.17g"-style
+ * printing gets wrong (values checked against Rust's Display / {:e}).
+ */
+static void test_float_shortest(void **state) {
+  (void)state;
+  /* Powers of two, whose interval is narrower below: the closest 16-digit
+     candidate is outside it, the one above is inside. */
+  PRINTS(wp_value_new_f64(0x1p-44), "5.684341886080802e-14");
+  PRINTS(wp_value_new_f64(0x1p89), "6.189700196426902e26");
+  PRINTS(wp_value_new_f32(0x1p-96f), "1.2621775e-29");
+  PRINTS(wp_value_new_f64(0x1p-24), "5.960464477539063e-8");
+  /* Exact halfway between the two shortest candidates: up, not to even. */
+  PRINTS(wp_value_new_f64(0x1p-25), "2.9802322387695313e-8");
+  PRINTS(wp_value_new_f64(1125899906842624.25), "1125899906842624.3");
+  PRINTS(wp_value_new_f64(1125899906842625.25), "1125899906842625.3");
+  PRINTS(wp_value_new_f32(0x1p-12f), "0.00024414063");
+  /* The extremes. */
+  PRINTS(wp_value_new_f64(0x1p-1074), "5e-324");
+  PRINTS(wp_value_new_f64(0x1.fffffffffffffp+1023), "1.7976931348623157e308");
+  PRINTS(wp_value_new_f64(0x1p-1022), "2.2250738585072014e-308");
+  PRINTS(wp_value_new_f32(0x1p-149f), "1e-45");
+  PRINTS(wp_value_new_f32(0x1.fffffep+127f), "3.4028235e38");
+  PRINTS(wp_value_new_f32(0x1p-126f), "1.1754944e-38");
+  /* And the everyday ones stay short. */
+  PRINTS(wp_value_new_f64(0.1 + 0.2), "0.30000000000000004");
+  PRINTS(wp_value_new_f32(0.1f), "0.1");
+  PRINTS(wp_value_new_f64(9007199254740993.0), "9007199254740992");
 }
 
 static void test_float_errors(void **state) {
@@ -389,7 +426,7 @@ static void test_chars(void **state) {
   SAME(&t_char, "'\\u{0}'");
   SAME(&t_char, "'\\u{7f}'");
   WAVE(&t_char, "'\\u{41}'", "'A'");
-  WAVE(&t_char, "'\\u{10FFFF}'", "'\xF4\x8F\xBF\xBF'");
+  WAVE(&t_char, "'\\u{10FFFF}'", "'\\u{10ffff}'"); /* a non-character */
   WAVE(&t_char, "'\\u{00041}'", "'A'");
 
   wp_value *v = PARSE(&t_char, "'\\u{1F600}'");
@@ -400,6 +437,27 @@ static void test_chars(void **state) {
   PRINTS(wp_value_new_char(0x110000), "'\\u{110000}'");
   PRINTS(wp_value_new_char(0x1B), "'\\u{1b}'");
   PRINTS(wp_value_new_char(0x85), "'\\u{85}'");
+}
+
+/* Invisible, combining and unassigned characters are escaped, as Rust's
+   escape_debug (so wasm-wave) escapes them; printable ones are not. */
+static void test_char_escapes(void **state) {
+  (void)state;
+  WAVE(&t_char, "'\xCC\x81'", "'\\u{301}'");         /* combining acute accent */
+  WAVE(&t_char, "'\xE2\x80\x8B'", "'\\u{200b}'");    /* zero width space */
+  WAVE(&t_char, "'\xC2\xA0'", "'\\u{a0}'");           /* no-break space */
+  WAVE(&t_char, "'\xC2\xAD'", "'\\u{ad}'");           /* soft hyphen */
+  WAVE(&t_char, "'\xEF\xBB\xBF'", "'\\u{feff}'");    /* byte order mark */
+  WAVE(&t_char, "'\xEF\xB8\x8F'", "'\\u{fe0f}'");    /* variation selector */
+  WAVE(&t_char, "'\\u{378}'", "'\\u{378}'");          /* unassigned */
+  WAVE(&t_char, "'\\u{E000}'", "'\\u{e000}'");        /* private use */
+  WAVE(&t_char, "'\\u{E0041}'", "'\\u{e0041}'");      /* tag letter A */
+  WAVE(&t_char, "'\\u{2028}'", "'\\u{2028}'");        /* line separator */
+  SAME(&t_char, "' '");
+  SAME(&t_char, "'\xC3\xA9'");                          /* printable: é */
+  SAME(&t_char, "'\xE4\xB8\xAD'");                     /* 中 */
+  SAME(&t_char, "'\xF0\x9F\x91\x8B'");                /* an emoji */
+  WAVE(&t_string, "\"e\xCC\x81\xE2\x80\x8Dx\"", "\"e\\u{301}\\u{200d}x\"");
 }
 
 static void test_char_errors(void **state) {
@@ -765,6 +823,32 @@ static void test_nesting_limit(void **state) {
   memset(text + 101, ']', 101);
   text[202] = '\0';
   error_at(__LINE__, &types[0], text, 101, "values are nested too deeply (the limit is 100 levels)");
+
+  /* A flattened option (a plain 1 for some(1)) counts as a level too, so
+     that the printed some(1) reads back (wasm-wave does not count it:
+     docs/wave.md): 98 lists, the option and the 1 make 100 levels. */
+  static struct wp_type *u8_kid[] = {&t_u8};
+  struct wp_type opt = {.kind = WP_TYPE_OPTION, .n = 1, .children = u8_kid};
+  types[98] = opt;
+  memset(text, '[', 98);
+  text[98] = '1';
+  memset(text + 99, ']', 98);
+  text[197] = '\0';
+  v = PARSE(&types[0], text);
+  char *printed = wp_value_to_wave(v);
+  wp_value *back = PARSE(&types[0], printed);
+  assert_true(wp_value_equal(v, back));
+  wp_free(printed);
+  wp_value_free(back);
+  wp_value_free(v);
+  /* 99 lists, the option and the 1: one too many. */
+  types[98] = (struct wp_type){.kind = WP_TYPE_LIST, .n = 1, .children = &kids[98]};
+  types[99] = opt;
+  memset(text, '[', 99);
+  text[99] = '1';
+  memset(text + 100, ']', 99);
+  text[199] = '\0';
+  error_at(__LINE__, &types[0], text, 100, "values are nested too deeply");
 }
 
 static void test_unsupported_types(void **state) {
@@ -903,8 +987,10 @@ int main(void) {
       cmocka_unit_test(test_floats),
       cmocka_unit_test(test_float_errors),
       cmocka_unit_test(test_float_round_trips),
+      cmocka_unit_test(test_float_shortest),
       cmocka_unit_test(test_chars),
       cmocka_unit_test(test_char_errors),
+      cmocka_unit_test(test_char_escapes),
       cmocka_unit_test(test_strings),
       cmocka_unit_test(test_string_errors),
       cmocka_unit_test(test_multiline_strings),

@@ -7,5 +7,9 @@
 //! `#[no_mangle]` functions then become this library's exports.
 pub use wasmtime_c_api::*;
 
+mod sandbox;
 mod wit;
+pub use sandbox::{
+    wasmplug_component_linker_bound_wasip2, wasmplug_linker_bound_wasi, wasmplug_store_set_limits,
+};
 pub use wit::{wasmplug_component_wit, wasmplug_ext_string_free};
