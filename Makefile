@@ -67,20 +67,21 @@ fuzz:
 	@test -f $(FUZZ_BUILD)/CMakeCache.txt || CC=$(FUZZ_CC) cmake -S . -B $(FUZZ_BUILD) $(GENERATOR) \
 	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWASMPLUG_FUZZ=ON -DWASMPLUG_GUESTS=OFF -DBUILD_TESTING=OFF
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target $(addprefix fuzz_,$(FUZZERS))
-	@for f in $(FUZZERS); do \
+	@failed=; for f in $(FUZZERS); do \
 	  mkdir -p $(FUZZ_BUILD)/corpus/$$f $(FUZZ_BUILD)/crashes/$$f; \
 	  dict=; test -f fuzz/$$f.dict && dict=-dict=fuzz/$$f.dict; \
 	  echo "== fuzz_$$f: $(FUZZ_SECONDS) s"; \
 	  if $(FUZZ_BUILD)/bin/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=4096 \
 	       -print_final_stats=1 $$dict -artifact_prefix=$(FUZZ_BUILD)/crashes/$$f/ \
 	       $(FUZZ_BUILD)/corpus/$$f fuzz/corpus/$$f > $(FUZZ_BUILD)/fuzz-$$f.log 2>&1; then \
-	    grep -E '^#[0-9]+ +DONE' $(FUZZ_BUILD)/fuzz-$$f.log; \
+	    grep -E '^#[0-9]+[[:space:]]+DONE' $(FUZZ_BUILD)/fuzz-$$f.log; \
 	  else \
-	    tail -n 40 $(FUZZ_BUILD)/fuzz-$$f.log; \
+	    grep -v -E '^#[0-9]+[[:space:]]' $(FUZZ_BUILD)/fuzz-$$f.log | tail -n 30; \
 	    echo "fuzz_$$f failed: the input is in $(FUZZ_BUILD)/crashes/$$f/, the log in $(FUZZ_BUILD)/fuzz-$$f.log"; \
-	    exit 1; \
+	    failed="$$failed fuzz_$$f"; \
 	  fi; \
-	done
+	done; \
+	test -z "$$failed" || { echo "failed:$$failed (HACKING.md: when a harness crashes)"; exit 1; }
 
 install: all
 	cmake --install $(BUILD) --prefix $(PREFIX)

@@ -442,7 +442,9 @@ wp_error *wp_manifest_set_source(wp_manifest *m, const char *path, const char *s
 wp_error *wp_manifest_set_sha256(wp_manifest *m, const char *sha256_hex);
 
 /**
- * Most linear memory, in bytes (rounded down to 64 KiB pages). 0, the
+ * Most memory, in bytes (rounded down to 64 KiB pages): all of the plugin's
+ * linear memories together plus its tables (8 bytes per element), as for
+ * wp_engine_config_set_max_memory. 0, the
  * default, means the engine's limit (wp_engine_config_set_max_memory). A
  * value from 1 to 65535 allows no linear memory at all, which is why the JSON
  * "memory" field and the CLI's --max-memory refuse values below 64 KiB.
@@ -457,7 +459,12 @@ void wp_manifest_set_max_memory(wp_manifest *m, uint64_t bytes);
 void wp_manifest_set_max_module_size(wp_manifest *m, uint64_t bytes);
 void wp_manifest_set_max_functions(wp_manifest *m, uint32_t n);
 
-/** Wall-clock limit per call, in milliseconds. 0: none. */
+/**
+ * Wall-clock limit per call, in milliseconds. 0: none. Time the plugin spends
+ * waiting inside WASI (sleeps, polls, pollable.block) counts: such a wait
+ * ends when the time is up and the call fails with WP_ERR_TIMEOUT. The limit
+ * also bounds making an instance (start function, `_initialize`).
+ */
 void wp_manifest_set_timeout_ms(wp_manifest *m, uint32_t ms);
 
 /**
@@ -636,8 +643,12 @@ void *wp_instance_get_user_data(const wp_instance *inst);
 
 /**
  * Stops the call running on `inst` within about one timer tick; the call
- * fails with WP_ERR_INTERRUPTED. If no call is running, the next one is
- * stopped. Any thread may call this, at any time while `inst` is alive.
+ * fails with WP_ERR_INTERRUPTED, wherever the plugin is: running wasm,
+ * waiting inside WASI, or in a host function (the call fails when the host
+ * function returns, and a call that ends before the next tick fails at its
+ * end). A request made during a call is used up by that call and never
+ * stops a later one; a request made while no call runs stops the next call.
+ * Any thread may call this, at any time while `inst` is alive.
  */
 void wp_instance_interrupt(wp_instance *inst);
 

@@ -145,8 +145,8 @@ static wp_error *copy_output(wp_instance *inst, const char *what, uint32_t retpt
   size_t size;
   uint8_t *mem = wp_instance_memory(inst, &size);
   if (retptr % 4 || (uint64_t)retptr + 8 > size)
-    return wp_guest_abi_error(inst, "'%s' returned a return-area pointer 0x%x that is %s", what,
-                              retptr, retptr % 4 ? "not 4-aligned" : "outside its memory");
+    return wp_guest_abi_error(inst, "'%s' returned a return-area pointer 0x%x %s", what,
+                              retptr, retptr % 4 ? "that is not 4-aligned" : "outside its memory");
   uint32_t optr, olen;
   memcpy(&optr, mem + retptr, 4);
   memcpy(&olen, mem + retptr + 4, 4);

@@ -6,6 +6,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine/error.h"
@@ -39,9 +40,17 @@ wp_error *wp_guest_abi_error(wp_instance *inst, const char *fmt, ...) {
   va_end(ap);
   inst->in_call = false;
   inst->failed = true;
-  return wp_error_new(WP_ERR_ABI, WP_PLUGIN_FMT ": %s of %s (a bug in the plugin or its PDK)",
-                      inst->plugin->name, msg,
-                      wp_format_size(wp_instance_get_memory_size(inst), size, sizeof size));
+  /* The call failed on the ABI: an error the plugin reported through
+     wasmplug.error before that belongs to this call, not the next. */
+  free(inst->plugin_error);
+  inst->plugin_error = NULL;
+  /* Messages ending "outside its memory" get the memory's size. */
+  size_t n = strlen(msg);
+  bool outside = n >= 18 && strcmp(msg + n - 18, "outside its memory") == 0;
+  return wp_error_new(WP_ERR_ABI, WP_PLUGIN_FMT ": %s%s%s (a bug in the plugin or its PDK)",
+                      inst->plugin->name, msg, outside ? " of " : "",
+                      outside ? wp_format_size(wp_instance_get_memory_size(inst), size, sizeof size)
+                              : "");
 }
 
 wp_error *wp_guest_alloc_copy(wp_instance *inst, const char *what, const void *data, size_t len,

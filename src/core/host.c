@@ -13,6 +13,7 @@
 #include "core/guest.h"
 #include "engine/error.h"
 #include "instance/instance.h"
+#include "util/str.h"
 #include "util/utf8.h"
 
 
@@ -56,6 +57,13 @@ static wasm_trap_t *fail_abi(wp_instance *inst, const wp_host_def *d, const char
                                  "of %s",
                                  what, ptr, len, d->module, d->name,
                                  wp_format_size(wp_instance_get_memory_size(inst), size, sizeof size)));
+}
+
+static wasm_trap_t *fail_misaligned(wp_instance *inst, const wp_host_def *d, uint32_t retptr) {
+  return fail(inst, wp_error_new(WP_ERR_ABI,
+                                 "it passed a return area at 0x%x to '%s.%s', which is not "
+                                 "4-aligned",
+                                 retptr, d->module, d->name));
 }
 
 /* The trap that ends a call interrupted while a host function ran (the
@@ -141,8 +149,8 @@ static wasm_trap_t *bytes_trampoline(void *env, wasmtime_caller_t *caller, wasmt
   size_t size;
   const uint8_t *mem = wp_instance_memory(inst, &size);
   if (!wp_guest_in_bounds(ptr, len, size)) return fail_abi(inst, d, "input", ptr, len);
-  if (retptr % 4 || !wp_guest_in_bounds(retptr, 8, size))
-    return fail_abi(inst, d, "a return area", retptr, 8);
+  if (!wp_guest_in_bounds(retptr, 8, size)) return fail_abi(inst, d, "a return area", retptr, 8);
+  if (retptr % 4) return fail_misaligned(inst, d, retptr);
   if (d->kind == WP_HOST_STRING && !wp_utf8_valid(mem + ptr, len))
     return fail(inst, wp_error_new(WP_ERR_ABI, "it passed a string that is not UTF-8 to '%s.%s'",
                                    d->module, d->name));
@@ -182,8 +190,8 @@ static wasm_trap_t *builtin_config_get(void *env, wasmtime_caller_t *caller,
   size_t size;
   uint8_t *mem = wp_instance_memory(inst, &size);
   if (!wp_guest_in_bounds(ptr, len, size)) return fail_abi(inst, d, "a key", ptr, len);
-  if (retptr % 4 || !wp_guest_in_bounds(retptr, 12, size))
-    return fail_abi(inst, d, "a return area", retptr, 12);
+  if (!wp_guest_in_bounds(retptr, 12, size)) return fail_abi(inst, d, "a return area", retptr, 12);
+  if (retptr % 4) return fail_misaligned(inst, d, retptr);
   const char *value = wp_manifest_config_get(inst->plugin->manifest, (const char *)mem + ptr, len);
   mem[retptr] = value != NULL;
   if (!value) return NULL;
@@ -206,7 +214,8 @@ static wasm_trap_t *builtin_error(void *env, wasmtime_caller_t *caller, wasmtime
   if (!wp_guest_in_bounds(ptr, len, size)) return fail_abi(inst, d, "a message", ptr, len);
   if (len > 4096) len = 4096; /* a message, not a payload */
   free(inst->plugin_error);
-  inst->plugin_error = strndup((const char *)mem + ptr, len);
+  /* It ends up in an error message: keep it one printable line. */
+  inst->plugin_error = wp_strdup_printable(mem + ptr, len);
   return NULL;
 }
 

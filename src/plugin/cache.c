@@ -51,8 +51,8 @@
 /* Temporary names tried before giving up on writing an entry. */
 #define WP_CACHE_TMP_TRIES 16
 
-/* The longest entry or temporary file name (see entry_name, store_entry). */
-#define WP_CACHE_NAME_MAX 160
+/* Room for an entry's name: 64 + 1 + 16 hex digits and ".cwasm". */
+#define WP_CACHE_NAME_MAX 96
 
 /* mkdir -p with mode 0700 for the directories it creates. */
 static bool make_dirs(const char *dir) {
@@ -157,7 +157,8 @@ static wp_error *open_entry(const wp_plugin *p, int dirfd, const char *name, int
  * Deserializes the checked, open entry. Wasmtime reads a path, so it is given
  * the descriptor's /proc/self/fd name: the very file that was checked, which
  * Wasmtime then maps instead of copying. Where /proc is missing this fails
- * like a stale entry would (the plugin is compiled), which is safe.
+ * like a stale entry would: safe, but the plugin is compiled (and the entry
+ * rewritten) on every load.
  */
 static bool load_entry(wp_plugin *p, int fd, wasmtime_component_t **component) {
   char path[64];

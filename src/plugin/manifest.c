@@ -179,7 +179,9 @@ static const char *type_name(const cJSON *v) {
 
 /* A JSON number for a message: integers in full, others in %g style. */
 static const char *num(char buf[32], double d) {
-  if (d > -1e19 && d < 1e19 && (double)(long long)d == d)
+  /* Converting a double outside long long's range is undefined behaviour:
+     bound it first (2^63 is exactly representable). */
+  if (d > -9223372036854775808.0 && d < 9223372036854775808.0 && (double)(long long)d == d)
     snprintf(buf, 32, "%lld", (long long)d);
   else
     snprintf(buf, 32, "%.15g", d);

@@ -14,10 +14,9 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <unistd.h>
 
-#include "helpers.h"
+#include "adv.h"
 
 #define NOBODY 65534
 
@@ -257,11 +256,9 @@ WP_TEST(test_cache_entry_fifo_refused) {
   entry_path(&c, entry, sizeof entry);
   assert_int_equal(unlink(entry), 0);
   assert_int_equal(mkfifo(entry, 0600), 0);
-  struct timeval t0, t1;
-  gettimeofday(&t0, NULL);
+  double t0 = adv_now_ms();
   assert_refused(&c, entry, "is not a regular file", "rm '");
-  gettimeofday(&t1, NULL);
-  assert_true((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_usec - t0.tv_usec) < 2000000);
+  assert_true(adv_now_ms() - t0 < 2000); /* opening it for reading would block for ever */
   assert_int_equal(unlink(entry), 0);
   assert_load_and_call(&c, false);
   env_close(&c);

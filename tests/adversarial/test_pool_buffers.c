@@ -10,7 +10,7 @@
  * memory the API does not show.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "helpers.h"
+#include "adv.h"
 
 #include "instance/instance.h"
 
@@ -138,6 +138,7 @@ WP_TEST(test_idle_instance_drops_big_buffers) {
   call_sized(inst, 16, 16);
   wp_pool_release(env.pool, inst);
   assert_true(largest_buffer(idle) <= IDLE_BUF_MAX);
+  adv_engine_still_works(env.engine);
   env_close(&env);
 }
 

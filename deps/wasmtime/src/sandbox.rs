@@ -262,7 +262,7 @@ enum Plan {
 
 fn plan_poll(
     caller: &mut Caller<'_, WasmtimeStoreData>,
-    mem: &[u8],
+    memory: &wasmtime::Memory,
     subs: u32,
     events: u32,
     n: u32,
@@ -272,13 +272,17 @@ fn plan_poll(
     if n == 0 {
         return Ok(Plan::Errno(ERRNO_INVAL));
     }
+    let mem_len = memory.data_size(&*caller);
     let in_end = n.checked_mul(SUB_SIZE).and_then(|l| l.checked_add(subs));
-    if subs % 8 != 0 || in_end.map_or(true, |e| e > mem.len()) {
+    if subs % 8 != 0 || in_end.map_or(true, |e| e > mem_len) {
         return Ok(Plan::Errno(ERRNO_FAULT));
     }
+    // A copy of just the subscriptions (the clocks below need the store).
+    let mut sub_bytes = vec![0u8; n * SUB_SIZE];
+    memory.read(&*caller, subs, &mut sub_bytes)?;
     let mut waits = Vec::with_capacity(n);
     for i in 0..n {
-        let s = &mem[subs + i * SUB_SIZE..subs + (i + 1) * SUB_SIZE];
+        let s = &sub_bytes[i * SUB_SIZE..(i + 1) * SUB_SIZE];
         if s[8] != 0 {
             return Ok(Plan::Delegate);
         }
@@ -308,9 +312,9 @@ fn plan_poll(
     // must not be able to sleep first and fault afterwards.
     let out_end = n.checked_mul(EVENT_SIZE).and_then(|l| l.checked_add(events));
     if events % 8 != 0
-        || out_end.map_or(true, |e| e > mem.len())
+        || out_end.map_or(true, |e| e > mem_len)
         || nevents % 4 != 0
-        || nevents.checked_add(4).map_or(true, |e| e > mem.len())
+        || nevents.checked_add(4).map_or(true, |e| e > mem_len)
     {
         return Ok(Plan::Errno(ERRNO_FAULT));
     }
@@ -332,13 +336,12 @@ fn poll_clocks(
     let mem = mem.into_memory().unwrap();
     let data = mem.data_mut(caller.as_context_mut());
     let mut count = 0usize;
-    for (wait, userdata) in waits.into_iter().filter(|w| w.0 <= first) {
+    for (_, userdata) in waits.into_iter().filter(|w| w.0 <= first) {
         let at = events as usize + count * EVENT_SIZE;
         let ev = &mut data[at..at + EVENT_SIZE];
         ev.fill(0);
         ev[0..8].copy_from_slice(&userdata.to_le_bytes());
         // error 0 (success), type 0 (clock), fd_readwrite zeroed.
-        let _ = wait;
         count += 1;
     }
     let at = nevents as usize;
@@ -417,10 +420,7 @@ fn bounded_poll_oneoff(
     let (subs, events, n, nevents) = args;
     let mem = caller.get_export("memory");
     let plan = match mem.as_ref().and_then(|m| m.clone().into_memory()) {
-        Some(m) => {
-            let bytes = m.data(&caller).to_vec();
-            plan_poll(&mut caller, &bytes, subs as u32, events as u32, n as u32, nevents as u32)?
-        }
+        Some(m) => plan_poll(&mut caller, &m, subs as u32, events as u32, n as u32, nevents as u32)?,
         None => Plan::Delegate,
     };
     match plan {
@@ -514,3 +514,17 @@ pub unsafe extern "C" fn wasmplug_component_linker_bound_wasip2(
 }
 
 const _: () = assert!(std::mem::size_of::<Func>() <= 16);
+
+// The casts above rely on each C API handle being exactly its Rust object
+// (#[repr(C)] / #[repr(transparent)] with one field, in wasmtime-c-api-impl
+// 48.0.8). If a Wasmtime bump adds a field, these stop the build.
+const _: () = assert!(
+    std::mem::size_of::<wasmtime_store_t>() == std::mem::size_of::<Store<WasmtimeStoreData>>()
+);
+const _: () = assert!(
+    std::mem::size_of::<wasmtime_linker_t>() == std::mem::size_of::<Linker<WasmtimeStoreData>>()
+);
+const _: () = assert!(
+    std::mem::size_of::<wasmtime_component_linker_t>()
+        == std::mem::size_of::<wasmtime::component::Linker<WasmtimeStoreData>>()
+);

@@ -113,8 +113,19 @@ fn gen_names(rng: &mut Rng, n: u32) -> Vec<String> {
 }
 
 const SCALARS: [Type; 13] = [
-    Type::BOOL, Type::S8, Type::U8, Type::S16, Type::U16, Type::S32, Type::U32,
-    Type::S64, Type::U64, Type::F32, Type::F64, Type::CHAR, Type::STRING,
+    Type::BOOL,
+    Type::S8,
+    Type::U8,
+    Type::S16,
+    Type::U16,
+    Type::S32,
+    Type::U32,
+    Type::S64,
+    Type::U64,
+    Type::F32,
+    Type::F64,
+    Type::CHAR,
+    Type::STRING,
 ];
 
 fn gen_type(rng: &mut Rng, depth: u32) -> Type {
@@ -176,10 +187,16 @@ fn type_code(ty: &Type) -> String {
             let (ok, err) = ty.result_types().unwrap();
             format!("result<{},{}>", opt(ok), opt(err))
         }
-        WasmTypeKind::Tuple => format!("tuple<{}>", join(ty.tuple_element_types().map(|t| type_code(&t)))),
+        WasmTypeKind::Tuple => format!(
+            "tuple<{}>",
+            join(ty.tuple_element_types().map(|t| type_code(&t)))
+        ),
         WasmTypeKind::Record => format!(
             "record{{{}}}",
-            join(ty.record_fields().map(|(n, t)| format!("{n}:{}", type_code(&t))))
+            join(
+                ty.record_fields()
+                    .map(|(n, t)| format!("{n}:{}", type_code(&t)))
+            )
         ),
         WasmTypeKind::Variant => format!(
             "variant{{{}}}",
@@ -189,7 +206,9 @@ fn type_code(ty: &Type) -> String {
             }))
         ),
         WasmTypeKind::Enum => format!("enum{{{}}}", join(ty.enum_cases().map(|n| n.to_string()))),
-        WasmTypeKind::Flags => format!("flags{{{}}}", join(ty.flags_names().map(|n| n.to_string()))),
+        WasmTypeKind::Flags => {
+            format!("flags{{{}}}", join(ty.flags_names().map(|n| n.to_string())))
+        }
         kind => kind.to_string(),
     }
 }
@@ -214,7 +233,10 @@ impl TypeReader<'_> {
         found
     }
     fn name(&mut self) -> String {
-        let end = self.s.find(|c: char| !(c.is_ascii_alphanumeric() || c == '-')).unwrap_or(self.s.len());
+        let end = self
+            .s
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+            .unwrap_or(self.s.len());
         let (name, rest) = self.s.split_at(end);
         self.s = rest;
         name.to_string()
@@ -225,11 +247,19 @@ impl TypeReader<'_> {
         while self.eat(",") {
             items.push(item(self));
         }
-        assert!(self.eat(close), "expected {close} in type code at {:?}", self.s);
+        assert!(
+            self.eat(close),
+            "expected {close} in type code at {:?}",
+            self.s
+        );
         items
     }
     fn maybe(&mut self) -> Option<Type> {
-        if self.eat("_") { None } else { Some(self.ty()) }
+        if self.eat("_") {
+            None
+        } else {
+            Some(self.ty())
+        }
     }
     fn ty(&mut self) -> Type {
         if self.eat("list<") {
@@ -285,8 +315,22 @@ impl TypeReader<'_> {
 /// powers of ten, then any bit pattern (truncated to the type by the caller).
 fn gen_bits(rng: &mut Rng) -> u64 {
     match rng.below(6) {
-        0 => *rng.pick(&[0, 1, u64::MAX, 0x7F, 0x80, 0xFF, 0x7FFF, 0x8000, 0xFFFF, 0x7FFF_FFFF,
-                         0x8000_0000, 0xFFFF_FFFF, i64::MAX as u64, 1 << 63]),
+        0 => *rng.pick(&[
+            0,
+            1,
+            u64::MAX,
+            0x7F,
+            0x80,
+            0xFF,
+            0x7FFF,
+            0x8000,
+            0xFFFF,
+            0x7FFF_FFFF,
+            0x8000_0000,
+            0xFFFF_FFFF,
+            i64::MAX as u64,
+            1 << 63,
+        ]),
         1 => rng.below(100),
         2 => 10u64.pow(rng.range(0, 19)).wrapping_sub(rng.below(3)),
         3 => rng.below(100).wrapping_neg(),
@@ -301,8 +345,22 @@ fn gen_bits(rng: &mut Rng) -> u64 {
 fn gen_f64(rng: &mut Rng) -> f64 {
     let m53 = (1u64 << 52) | (rng.next() >> 12);
     match rng.below(10) {
-        0 => *rng.pick(&[0.0, -0.0, f64::INFINITY, f64::NEG_INFINITY, f64::NAN, f64::MAX,
-                         f64::MIN_POSITIVE, 5e-324, 0.1, 0.3, 1e21, 1e-7, 1e23, 9007199254740993.0]),
+        0 => *rng.pick(&[
+            0.0,
+            -0.0,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            5e-324,
+            0.1,
+            0.3,
+            1e21,
+            1e-7,
+            1e23,
+            9007199254740993.0,
+        ]),
         1 => m53 as f64 / f64::from(1u32 << rng.range(1, 4)),
         2 => 2f64.powi(rng.range(0, 2098) as i32 - 1074),
         3 => f64::from_bits(rng.below(1 << 52)),
@@ -311,7 +369,9 @@ fn gen_f64(rng: &mut Rng) -> f64 {
             let steps = rng.below(5) as i64 - 2;
             f64::from_bits((edge.to_bits() as i64 + steps) as u64)
         }
-        5 => format!("{}e{}", rng.below(1_000_000), rng.range(0, 60) as i32 - 30).parse().unwrap(),
+        5 => format!("{}e{}", rng.below(1_000_000), rng.range(0, 60) as i32 - 30)
+            .parse()
+            .unwrap(),
         6 => rng.below(1 << 20) as f64 * if rng.chance(50) { 1.0 } else { -1.0 },
         _ => f64::from_bits(rng.next()),
     }
@@ -320,8 +380,21 @@ fn gen_f64(rng: &mut Rng) -> f64 {
 fn gen_f32(rng: &mut Rng) -> f32 {
     let m24 = (1u32 << 23) | (rng.next() as u32 >> 9);
     match rng.below(10) {
-        0 => *rng.pick(&[0.0, -0.0, f32::INFINITY, f32::NEG_INFINITY, f32::NAN, f32::MAX,
-                         f32::MIN_POSITIVE, 1e-45, 0.1, 16777217.0, 1e21, 1e-7, 3.4e38]),
+        0 => *rng.pick(&[
+            0.0,
+            -0.0,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+            f32::MAX,
+            f32::MIN_POSITIVE,
+            1e-45,
+            0.1,
+            16777217.0,
+            1e21,
+            1e-7,
+            3.4e38,
+        ]),
         1 => m24 as f32 / (1u32 << rng.range(1, 4)) as f32,
         2 => 2f32.powi(rng.range(0, 276) as i32 - 149),
         3 => f32::from_bits(rng.below(1 << 23) as u32),
@@ -330,7 +403,9 @@ fn gen_f32(rng: &mut Rng) -> f32 {
             let steps = rng.below(5) as i32 - 2;
             f32::from_bits((edge.to_bits() as i32 + steps) as u32)
         }
-        5 => format!("{}e{}", rng.below(10_000), rng.range(0, 40) as i32 - 20).parse().unwrap(),
+        5 => format!("{}e{}", rng.below(10_000), rng.range(0, 40) as i32 - 20)
+            .parse()
+            .unwrap(),
         _ => f32::from_bits(rng.next() as u32),
     }
 }
@@ -341,12 +416,25 @@ fn gen_f32(rng: &mut Rng) -> f32 {
 /// points and non-characters, and any scalar value.
 fn gen_char(rng: &mut Rng) -> char {
     const RANGES: [(u32, u32); 14] = [
-        (0x20, 0x7E), (0x00, 0x1F), (0x7F, 0xFF), (0x300, 0x36F), (0x200B, 0x206F),
-        (0xFE00, 0xFE0F), (0xE0000, 0xE007F), (0xE000, 0xF8FF), (0x0378, 0x0379),
-        (0xFFF0, 0xFFFF), (0x1F300, 0x1FAFF), (0x0900, 0x0DFF), (0x0, 0x10FFFF), (0x0, 0xFFFF),
+        (0x20, 0x7E),
+        (0x00, 0x1F),
+        (0x7F, 0xFF),
+        (0x300, 0x36F),
+        (0x200B, 0x206F),
+        (0xFE00, 0xFE0F),
+        (0xE0000, 0xE007F),
+        (0xE000, 0xF8FF),
+        (0x0378, 0x0379),
+        (0xFFF0, 0xFFFF),
+        (0x1F300, 0x1FAFF),
+        (0x0900, 0x0DFF),
+        (0x0, 0x10FFFF),
+        (0x0, 0xFFFF),
     ];
     if rng.chance(10) {
-        return *rng.pick(&['"', '\'', '\\', '\n', '\r', '\t', '\u{0}', ' ', '\u{85}', '\u{2028}']);
+        return *rng.pick(&[
+            '"', '\'', '\\', '\n', '\r', '\t', '\u{0}', ' ', '\u{85}', '\u{2028}',
+        ]);
     }
     let (lo, hi) = *rng.pick(&RANGES);
     loop {
@@ -389,8 +477,10 @@ fn gen_compound(rng: &mut Rng, ty: &Type) -> Value {
             Value::make_list(ty, (0..n).map(|_| gen_value(rng, &elem))).unwrap()
         }
         WasmTypeKind::Record => {
-            let fields: Vec<(String, Value)> =
-                ty.record_fields().map(|(n, t)| (n.to_string(), gen_value(rng, &t))).collect();
+            let fields: Vec<(String, Value)> = ty
+                .record_fields()
+                .map(|(n, t)| (n.to_string(), gen_value(rng, &t)))
+                .collect();
             Value::make_record(ty, fields.iter().map(|(n, v)| (n.as_str(), v.clone()))).unwrap()
         }
         WasmTypeKind::Tuple => {
@@ -398,8 +488,10 @@ fn gen_compound(rng: &mut Rng, ty: &Type) -> Value {
             Value::make_tuple(ty, types.iter().map(|t| gen_value(rng, t))).unwrap()
         }
         WasmTypeKind::Variant => {
-            let cases: Vec<(String, Option<Type>)> =
-                ty.variant_cases().map(|(n, t)| (n.to_string(), t)).collect();
+            let cases: Vec<(String, Option<Type>)> = ty
+                .variant_cases()
+                .map(|(n, t)| (n.to_string(), t))
+                .collect();
             let (name, payload) = rng.pick(&cases);
             let value = payload.as_ref().map(|t| gen_value(rng, t));
             Value::make_variant(ty, name, value).unwrap()
@@ -423,7 +515,11 @@ fn gen_compound(rng: &mut Rng, ty: &Type) -> Value {
         }
         WasmTypeKind::Flags => {
             let names: Vec<String> = ty.flags_names().map(|n| n.to_string()).collect();
-            let set: Vec<&str> = names.iter().filter(|_| rng.chance(50)).map(|s| s.as_str()).collect();
+            let set: Vec<&str> = names
+                .iter()
+                .filter(|_| rng.chance(50))
+                .map(|s| s.as_str())
+                .collect();
             Value::make_flags(ty, set).unwrap()
         }
         kind => panic!("no values of {kind}"),
@@ -450,13 +546,22 @@ fn reference(v: &Value) -> String {
 /// docs/wave.md, difference 1: outside 1e-7 <= |x| < 1e21 wasmplug uses an
 /// exponent (Rust's `{:e}`: the same shortest digits) where Rust's Display
 /// writes every zero.
-fn float_text<F: Display + LowerExp>(x: F, finite_nonzero: bool, leaf: String, mode: Mode) -> String {
+fn float_text<F: Display + LowerExp>(
+    x: F,
+    finite_nonzero: bool,
+    leaf: String,
+    mode: Mode,
+) -> String {
     if mode == Mode::Reference || !finite_nonzero {
         return leaf;
     }
     let sci = format!("{x:e}");
     let exp: i32 = sci[sci.find('e').unwrap() + 1..].parse().unwrap();
-    if (-7..21).contains(&exp) { leaf } else { sci }
+    if (-7..21).contains(&exp) {
+        leaf
+    } else {
+        sci
+    }
 }
 
 fn label(out: &mut String, name: &str) {
@@ -466,7 +571,13 @@ fn label(out: &mut String, name: &str) {
     out.push_str(name);
 }
 
-fn write_seq<'a>(out: &mut String, items: impl Iterator<Item = Cow<'a, Value>>, mode: Mode, open: &str, close: &str) {
+fn write_seq<'a>(
+    out: &mut String,
+    items: impl Iterator<Item = Cow<'a, Value>>,
+    mode: Mode,
+    open: &str,
+    close: &str,
+) {
     out.push_str(open);
     for (i, item) in items.enumerate() {
         if i > 0 {
@@ -513,11 +624,21 @@ fn write(out: &mut String, v: &Value, mode: Mode) {
     match v.kind() {
         WasmTypeKind::F32 => {
             let x = v.unwrap_f32();
-            out.push_str(&float_text(x, x.is_finite() && x != 0.0, reference(v), mode));
+            out.push_str(&float_text(
+                x,
+                x.is_finite() && x != 0.0,
+                reference(v),
+                mode,
+            ));
         }
         WasmTypeKind::F64 => {
             let x = v.unwrap_f64();
-            out.push_str(&float_text(x, x.is_finite() && x != 0.0, reference(v), mode));
+            out.push_str(&float_text(
+                x,
+                x.is_finite() && x != 0.0,
+                reference(v),
+                mode,
+            ));
         }
         WasmTypeKind::List => write_seq(out, v.unwrap_list(), mode, "[", "]"),
         WasmTypeKind::Tuple => write_seq(out, v.unwrap_tuple(), mode, "(", ")"),
@@ -577,7 +698,11 @@ fn space(rng: &mut Rng) -> &'static str {
 
 fn unicode_escape(rng: &mut Rng, c: char) -> String {
     let hex = format!("{:x}", c as u32);
-    let hex = if rng.chance(30) { hex.to_uppercase() } else { hex };
+    let hex = if rng.chance(30) {
+        hex.to_uppercase()
+    } else {
+        hex
+    };
     let zeros = rng.below((6 - hex.len()) as u64 + 1) as usize;
     format!("\\u{{{}{hex}}}", "0".repeat(zeros))
 }
@@ -585,7 +710,10 @@ fn unicode_escape(rng: &mut Rng, c: char) -> String {
 /// One character inside quotes: literal where allowed, else an escape.
 /// Literal NUL is never written: the C API takes NUL-terminated text.
 fn spell_char(rng: &mut Rng, c: char, quote: char, multiline: bool) -> String {
-    let must_escape = c == quote || c == '\\' || c == '\0' || (c == '\n' && !multiline)
+    let must_escape = c == quote
+        || c == '\\'
+        || c == '\0'
+        || (c == '\n' && !multiline)
         || (multiline && (c == '"' || c == '\r'));
     if !must_escape && rng.chance(70) {
         return c.to_string();
@@ -635,7 +763,12 @@ fn spell_string(rng: &mut Rng, s: &str) -> String {
 }
 
 /// Other ways to write a float: more digits, exponents, trailing zeros.
-fn spell_float<F: Display + LowerExp + Copy>(rng: &mut Rng, x: F, leaf: &str, max_digits: usize) -> String {
+fn spell_float<F: Display + LowerExp + Copy>(
+    rng: &mut Rng,
+    x: F,
+    leaf: &str,
+    max_digits: usize,
+) -> String {
     if leaf == "nan" || leaf.ends_with("inf") {
         return leaf.to_string();
     }
@@ -690,7 +823,13 @@ fn spell_record(rng: &mut Rng, v: &Value) -> String {
         if none && rng.chance(50) {
             continue; // missing option fields are none
         }
-        fields.push(format!("{}{}:{}{}", spell_label(rng, &name), space(rng), space(rng), spell(rng, &field)));
+        fields.push(format!(
+            "{}{}:{}{}",
+            spell_label(rng, &name),
+            space(rng),
+            space(rng),
+            spell(rng, &field)
+        ));
     }
     // Any order: shuffle.
     for i in (1..fields.len()).rev() {
@@ -706,7 +845,10 @@ fn spell(rng: &mut Rng, v: &Value) -> String {
     let leaf = reference(v);
     match v.kind() {
         WasmTypeKind::S8 | WasmTypeKind::S16 | WasmTypeKind::S32 | WasmTypeKind::S64
-            if leaf == "0" && rng.chance(50) => "-0".to_string(),
+            if leaf == "0" && rng.chance(50) =>
+        {
+            "-0".to_string()
+        }
         WasmTypeKind::F32 => spell_float(rng, v.unwrap_f32(), &leaf, 9),
         WasmTypeKind::F64 => spell_float(rng, v.unwrap_f64(), &leaf, 17),
         WasmTypeKind::Char => format!("'{}'", spell_char(rng, v.unwrap_char(), '\'', false)),
@@ -740,7 +882,11 @@ fn spell(rng: &mut Rng, v: &Value) -> String {
             // No `%` here: wasm-wave keeps it as part of a flag's name.
             let mut names: Vec<String> = v.unwrap_flags().map(|n| n.to_string()).collect();
             names.reverse();
-            if names.is_empty() { "{}".to_string() } else { spell_seq(rng, names, "{", "}") }
+            if names.is_empty() {
+                "{}".to_string()
+            } else {
+                spell_seq(rng, names, "{", "}")
+            }
         }
         _ => leaf,
     }
@@ -768,19 +914,31 @@ struct Probe {
 }
 
 fn probe(ty: &str, text: &str) -> Probe {
-    Probe { ty: ty.to_string(), text: text.to_string(), expect: Expect::Agree }
+    Probe {
+        ty: ty.to_string(),
+        text: text.to_string(),
+        expect: Expect::Agree,
+    }
 }
 
 fn differs(ty: &str, text: &str, expect: Expect) -> Probe {
-    Probe { ty: ty.to_string(), text: text.to_string(), expect }
+    Probe {
+        ty: ty.to_string(),
+        text: text.to_string(),
+        expect,
+    }
 }
 
 fn integer_probes() -> Vec<Probe> {
     let bounds: [(&str, i128, i128); 8] = [
-        ("s8", i8::MIN.into(), i8::MAX.into()), ("u8", 0, u8::MAX.into()),
-        ("s16", i16::MIN.into(), i16::MAX.into()), ("u16", 0, u16::MAX.into()),
-        ("s32", i32::MIN.into(), i32::MAX.into()), ("u32", 0, u32::MAX.into()),
-        ("s64", i64::MIN.into(), i64::MAX.into()), ("u64", 0, u64::MAX.into()),
+        ("s8", i8::MIN.into(), i8::MAX.into()),
+        ("u8", 0, u8::MAX.into()),
+        ("s16", i16::MIN.into(), i16::MAX.into()),
+        ("u16", 0, u16::MAX.into()),
+        ("s32", i32::MIN.into(), i32::MAX.into()),
+        ("u32", 0, u32::MAX.into()),
+        ("s64", i64::MIN.into(), i64::MAX.into()),
+        ("u64", 0, u64::MAX.into()),
     ];
     let mut out = Vec::new();
     for (ty, min, max) in bounds {
@@ -788,9 +946,29 @@ fn integer_probes() -> Vec<Probe> {
         for n in numbers {
             out.push(probe(ty, &n.to_string()));
         }
-        for text in ["-0", "-00", "00", "01", "+1", "1.0", "1e2", "1E0", "-", "0x10", "1_000",
-                     "99999999999999999999999", "-99999999999999999999999", "inf", "nan", "-inf",
-                     " 7 ", "7 // seven", "'7'", "\"7\"", "true"] {
+        for text in [
+            "-0",
+            "-00",
+            "00",
+            "01",
+            "+1",
+            "1.0",
+            "1e2",
+            "1E0",
+            "-",
+            "0x10",
+            "1_000",
+            "99999999999999999999999",
+            "-99999999999999999999999",
+            "inf",
+            "nan",
+            "-inf",
+            " 7 ",
+            "7 // seven",
+            "'7'",
+            "\"7\"",
+            "true",
+        ] {
             out.push(probe(ty, text));
         }
     }
@@ -800,14 +978,52 @@ fn integer_probes() -> Vec<Probe> {
 fn float_probes() -> Vec<Probe> {
     let mut out = Vec::new();
     for ty in ["f32", "f64"] {
-        for text in ["0", "-0", "-0.0", "0.0e-5", "nan", "inf", "-inf", "-nan", "+inf", "NaN",
-                     "Infinity", "infinity", "1.", ".5", "1e", "1e+", "01", "0.1e1", "1E5", "1e+5",
-                     "123456789012345678901234567890", "0.000000000000000000000000000000001",
-                     "4.9406564584124654e-324", "2.4703282292062327e-324",
-                     "2.4703282292062328e-324", "1e-400", "-1e-400", "1.4e-45", "7e-46", "7.1e-46",
-                     "3.4028235e38", "3.4028235677973366e38", "1e00000000000000000000001", "1e-99999999999999",
-                     "0e99999999999", "1.5", "2.5", "-2.5e-3", "9007199254740993", "1 ", "1,",
-                     "1..5", "1e5.5", "- 1"] {
+        for text in [
+            "0",
+            "-0",
+            "-0.0",
+            "0.0e-5",
+            "nan",
+            "inf",
+            "-inf",
+            "-nan",
+            "+inf",
+            "NaN",
+            "Infinity",
+            "infinity",
+            "1.",
+            ".5",
+            "1e",
+            "1e+",
+            "01",
+            "0.1e1",
+            "1E5",
+            "1e+5",
+            "123456789012345678901234567890",
+            "0.000000000000000000000000000000001",
+            "4.9406564584124654e-324",
+            "2.4703282292062327e-324",
+            "2.4703282292062328e-324",
+            "1e-400",
+            "-1e-400",
+            "1.4e-45",
+            "7e-46",
+            "7.1e-46",
+            "3.4028235e38",
+            "3.4028235677973366e38",
+            "1e00000000000000000000001",
+            "1e-99999999999999",
+            "0e99999999999",
+            "1.5",
+            "2.5",
+            "-2.5e-3",
+            "9007199254740993",
+            "1 ",
+            "1,",
+            "1..5",
+            "1e5.5",
+            "- 1",
+        ] {
             out.push(probe(ty, text));
         }
         // Overflow reads as infinity in Rust's parser (so in wasm-wave);
@@ -816,7 +1032,13 @@ fn float_probes() -> Vec<Probe> {
             out.push(differs(ty, text, Expect::WasmplugRefuses));
         }
     }
-    for text in ["3.5e38", "-3.5e38", "1e39", "3.4028236e38", "1.7976931348623157e308"] {
+    for text in [
+        "3.5e38",
+        "-3.5e38",
+        "1e39",
+        "3.4028236e38",
+        "1.7976931348623157e308",
+    ] {
         out.push(differs("f32", text, Expect::WasmplugRefuses));
         out.push(probe("f64", text));
     }
@@ -826,22 +1048,65 @@ fn float_probes() -> Vec<Probe> {
 
 fn text_probes() -> Vec<Probe> {
     let mut out = Vec::new();
-    for text in ["'a'", "''", "'ab'", "'\\u{D800}'", "'\\u{DFFF}'", "'\\u{110000}'", "'\\u{}'",
-                 "'\\u{0000041}'", "'\\u{000041}'", "'\\x41'", "'\\0'", "'\n'", "'\"'", "'\\''",
-                 "'''", "'\\u{1F600}'", "'\u{301}'", "'e\u{301}'", "'\\u41'", "'\\u{41'", "'a",
-                 "\"a\"", "'\\U{41}'", "'\\N'"] {
+    for text in [
+        "'a'",
+        "''",
+        "'ab'",
+        "'\\u{D800}'",
+        "'\\u{DFFF}'",
+        "'\\u{110000}'",
+        "'\\u{}'",
+        "'\\u{0000041}'",
+        "'\\u{000041}'",
+        "'\\x41'",
+        "'\\0'",
+        "'\n'",
+        "'\"'",
+        "'\\''",
+        "'''",
+        "'\\u{1F600}'",
+        "'\u{301}'",
+        "'e\u{301}'",
+        "'\\u41'",
+        "'\\u{41'",
+        "'a",
+        "\"a\"",
+        "'\\U{41}'",
+        "'\\N'",
+    ] {
         out.push(probe("char", text));
     }
-    for text in ["\"\"", "\"a\\qb\"", "\"abc", "\"a\nb\"", "\"\\u{D800}\"", "\"'\"", "\"\\'\"",
-                 "\"\\u{10FFFF}\"", "\"a\tb\rc\"", "\"\"\"\n\"\"\"", "\"\"\"\n  a\n  \"\"\"",
-                 "\"\"\"a\n\"\"\"", "\"\"\"\n a\n  \"\"\"", "\"\"\"\n  a\n  b \"\"\"",
-                 "\"\"\"\r\n  a\r\n  b\r\n  \"\"\"", "\"\"\"\n  \"\"\" \"\"\"", "\"\"\"\n",
-                 "\"\"\"\n  a\\\n  \"\"\"", "\"\"\"\n  \\u{41}\\n\\\"\"\"\n  \"\"\"", "'a'"] {
+    for text in [
+        "\"\"",
+        "\"a\\qb\"",
+        "\"abc",
+        "\"a\nb\"",
+        "\"\\u{D800}\"",
+        "\"'\"",
+        "\"\\'\"",
+        "\"\\u{10FFFF}\"",
+        "\"a\tb\rc\"",
+        "\"\"\"\n\"\"\"",
+        "\"\"\"\n  a\n  \"\"\"",
+        "\"\"\"a\n\"\"\"",
+        "\"\"\"\n a\n  \"\"\"",
+        "\"\"\"\n  a\n  b \"\"\"",
+        "\"\"\"\r\n  a\r\n  b\r\n  \"\"\"",
+        "\"\"\"\n  \"\"\" \"\"\"",
+        "\"\"\"\n",
+        "\"\"\"\n  a\\\n  \"\"\"",
+        "\"\"\"\n  \\u{41}\\n\\\"\"\"\n  \"\"\"",
+        "'a'",
+    ] {
         out.push(probe("string", text));
     }
     // An empty line inside a multiline string: wasm-wave wants it indented
     // like the others, wasmplug takes it as empty.
-    out.push(differs("string", "\"\"\"\n  a\n\n  b\n  \"\"\"", Expect::WasmplugAccepts));
+    out.push(differs(
+        "string",
+        "\"\"\"\n  a\n\n  b\n  \"\"\"",
+        Expect::WasmplugAccepts,
+    ));
     out
 }
 
@@ -850,42 +1115,96 @@ fn compound_probes() -> Vec<Probe> {
     let opt_rec = "record{a:option<u8>,b:option<string>}";
     let var = "variant{none,some(u8),x(string),y}";
     let mut out = vec![
-        probe(rec, "{a: 1, b: some(2)}"), probe(rec, "{a: 1}"), probe(rec, "{b: 2}"),
-        probe(rec, "{a: 1, a: 2}"), probe(rec, "{%a: 1, %b: 2,}"), probe(rec, "{:}"),
-        probe(rec, "{a 1}"), probe(rec, "{}"), probe(rec, "{a: none}"),
-        probe(opt_rec, "{:}"), probe(opt_rec, "{a: none}"), probe(opt_rec, "{: }"),
-        probe(opt_rec, "{ : }"), probe(opt_rec, "{:,}"),
-        probe(var, "%none"), probe(var, "%some(1)"), probe(var, "x(\"a\")"), probe(var, "y"),
-        probe(var, "y()"), probe(var, "x"), probe(var, "z"), probe(var, "%y"), probe(var, "%x (\"a\")"),
-        probe("enum{a,b,ok}", "%ok"), probe("enum{a,b,ok}", "a"), probe("enum{a,b,ok}", "c"),
-        probe("enum{a,b,ok}", "a(1)"), probe("enum{a,b,ok}", "%a"),
-        probe("flags{a,b,none}", "{}"), probe("flags{a,b,none}", "{b, a}"),
-        probe("flags{a,b,none}", "{none}"), probe("flags{a,b,none}", "{none, a,}"),
-        probe("flags{a,b,none}", "{a, a}"), probe("flags{a,b,none}", "{c}"),
-        probe("flags{a,b,none}", "{a: 1}"), probe("flags{a,b,none}", "{,}"),
-        probe("option<u8>", "5"), probe("option<u8>", "some(5)"), probe("option<u8>", "none"),
-        probe("option<u8>", "none()"), probe("option<u8>", "some"), probe("option<u8>", "some()"),
-        probe("option<option<u8>>", "5"), probe("option<option<u8>>", "some(5)"),
-        probe("option<option<u8>>", "some(none)"), probe("option<option<u8>>", "some(some(5))"),
-        probe("option<result<u8,u8>>", "ok(1)"), probe("result<u8,string>", "7"),
-        probe("result<u8,string>", "ok(7)"), probe("result<u8,string>", "err(\"x\")"),
-        probe("result<u8,string>", "err"), probe("result<u8,string>", "ok"),
-        probe("result<_,string>", "ok"), probe("result<_,string>", "ok(1)"),
-        probe("result<_,_>", "err"), probe("result<_,_>", "err()"),
-        probe("result<option<u8>,_>", "5"), probe("result<option<u8>,_>", "ok(5)"),
-        probe("list<u8>", "[]"), probe("list<u8>", "[,]"), probe("list<u8>", "[1,]"),
-        probe("list<u8>", "[1,,2]"), probe("list<u8>", "[1 2]"), probe("list<u8>", "[1"),
-        probe("list<u8>", "[1]]"), probe("list<u8>", "[1] // done"), probe("list<u8>", "// x\n[1]"),
-        probe("tuple<u8,string>", "(1, \"a\")"), probe("tuple<u8,string>", "(1)"),
-        probe("tuple<u8,string>", "(1, \"a\", 2)"), probe("tuple<u8,string>", "(1, \"a\",)"),
-        probe("tuple<u8,string>", "()"), probe("tuple<u8>", "1"), probe("bool", "true"),
-        probe("bool", "%true"), probe("bool", "True"), probe("bool", "1"), probe("u8", ""),
-        probe("u8", "   "), probe("u8", "// only a comment"), probe("u8", "1 2"),
+        probe(rec, "{a: 1, b: some(2)}"),
+        probe(rec, "{a: 1}"),
+        probe(rec, "{b: 2}"),
+        probe(rec, "{a: 1, a: 2}"),
+        probe(rec, "{%a: 1, %b: 2,}"),
+        probe(rec, "{:}"),
+        probe(rec, "{a 1}"),
+        probe(rec, "{}"),
+        probe(rec, "{a: none}"),
+        probe(opt_rec, "{:}"),
+        probe(opt_rec, "{a: none}"),
+        probe(opt_rec, "{: }"),
+        probe(opt_rec, "{ : }"),
+        probe(opt_rec, "{:,}"),
+        probe(var, "%none"),
+        probe(var, "%some(1)"),
+        probe(var, "x(\"a\")"),
+        probe(var, "y"),
+        probe(var, "y()"),
+        probe(var, "x"),
+        probe(var, "z"),
+        probe(var, "%y"),
+        probe(var, "%x (\"a\")"),
+        probe("enum{a,b,ok}", "%ok"),
+        probe("enum{a,b,ok}", "a"),
+        probe("enum{a,b,ok}", "c"),
+        probe("enum{a,b,ok}", "a(1)"),
+        probe("enum{a,b,ok}", "%a"),
+        probe("flags{a,b,none}", "{}"),
+        probe("flags{a,b,none}", "{b, a}"),
+        probe("flags{a,b,none}", "{none}"),
+        probe("flags{a,b,none}", "{none, a,}"),
+        probe("flags{a,b,none}", "{a, a}"),
+        probe("flags{a,b,none}", "{c}"),
+        probe("flags{a,b,none}", "{a: 1}"),
+        probe("flags{a,b,none}", "{,}"),
+        probe("option<u8>", "5"),
+        probe("option<u8>", "some(5)"),
+        probe("option<u8>", "none"),
+        probe("option<u8>", "none()"),
+        probe("option<u8>", "some"),
+        probe("option<u8>", "some()"),
+        probe("option<option<u8>>", "5"),
+        probe("option<option<u8>>", "some(5)"),
+        probe("option<option<u8>>", "some(none)"),
+        probe("option<option<u8>>", "some(some(5))"),
+        probe("option<result<u8,u8>>", "ok(1)"),
+        probe("result<u8,string>", "7"),
+        probe("result<u8,string>", "ok(7)"),
+        probe("result<u8,string>", "err(\"x\")"),
+        probe("result<u8,string>", "err"),
+        probe("result<u8,string>", "ok"),
+        probe("result<_,string>", "ok"),
+        probe("result<_,string>", "ok(1)"),
+        probe("result<_,_>", "err"),
+        probe("result<_,_>", "err()"),
+        probe("result<option<u8>,_>", "5"),
+        probe("result<option<u8>,_>", "ok(5)"),
+        probe("list<u8>", "[]"),
+        probe("list<u8>", "[,]"),
+        probe("list<u8>", "[1,]"),
+        probe("list<u8>", "[1,,2]"),
+        probe("list<u8>", "[1 2]"),
+        probe("list<u8>", "[1"),
+        probe("list<u8>", "[1]]"),
+        probe("list<u8>", "[1] // done"),
+        probe("list<u8>", "// x\n[1]"),
+        probe("tuple<u8,string>", "(1, \"a\")"),
+        probe("tuple<u8,string>", "(1)"),
+        probe("tuple<u8,string>", "(1, \"a\", 2)"),
+        probe("tuple<u8,string>", "(1, \"a\",)"),
+        probe("tuple<u8,string>", "()"),
+        probe("tuple<u8>", "1"),
+        probe("bool", "true"),
+        probe("bool", "%true"),
+        probe("bool", "True"),
+        probe("bool", "1"),
+        probe("u8", ""),
+        probe("u8", "   "),
+        probe("u8", "// only a comment"),
+        probe("u8", "1 2"),
     ];
     // Unknown fields are ignored by wasm-wave (not even type-checked);
     // wasmplug refuses them, as it refuses unknown cases and flags.
     out.push(differs(rec, "{a: 1, c: 2}", Expect::WasmplugRefuses));
-    out.push(differs(rec, "{a: 1, c: \"not a u8\"}", Expect::WasmplugRefuses));
+    out.push(differs(
+        rec,
+        "{a: 1, c: \"not a u8\"}",
+        Expect::WasmplugRefuses,
+    ));
     // wasm-wave reads record fields and flags without the commas between
     // them; wasmplug wants the commas, as in lists and tuples.
     out.push(differs(rec, "{a: 1 b: 2}", Expect::WasmplugRefuses));
@@ -900,7 +1219,11 @@ fn compound_probes() -> Vec<Probe> {
     out.push(differs("enum{a,b,ok}", "ok", Expect::WasmplugAccepts));
     // wasm-wave takes the `%` of a flag as part of its name (and so finds
     // no such flag); wasmplug reads `%` before any label.
-    out.push(differs("flags{a,b,none}", "{%none, a}", Expect::WasmplugAccepts));
+    out.push(differs(
+        "flags{a,b,none}",
+        "{%none, a}",
+        Expect::WasmplugAccepts,
+    ));
     out.push(differs("flags{a,b,none}", "{%a}", Expect::WasmplugAccepts));
     out.extend(depth_probes());
     out
@@ -916,8 +1239,16 @@ fn depth_probes() -> Vec<Probe> {
         let ty = format!("{}u8{}", "list<".repeat(levels - 1), ">".repeat(levels - 1));
         let text = format!("{}1{}", "[".repeat(levels - 1), "]".repeat(levels - 1));
         out.push(probe(&ty, &text));
-        let ty = format!("{}option<u8>{}", "list<".repeat(levels - 1), ">".repeat(levels - 1));
-        let expect = if levels == 100 { Expect::WasmplugRefuses } else { Expect::Agree };
+        let ty = format!(
+            "{}option<u8>{}",
+            "list<".repeat(levels - 1),
+            ">".repeat(levels - 1)
+        );
+        let expect = if levels == 100 {
+            Expect::WasmplugRefuses
+        } else {
+            Expect::Agree
+        };
         out.push(differs(&ty, &text, expect));
     }
     out
@@ -952,8 +1283,13 @@ fn ask(driver: &str, requests: &[(String, String)]) -> Vec<Answer> {
     }
     let writer = std::thread::spawn(move || stdin.write_all(&payload));
     let mut out = BufReader::new(child.stdout.take().unwrap());
-    let answers = (0..requests.len()).map(|i| read_answer(&mut out, i)).collect();
-    writer.join().unwrap().expect("writing to the driver failed");
+    let answers = (0..requests.len())
+        .map(|i| read_answer(&mut out, i))
+        .collect();
+    writer
+        .join()
+        .unwrap()
+        .expect("writing to the driver failed");
     let status = child.wait().unwrap();
     assert!(status.success(), "the driver failed: {status}");
     answers
@@ -962,9 +1298,10 @@ fn ask(driver: &str, requests: &[(String, String)]) -> Vec<Answer> {
 fn read_answer(out: &mut impl BufRead, i: usize) -> Answer {
     let mut head = String::new();
     out.read_line(&mut head).unwrap();
-    let (tag, len) = head.trim_end().split_once(' ').unwrap_or_else(|| {
-        panic!("the driver stopped or said {head:?} at request {i}")
-    });
+    let (tag, len) = head
+        .trim_end()
+        .split_once(' ')
+        .unwrap_or_else(|| panic!("the driver stopped or said {head:?} at request {i}"));
     let mut body = vec![0; len.parse().expect("bad length from the driver")];
     out.read_exact(&mut body).unwrap();
     let body = String::from_utf8(body).unwrap_or_else(|e| format!("<not UTF-8: {e}>"));
@@ -1026,23 +1363,44 @@ struct Case<'a> {
 fn check_printed(report: &mut Report, case: &Case, answer: &Answer) {
     let want = expected(case.value, Mode::Wasmplug);
     let refv = reference(case.value);
-    let base = [("type", case.code), ("input", case.text), ("wasm-wave", refv.as_str())];
+    let base = [
+        ("type", case.code),
+        ("input", case.text),
+        ("wasm-wave", refv.as_str()),
+    ];
     let got = match answer {
         Answer::Printed(got) => got,
         Answer::Refused(msg) | Answer::Bug(msg) => {
-            let what = if matches!(answer, Answer::Bug(_)) { "wasmplug's own round trip failed" }
-                       else { "wasmplug refused a value wasm-wave reads" };
+            let what = if matches!(answer, Answer::Bug(_)) {
+                "wasmplug's own round trip failed"
+            } else {
+                "wasmplug refused a value wasm-wave reads"
+            };
             report.check(false, what, &[base[0], base[1], base[2], ("wasmplug", msg)]);
             return;
         }
     };
-    report.check(got == &want, "wasmplug printed another text",
-                 &[base[0], base[1], ("expected", &want), ("wasmplug", got)]);
+    report.check(
+        got == &want,
+        "wasmplug printed another text",
+        &[base[0], base[1], ("expected", &want), ("wasmplug", got)],
+    );
     match wasm_wave::from_str::<Value>(case.ty, got) {
-        Ok(back) => report.check(reference(&back) == refv, "wasm-wave reads wasmplug's text as another value",
-                                 &[base[0], ("wasmplug", got), ("was", &refv), ("read as", &reference(&back))]),
-        Err(e) => report.check(false, "wasm-wave cannot read wasmplug's text",
-                               &[base[0], ("wasmplug", got), ("error", &e.to_string())]),
+        Ok(back) => report.check(
+            reference(&back) == refv,
+            "wasm-wave reads wasmplug's text as another value",
+            &[
+                base[0],
+                ("wasmplug", got),
+                ("was", &refv),
+                ("read as", &reference(&back)),
+            ],
+        ),
+        Err(e) => report.check(
+            false,
+            "wasm-wave cannot read wasmplug's text",
+            &[base[0], ("wasmplug", got), ("error", &e.to_string())],
+        ),
     }
 }
 
@@ -1059,16 +1417,30 @@ struct Sample {
 fn sample(rng: &mut Rng, ty: Type, value: Value, report: &mut Report) -> Sample {
     let refv = reference(&value);
     let mine = expected(&value, Mode::Reference);
-    report.check(mine == refv, "checker bug: its writer differs from wasm-wave's",
-                 &[("wasm-wave", &refv), ("checker", &mine)]);
+    report.check(
+        mine == refv,
+        "checker bug: its writer differs from wasm-wave's",
+        &[("wasm-wave", &refv), ("checker", &mine)],
+    );
     let alt = spell(rng, &value);
     match wasm_wave::from_str::<Value>(&ty, &alt) {
-        Ok(back) => report.check(reference(&back) == refv, "checker bug: wasm-wave reads the respelling as another value",
-                                 &[("text", &alt), ("value", &refv)]),
-        Err(e) => report.check(false, "checker bug: wasm-wave refuses the respelling",
-                               &[("text", &alt), ("error", &e.to_string())]),
+        Ok(back) => report.check(
+            reference(&back) == refv,
+            "checker bug: wasm-wave reads the respelling as another value",
+            &[("text", &alt), ("value", &refv)],
+        ),
+        Err(e) => report.check(
+            false,
+            "checker bug: wasm-wave refuses the respelling",
+            &[("text", &alt), ("error", &e.to_string())],
+        ),
     }
-    Sample { code: type_code(&ty), ty, value, texts: vec![refv, alt] }
+    Sample {
+        code: type_code(&ty),
+        ty,
+        value,
+        texts: vec![refv, alt],
+    }
 }
 
 fn random_samples(rng: &mut Rng, count: usize, report: &mut Report) -> Vec<Sample> {
@@ -1086,7 +1458,9 @@ fn random_samples(rng: &mut Rng, count: usize, report: &mut Report) -> Vec<Sampl
 fn code_point_samples(rng: &mut Rng, report: &mut Report) -> Vec<Sample> {
     (0u32..0x1100)
         .filter_map(|block| {
-            let s: String = (block * 256..block * 256 + 256).filter_map(char::from_u32).collect();
+            let s: String = (block * 256..block * 256 + 256)
+                .filter_map(char::from_u32)
+                .collect();
             (!s.is_empty()).then(|| sample(rng, Type::STRING, Value::make_string(s.into()), report))
         })
         .collect()
@@ -1097,18 +1471,32 @@ fn code_point_samples(rng: &mut Rng, report: &mut Report) -> Vec<Sample> {
 fn float_samples(rng: &mut Rng, report: &mut Report) -> Vec<Sample> {
     let mut f64s: Vec<f64> = Vec::new();
     let mut f32s: Vec<f32> = Vec::new();
-    for bits in (0..2047u64).map(|e| e << 52).chain((0..52).map(|i| 1u64 << i)) {
+    for bits in (0..2047u64)
+        .map(|e| e << 52)
+        .chain((0..52).map(|i| 1u64 << i))
+    {
         f64s.extend([bits.saturating_sub(1), bits, bits + 1].map(f64::from_bits));
     }
-    for bits in (0..255u32).map(|e| e << 23).chain((0..23).map(|i| 1u32 << i)) {
+    for bits in (0..255u32)
+        .map(|e| e << 23)
+        .chain((0..23).map(|i| 1u32 << i))
+    {
         f32s.extend([bits.saturating_sub(1), bits, bits + 1].map(f32::from_bits));
     }
     for e in -325..=309 {
         let x: f64 = format!("1e{e}").parse().unwrap();
-        f64s.extend([x, f64::from_bits(x.to_bits().saturating_sub(1)), f64::from_bits(x.to_bits() + 1)]);
+        f64s.extend([
+            x,
+            f64::from_bits(x.to_bits().saturating_sub(1)),
+            f64::from_bits(x.to_bits() + 1),
+        ]);
         if (-46..=39).contains(&e) {
             let y: f32 = format!("1e{e}").parse().unwrap();
-            f32s.extend([y, f32::from_bits(y.to_bits().saturating_sub(1)), f32::from_bits(y.to_bits() + 1)]);
+            f32s.extend([
+                y,
+                f32::from_bits(y.to_bits().saturating_sub(1)),
+                f32::from_bits(y.to_bits() + 1),
+            ]);
         }
     }
     let (t64, t32) = (Type::list(Type::F64), Type::list(Type::F32));
@@ -1132,7 +1520,12 @@ fn check_samples(driver: &str, samples: &[Sample], report: &mut Report) {
     let mut answers = ask(driver, &requests).into_iter();
     for s in samples {
         for text in &s.texts {
-            let case = Case { ty: &s.ty, code: &s.code, value: &s.value, text };
+            let case = Case {
+                ty: &s.ty,
+                code: &s.code,
+                value: &s.value,
+                text,
+            };
             check_printed(report, &case, &answers.next().unwrap());
         }
     }
@@ -1151,7 +1544,12 @@ fn check_probe(report: &mut Report, p: &Probe, answer: &Answer) {
         Ok(v) => format!("read, printed {}", reference(v)),
         Err(e) => format!("refused: {e}"),
     };
-    let details = [("type", p.ty.as_str()), ("input", p.text.as_str()), ("wasm-wave", &theirs_said), ("wasmplug", &said)];
+    let details = [
+        ("type", p.ty.as_str()),
+        ("input", p.text.as_str()),
+        ("wasm-wave", &theirs_said),
+        ("wasmplug", &said),
+    ];
     let agree_expected = match p.expect {
         Expect::Agree => ours == theirs,
         Expect::WasmplugRefuses => !ours && theirs,
@@ -1160,14 +1558,28 @@ fn check_probe(report: &mut Report, p: &Probe, answer: &Answer) {
     let what = format!("edge case: expected {:?}", p.expect);
     report.check(agree_expected, &what, &details);
     if let (Ok(v), Answer::Printed(got)) = (&reference_read, answer) {
-        let case = Case { ty: &ty, code: &p.ty, value: v, text: &p.text };
+        let case = Case {
+            ty: &ty,
+            code: &p.ty,
+            value: v,
+            text: &p.text,
+        };
         check_printed(report, &case, &Answer::Printed(got.clone()));
     }
 }
 
 fn check_probes(driver: &str, report: &mut Report) -> usize {
-    let probes: Vec<Probe> = [integer_probes(), float_probes(), text_probes(), compound_probes()].concat();
-    let requests: Vec<(String, String)> = probes.iter().map(|p| (p.ty.clone(), p.text.clone())).collect();
+    let probes: Vec<Probe> = [
+        integer_probes(),
+        float_probes(),
+        text_probes(),
+        compound_probes(),
+    ]
+    .concat();
+    let requests: Vec<(String, String)> = probes
+        .iter()
+        .map(|p| (p.ty.clone(), p.text.clone()))
+        .collect();
     for (p, answer) in probes.iter().zip(ask(driver, &requests)) {
         check_probe(report, p, &answer);
     }
@@ -1220,7 +1632,10 @@ fn gen_table() {
     println!("#define WP_WAVE_UNICODE_VERSION \"{maj}.{min}.{patch}\"\n");
     println!("static const uint32_t wave_escaped[][2] = {{");
     for chunk in ranges.chunks(4) {
-        let row: Vec<String> = chunk.iter().map(|(a, b)| format!("{{0x{a:X}, 0x{b:X}}}")).collect();
+        let row: Vec<String> = chunk
+            .iter()
+            .map(|(a, b)| format!("{{0x{a:X}, 0x{b:X}}}"))
+            .collect();
         println!("    {},", row.join(", "));
     }
     println!("}};\n");
@@ -1231,7 +1646,11 @@ fn gen_table() {
 
 fn arg_value(args: &[String], name: &str) -> Option<u64> {
     let i = args.iter().position(|a| a == name)?;
-    Some(args.get(i + 1).and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("{name} needs a number")))
+    Some(
+        args.get(i + 1)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{name} needs a number")),
+    )
 }
 
 fn main() -> ExitCode {
@@ -1265,13 +1684,18 @@ fn main() -> ExitCode {
         "wave-diff: {} values ({count} random, seed {seed}; every code point; float powers of 2 \
          and 10) and {probes} edge cases, \
          {} checks against wasm-wave 0.254.2 (Rust's Unicode {maj}.{min}.{patch}) in {:.1} s",
-        samples.len(), report.checks, start.elapsed().as_secs_f64()
+        samples.len(),
+        report.checks,
+        start.elapsed().as_secs_f64()
     );
     if report.failures > 0 {
-        eprintln!("wave-diff: {} MISMATCHES (the first {} above); see docs/wave.md for the \
+        eprintln!(
+            "wave-diff: {} MISMATCHES (the first {} above); see docs/wave.md for the \
                    documented differences; an escaping mismatch after a Rust update means \
                    src/component/wave_unicode.h must be generated again (gen-table)",
-                  report.failures, report.failures.min(SHOW_MAX));
+            report.failures,
+            report.failures.min(SHOW_MAX)
+        );
         return ExitCode::FAILURE;
     }
     eprintln!("wave-diff: wasmplug agrees with wasm-wave");
