@@ -229,7 +229,8 @@ void wp_engine_config_set_max_memory(wp_engine_config *cfg, uint64_t bytes);
  * about a millisecond.
  *
  *   max_module_size  the most bytes a plugin may have (a .wat file: its text,
- *                    before conversion). Default: 128 MiB.
+ *                    before conversion); wp_plugin_load does not even read a
+ *                    bigger file. Default: 128 MiB.
  *   max_functions    the most functions a plugin may have: a core module's
  *                    imported and defined functions; for a component, those
  *                    of every core module in it (nested components too) plus

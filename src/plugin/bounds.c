@@ -241,10 +241,6 @@ static uint64_t read_count(reader r, unsigned min_bytes, wp_wasm_counts *c) {
 
 static const uint8_t MODULE_HEADER[8] = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00};
 
-static bool is_component(const uint8_t *b, size_t len) {
-  return len >= 8 && memcmp(b, MODULE_HEADER, 4) == 0 && b[6] == 0x01 && b[7] == 0x00;
-}
-
 /*
  * A core module: imports from its import section (2), defined functions
  * from its function (3) and code (10) sections. Wasmtime refuses a module
@@ -283,7 +279,7 @@ static void scan_component(reader r, unsigned depth, wp_wasm_counts *c) {
   uint8_t id;
   reader s;
 
-  if (!is_component(r.p, left(&r))) {
+  if (!wp_is_component_binary(r.p, left(&r))) {
     c->incomplete = true;
     return;
   }
@@ -304,7 +300,8 @@ void wp_wasm_count(const uint8_t *bytes, size_t len, wp_wasm_counts *out) {
   reader r = {.p = bytes, .end = bytes + len, .ok = true};
 
   memset(out, 0, sizeof *out);
-  if (is_component(bytes, len))
+  /* The same test wp_plugin_from_bytes uses to choose how to load. */
+  if (wp_is_component_binary(bytes, len))
     scan_component(r, 0, out);
   else
     scan_module(r, out);
@@ -352,17 +349,34 @@ static void cap_advice(char *buf, size_t cap, bool from_manifest, const char *fi
     snprintf(buf, cap, "; raise the engine's cap with %s (CLI: %s)", setter, option);
 }
 
-wp_error *wp_bounds_check_size(const struct wp_plugin *p, size_t len, bool text) {
-  char have[32], cap[32], engine_cap[32], advice[192];
+/* The module size error: `what` ("plugin", ".wat text", "file") is `len`
+   bytes, over `cap`. */
+static wp_error *size_error(const char *name, const struct wp_engine *e, bool from_manifest,
+                            uint64_t cap, const char *what, uint64_t len) {
+  char have[32], limit[32], engine_cap[32], advice[192];
 
-  if (len <= p->max_module_size) return NULL;
-  cap_advice(advice, sizeof advice, p->manifest->max_module_size != 0, "module_size",
-             wp_format_size(p->engine->max_module_size, engine_cap, sizeof engine_cap),
+  cap_advice(advice, sizeof advice, from_manifest, "module_size",
+             wp_format_size(e->max_module_size, engine_cap, sizeof engine_cap),
              "wp_engine_config_set_max_module_size", "--max-module-size");
   return wp_error_new(WP_ERR_LOAD,
                       WP_PLUGIN_FMT ": the %s is %s, more than the module size limit of %s%s",
-                      p->name, text ? ".wat text" : "plugin", wp_format_size(len, have, sizeof have),
-                      wp_format_size(p->max_module_size, cap, sizeof cap), advice);
+                      name, what, wp_format_size(len, have, sizeof have),
+                      wp_format_size(cap, limit, sizeof limit), advice);
+}
+
+wp_error *wp_bounds_check_size(const struct wp_plugin *p, size_t len, bool text) {
+  if (len <= p->max_module_size) return NULL;
+  return size_error(p->name, p->engine, p->manifest->max_module_size != 0, p->max_module_size,
+                    text ? ".wat text" : "plugin", len);
+}
+
+wp_error *wp_bounds_check_file(const struct wp_engine *e, const wp_manifest *m,
+                               const char *name, uint64_t size) {
+  bool lowered = m && m->max_module_size && m->max_module_size < e->max_module_size;
+  uint64_t cap = lowered ? m->max_module_size : e->max_module_size;
+
+  if (size <= cap) return NULL;
+  return size_error(m && m->name ? m->name : name, e, lowered, cap, "file", size);
 }
 
 wp_error *wp_bounds_check_functions(const struct wp_plugin *p, const uint8_t *bytes,
@@ -379,7 +393,7 @@ wp_error *wp_bounds_check_functions(const struct wp_plugin *p, const uint8_t *by
                         p->name, WP_BOUNDS_MAX_DEPTH);
   total = wp_wasm_counts_total(&c);
   if (total <= p->max_functions) return NULL;
-  if (is_component(bytes, len))
+  if (wp_is_component_binary(bytes, len))
     snprintf(detail, sizeof detail,
              "%llu imported and %llu defined in %llu core modules, %llu canonical ABI",
              (unsigned long long)c.imported, (unsigned long long)c.defined,

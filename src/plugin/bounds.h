@@ -20,6 +20,7 @@
 
 #include "wasmplug.h"
 
+struct wp_engine;
 struct wp_plugin;
 
 /* Components nested deeper than this are refused: the scanner recurses, and
@@ -56,6 +57,14 @@ wp_error *wp_bounds_apply(struct wp_plugin *p);
 
 /* WP_ERR_LOAD if `len` bytes (.wat text when `text`) are over the size cap. */
 wp_error *wp_bounds_check_size(const struct wp_plugin *p, size_t len, bool text);
+
+/*
+ * WP_ERR_LOAD if a plugin file of `size` bytes is over the size cap that
+ * loading it with manifest `m` (may be NULL) would have: checked before the
+ * file is read, so that a huge file is not read into memory first.
+ */
+wp_error *wp_bounds_check_file(const struct wp_engine *e, const wp_manifest *m,
+                               const char *name, uint64_t size);
 
 /* WP_ERR_LOAD if a binary has more functions than the cap, or components
    nested too deep. */

@@ -90,16 +90,6 @@ static wp_error *no_memory(void) {
 }
 
 /*
- * The length of the well-formed UTF-8 sequence at s[0] (1 to 4), or 0 when
- * the bytes there are not one; `avail` bytes may be read.
- */
-static size_t utf8_seq(const unsigned char *s, size_t avail) {
-  size_t n = s[0] < 0x80 ? 1 : s[0] < 0xC2 ? 0 : s[0] < 0xE0 ? 2 : s[0] < 0xF0 ? 3 : 4;
-
-  return n && n <= avail && wp_utf8_valid(s, n) ? n : 0;
-}
-
-/*
  * Quotes `len` bytes of `s` for a message, between `mark`s: "a value" as
  * JSON would, or 'raw JSON text' with only control bytes escaped. Control
  * bytes and bytes that are not UTF-8 are escaped (\xff) and long text is
@@ -113,7 +103,7 @@ static const char *quote(quoted *q, const char *s, size_t len, char mark) {
 
   *o++ = mark;
   while (i < n) {
-    seq = utf8_seq(u + i, len - i);
+    seq = wp_utf8_seq(u + i, len - i);
     if (seq > 1 && i + seq > n) break; /* a character that would not fit whole */
     if (seq == 0 || u[i] < 0x20 || u[i] == 0x7f) {
       o += snprintf(o, 5, "\\x%02x", u[i]);
@@ -146,7 +136,7 @@ static const char *path_key(jpath *p, const char *parent, const char *key) {
 
   if (n >= sizeof p->s) n = sizeof p->s - 1;
   while (i < len && n < sizeof p->s - 1) {
-    seq = utf8_seq(u + i, len - i);
+    seq = wp_utf8_seq(u + i, len - i);
     if (seq == 0 || u[i] < 0x20 || u[i] == 0x7f) {
       p->s[n++] = '?';
       i++;
@@ -507,22 +497,23 @@ static wp_error *check_text(const char *label, const char *what, const char *s) 
               quote_str(&q, s));
 }
 
-/* As check_text for the JSON value at `path`, named '<path>'. */
+/* As check_text for the JSON string at `path`. */
 static wp_error *check_json_text(const char *label, const char *path, const char *s) {
-  char what[PATH_LEN + 2];
-
-  snprintf(what, sizeof what, "'%s'", path);
-  return check_text(label, what, s);
-}
-
-/* As check_text for the value of `key`, named "<what> <key>". */
-static wp_error *check_value_text(const char *label, const char *what, const char *key,
-                                  const char *value) {
-  char name[sizeof(quoted) + 64];
   quoted q;
 
-  snprintf(name, sizeof name, "the value of %s %s", what, quote_str(&q, key));
-  return check_text(label, name, value);
+  if (wp_utf8_valid((const uint8_t *)s, strlen(s))) return NULL;
+  return fail(label, "'%s' is not valid UTF-8 (%s): text given to a plugin must be UTF-8", path,
+              quote_str(&q, s));
+}
+
+/* As check_text for the value of `key`, a <what> ("config key"). */
+static wp_error *check_value_text(const char *label, const char *what, const char *key,
+                                  const char *value) {
+  quoted k, v;
+
+  if (wp_utf8_valid((const uint8_t *)value, strlen(value))) return NULL;
+  return fail(label, "the value of %s %s is not valid UTF-8 (%s): text given to a plugin "
+              "must be UTF-8", what, quote_str(&k, key), quote_str(&v, value));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1237,7 +1228,7 @@ static wp_error *parse_root(const parser *p, const cJSON *root) {
   if ((err = check_fields(p, root, "", ROOT_KEYS)) ||
       (err = get_string(p, root, "", "name", &name)))
     return err;
-  if (name && ((err = check_text(p->label, "'name'", name)) ||
+  if (name && ((err = check_json_text(p->label, "name", name)) ||
                (err = wp_manifest_set_name(p->m, name))))
     return err;
   if ((f = field(root, "sources")) && (err = parse_sources(p, f))) return err;

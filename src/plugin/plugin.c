@@ -29,7 +29,11 @@ void wp_sha256_hex(const uint8_t *data, size_t len, char out[65]) {
 
 /* ---- reading files ------------------------------------------------------- */
 
-static wp_error *read_file(const char *path, uint8_t **data, size_t *len) {
+static const char *base_name(const char *path);
+
+/* Reads a plugin file; one over the load size cap is refused unread. */
+static wp_error *read_file(const char *path, struct wp_engine *engine, const wp_manifest *m,
+                           uint8_t **data, size_t *len) {
   FILE *f = fopen(path, "rb");
   if (!f)
     return wp_error_new(errno == ENOENT ? WP_ERR_NOT_FOUND : WP_ERR_IO,
@@ -38,6 +42,11 @@ static wp_error *read_file(const char *path, uint8_t **data, size_t *len) {
   if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
     fclose(f);
     return wp_error_new(WP_ERR_IO, "plugin '%s': not a regular file", path);
+  }
+  wp_error *err = wp_bounds_check_file(engine, m, base_name(path), (uint64_t)st.st_size);
+  if (err) {
+    fclose(f);
+    return err;
   }
   uint8_t *buf = malloc(st.st_size ? (size_t)st.st_size : 1);
   size_t n = buf ? fread(buf, 1, (size_t)st.st_size, f) : 0;
@@ -374,6 +383,9 @@ static wp_error *explain_pool_fit(const wp_plugin *p, wp_error *err) {
                                    "wp_engine_config_set_pooling(cfg, 0)"},
   };
   const char *msg = wp_error_get_message(err);
+  /* Only compile errors: other load errors quote plugin text that could
+     contain the same words. */
+  if (wp_error_get_kind(err) != WP_ERR_LOAD || !strstr(msg, "not a valid WebAssembly")) return err;
   for (size_t i = 0; i < sizeof fits / sizeof fits[0]; i++) {
     const char *at = strstr(msg, fits[i].mark);
     if (!at) continue;
@@ -423,7 +435,10 @@ wp_error *wp_plugin_from_bytes(struct wp_engine *engine, const char *display,
   atomic_init(&p->refs, 1);
   p->engine = wp_engine_ref(engine);
   p->manifest = wp_manifest_copy(manifest);
-  p->name = strdup(manifest && manifest->name ? manifest->name : display);
+  /* A manifest's name is checked to be UTF-8; a file name is not, and the
+     name reaches messages and log callbacks: make it printable. */
+  p->name = manifest && manifest->name ? strdup(manifest->name)
+                                       : wp_strdup_printable(display, strlen(display));
   p->size = len;
   wp_error *err = NULL;
   uint8_t *converted = NULL;
@@ -493,7 +508,7 @@ wp_error *wp_plugin_load(wp_engine *engine, const char *path, const wp_manifest 
                         "wp_plugin_load: no path given and the manifest has no source");
   uint8_t *data = NULL;
   size_t len = 0;
-  wp_error *err = read_file(path, &data, &len);
+  wp_error *err = read_file(path, engine, manifest, &data, &len);
   if (err) return err;
   err = wp_plugin_from_bytes(engine, base_name(path), data, len, manifest, out);
   free(data);

@@ -12,6 +12,8 @@
  */
 #include "adv.h"
 
+#include <unistd.h>
+
 #include <wasmtime.h>
 
 #include "plugin/bounds.h"
@@ -272,6 +274,38 @@ WP_TEST(test_module_size_cap) {
   wp_engine_free(e);
 }
 
+/*
+ * A file over the cap is refused before it is read: a sparse 1 TiB file
+ * would otherwise be read into memory (or fail to be) before any check.
+ */
+WP_TEST(test_huge_file_refused_unread) {
+  char path[] = "/tmp/wp_huge_XXXXXX";
+  int fd = mkstemp(path);
+  wp_engine *e = test_engine();
+  wp_manifest *m = wp_manifest_new();
+  wp_plugin *p = NULL;
+
+  assert_true(fd >= 0);
+  assert_int_equal(ftruncate(fd, (off_t)1 << 40), 0);
+  close(fd);
+  double start = adv_now_ms();
+  assert_error(wp_plugin_load(e, path, NULL, &p), WP_ERR_LOAD,
+               "the file is 1024 GiB, more than the module size limit of 128 MiB; raise the "
+               "engine's cap with wp_engine_config_set_max_module_size");
+  assert_true(adv_now_ms() - start < 1000);
+  assert_null(p);
+  /* With a lower cap from the manifest, that one is named. */
+  assert_ok(wp_manifest_set_name(m, "huge"));
+  wp_manifest_set_max_module_size(m, 1u << 20);
+  assert_error(wp_plugin_load(e, path, m, &p), WP_ERR_LOAD,
+               "plugin 'huge': the file is 1024 GiB, more than the module size limit of 1 MiB "
+               "set by the manifest (limits.module_size)");
+  unlink(path);
+  wp_manifest_free(m);
+  adv_engine_still_works(e);
+  wp_engine_free(e);
+}
+
 /* ---- what counts as a function ---------------------------------------------- */
 
 /* Function imports count, other imports do not. */
@@ -474,6 +508,7 @@ int main(void) {
       cmocka_unit_test(test_engine_sets_function_cap),
       cmocka_unit_test(test_manifest_lowers_caps),
       cmocka_unit_test(test_module_size_cap),
+      cmocka_unit_test(test_huge_file_refused_unread),
       cmocka_unit_test(test_imports_counted),
       cmocka_unit_test(test_compact_imports_counted),
       cmocka_unit_test(test_component_functions_counted),
