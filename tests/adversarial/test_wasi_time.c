@@ -8,6 +8,9 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "adv.h"
 
@@ -226,6 +229,102 @@ WP_TEST(test_p2_interrupt) {
   teardown(&t);
 }
 
+/* A granted directory holding a FIFO: opening it would block in open(2)
+   until a writer came, out of reach of any deadline, so it is refused at
+   once (ENXIO); regular files, and missing ones, behave as before. */
+/* A directory with a FIFO, a file and a symlink to the FIFO. */
+static void make_fifo_dir(char *dir) {
+  char path[256];
+  assert_non_null(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/fifo", dir);
+  assert_int_equal(mkfifo(path, 0600), 0);
+  snprintf(path, sizeof path, "%s/file", dir);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs("data", f);
+  fclose(f);
+  snprintf(path, sizeof path, "%s/link", dir);
+  assert_int_equal(symlink("fifo", path), 0);
+}
+
+static void remove_fifo_dir(const char *dir) {
+  char path[256];
+  const char *names[] = {"link", "file", "fifo"};
+  for (int i = 0; i < 3; i++) {
+    snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+    unlink(path);
+  }
+  rmdir(dir);
+}
+
+WP_TEST(test_p2_open_fifo_refused) {
+  char dir[] = "/tmp/wp-adv-fifo-XXXXXX";
+  make_fifo_dir(dir);
+  wp_engine *e = adv_engine(4, 0);
+  wp_manifest *m = adv_manifest(0, TIMEOUT_MS);
+  assert_ok(wp_manifest_allow_dir(m, dir, "/", false));
+  wp_plugin *p;
+  wp_instance *inst;
+  assert_ok(wp_plugin_load(e, adv_fixture("open_p2.wat"), m, &p));
+  assert_ok(wp_instance_new(p, &inst));
+  struct { uint32_t which, follow, want; } cases[] = {
+      {0, 0, 20 /* no-device: the FIFO */}, {1, 0, 0 /* the file */},
+      {2, 1, 20 /* the link, followed to the FIFO */}, {3, 0, 21 /* no-entry */},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    wp_value *args[2] = {wp_value_new_u32(cases[i].which), wp_value_new_u32(cases[i].follow)}, *r = NULL;
+    double t0 = adv_now_ms();
+    assert_ok(wp_instance_invoke(inst, "open", (const wp_value *const *)args, 2, &r));
+    assert_true(adv_now_ms() - t0 < WITHIN_MS);
+    assert_int_equal(wp_value_get_uint(r), cases[i].want);
+    wp_value_free(r);
+    wp_value_free(args[0]);
+    wp_value_free(args[1]);
+  }
+  wp_instance_free(inst);
+  wp_plugin_free(p);
+  wp_manifest_free(m);
+  adv_engine_still_works(e);
+  wp_engine_free(e);
+  remove_fifo_dir(dir);
+}
+
+WP_TEST(test_p1_open_fifo_refused) {
+  char dir[] = "/tmp/wp-adv-fifo-XXXXXX";
+  make_fifo_dir(dir);
+  wp_engine *e = adv_engine(4, 0);
+  wp_manifest *m = adv_manifest(0, TIMEOUT_MS);
+  assert_ok(wp_manifest_allow_dir(m, dir, "/", false));
+  wp_plugin *p;
+  wp_instance *inst;
+  assert_ok(wp_plugin_load(e, adv_fixture("open_p1.wat"), m, &p));
+  assert_ok(wp_instance_new(p, &inst));
+  struct { int which, follow, want; } cases[] = {
+      {0, 0, 60 /* ENXIO: the FIFO */},  {1, 0, 0 /* the file */},
+      {2, 1, 60 /* the link, followed to the FIFO */}, {3, 0, 44 /* ENOENT */},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    wp_val args[2] = {WP_VAL_I32(cases[i].which), WP_VAL_I32(cases[i].follow)}, r;
+    double t0 = adv_now_ms();
+    assert_ok(wp_instance_call(inst, "open", args, 2, &r, 1));
+    assert_true(adv_now_ms() - t0 < WITHIN_MS);
+    assert_int_equal(r.of.i32, cases[i].want);
+  }
+  /* The link itself, not followed: an error from the open, not a wait. */
+  wp_val args[2] = {WP_VAL_I32(2), WP_VAL_I32(0)}, r;
+  assert_ok(wp_instance_call(inst, "open", args, 2, &r, 1));
+  assert_int_not_equal(r.of.i32, 0);
+  /* The bytes the host borrowed to stat the path are back. */
+  assert_ok(wp_instance_call(inst, "canary", NULL, 0, &r, 1));
+  assert_memory_equal(&r.of.i64, "canary-c", 8);
+  wp_instance_free(inst);
+  wp_plugin_free(p);
+  wp_manifest_free(m);
+  adv_engine_still_works(e);
+  wp_engine_free(e);
+  remove_fifo_dir(dir);
+}
+
 int main(void) {
   wp_test_save_wasm_signals();
   const struct CMUnitTest tests[] = {
@@ -233,7 +332,8 @@ int main(void) {
       cmocka_unit_test(test_p1_absolute_realtime), cmocka_unit_test(test_p1_two_clocks),
       cmocka_unit_test(test_p1_clock_and_stdin),  cmocka_unit_test(test_p1_bad_events_no_wait),
       cmocka_unit_test(test_p1_interrupt),        cmocka_unit_test(test_p2_block_and_poll),
-      cmocka_unit_test(test_p2_interrupt),
+      cmocka_unit_test(test_p2_interrupt),       cmocka_unit_test(test_p1_open_fifo_refused),
+      cmocka_unit_test(test_p2_open_fifo_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

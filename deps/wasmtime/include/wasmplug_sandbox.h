@@ -62,7 +62,14 @@ wasmtime_error_t *wasmplug_linker_bound_wasi(wasmtime_linker_t *linker,
                                              wasmplug_budget_fn budget,
                                              wasmplug_scratch_fn scratch, uint32_t slice_us);
 
-/* The same for WASI preview 2: wasi:io/poll's poll and pollable.block. */
+/*
+ * Also shadows path_open, which then opens only regular files, directories
+ * and symlinks (ENXIO for FIFOs and devices, whose open(2) can block in the
+ * kernel until another process opens the other end).
+ */
+
+/* The same for WASI preview 2: wasi:io/poll's poll and pollable.block, and
+   wasi:filesystem's descriptor.open-at (no-device for FIFOs and devices). */
 wasmtime_error_t *wasmplug_component_linker_bound_wasip2(wasmtime_component_linker_t *linker,
                                                          wasmplug_budget_fn budget,
                                                          uint32_t slice_us);

@@ -16,9 +16,12 @@
 //!    with versions that wait in slices and ask the embedder, between slices,
 //!    how much time the call has left (`budget`); when it says none, the
 //!    wait ends with a trap and the embedder reports why (timeout or
-//!    interrupt). Every other WASI function returns without waiting for long
-//!    in wasmplug's configuration (stdin is a byte buffer, stdout/stderr are
-//!    sinks or callbacks, files are regular files, no sockets are granted).
+//!    interrupt). Opening a FIFO or a device can block in the kernel until
+//!    another process opens its other end, so preview 1 `path_open` and
+//!    preview 2 `descriptor.open-at` are shadowed to refuse them. Every
+//!    other WASI function returns without waiting for long in wasmplug's
+//!    configuration (stdin is a byte buffer, stdout/stderr are sinks or
+//!    callbacks, files are regular files, no sockets are granted).
 //!
 //! The C API's handles are `#[repr(C)]`/`#[repr(transparent)]` wrappers whose
 //! only field is the Rust object (`Store`, `Linker`), so a pointer to the
@@ -33,7 +36,7 @@ use std::time::{Duration, Instant};
 
 use wasmtime::component::{Resource, ResourceTable};
 use wasmtime::{
-    AsContext, AsContextMut, Caller, Extern, Func, Instance, Linker, Module, ResourceLimiter, Store,
+    AsContext, AsContextMut, Caller, Extern, Instance, Linker, Module, ResourceLimiter, Store,
 };
 use wasmtime_c_api::{
     wasmtime_component_linker_t, wasmtime_context_get_data, wasmtime_error_t, wasmtime_linker_t,
@@ -356,10 +359,20 @@ fn poll_clocks(
 /// handle itself.
 const TRAMPOLINE_WAT: &str = r#"(module
   (import "wasi_snapshot_preview1" "poll_oneoff" (func $p (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_filestat_get" (func $s (param i32 i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_open"
+    (func $o (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
   (import "env" "memory" (memory 0))
   (export "memory" (memory 0))
   (func (export "poll") (param i32 i32 i32 i32) (result i32)
-    local.get 0 local.get 1 local.get 2 local.get 3 call $p))"#;
+    local.get 0 local.get 1 local.get 2 local.get 3 call $p)
+  (func (export "stat") (param i32 i32 i32 i32 i32) (result i32)
+    local.get 0 local.get 1 local.get 2 local.get 3 local.get 4 call $s)
+  (func (export "open") (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)
+    local.get 0 local.get 1 local.get 2 local.get 3 local.get 4
+    local.get 5 local.get 6 local.get 7 local.get 8 call $o))"#;
+
+const TRAMPOLINE_IMPORTS: [&str; 3] = ["poll_oneoff", "path_filestat_get", "path_open"];
 
 struct Original {
     linker: Linker<WasmtimeStoreData>,
@@ -381,34 +394,110 @@ impl Original {
 
 const SCRATCH_TAG: u64 = 0x7761_7370_6c75_6701; // "wasplug" + version
 
-fn forward_poll(
+/// The store's trampoline instance, made on first use and cached in the
+/// embedder's scratch words.
+fn trampoline(
     caller: &mut Caller<'_, WasmtimeStoreData>,
     original: &Original,
-    memory: Option<Extern>,
-    args: (i32, i32, i32, i32),
-) -> wasmtime::Result<i32> {
+) -> wasmtime::Result<Instance> {
     let scratch = (original.scratch)(store_data(caller));
     if scratch.is_null() {
         wasmtime::bail!("wasmplug: no scratch space for WASI");
     }
     let words = unsafe { std::slice::from_raw_parts_mut(scratch, 4) };
-    let func = if words[0] == SCRATCH_TAG {
-        // Func is a Copy handle (#[repr(C)], 16 bytes) into this store.
-        unsafe { std::ptr::read(words[1..3].as_ptr() as *const Func) }
-    } else {
-        let memory = memory.ok_or_else(|| wasmtime::format_err!("missing required memory export"))?;
-        let poll = original
-            .linker
-            .get(&mut *caller, "wasi_snapshot_preview1", "poll_oneoff")?;
-        let inst = Instance::new(&mut *caller, original.trampoline()?, &[poll, memory])?;
-        let func = inst
-            .get_func(&mut *caller, "poll")
-            .ok_or_else(|| wasmtime::format_err!("wasmplug: trampoline has no poll"))?;
-        unsafe { std::ptr::write(words[1..3].as_mut_ptr() as *mut Func, func) };
-        words[0] = SCRATCH_TAG;
-        func
+    if words[0] == SCRATCH_TAG {
+        // Instance is a Copy handle (#[repr(C)], at most 16 bytes) into this store.
+        return Ok(unsafe { std::ptr::read(words[1..3].as_ptr() as *const Instance) });
+    }
+    let memory = caller
+        .get_export("memory")
+        .ok_or_else(|| wasmtime::format_err!("missing required memory export"))?;
+    let mut imports = Vec::with_capacity(4);
+    for name in TRAMPOLINE_IMPORTS {
+        imports.push(original.linker.get(&mut *caller, "wasi_snapshot_preview1", name)?);
+    }
+    imports.push(memory);
+    let inst = Instance::new(&mut *caller, original.trampoline()?, &imports)?;
+    unsafe { std::ptr::write(words[1..3].as_mut_ptr() as *mut Instance, inst) };
+    words[0] = SCRATCH_TAG;
+    Ok(inst)
+}
+
+fn forward_poll(
+    caller: &mut Caller<'_, WasmtimeStoreData>,
+    original: &Original,
+    args: (i32, i32, i32, i32),
+) -> wasmtime::Result<i32> {
+    let inst = trampoline(caller, original)?;
+    let f = inst.get_typed_func::<(i32, i32, i32, i32), i32>(&mut *caller, "poll")?;
+    f.call(&mut *caller, args)
+}
+
+// ---- opening only what cannot block ------------------------------------------
+
+const ERRNO_NXIO: i32 = 60;
+const FILESTAT_SIZE: usize = 64;
+const FILETYPE_AT: usize = 16;
+const FILETYPE_DIRECTORY: u8 = 3;
+const FILETYPE_REGULAR_FILE: u8 = 4;
+const FILETYPE_SYMBOLIC_LINK: u8 = 7;
+
+/// 64 bytes of guest memory, 8-aligned, that do not overlap the path: the
+/// original path_filestat_get writes its result there (the guest is stopped
+/// in this call, and the bytes are put back before it resumes).
+fn stat_area(mem_len: usize, path: usize, path_len: usize) -> Option<usize> {
+    let path_end = path.checked_add(path_len)?;
+    if path >= FILESTAT_SIZE && FILESTAT_SIZE <= mem_len {
+        return Some(0);
+    }
+    let at = path_end.checked_add(7)? & !7;
+    (at.checked_add(FILESTAT_SIZE)? <= mem_len).then_some(at)
+}
+
+/// The type of what `path` names under `fd`, as path_filestat_get sees it
+/// (following symlinks when the open would), or None if it cannot say (no
+/// such file yet, a bad fd or path: the open reports those itself).
+fn file_type(
+    caller: &mut Caller<'_, WasmtimeStoreData>,
+    inst: Instance,
+    memory: &wasmtime::Memory,
+    (fd, dirflags, path, path_len): (i32, i32, i32, i32),
+) -> wasmtime::Result<Option<u8>> {
+    let mem_len = memory.data_size(&*caller);
+    let Some(at) = stat_area(mem_len, path as u32 as usize, path_len as u32 as usize) else {
+        return Ok(None);
     };
-    func.typed::<(i32, i32, i32, i32), i32>(&*caller)?.call(&mut *caller, args)
+    let mut saved = [0u8; FILESTAT_SIZE];
+    memory.read(&*caller, at, &mut saved)?;
+    let stat = inst.get_typed_func::<(i32, i32, i32, i32, i32), i32>(&mut *caller, "stat")?;
+    let errno = stat.call(&mut *caller, (fd, dirflags, path, path_len, at as i32))?;
+    let mut ty = [0u8; 1];
+    memory.read(&*caller, at + FILETYPE_AT, &mut ty)?;
+    memory.write(&mut *caller, at, &saved)?;
+    Ok((errno == 0).then_some(ty[0]))
+}
+
+/// path_open, refusing (ENXIO) anything but regular files, directories and
+/// symlinks: opening a FIFO or a device can block in the kernel until
+/// another process opens its other end, where no deadline reaches.
+fn guarded_path_open(
+    mut caller: Caller<'_, WasmtimeStoreData>,
+    original: &Original,
+    args: (i32, i32, i32, i32, i32, i64, i64, i32, i32),
+) -> wasmtime::Result<i32> {
+    let inst = trampoline(&mut caller, original)?;
+    let memory = inst
+        .get_memory(&mut caller, "memory")
+        .ok_or_else(|| wasmtime::format_err!("missing required memory export"))?;
+    let ty = file_type(&mut caller, inst, &memory, (args.0, args.1, args.2, args.3))?;
+    if let Some(t) = ty {
+        if t != FILETYPE_REGULAR_FILE && t != FILETYPE_DIRECTORY && t != FILETYPE_SYMBOLIC_LINK {
+            return Ok(ERRNO_NXIO);
+        }
+    }
+    let open = inst
+        .get_typed_func::<(i32, i32, i32, i32, i32, i64, i64, i32, i32), i32>(&mut caller, "open")?;
+    open.call(&mut caller, args)
 }
 
 fn bounded_poll_oneoff(
@@ -426,7 +515,7 @@ fn bounded_poll_oneoff(
     match plan {
         Plan::Errno(e) => Ok(e),
         Plan::Clocks(waits) => poll_clocks(&mut caller, budget, mem.unwrap(), waits, events as u32, nevents as u32),
-        Plan::Delegate => forward_poll(&mut caller, original, mem, args),
+        Plan::Delegate => forward_poll(&mut caller, original, args),
     }
 }
 
@@ -452,21 +541,44 @@ pub unsafe extern "C" fn wasmplug_linker_bound_wasi(
     let linker = &mut *(linker as *mut Linker<WasmtimeStoreData>);
     let budget = Budget { fn_: budget, slice: Duration::from_micros(slice_us.max(1).into()) };
     ok_or_error(catch_unwind(AssertUnwindSafe(|| {
-        let original = Original {
+        let original = std::sync::Arc::new(Original {
             linker: linker.clone(),
             trampoline: std::sync::OnceLock::new(),
             scratch,
-        };
+        });
         linker.allow_shadowing(true);
         let r = linker
             .func_wrap(
                 "wasi_snapshot_preview1",
                 "poll_oneoff",
-                move |caller: Caller<'_, WasmtimeStoreData>, a: i32, b: i32, c: i32, d: i32| {
-                    bounded_poll_oneoff(caller, &original, &budget, (a, b, c, d))
+                {
+                    let original = original.clone();
+                    move |caller: Caller<'_, WasmtimeStoreData>, a: i32, b: i32, c: i32, d: i32| {
+                        bounded_poll_oneoff(caller, &original, &budget, (a, b, c, d))
+                    }
                 },
             )
             .map(|_| ());
+        let r = r.and_then(|_| {
+            linker
+                .func_wrap(
+                    "wasi_snapshot_preview1",
+                    "path_open",
+                    move |caller: Caller<'_, WasmtimeStoreData>,
+                          a: i32,
+                          b: i32,
+                          c: i32,
+                          d: i32,
+                          e: i32,
+                          f: i64,
+                          g: i64,
+                          h: i32,
+                          i: i32| {
+                        guarded_path_open(caller, &original, (a, b, c, d, e, f, g, h, i))
+                    },
+                )
+                .map(|_| ())
+        });
         linker.allow_shadowing(false);
         r
     })))
@@ -506,14 +618,64 @@ pub unsafe extern "C" fn wasmplug_component_linker_bound_wasip2(
                     budget.run(data, HostPollable::block(table, p))
                 },
             )?;
-            wasmtime::Result::<()>::Ok(())
+            guard_open_at(linker, budget)
         })();
         linker.allow_shadowing(false);
         r
     })))
 }
 
-const _: () = assert!(std::mem::size_of::<Func>() <= 16);
+/// Shadows wasi:filesystem's `[method]descriptor.open-at` with a version
+/// that opens only regular files, directories and symlinks (see
+/// guarded_path_open), and waits within the call's budget.
+fn guard_open_at(
+    linker: &mut wasmtime::component::Linker<WasmtimeStoreData>,
+    budget: Budget,
+) -> wasmtime::Result<()> {
+    use wasmtime_wasi::filesystem::{Descriptor, WasiFilesystemView};
+    use wasmtime_wasi::p2::bindings::filesystem::types::{
+        DescriptorFlags, DescriptorType, ErrorCode, HostDescriptor, OpenFlags, PathFlags,
+    };
+    type Opened = Result<Resource<Descriptor>, ErrorCode>;
+    let mut fs = linker.instance("wasi:filesystem/types@0.2.12")?;
+    fs.func_wrap(
+        "[method]descriptor.open-at",
+        move |mut store: wasmtime::StoreContextMut<'_, WasmtimeStoreData>,
+              (dir, path_flags, path, oflags, flags): (
+            Resource<Descriptor>,
+            PathFlags,
+            String,
+            OpenFlags,
+            DescriptorFlags,
+        )|
+              -> wasmtime::Result<(Opened,)> {
+            let data = store_data(&store);
+            let mut view = store.data_mut().filesystem();
+            let at = Resource::<Descriptor>::new_borrow(dir.rep());
+            let stat = budget.run(data, async {
+                Ok(HostDescriptor::stat_at(&mut view, at, path_flags, path.clone()).await)
+            })?;
+            if let Ok(stat) = stat {
+                let ok = matches!(
+                    stat.type_,
+                    DescriptorType::RegularFile | DescriptorType::Directory | DescriptorType::SymbolicLink
+                );
+                if !ok {
+                    return Ok((Err(ErrorCode::NoDevice),));
+                }
+            }
+            let opened = budget.run(data, async {
+                Ok(HostDescriptor::open_at(&mut view, dir, path_flags, path, oflags, flags).await)
+            })?;
+            match opened {
+                Ok(d) => Ok((Ok(d),)),
+                Err(e) => Ok((Err(e.downcast()?),)),
+            }
+        },
+    )
+}
+
+const _: () = assert!(std::mem::size_of::<Instance>() <= 16);
 
 // The casts above rely on each C API handle being exactly its Rust object
 // (#[repr(C)] / #[repr(transparent)] with one field, in wasmtime-c-api-impl
