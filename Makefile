@@ -9,18 +9,27 @@
 #   make fuzz       libFuzzer (clang-19) on each harness of fuzz/ for
 #                   FUZZ_SECONDS (default 60) in build-fuzz/; see HACKING.md
 #   make install PREFIX=/usr/local
+#
+# Each of them first runs deps/setup.sh, which installs the Debian packages
+# that are missing and checks for cargo, Go and Node.js (tens of ms when nothing
+# is missing); WASMPLUG_NO_SETUP=1 skips it.
 
 BUILD    ?= build
 PREFIX   ?= /usr/local
 JOBS     ?= $(shell nproc)
-GENERATOR := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
+# "=", not ":=": looked at when cmake runs, after setup has installed ninja.
+GENERATOR = $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
+SETUP    := $(if $(WASMPLUG_NO_SETUP),,setup)
 
-.PHONY: all configure run test bench sanitize fuzz install clean
+.PHONY: all setup configure run test bench sanitize fuzz install clean
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
-configure:
+setup:
+	@deps/setup.sh
+
+configure: $(SETUP)
 	@test -f $(BUILD)/CMakeCache.txt || cmake -S . -B $(BUILD) $(GENERATOR) -DCMAKE_BUILD_TYPE=Release
 
 run: all
@@ -46,7 +55,7 @@ bench: all
 	bench/rust/build.sh $(BUILD)/bin/wasmplug-bench-rust
 	$(BUILD)/bin/wasmplug-bench --out $(BUILD)/bench/core.json --rust-harness $(BUILD)/bin/wasmplug-bench-rust
 
-sanitize:
+sanitize: $(SETUP)
 	@test -f build-sanitize/CMakeCache.txt || cmake -S . -B build-sanitize $(GENERATOR) \
 	  -DCMAKE_BUILD_TYPE=Debug -DWASMPLUG_SANITIZE=ON
 	cmake --build build-sanitize -j $(JOBS)
@@ -63,7 +72,7 @@ FUZZ_CC      ?= clang-19
 FUZZ_SECONDS ?= 60
 FUZZERS      ?= manifest wave abi
 
-fuzz:
+fuzz: $(SETUP)
 	@test -f $(FUZZ_BUILD)/CMakeCache.txt || CC=$(FUZZ_CC) cmake -S . -B $(FUZZ_BUILD) $(GENERATOR) \
 	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWASMPLUG_FUZZ=ON -DWASMPLUG_GUESTS=OFF -DBUILD_TESTING=OFF
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target $(addprefix fuzz_,$(FUZZERS))

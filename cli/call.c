@@ -6,7 +6,6 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -128,15 +127,6 @@ static int call_bytes(wp_instance *inst, const wp_extern_info *e, const cli_opts
   return CLI_OK;
 }
 
-/* A bytes export looks like (i32, i32) -> i32 in a plugin with cabi_realloc. */
-static bool looks_like_bytes(const wp_plugin *p, const wp_extern_info *e) {
-  bool has_realloc = false;
-  for (size_t i = 0; i < wp_plugin_export_count(p); i++)
-    has_realloc |= strcmp(wp_plugin_get_export(p, i)->name, "cabi_realloc") == 0;
-  return has_realloc && e->numeric && e->nparams == 2 && e->params[0] == WP_I32 &&
-         e->params[1] == WP_I32 && e->nresults == 1 && e->results[0] == WP_I32;
-}
-
 /* A component export: ARGS are WAVE values of the parameter types. */
 static int call_component(wp_instance *inst, const wp_plugin *p, wp_func_id id, const cli_opts *o) {
   const wp_functype *ft = wp_plugin_get_functype(p, id);
@@ -223,7 +213,8 @@ int cmd_call(int argc, char **argv) {
     goto done;
   }
   const wp_extern_info *e = wp_plugin_get_export(plugin, id);
-  bool bytes = o.input || o.input_file || (o.npositional == 2 && looks_like_bytes(plugin, e));
+  bool bytes =
+      o.input || o.input_file || (o.npositional == 2 && wp_plugin_is_bytes_func(plugin, id));
   rc = bytes ? call_bytes(inst, e, &o) : call_numeric(inst, e, &o);
 done:
   wp_instance_free(inst);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "component/component.h"
+#include "engine/error.h"
 #include "plugin/plugin.h"
 
 bool wp_component_is_builtin_iface(const char *iface) {
@@ -39,16 +40,16 @@ static wp_error *builtin_config_get(wp_host_call *call, const wp_value *const *a
   if (!key) return wp_error_new(WP_ERR_ABI, "wasmplug:plugin/host#config-get takes one string");
   const char *value = wp_manifest_config_get(call->inst->plugin->manifest, key, len);
   *result = value ? wp_value_new_some(wp_value_new_string(value)) : wp_value_new_none();
-  return *result ? NULL : wp_error_new(WP_ERR_HOST, "wasmplug: out of memory");
+  return *result ? NULL : wp_error_no_memory();
 }
 
 static const wp_chost_def builtins[] = {
-    {.name = "log", .fn = builtin_log},
-    {.name = "config-get", .fn = builtin_config_get},
+    {.base = {.kind = WP_DEF_COMPONENT_FUNC, .name = "log"}, .fn = builtin_log},
+    {.base = {.kind = WP_DEF_COMPONENT_FUNC, .name = "config-get"}, .fn = builtin_config_get},
 };
 
 const wp_chost_def *wp_component_builtin(const char *name) {
   for (size_t i = 0; i < sizeof builtins / sizeof *builtins; i++)
-    if (strcmp(builtins[i].name, name) == 0) return &builtins[i];
+    if (strcmp(builtins[i].base.name, name) == 0) return &builtins[i];
   return NULL;
 }

@@ -13,7 +13,7 @@ wp_error *wp_component_instantiate(wp_instance *inst) {
   wp_plugin *p = inst->plugin;
   wp_instantiation_begin(inst);
   wasmtime_error_t *werr =
-      wasmtime_component_linker_instantiate(p->comp->linker, inst->ctx, p->comp->component, &inst->cinstance);
+      wasmtime_component_linker_instantiate(wp_comp(p)->linker, inst->ctx, wp_comp(p)->component, &inst->cinstance);
   if (werr) {
     /* A link failure here (a type the host cannot satisfy) is not a trap. */
     wp_error *err = wp_call_failure(inst, "instantiation", werr, NULL);
@@ -30,7 +30,7 @@ static bool resolve(wp_instance *inst, size_t id, wasmtime_component_func_t *out
     *out = inst->cfuncs[id];
     return true;
   }
-  const wp_cexport *e = &inst->plugin->comp->exports[id];
+  const wp_cexport *e = &wp_comp(inst->plugin)->exports[id];
   if (!e->index || !inst->ctx ||
       !wasmtime_component_instance_get_func(&inst->cinstance, inst->ctx, e->index, &inst->cfuncs[id]))
     return false;
@@ -59,12 +59,12 @@ wp_error *wp_instance_invoke_func(wp_instance *inst, wp_func_id id, const wp_val
   if (!inst || (nargs && !args))
     return wp_error_new(WP_ERR_BAD_INPUT, "wp_instance_invoke: instance and args are required");
   wp_plugin *p = inst->plugin;
-  if (!p->comp)
+  if (!wp_comp(p))
     return wp_error_new(WP_ERR_BAD_INPUT, WP_PLUGIN_FMT ": is a core module; call it with wp_instance_call, "
                                           "_call_bytes or _call_string", p->name);
   wp_error *err = wp_instance_check_callable(inst, id);
   if (err) return err;
-  const wp_cexport *e = &p->comp->exports[id];
+  const wp_cexport *e = &wp_comp(p)->exports[id];
   err = check_args(p, e, args, nargs);
   if (err) return err;
   wasmtime_component_func_t func;
@@ -73,7 +73,7 @@ wp_error *wp_instance_invoke_func(wp_instance *inst, wp_func_id id, const wp_val
                         e->qualified);
   wasmtime_component_val_t small[8], res = {0};
   wasmtime_component_val_t *cargs = nargs <= 8 ? small : malloc(nargs * sizeof *cargs);
-  if (!cargs) return wp_error_new(WP_ERR_HOST, "wasmplug: out of memory");
+  if (!cargs) return wp_error_no_memory();
   for (size_t i = 0; i < nargs; i++) wp_value_to_wasmtime(args[i], e->type->params[i], &cargs[i]);
   size_t nres = e->type->result ? 1 : 0;
   wp_call_begin(inst);
@@ -89,7 +89,7 @@ wp_error *wp_instance_invoke_func(wp_instance *inst, wp_func_id id, const wp_val
       if (!out || !wp_value_from_wasmtime(&res, out)) {
         free(out);
         out = NULL;
-        err = wp_error_new(WP_ERR_HOST, "wasmplug: out of memory reading the result of '%s'", e->qualified);
+        err = wp_error_new(WP_ERR_NO_MEMORY, "wasmplug: out of memory reading the result of '%s'", e->qualified);
       }
     }
     wasmtime_component_val_delete(&res);
@@ -123,8 +123,8 @@ wp_error *wp_instance_drop_resource(wp_instance *inst, wp_value *v) {
 }
 
 const wp_functype *wp_plugin_get_functype(const wp_plugin *p, wp_func_id id) {
-  if (!p->comp || id >= p->nexports) return NULL;
-  return p->comp->exports[id].type;
+  if (!wp_comp(p) || id >= p->nexports) return NULL;
+  return wp_comp(p)->exports[id].type;
 }
 
-bool wp_plugin_is_component(const wp_plugin *p) { return p->comp != NULL; }
+bool wp_plugin_is_component(const wp_plugin *p) { return wp_comp(p) != NULL; }

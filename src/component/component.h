@@ -16,13 +16,12 @@
 
 /* A component host function or resource type offered by the embedder. */
 typedef struct wp_chost_def {
-  struct wp_chost_def *next;
-  char *iface;  /* "example:types/host", "wasi:foo/bar" (any version); NULL: the root */
-  char *name;
+  /* base.module: "example:types/host", "wasi:foo/bar" (any version); NULL:
+     the root. base.kind: WP_DEF_COMPONENT_FUNC or _RESOURCE. */
+  wp_def base;
   wp_component_fn fn;
   void *user_data;
   void (*free_user_data)(void *);
-  bool is_resource;
   uint32_t resource_id; /* Wasmtime host resource type id */
   wp_resource_drop_fn drop;
 } wp_chost_def;
@@ -46,6 +45,13 @@ struct wp_component {
   char **res_names;
   size_t nres;
 };
+
+/* The component behind a plugin of the component kind (wp_plugin.kind_data);
+   NULL for other kinds. */
+static inline struct wp_component *wp_comp(const wp_plugin *p) {
+  extern const wp_kind wp_component_kind;
+  return p->kind == &wp_component_kind ? p->kind_data : NULL;
+}
 
 /* Loads a component into `p` (compile or cache, reflect, link). */
 wp_error *wp_component_load(wp_plugin *p, const uint8_t *bytes, size_t len);
@@ -71,7 +77,7 @@ bool wp_component_is_builtin_iface(const char *iface);
 /* The built-in definition of `name` in wasmplug:plugin/host, or NULL. */
 const wp_chost_def *wp_component_builtin(const char *name);
 
-/* Frees a definition (engine teardown). */
-void wp_chost_def_free(wp_chost_def *d);
+/* Frees a definition (wp_def.free). */
+void wp_chost_def_free(wp_def *d);
 
 #endif

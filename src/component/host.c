@@ -77,9 +77,9 @@ static wasmtime_error_t *trampoline(void *data, wasmtime_context_t *ctx, const w
   const wp_value **ptrs = nargs <= 8 ? ptrs_small : calloc(nargs, sizeof *ptrs);
   wp_error *err = NULL;
   size_t converted = 0;
-  if (!vals || !ptrs) err = wp_error_new(WP_ERR_HOST, "wasmplug: out of memory");
+  if (!vals || !ptrs) err = wp_error_no_memory();
   for (; !err && converted < nargs; converted++) {
-    if (!wp_value_from_wasmtime(&args[converted], &vals[converted])) err = wp_error_new(WP_ERR_HOST, "wasmplug: out of memory");
+    if (!wp_value_from_wasmtime(&args[converted], &vals[converted])) err = wp_error_no_memory();
     ptrs[converted] = &vals[converted];
   }
   wp_value *result = NULL;
@@ -91,16 +91,16 @@ static wasmtime_error_t *trampoline(void *data, wasmtime_context_t *ctx, const w
   if (!err && nresults) {
     char msg[512];
     if (!result)
-      err = wp_error_new(WP_ERR_HOST, "host function '%s' returned no result; it must return %s", d->name,
+      err = wp_error_new(WP_ERR_HOST, "host function '%s' returned no result; it must return %s", d->base.name,
                          b->type->result ? b->type->result->text : "one");
     else if (!wp_value_check(result, b->type->result, msg, sizeof msg))
-      err = wp_error_new(WP_ERR_HOST, "host function '%s' returned a wrong result: %s", d->name, msg);
+      err = wp_error_new(WP_ERR_HOST, "host function '%s' returned a wrong result: %s", d->base.name, msg);
     else
       wp_value_to_wasmtime(result, b->type->result, &results[0]);
   }
   wp_value_free(result);
   if (!err) drop_owned_args(ctx, args, nargs, b->type);
-  if (err) return host_failed(inst, err, d->name);
+  if (err) return host_failed(inst, err, d->base.name);
   /* An interrupt requested while the host function ran stops this call
      now, not a later one. */
   return wp_instance_take_interrupt(inst) ? wasmtime_error_new("interrupted") : NULL;
@@ -177,7 +177,7 @@ void wp_component_release_objects(wp_instance *inst) {
 
 wp_value *wp_value_new_resource(wp_instance *inst, const wp_resource_type *type, void *object) {
   const wp_chost_def *d = (const wp_chost_def *)type;
-  if (!inst || !d || !inst->plugin->comp || !inst->ctx) return NULL;
+  if (!inst || !d || !wp_comp(inst->plugin) || !inst->ctx) return NULL;
   wp_value *v = calloc(1, sizeof *v);
   uint32_t rep = v ? insert_object(inst, d, object) : 0;
   if (!rep) {
@@ -210,11 +210,11 @@ wp_error *wp_value_get_resource(const wp_value *v, wp_instance *inst, const wp_r
   wasmtime_error_t *werr = wasmtime_component_resource_any_to_host(inst->ctx, v->of.res, &h);
   if (werr)
     return wp_error_from_wasmtime(WP_ERR_BAD_INPUT, werr, "wp_value_get_resource: not a %s handle of the host",
-                                  d->name);
+                                  d->base.name);
   uint32_t rep = wasmtime_component_resource_host_rep(h), ty = wasmtime_component_resource_host_type(h);
   wasmtime_component_resource_host_delete(h);
   if (ty != d->resource_id || rep == 0 || rep > inst->nobjects || inst->objects[rep - 1].def != d)
-    return wp_error_new(WP_ERR_BAD_INPUT, "wp_value_get_resource: the handle is not a live '%s'", d->name);
+    return wp_error_new(WP_ERR_BAD_INPUT, "wp_value_get_resource: the handle is not a live '%s'", d->base.name);
   *object = inst->objects[rep - 1].object;
   return NULL;
 }
@@ -227,20 +227,28 @@ static wp_error *define(wp_engine *e, const char *iface, const char *name, wp_ch
   if (iface && wp_component_is_builtin_iface(iface))
     return wp_error_new(WP_ERR_BAD_INPUT, "'%s' is wasmplug's own interface; define '%s' elsewhere", iface, name);
   wp_chost_def *d = calloc(1, sizeof *d);
-  if (!d || !(d->name = strdup(name)) || (iface && !(d->iface = strdup(iface)))) {
-    wp_chost_def_free(d);
-    return wp_error_new(WP_ERR_HOST, "wasmplug: out of memory");
+  if (d) {
+    d->base.kind = WP_DEF_COMPONENT_FUNC;
+    d->base.free = wp_chost_def_free;
+  }
+  if (!d || !(d->base.name = strdup(name)) || (iface && !(d->base.module = strdup(iface)))) {
+    if (d) wp_chost_def_free(&d->base);
+    return wp_error_no_memory();
   }
   *out = d;
   return NULL;
 }
 
 static void publish(wp_engine *e, wp_chost_def *d) {
-  pthread_mutex_lock(&e->lock);
-  if (d->is_resource) d->resource_id = ++e->next_resource_id;
-  d->next = e->component_defs;
-  e->component_defs = d;
-  pthread_mutex_unlock(&e->lock);
+  /* Resource ids are handed out under the lock that wp_engine_add_def takes;
+     taking it twice is fine: ids only need to be unique. */
+  if (d->base.kind == WP_DEF_COMPONENT_RESOURCE) {
+    pthread_mutex_lock(&e->lock);
+    d->resource_id = ++e->next_resource_id;
+    pthread_mutex_unlock(&e->lock);
+  }
+  /* No link function: it cannot fail. */
+  wp_error_free(wp_engine_add_def(e, &d->base));
 }
 
 wp_error *wp_engine_define_component_func(wp_engine *e, const char *iface, const char *name, wp_component_fn fn,
@@ -262,7 +270,7 @@ wp_error *wp_engine_define_resource(wp_engine *e, const char *iface, const char 
   wp_chost_def *d;
   wp_error *err = define(e, iface, name, &d);
   if (err) return err;
-  d->is_resource = true;
+  d->base.kind = WP_DEF_COMPONENT_RESOURCE;
   d->drop = drop;
   d->user_data = user_data;
   publish(e, d);
@@ -270,10 +278,11 @@ wp_error *wp_engine_define_resource(wp_engine *e, const char *iface, const char 
   return NULL;
 }
 
-void wp_chost_def_free(wp_chost_def *d) {
+void wp_chost_def_free(wp_def *base) {
+  wp_chost_def *d = (wp_chost_def *)base;
   if (!d) return;
   if (d->free_user_data) d->free_user_data(d->user_data);
-  free(d->iface);
-  free(d->name);
+  free(d->base.module);
+  free(d->base.name);
   free(d);
 }

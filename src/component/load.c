@@ -143,7 +143,7 @@ static bool add_item(void *vctx, const char *iface, const char *name, const wasm
 
 /* Export indices, resolved once per plugin; instances look functions up by them. */
 static bool resolve_indices(wp_plugin *p) {
-  struct wp_component *c = p->comp;
+  struct wp_component *c = wp_comp(p);
   for (size_t i = 0; i < p->nexports; i++) {
     const wp_extern_info *e = &p->exports[i];
     if (e->kind != WP_EXTERN_FUNC) continue;
@@ -160,7 +160,7 @@ static bool resolve_indices(wp_plugin *p) {
 }
 
 static wp_error *reflect(wp_plugin *p) {
-  struct wp_component *c = p->comp;
+  struct wp_component *c = wp_comp(p);
   wasmtime_component_type_t *ct = wasmtime_component_type(c->component);
   const wasm_engine_t *engine = p->flavor->engine;
   reflect_ctx r = {.p = p, .c = c};
@@ -170,7 +170,7 @@ static wp_error *reflect(wp_plugin *p) {
   r.imports = false;
   ok = ok && walk(ct, engine, false, add_item, &r);
   wasmtime_component_type_delete(ct);
-  if (!ok) return wp_error_new(WP_ERR_HOST, WP_PLUGIN_FMT ": out of memory reading its types", p->name);
+  if (!ok) return wp_error_new(WP_ERR_NO_MEMORY, WP_PLUGIN_FMT ": out of memory reading its types", p->name);
   if (!resolve_indices(p))
     return wp_error_new(WP_ERR_LOAD, WP_PLUGIN_FMT ": cannot resolve its exports", p->name);
   for (size_t i = 0; i < p->nimports; i++)
@@ -192,8 +192,10 @@ static bool iface_matches(const char *def, const char *import) {
 
 /* The embedder's definition of an import; engine->lock held. */
 static const wp_chost_def *find_def(const struct wp_engine *e, const char *iface, const char *name, bool resource) {
-  for (const wp_chost_def *d = e->component_defs; d; d = d->next)
-    if (d->is_resource == resource && strcmp(d->name, name) == 0 && iface_matches(d->iface, iface)) return d;
+  wp_def_kind kind = resource ? WP_DEF_COMPONENT_RESOURCE : WP_DEF_COMPONENT_FUNC;
+  for (const wp_def *d = e->defs; d; d = d->next)
+    if (d->kind == kind && strcmp(d->name, name) == 0 && iface_matches(d->module, iface))
+      return (const wp_chost_def *)d;
   return NULL;
 }
 
@@ -224,14 +226,14 @@ static wasmtime_error_t *link_group(link_ctx *l, wasmtime_component_linker_insta
        otherwise loading fails below with the list. */
     if (!d && !p->manifest->trap_missing_imports) continue;
     wasmtime_error_t *werr = resource ? wp_component_link_resource(li, imp->name, d)
-                                      : wp_component_link_func(li, imp, d, p->comp->import_types[i]);
+                                      : wp_component_link_func(li, imp, d, wp_comp(p)->import_types[i]);
     if (werr) return werr;
   }
   return NULL;
 }
 
 static wp_error *link(wp_plugin *p) {
-  struct wp_component *c = p->comp;
+  struct wp_component *c = wp_comp(p);
   c->linker = wasmtime_component_linker_new(p->flavor->engine);
   wasmtime_error_t *werr = c->needs_wasi ? wasmtime_component_linker_add_wasip2(c->linker) : NULL;
   /* Sleeps and polls inside WASI must end when the call's time is up. */
@@ -240,7 +242,7 @@ static wp_error *link(wp_plugin *p) {
   link_ctx *l = calloc(1, sizeof *l);
   if (!l) {
     if (werr) wasmtime_error_delete(werr);
-    return wp_error_new(WP_ERR_HOST, "wasmplug: out of memory");
+    return wp_error_no_memory();
   }
   l->p = p;
   wasmtime_component_linker_instance_t *root = werr ? NULL : wasmtime_component_linker_root(c->linker);
@@ -301,9 +303,10 @@ static wp_error *explain_async(const wp_plugin *p, wp_error *err) {
 }
 
 wp_error *wp_component_load(wp_plugin *p, const uint8_t *bytes, size_t len) {
-  p->comp = calloc(1, sizeof *p->comp);
-  if (!p->comp) return wp_error_new(WP_ERR_HOST, "wasmplug: out of memory");
-  wp_error *err = wp_cache_compile(p, bytes, len, &p->comp->component);
+  struct wp_component *c = calloc(1, sizeof *c);
+  if (!c) return wp_error_no_memory();
+  p->kind_data = c;
+  wp_error *err = wp_cache_compile(p, bytes, len, NULL, &c->component);
   if (err) return explain_async(p, err);
   err = reflect(p);
   if (!err) err = link(p);

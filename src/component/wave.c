@@ -43,9 +43,6 @@
 /* Names listed in "one of: ..." hints before giving up with "...". */
 #define LIST_NAMES_MAX 12
 
-/* There is no out-of-memory error kind; WP_ERR_HOST is what the rest of the
-   library uses. */
-#define WP_ERR_NO_MEMORY WP_ERR_HOST
 
 /* ------------------------------------------------------------------------ */
 /* A growable byte buffer                                                   */

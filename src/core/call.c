@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/guest.h"
+#include "core/kind.h"
 #include "engine/error.h"
 #include "instance/instance.h"
 #include "util/utf8.h"
@@ -124,6 +125,14 @@ static bool is_bytes_signature(const wp_extern_info *e) {
          e->nresults == 1 && e->results[0] == WP_I32;
 }
 
+/* The shape alone, as the PDKs build it; a plugin that exports cabi_realloc
+   but no memory is still asking for bytes, and its calls fail as ABI errors. */
+bool wp_plugin_is_bytes_func(const wp_plugin *p, wp_func_id id) {
+  if (!p || p->kind != &wp_core_kind || id >= p->nexports) return false;
+  const wp_extern_info *e = &p->exports[id];
+  return e->kind == WP_EXTERN_FUNC && is_bytes_signature(e) && wp_core_of(p)->realloc_export >= 0;
+}
+
 static wp_error *check_bytes_export(wp_instance *inst, const wp_extern_info *e) {
   const wp_plugin *p = inst->plugin;
   if (!is_bytes_signature(e))
@@ -155,7 +164,7 @@ static wp_error *copy_output(wp_instance *inst, const char *what, uint32_t retpt
                               what, optr, olen);
   if (!wp_buf_reserve(&inst->out, (size_t)olen + 1)) {
     inst->in_call = false;
-    return wp_error_new(WP_ERR_HOST, WP_PLUGIN_FMT ": out of memory copying %u bytes of output",
+    return wp_error_new(WP_ERR_NO_MEMORY, WP_PLUGIN_FMT ": out of memory copying %u bytes of output",
                         inst->plugin->name, olen);
   }
   memcpy(inst->out.data, mem + optr, olen);
@@ -187,7 +196,7 @@ static wp_error *call_bytes(wp_instance *inst, wp_func_id id, const void *input,
   uint32_t retptr = (uint32_t)raw[0].i32;
   if ((err = copy_output(inst, e->name, retptr))) return err;
 
-  int32_t post = inst->plugin->post_export[id];
+  int32_t post = wp_core_of(inst->plugin)->post_export[id];
   wasmtime_func_t pf;
   if (post >= 0 && wp_instance_export_func(inst, (size_t)post, &pf)) {
     raw[0].i32 = (int32_t)retptr;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/guest.h"
+#include "core/host.h"
 #include "engine/error.h"
 #include "instance/instance.h"
 #include "util/str.h"
@@ -23,11 +24,12 @@ wp_error *wp_host_call_set_output(wp_host_call *call, const void *data, size_t l
   if (!call->def)
     return wp_error_new(WP_ERR_BAD_INPUT, "wp_host_call_set_output: component host functions return "
                                           "their result through *result, not this function");
-  if (call->def->kind == WP_HOST_STRING && !wp_utf8_valid(data, len))
+  const wp_host_def *d = (const wp_host_def *)call->def;
+  if (d->kind == WP_HOST_STRING && !wp_utf8_valid(data, len))
     return wp_error_new(WP_ERR_HOST, "host function '%s.%s' produced output that is not UTF-8",
-                        call->def->module, call->def->name);
+                        d->base.module, d->base.name);
   wp_buf *b = &call->inst->host_out;
-  if (!wp_buf_reserve(b, len + 1)) return wp_error_new(WP_ERR_HOST, "wasmplug: out of memory");
+  if (!wp_buf_reserve(b, len + 1)) return wp_error_no_memory();
   if (len) memcpy(b->data, data, len);
   b->len = len;
   return NULL;
@@ -46,7 +48,7 @@ static wasm_trap_t *fail(wp_instance *inst, wp_error *err) {
 }
 
 static wasm_trap_t *fail_host(wp_instance *inst, const wp_host_def *d, wp_error *err) {
-  return fail(inst, wp_error_prefix(err, "host function '%s.%s' failed: ", d->module, d->name));
+  return fail(inst, wp_error_prefix(err, "host function '%s.%s' failed: ", d->base.module, d->base.name));
 }
 
 static wasm_trap_t *fail_abi(wp_instance *inst, const wp_host_def *d, const char *what, uint32_t ptr,
@@ -55,7 +57,7 @@ static wasm_trap_t *fail_abi(wp_instance *inst, const wp_host_def *d, const char
   return fail(inst, wp_error_new(WP_ERR_ABI,
                                  "it passed %s [ptr=0x%x, len=%u] to '%s.%s', outside its memory "
                                  "of %s",
-                                 what, ptr, len, d->module, d->name,
+                                 what, ptr, len, d->base.module, d->base.name,
                                  wp_format_size(wp_instance_get_memory_size(inst), size, sizeof size)));
 }
 
@@ -63,7 +65,7 @@ static wasm_trap_t *fail_misaligned(wp_instance *inst, const wp_host_def *d, uin
   return fail(inst, wp_error_new(WP_ERR_ABI,
                                  "it passed a return area at 0x%x to '%s.%s', which is not "
                                  "4-aligned",
-                                 retptr, d->module, d->name));
+                                 retptr, d->base.module, d->base.name));
 }
 
 /* The trap that ends a call interrupted while a host function ran (the
@@ -89,7 +91,7 @@ static wasm_trap_t *numeric_trampoline(void *env, wasmtime_caller_t *caller,
     }
   }
   for (size_t i = 0; i < d->nresults; i++) results[i] = (wp_val){.kind = d->results[i]};
-  wp_host_call call = {inst, d};
+  wp_host_call call = {inst, &d->base};
   wp_error *err = d->fn(&call, args, d->nparams, results, d->nresults, d->user_data);
   if (err) return fail_host(inst, d, err);
   if (wp_instance_take_interrupt(inst)) return interrupted();
@@ -120,7 +122,7 @@ static wasm_trap_t *return_bytes(wp_instance *inst, const wp_host_def *d, uint32
   if (!inst->has_realloc)
     return fail(inst, wp_error_new(WP_ERR_ABI, "it imports '%s.%s' but does not export "
                                    "cabi_realloc, which the host needs to return bytes",
-                                   d->module, d->name));
+                                   d->base.module, d->base.name));
   switch (wp_guest_place(inst, o->data, o->len, &optr, &werr, &trap)) {
   case WP_GUEST_OK: break;
   case WP_GUEST_WASM_FAILED:
@@ -153,9 +155,9 @@ static wasm_trap_t *bytes_trampoline(void *env, wasmtime_caller_t *caller, wasmt
   if (retptr % 4) return fail_misaligned(inst, d, retptr);
   if (d->kind == WP_HOST_STRING && !wp_utf8_valid(mem + ptr, len))
     return fail(inst, wp_error_new(WP_ERR_ABI, "it passed a string that is not UTF-8 to '%s.%s'",
-                                   d->module, d->name));
+                                   d->base.module, d->base.name));
   inst->host_out.len = 0;
-  wp_host_call call = {inst, d};
+  wp_host_call call = {inst, &d->base};
   wp_error *err = d->bytes_fn(&call, mem + ptr, len, d->user_data);
   if (err) return fail_host(inst, d, err);
   if (wp_instance_take_interrupt(inst)) return interrupted();
@@ -197,7 +199,7 @@ static wasm_trap_t *builtin_config_get(void *env, wasmtime_caller_t *caller,
   if (!value) return NULL;
   wp_buf *o = &inst->host_out;
   size_t vlen = strlen(value);
-  if (!wp_buf_reserve(o, vlen + 1)) return fail(inst, wp_error_new(WP_ERR_HOST, "wasmplug: out of memory"));
+  if (!wp_buf_reserve(o, vlen + 1)) return fail(inst, wp_error_no_memory());
   memcpy(o->data, value, vlen);
   o->len = vlen;
   return return_bytes(inst, d, retptr, 4);
@@ -229,45 +231,38 @@ static wasm_valtype_vec_t valtypes(const wp_valkind *kinds, size_t n) {
   return v;
 }
 
-void wp_host_def_free(wp_host_def *d) {
+static void host_def_free(wp_def *base) {
+  wp_host_def *d = (wp_host_def *)base;
   if (d->free_user_data) d->free_user_data(d->user_data);
-  free(d->module);
-  free(d->name);
+  free(d->base.module);
+  free(d->base.name);
   free(d);
 }
 
-wp_error *wp_host_link(wp_flavor *f, wp_host_def *d) {
+/* wp_def.link: defines the function in one flavor's linker. */
+static wp_error *host_link(wp_flavor *f, wp_def *base) {
+  wp_host_def *d = (wp_host_def *)base;
   /* A function type binds to the first engine it is used with, so each
      flavor gets its own. */
   wasm_valtype_vec_t ps = valtypes(d->params, d->nparams), rs = valtypes(d->results, d->nresults);
   wasm_functype_t *type = wasm_functype_new(&ps, &rs);
   wasmtime_error_t *werr = wasmtime_linker_define_func_unchecked(
-      f->linker, d->module, strlen(d->module), d->name, strlen(d->name), type, d->trampoline, d,
+      f->linker, d->base.module, strlen(d->base.module), d->base.name, strlen(d->base.name), type, d->trampoline, d,
       NULL);
   wasm_functype_delete(type);
   if (werr)
     return wp_error_from_wasmtime(WP_ERR_BAD_INPUT, werr, "cannot define host function '%s.%s'",
-                                  d->module, d->name);
+                                  d->base.module, d->base.name);
   return NULL;
 }
 
 /* Registers a definition and links it into every engine flavor that exists. */
 static wp_error *define(struct wp_engine *e, wp_host_def *d) {
   d->engine = e;
-  wp_error *err = NULL;
-  pthread_mutex_lock(&e->lock);
-  if (wp_engine_find_host(e, d->module, d->name))
-    err = wp_error_new(WP_ERR_BAD_INPUT, "host function '%s.%s' is already defined", d->module, d->name);
-  if (!err && e->plain.linker) err = wp_host_link(&e->plain, d);
-  if (!err && e->fuel.linker) err = wp_host_link(&e->fuel, d);
-  if (!err) {
-    d->next = e->host_defs;
-    e->host_defs = d;
-  }
-  pthread_mutex_unlock(&e->lock);
+  wp_error *err = wp_engine_add_def(e, &d->base);
   if (err) {
     d->free_user_data = NULL; /* the caller keeps its user data on failure */
-    wp_host_def_free(d);
+    host_def_free(&d->base);
   }
   return err;
 }
@@ -276,12 +271,15 @@ static wp_host_def *def_new(const char *module, const char *name, wp_host_kind k
                             wasmtime_func_unchecked_callback_t tramp) {
   wp_host_def *d = calloc(1, sizeof *d);
   if (!d) return NULL;
-  d->module = strdup(module);
-  d->name = strdup(name);
+  d->base.kind = WP_DEF_CORE_FUNC;
+  d->base.link = host_link;
+  d->base.free = host_def_free;
+  d->base.module = strdup(module);
+  d->base.name = strdup(name);
   d->kind = kind;
   d->trampoline = tramp;
-  if (!d->module || !d->name) {
-    wp_host_def_free(d);
+  if (!d->base.module || !d->base.name) {
+    host_def_free(&d->base);
     return NULL;
   }
   return d;
@@ -294,7 +292,7 @@ static wp_error *define_bytes(struct wp_engine *e, const char *module, const cha
   if (!e || !module || !name || !fn)
     return wp_error_new(WP_ERR_BAD_INPUT, "defining a host function needs an engine, module, name and callback");
   wp_host_def *d = def_new(module, name, kind, bytes_trampoline);
-  if (!d) return wp_error_new(WP_ERR_HOST, "wasmplug: out of memory");
+  if (!d) return wp_error_no_memory();
   memcpy(d->params, bytes_params, sizeof bytes_params);
   d->nparams = 3;
   d->bytes_fn = fn;
@@ -326,7 +324,7 @@ wp_error *wp_engine_define_func(wp_engine *e, const char *module, const char *na
       return wp_error_new(WP_ERR_BAD_INPUT, "host function '%s.%s': unknown value kind %d", module, name, (int)k);
   }
   wp_host_def *d = def_new(module, name, WP_HOST_NUMERIC, numeric_trampoline);
-  if (!d) return wp_error_new(WP_ERR_HOST, "wasmplug: out of memory");
+  if (!d) return wp_error_no_memory();
   if (nparams) memcpy(d->params, params, nparams * sizeof *params);
   if (nresults) memcpy(d->results, results, nresults * sizeof *results);
   d->nparams = nparams;
@@ -349,7 +347,7 @@ wp_error *wp_host_define_builtins(struct wp_engine *e) {
   };
   for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++) {
     wp_host_def *d = def_new("wasmplug", builtins[i].name, WP_HOST_BUILTIN, builtins[i].tramp);
-    if (!d) return wp_error_new(WP_ERR_HOST, "wasmplug: out of memory");
+    if (!d) return wp_error_no_memory();
     memcpy(d->params, bytes_params, sizeof bytes_params);
     d->nparams = builtins[i].nparams;
     wp_error *err = define(e, d);

@@ -3,7 +3,6 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "engine/engine.h"
-#include "component/component.h"
 
 #include <openssl/sha.h>
 #include <stdio.h>
@@ -13,6 +12,7 @@
 #include <time.h>
 
 #include "engine/error.h"
+#include "util/hex.h"
 
 #define WP_WASMTIME_VERSION "48.0.8"
 
@@ -123,15 +123,6 @@ static void *ticker_main(void *arg) {
 
 /* ---- flavors --------------------------------------------------------------- */
 
-static void hex16(const unsigned char *in, char out[17]) {
-  static const char digits[] = "0123456789abcdef";
-  for (int i = 0; i < 8; i++) {
-    out[2 * i] = digits[in[i] >> 4];
-    out[2 * i + 1] = digits[in[i] & 15];
-  }
-  out[16] = '\0';
-}
-
 /*
  * The pooling allocator reserves ~4 GiB of address space per memory slot up
  * front, and Wasmtime's C API aborts the process (an unwrap) when it cannot.
@@ -157,7 +148,7 @@ static wp_error *flavor_init(struct wp_engine *e, bool fuel, wp_flavor *f) {
     if (err) return err;
   }
   wasm_config_t *cfg = wasm_config_new();
-  if (!cfg) return wp_error_new(WP_ERR_HOST, "wasmplug: out of memory making an engine");
+  if (!cfg) return wp_error_new(WP_ERR_NO_MEMORY, "wasmplug: out of memory making an engine");
   wasmtime_config_epoch_interruption_set(cfg, true);
   wasmtime_config_consume_fuel_set(cfg, fuel);
   if (e->pooling) {
@@ -190,8 +181,8 @@ static wp_error *flavor_init(struct wp_engine *e, bool fuel, wp_flavor *f) {
   f->linker = wasmtime_linker_new(f->engine);
   wasmtime_error_t *werr = wasmtime_linker_define_wasi(f->linker);
   /* Sleeps and polls inside WASI must end when the call's time is up. */
-  if (!werr) werr = wasmplug_linker_bound_wasi(f->linker, wp_instance_wasi_budget,
-                                                  wp_instance_wasi_scratch, e->tick_us);
+  if (!werr) werr = wasmplug_linker_bound_wasi(f->linker, e->hooks->wasi_budget,
+                                                  e->hooks->wasi_scratch, e->tick_us);
   if (werr) return wp_error_from_wasmtime(WP_ERR_HOST, werr, "wasmplug: defining WASI");
 
   char text[256];
@@ -201,10 +192,11 @@ static wp_error *flavor_init(struct wp_engine *e, bool fuel, wp_flavor *f) {
            (unsigned long long)e->pool_instance_size);
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256((const unsigned char *)text, strlen(text), digest);
-  hex16(digest, f->cache_key);
+  wp_hex(digest, 8, f->cache_key);
 
-  for (wp_host_def *d = e->host_defs; d; d = d->next) {
-    wp_error *err = wp_host_link(f, d);
+  for (wp_def *d = e->defs; d; d = d->next) {
+    if (!d->link) continue;
+    wp_error *err = d->link(f, d);
     if (err) return err;
   }
   return NULL;
@@ -249,37 +241,34 @@ static void engine_destroy(struct wp_engine *e) {
   }
   flavor_fini(&e->fuel);
   flavor_fini(&e->plain);
-  while (e->component_defs) {
-    struct wp_chost_def *d = e->component_defs;
-    e->component_defs = d->next;
-    wp_chost_def_free(d);
-  }
-  while (e->host_defs) {
-    wp_host_def *d = e->host_defs;
-    e->host_defs = d->next;
-    wp_host_def_free(d);
+  while (e->defs) {
+    wp_def *d = e->defs;
+    e->defs = d->next;
+    d->free(d);
   }
   pthread_mutex_destroy(&e->lock);
   free(e->cache_dir);
   free(e);
 }
 
-wp_error *wp_engine_new(const wp_engine_config *cfg, wp_engine **out) {
+wp_error *wp_engine_create(const wp_engine_config *cfg, const wp_engine_hooks *hooks,
+                           struct wp_engine **out) {
   wp_engine_config defaults;
   wp_engine_config *dflt = NULL;
   if (!cfg) {
     dflt = wp_engine_config_new();
-    if (!dflt) return wp_error_new(WP_ERR_HOST, "wasmplug: out of memory");
+    if (!dflt) return wp_error_no_memory();
     defaults = *dflt;
     cfg = &defaults;
   }
   struct wp_engine *e = calloc(1, sizeof *e);
   if (!e) {
     wp_engine_config_free(dflt);
-    return wp_error_new(WP_ERR_HOST, "wasmplug: out of memory");
+    return wp_error_no_memory();
   }
   atomic_init(&e->refs, 1);
   pthread_mutex_init(&e->lock, NULL);
+  e->hooks = hooks;
   e->pooling = cfg->pooling;
   e->max_memory = cfg->max_memory ? cfg->max_memory : 1ull << 30;
   e->tick_us = cfg->tick_us ? cfg->tick_us : 1000;
@@ -294,8 +283,7 @@ wp_error *wp_engine_new(const wp_engine_config *cfg, wp_engine **out) {
   if (!cfg->cache_off) e->cache_dir = cfg->cache_dir ? strdup(cfg->cache_dir) : default_cache_dir();
   wp_engine_config_free(dflt);
 
-  wp_error *err = wp_host_define_builtins(e);
-  if (!err) err = flavor_init(e, false, &e->plain);
+  wp_error *err = flavor_init(e, false, &e->plain);
   if (!err && pthread_create(&e->ticker, NULL, ticker_main, e) != 0)
     err = wp_error_new(WP_ERR_HOST, "wasmplug: could not start the timer thread");
   else if (!err)
@@ -317,9 +305,28 @@ void wp_engine_free(wp_engine *e) {
   if (e && atomic_fetch_sub(&e->refs, 1) == 1) engine_destroy(e);
 }
 
-const wp_host_def *wp_engine_find_host(const struct wp_engine *e, const char *module,
-                                       const char *name) {
-  for (const wp_host_def *d = e->host_defs; d; d = d->next)
-    if (strcmp(d->module, module) == 0 && strcmp(d->name, name) == 0) return d;
+const wp_def *wp_engine_find_def(const struct wp_engine *e, wp_def_kind kind, const char *module,
+                                 const char *name) {
+  for (const wp_def *d = e->defs; d; d = d->next)
+    if (d->kind == kind && (d->module == module || (d->module && module && strcmp(d->module, module) == 0)) &&
+        strcmp(d->name, name) == 0)
+      return d;
   return NULL;
+}
+
+wp_error *wp_engine_add_def(struct wp_engine *e, wp_def *d) {
+  wp_error *err = NULL;
+  pthread_mutex_lock(&e->lock);
+  /* Core imports are linked engine-wide, so a name can be defined once;
+     component definitions are matched per plugin, the newest first. */
+  if (d->kind == WP_DEF_CORE_FUNC && wp_engine_find_def(e, d->kind, d->module, d->name))
+    err = wp_error_new(WP_ERR_BAD_INPUT, "host function '%s.%s' is already defined", d->module, d->name);
+  if (!err && d->link && e->plain.linker) err = d->link(&e->plain, d);
+  if (!err && d->link && e->fuel.linker) err = d->link(&e->fuel, d);
+  if (!err) {
+    d->next = e->defs;
+    e->defs = d;
+  }
+  pthread_mutex_unlock(&e->lock);
+  return err;
 }

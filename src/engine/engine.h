@@ -27,36 +27,35 @@
 #define WP_DEFAULT_MAX_MODULE_SIZE (128ull << 20)
 #define WP_DEFAULT_MAX_FUNCTIONS 100000u
 
-/* The kind of a registered host function. */
-typedef enum wp_host_kind {
-  WP_HOST_NUMERIC,
-  WP_HOST_BYTES,
-  WP_HOST_STRING,
-  WP_HOST_BUILTIN, /* wasmplug.*: `builtin` says which */
-} wp_host_kind;
+/* What a host definition offers; each kind of plugin looks up its own. */
+typedef enum wp_def_kind {
+  WP_DEF_CORE_FUNC = 1,       /* a core-module import (core/host.c) */
+  WP_DEF_COMPONENT_FUNC,      /* a component import (component/host.c) */
+  WP_DEF_COMPONENT_RESOURCE,  /* a component resource type */
+} wp_def_kind;
 
-/* One host function offered to plugins; lives as long as the engine. */
-typedef struct wp_host_def {
-  struct wp_host_def *next;
-  struct wp_engine *engine;
-  char *module, *name;
-  wp_host_kind kind;
-  wp_valkind params[16], results[16];
-  size_t nparams, nresults;
-  wp_host_fn fn;
-  wp_host_bytes_fn bytes_fn;
-  wasmtime_func_unchecked_callback_t trampoline;
-  void *user_data;
-  void (*free_user_data)(void *);
-} wp_host_def;
+struct wp_flavor;
+
+/*
+ * The head of every host definition. The engine keeps them in one registry,
+ * newest first, and they live as long as it does; each carries how to link
+ * itself into a flavor's core linker (`link`; NULL for definitions a kind
+ * links per plugin, as components do) and how to free itself.
+ */
+typedef struct wp_def {
+  struct wp_def *next;
+  wp_def_kind kind;
+  char *module; /* core: the import module; components: the interface, NULL at the root */
+  char *name;
+  wp_error *(*link)(struct wp_flavor *f, struct wp_def *d);
+  void (*free)(struct wp_def *d);
+} wp_def;
 
 /* The context handed to a host function (core or component). */
 struct wp_host_call {
   wp_instance *inst;
-  const wp_host_def *def; /* NULL for component host functions */
+  const wp_def *def; /* the definition called; NULL for component functions */
 };
-
-struct wp_chost_def; /* component host functions and resources: component/component.h */
 
 /* One Wasmtime engine with its linker. */
 typedef struct wp_flavor {
@@ -65,14 +64,16 @@ typedef struct wp_flavor {
   char cache_key[17]; /* hex of the hash of this flavor's configuration */
 } wp_flavor;
 
+typedef struct wp_engine_hooks wp_engine_hooks;
+
 struct wp_engine {
   atomic_int refs;
   wp_flavor plain;
   wp_flavor fuel; /* engine NULL until first needed */
-  pthread_mutex_t lock; /* guards fuel creation, the linkers and host_defs */
-  wp_host_def *host_defs;
-  struct wp_chost_def *component_defs; /* newest first */
-  uint32_t next_resource_id;           /* ids of host resource types */
+  pthread_mutex_t lock; /* guards fuel creation, the linkers and defs */
+  wp_def *defs;         /* host definitions, newest first */
+  uint32_t next_resource_id; /* ids of host resource types */
+  const wp_engine_hooks *hooks;
 
   /* configuration, fixed at creation */
   char *cache_dir; /* NULL: no disk cache */
@@ -98,25 +99,35 @@ struct wp_engine {
    fuel flavor on first use. Called with engine->lock NOT held. */
 wp_error *wp_engine_flavor(struct wp_engine *engine, bool fuel, wp_flavor **out);
 
-/* Whether a host function (module, name) is defined; engine->lock held. */
-const wp_host_def *wp_engine_find_host(const struct wp_engine *engine, const char *module,
-                                       const char *name);
+/* The definition of `kind` named (module, name), exactly; engine->lock held. */
+const wp_def *wp_engine_find_def(const struct wp_engine *engine, wp_def_kind kind,
+                                 const char *module, const char *name);
 
-/* The WASI wait budget of an instance (instance.c): engine.c and the
-   component linker hand it to the bounded WASI functions. */
-uint64_t wp_instance_wasi_budget(void *inst);
-uint64_t *wp_instance_wasi_scratch(void *inst);
+/*
+ * Registers a definition: links it into every flavor that exists (if it has
+ * a `link`), then adds it to the registry, under the engine's lock. On
+ * failure the registry is unchanged and the caller still owns `def`.
+ */
+wp_error *wp_engine_add_def(struct wp_engine *engine, wp_def *def);
 
 /* A new reference to the engine. */
 struct wp_engine *wp_engine_ref(struct wp_engine *engine);
 
-/* Defines one host function into a flavor's linker (host.c). */
-wp_error *wp_host_link(wp_flavor *flavor, wp_host_def *def);
+/*
+ * What the layers above give the engine when it is made (src/wasmplug.c
+ * assembles them): the kinds of plugin it loads, in the order they are
+ * tried, and the WASI wait budget of an instance (the bounded WASI functions
+ * of every flavor's linker ask it).
+ */
+struct wp_engine_hooks {
+  const struct wp_kind *const *kinds; /* NULL-terminated */
+  wasmplug_budget_fn wasi_budget;
+  wasmplug_scratch_fn wasi_scratch;
+};
 
-/* Registers the wasmplug.* built-ins (host.c). */
-wp_error *wp_host_define_builtins(struct wp_engine *engine);
-
-/* Frees a host definition, running its free_user_data. */
-void wp_host_def_free(wp_host_def *def);
+/* Makes an engine (the floor below wp_engine_new, which adds the kinds'
+   built-ins). `hooks` must outlive it. */
+wp_error *wp_engine_create(const wp_engine_config *cfg, const wp_engine_hooks *hooks,
+                           struct wp_engine **out);
 
 #endif

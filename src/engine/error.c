@@ -15,7 +15,7 @@ struct wp_error {
 };
 
 /* Handed out when malloc fails while reporting another failure; never freed. */
-wp_error wp_error_oom = {WP_ERR_HOST, (char *)"wasmplug: out of memory", NULL};
+wp_error wp_error_oom = {WP_ERR_NO_MEMORY, (char *)"wasmplug: out of memory", NULL};
 
 static char *vformat(const char *fmt, va_list ap) {
   va_list ap2;
@@ -39,6 +39,8 @@ wp_error *wp_error_newv(wp_error_kind kind, const char *fmt, va_list ap) {
   }
   return err;
 }
+
+wp_error *wp_error_no_memory(void) { return wp_error_new(WP_ERR_NO_MEMORY, "wasmplug: out of memory"); }
 
 wp_error *wp_error_new(wp_error_kind kind, const char *fmt, ...) {
   va_list ap;
@@ -103,6 +105,7 @@ const char *wp_error_kind_name(wp_error_kind kind) {
   case WP_ERR_IO: return "io";
   case WP_ERR_NOT_FOUND: return "not found";
   case WP_ERR_BUSY: return "busy";
+  case WP_ERR_NO_MEMORY: return "no memory";
   }
   return "unknown";
 }

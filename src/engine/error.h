@@ -42,4 +42,7 @@ void wp_error_set_kind(wp_error *err, wp_error_kind kind);
 /* The static error returned when even making an error runs out of memory. */
 extern wp_error wp_error_oom;
 
+/* The host is out of memory: WP_ERR_NO_MEMORY, in one wording. */
+wp_error *wp_error_no_memory(void);
+
 #endif

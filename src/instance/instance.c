@@ -11,7 +11,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "component/component.h"
 #include "engine/error.h"
 
 #define WP_CAPTURE_MAX (1u << 20) /* captured stdout/stderr kept per instance */
@@ -135,7 +134,7 @@ static void set_stdio(wasi_config_t *wc, wp_instance *inst, wp_stdio_mode mode, 
 static wp_error *setup_wasi(wp_instance *inst) {
   const wp_manifest *m = inst->plugin->manifest;
   wasi_config_t *wc = wasi_config_new();
-  if (!wc) return wp_error_new(WP_ERR_HOST, "wasmplug: out of memory");
+  if (!wc) return wp_error_no_memory();
   if (m->nargs) wasi_config_set_argv(wc, m->nargs, (const char **)m->args);
   if (m->nenv) {
     /* On the heap: a manifest may hold any number of variables, and every
@@ -146,7 +145,7 @@ static wp_error *setup_wasi(wp_instance *inst) {
       free(names);
       free(values);
       wasi_config_delete(wc);
-      return wp_error_new(WP_ERR_HOST, "wasmplug: out of memory for %zu environment variables", m->nenv);
+      return wp_error_new(WP_ERR_NO_MEMORY, "wasmplug: out of memory for %zu environment variables", m->nenv);
     }
     for (size_t i = 0; i < m->nenv; i++) {
       names[i] = m->env[i].key;
@@ -184,7 +183,7 @@ static void teardown(wp_instance *inst) {
   if (inst->store) wasmtime_store_delete(inst->store);
   inst->store = NULL;
   /* Host objects the plugin still held: their drop callbacks run now, once. */
-  if (inst->objects) wp_component_release_objects(inst);
+  if (inst->plugin->kind->release) inst->plugin->kind->release(inst);
   inst->ctx = NULL;
   inst->has_memory = inst->has_realloc = false;
   if (inst->resolved) memset(inst->resolved, 0, inst->plugin->nexports);
@@ -212,11 +211,11 @@ void wp_instantiation_begin(wp_instance *inst) {
   inst->deadline_engine = true;
 }
 
-/* Makes the store and the instance, and runs _initialize. */
+/* Makes the store, then the kind instantiates the plugin into it. */
 static wp_error *build(wp_instance *inst) {
   wp_plugin *p = inst->plugin;
   inst->store = wasmtime_store_new(p->flavor->engine, inst, NULL);
-  if (!inst->store) return wp_error_new(WP_ERR_HOST, "wasmplug: out of memory making a store");
+  if (!inst->store) return wp_error_new(WP_ERR_NO_MEMORY, "wasmplug: out of memory making a store");
   inst->ctx = wasmtime_store_context(inst->store);
   memset(&inst->limits, 0, sizeof inst->limits);
   memset(inst->wasi_scratch, 0, sizeof inst->wasi_scratch);
@@ -231,49 +230,21 @@ static wp_error *build(wp_instance *inst) {
     wp_error *err = setup_wasi(inst);
     if (err) return err;
   }
-  if (p->comp) return wp_component_instantiate(inst);
-  wp_instantiation_begin(inst);
-  wasm_trap_t *trap = NULL;
-  wasmtime_error_t *werr = wasmtime_instance_pre_instantiate(p->pre, inst->ctx, &inst->instance, &trap);
-  if (werr || trap) return wp_call_failure(inst, "instantiation", werr, trap);
-
-  wasmtime_extern_t item;
-  char *name;
-  size_t name_len;
-  if (p->memory_export >= 0 && wasmtime_instance_export_nth(inst->ctx, &inst->instance, (size_t)p->memory_export,
-                                                            &name, &name_len, &item)) {
-    inst->memory = item.of.memory;
-    inst->has_memory = true;
-  }
-  if (p->realloc_export >= 0) inst->has_realloc = wp_instance_export_func(inst, (size_t)p->realloc_export, &inst->realloc_fn);
-  if (p->has_initialize) {
-    wasmtime_func_t init;
-    for (size_t i = 0; i < p->nexports; i++) {
-      if (p->exports[i].kind != WP_EXTERN_FUNC || strcmp(p->exports[i].name, "_initialize") != 0) continue;
-      if (!wp_instance_export_func(inst, i, &init)) break;
-      /* () -> (), checked at load (check_helper_exports): no slot is used. */
-      wasmtime_val_raw_t none[1];
-      werr = wasmtime_func_call_unchecked(inst->ctx, &init, none, 0, &trap);
-      if (werr || trap) return wp_call_failure(inst, "_initialize", werr, trap);
-      break;
-    }
-  }
-  return wp_call_end(inst, "_initialize");
+  return p->kind->instantiate(inst);
 }
 
 wp_error *wp_instance_new(wp_plugin *plugin, wp_instance **out) {
   if (!plugin || !out) return wp_error_new(WP_ERR_BAD_INPUT, "wp_instance_new: plugin and out are required");
   wp_instance *inst = calloc(1, sizeof *inst);
-  if (!inst) return wp_error_new(WP_ERR_HOST, "wasmplug: out of memory");
+  if (!inst) return wp_error_no_memory();
   inst->plugin = wp_plugin_ref(plugin);
   inst->slow_calls = plugin->manifest->fuel || plugin->timeout_ns;
   atomic_init(&inst->interrupt, false);
   size_t n = plugin->nexports + 1;
   inst->funcs = calloc(n, sizeof *inst->funcs);
   inst->resolved = calloc(n, 1);
-  if (plugin->comp) inst->cfuncs = calloc(n, sizeof *inst->cfuncs);
-  wp_error *err = inst->funcs && inst->resolved && (!plugin->comp || inst->cfuncs) ? build(inst)
-                                                : wp_error_new(WP_ERR_HOST, "wasmplug: out of memory");
+  wp_error *err = inst->funcs && inst->resolved ? build(inst)
+                                                : wp_error_no_memory();
   if (err) {
     wp_instance_free(inst);
     return err;
@@ -491,7 +462,7 @@ static wp_error *describe_failure(wp_instance *inst, const char *what, const cha
                         p->name, what, wp_format_size(p->max_memory, size, sizeof size),
                         (unsigned long long)inst->limits.refused_total, msg);
   if (strstr(msg, "maximum concurrent limit of")) return pool_busy(p, what, msg);
-  if (p->comp && !has_code && is_abi_violation(msg))
+  if (!has_code && is_abi_violation(msg))
     return wp_error_new(WP_ERR_ABI,
                         WP_PLUGIN_FMT ": '%s' returned a value that breaks the canonical ABI "
                         "(a bug in the plugin or its bindings): %s",

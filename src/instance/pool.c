@@ -33,7 +33,7 @@ wp_error *wp_pool_new(wp_plugin *plugin, uint32_t max_uses, uint32_t max_idle, w
   wp_pool *pool = calloc(1, sizeof *pool);
   if (!pool || !(pool->idle = calloc(max_idle ? max_idle : 1, sizeof *pool->idle))) {
     free(pool);
-    return wp_error_new(WP_ERR_HOST, "wasmplug: out of memory");
+    return wp_error_no_memory();
   }
   pool->plugin = wp_plugin_ref(plugin);
   pool->max_uses = max_uses;

@@ -160,12 +160,13 @@ static wp_error *open_entry(const wp_plugin *p, int dirfd, const char *name, int
  * like a stale entry would: safe, but the plugin is compiled (and the entry
  * rewritten) on every load.
  */
-static bool load_entry(wp_plugin *p, int fd, wasmtime_component_t **component) {
+static bool load_entry(wp_plugin *p, int fd, wasmtime_module_t **module,
+                       wasmtime_component_t **component) {
   char path[64];
   snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
   wasm_engine_t *engine = p->flavor->engine;
   wasmtime_error_t *werr = component ? wasmtime_component_deserialize_file(engine, path, component)
-                                     : wasmtime_module_deserialize_file(engine, path, &p->module);
+                                     : wasmtime_module_deserialize_file(engine, path, module);
   if (werr) wasmtime_error_delete(werr);
   return werr == NULL;
 }
@@ -198,11 +199,11 @@ static int create_temp(int dirfd, const char *name, char *tmp, size_t cap) {
 }
 
 /* Best effort: a cache that cannot be written only costs a recompile later. */
-static void store_entry(const wp_plugin *p, int dirfd, const char *name,
+static void store_entry(int dirfd, const char *name, const wasmtime_module_t *module,
                         const wasmtime_component_t *component) {
   wasm_byte_vec_t blob;
   wasmtime_error_t *werr = component ? wasmtime_component_serialize(component, &blob)
-                                     : wasmtime_module_serialize(p->module, &blob);
+                                     : wasmtime_module_serialize(module, &blob);
   if (werr) {
     wasmtime_error_delete(werr);
     return;
@@ -218,10 +219,11 @@ static void store_entry(const wp_plugin *p, int dirfd, const char *name,
 }
 
 /* Compiles the bytes (no cache involved). */
-static wp_error *compile(wp_plugin *p, const uint8_t *wasm, size_t len, wasmtime_component_t **component) {
+static wp_error *compile(wp_plugin *p, const uint8_t *wasm, size_t len, wasmtime_module_t **module,
+                         wasmtime_component_t **component) {
   wasm_engine_t *engine = p->flavor->engine;
   wasmtime_error_t *werr = component ? wasmtime_component_new(engine, wasm, len, component)
-                                     : wasmtime_module_new(engine, wasm, len, &p->module);
+                                     : wasmtime_module_new(engine, wasm, len, module);
   if (werr)
     return wp_error_from_wasmtime(WP_ERR_LOAD, werr, WP_PLUGIN_FMT ": not a valid WebAssembly %s", p->name,
                                   component ? "component" : "module");
@@ -229,24 +231,24 @@ static wp_error *compile(wp_plugin *p, const uint8_t *wasm, size_t len, wasmtime
 }
 
 wp_error *wp_cache_compile(struct wp_plugin *p, const uint8_t *wasm, size_t len,
-                           wasmtime_component_t **component) {
+                           wasmtime_module_t **module, wasmtime_component_t **component) {
   int dirfd = -1;
   wp_error *err = p->engine->cache_dir ? open_cache_dir(p, &dirfd) : NULL;
-  if (err || dirfd < 0) return err ? err : compile(p, wasm, len, component);
+  if (err || dirfd < 0) return err ? err : compile(p, wasm, len, module, component);
 
   char name[WP_CACHE_NAME_MAX];
   entry_name(p, name, sizeof name);
   int fd;
   err = open_entry(p, dirfd, name, &fd);
   if (!err && fd >= 0) {
-    p->cached = load_entry(p, fd, component);
+    p->cached = load_entry(p, fd, module, component);
     close(fd);
     /* Rejected by Wasmtime (another version, damaged): compile and replace. */
     if (!p->cached) unlinkat(dirfd, name, 0);
   }
   if (!err && !p->cached) {
-    err = compile(p, wasm, len, component);
-    if (!err) store_entry(p, dirfd, name, component ? *component : NULL);
+    err = compile(p, wasm, len, module, component);
+    if (!err) store_entry(dirfd, name, module ? *module : NULL, component ? *component : NULL);
   }
   close(dirfd);
   return err;

@@ -24,12 +24,6 @@
 #include "util/utf8.h"
 
 /*
- * There is no out-of-memory kind in wp_error_kind; WP_ERR_HOST ("the host
- * failed") is the closest. Kept in one place so it is easy to change.
- */
-#define WP_ERR_NO_MEMORY WP_ERR_HOST
-
-/*
  * JSON numbers are doubles, which read 2^53 + 1 as 2^53: from 2^53 on,
  * integers are refused rather than silently rounded.
  */

@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 
 #include "engine/engine.h"
+#include "plugin/kind.h"
 #include "plugin/manifest.h"
 #include "util/size.h"
 
@@ -23,18 +24,11 @@ struct wp_plugin {
   uint64_t max_module_size; /* effective load caps (bounds.c) */
   uint32_t max_functions;
   uint64_t timeout_ns;      /* 0: none */
-  wasmtime_module_t *module;
-  wasmtime_instance_pre_t *pre;
   wp_extern_info *imports, *exports;
   size_t nimports, nexports;
-  bool needs_wasi;          /* imports from wasi_snapshot_preview1 */
-  bool has_initialize;      /* exports _initialize */
-  bool has_start;           /* exports _start */
-  bool has_memory;          /* exports memory named "memory" */
-  int32_t realloc_export;   /* export index of cabi_realloc, -1 if none */
-  int32_t memory_export;    /* export index of "memory", -1 if none */
-  int32_t *post_export;     /* per export: index of cabi_post_<name>, or -1 */
-  struct wp_component *comp; /* Component Model plugins; NULL for core modules */
+  bool needs_wasi;          /* imports WASI (preview 1 or 2): instances get a WASI context */
+  const wp_kind *kind;      /* what it is: how it loads, links, instantiates */
+  void *kind_data;          /* what only its kind needs, owned by the kind */
 };
 
 /* "plugin 'NAME'" prefix used by every message about this plugin. */
@@ -45,10 +39,13 @@ wp_error *wp_plugin_from_bytes(struct wp_engine *engine, const char *display,
                                const uint8_t *bytes, size_t len, const wp_manifest *manifest,
                                wp_plugin **out);
 
-/* Compile with the on-disk cache (cache.c); a component goes into *component
-   when `component` is not NULL, else a module into p->module. */
+/* Compiles with the on-disk cache (cache.c) into *module or *component,
+   whichever is not NULL. */
 wp_error *wp_cache_compile(struct wp_plugin *p, const uint8_t *wasm, size_t len,
-                           wasmtime_component_t **component);
+                           wasmtime_module_t **module, wasmtime_component_t **component);
+
+/* Frees an array of n extern infos (imports or exports). */
+void wp_extern_infos_free(wp_extern_info *infos, size_t n);
 
 /* True for a binary Component Model component (layer 1 header). */
 bool wp_is_component_binary(const uint8_t *bytes, size_t len);

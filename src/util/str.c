@@ -35,3 +35,8 @@ char *wp_strdup_printable(const void *data, size_t len) {
   d[o] = '\0';
   return d;
 }
+
+const char *wp_base_name(const char *path) {
+  const char *slash = strrchr(path, '/');
+  return slash ? slash + 1 : path;
+}

@@ -14,4 +14,7 @@ char *wp_strdup_n(const char *s, size_t len);
    memory. */
 char *wp_strdup_printable(const void *s, size_t len);
 
+/* The last component of a path (after the last '/'); borrowed from path. */
+const char *wp_base_name(const char *path);
+
 #endif

@@ -243,6 +243,37 @@ WP_TEST(test_bytes_echo) {
   env_free(t);
 }
 
+/* What the CLI asks to choose between --input and numeric arguments. */
+WP_TEST(test_is_bytes_func) {
+  env *echo = env_load("echo.wat", NULL), *num = env_load("numeric.wat", NULL);
+  wp_func_id id;
+  assert_ok(wp_plugin_find_func(echo->plugin, "echo", &id));
+  assert_true(wp_plugin_is_bytes_func(echo->plugin, id));
+  assert_ok(wp_plugin_find_func(echo->plugin, "cabi_realloc", &id));
+  assert_false(wp_plugin_is_bytes_func(echo->plugin, id));
+  assert_ok(wp_plugin_find_func(echo->plugin, "cabi_post_echo", &id));
+  assert_false(wp_plugin_is_bytes_func(echo->plugin, id));
+  for (size_t i = 0; i < wp_plugin_export_count(echo->plugin); i++)
+    if (wp_plugin_get_export(echo->plugin, i)->kind != WP_EXTERN_FUNC)
+      assert_false(wp_plugin_is_bytes_func(echo->plugin, (wp_func_id)i));
+  assert_false(wp_plugin_is_bytes_func(echo->plugin, 999));
+  /* (i32, i32) -> i32, but no cabi_realloc: a numeric function. */
+  assert_ok(wp_plugin_find_func(num->plugin, "add", &id));
+  assert_false(wp_plugin_is_bytes_func(num->plugin, id));
+  assert_false(wp_plugin_is_bytes_func(NULL, 0));
+
+  wp_manifest *m = wp_manifest_new();
+  wp_manifest_set_trap_missing_imports(m, true);
+  wp_plugin *comp = NULL;
+  assert_ok(wp_plugin_load(echo->engine, fixture("component.wat"), m, &comp));
+  assert_ok(wp_plugin_find_func(comp, "add", &id));
+  assert_false(wp_plugin_is_bytes_func(comp, id));
+  wp_plugin_free(comp);
+  wp_manifest_free(m);
+  env_free(echo);
+  env_free(num);
+}
+
 WP_TEST(test_bytes_abi_violations) {
   env *t = env_load("echo.wat", NULL);
   const uint8_t *out;
@@ -286,6 +317,7 @@ int main(void) {
       cmocka_unit_test(test_memory_limit), cmocka_unit_test(test_interrupt),
       cmocka_unit_test(test_sha256_pin),   cmocka_unit_test(test_bytes_echo),
       cmocka_unit_test(test_bytes_abi_violations), cmocka_unit_test(test_config_and_log),
+      cmocka_unit_test(test_is_bytes_func),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

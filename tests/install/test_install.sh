@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Installs wasmplug into a temporary prefix and builds the example host
 # against it twice, through pkg-config and through find_package(wasmplug),
-# then runs both binaries on the C hello plugin.
+# then runs both binaries on the C hello plugin. Also builds two programs
+# through pkg-config: one that includes a focused header alone
+# (<wasmplug/error.h>), one that includes only <wasmplug.h> and calls into
+# every header's part of the API (so each is installed, and exported from
+# libwasmplug.so).
 #   test_install.sh BUILD_DIR SOURCE_DIR [--sanitized]
 set -euo pipefail
 if [ "${3:-}" = --sanitized ]; then
@@ -18,6 +22,9 @@ for f in include/wasmplug.h lib/libwasmplug.so lib/libwasmplug.a lib/libwasmplug
          lib/pkgconfig/wasmplug.pc lib/cmake/wasmplug/wasmplugConfig.cmake bin/wasmplug; do
   [ -e "$tmp/prefix/$f" ] || fail "install is missing $f"
 done
+for h in "$src"/include/wasmplug/*.h; do
+  [ -e "$tmp/prefix/include/wasmplug/${h##*/}" ] || fail "install is missing include/wasmplug/${h##*/}"
+done
 
 # pkg-config
 export PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig"
@@ -25,6 +32,87 @@ cc -std=c11 -Wall -Wextra -Werror "$src/examples/host/host.c" -o "$tmp/host-pc" 
    $(pkg-config --cflags --libs wasmplug) || fail "building against pkg-config wasmplug"
 out=$("$tmp/host-pc" "$build/plugins/hello-c.wasm" greet world 2>/dev/null)
 [ "$out" = "Hello, world!" ] || fail "pkg-config build printed '$out'"
+
+# One focused header alone.
+cat > "$tmp/error-only.c" <<'C'
+#include <wasmplug/error.h>
+#include <stdio.h>
+int main(void) {
+  wp_error *err = wp_error_new(WP_ERR_NOT_FOUND, "no %s", "thing");
+  printf("%s: %s\n", wp_error_kind_name(wp_error_get_kind(err)), wp_error_get_message(err));
+  wp_error_free(err);
+  return 0;
+}
+C
+cc -std=c11 -Wall -Wextra -Werror -pedantic "$tmp/error-only.c" -o "$tmp/error-only" \
+   $(pkg-config --cflags --libs wasmplug) || fail "building a program that includes <wasmplug/error.h> alone"
+out=$("$tmp/error-only")
+[ "$out" = "not found: no thing" ] || fail "<wasmplug/error.h> program printed '$out'"
+
+# Only the umbrella header, and a call into each focused header's functions.
+cat > "$tmp/umbrella.c" <<'C'
+#include <wasmplug.h>
+#include <stdio.h>
+#include <string.h>
+static wp_error *add(wp_host_call *call, const wp_val *args, size_t nargs, wp_val *results,
+                     size_t nresults, void *user_data) {
+  (void)call, (void)nargs, (void)nresults, (void)user_data;
+  results[0] = WP_VAL_I32(args[0].of.i32 + args[1].of.i32);
+  return NULL;
+}
+static wp_error *echo(wp_host_call *call, const wp_value *const *args, size_t nargs,
+                      wp_value **result, void *user_data) {
+  (void)call, (void)args, (void)nargs, (void)result, (void)user_data;
+  return NULL;
+}
+static int check(wp_error *err) {
+  if (!err) return 0;
+  fprintf(stderr, "%s\n", wp_error_get_message(err));
+  wp_error_free(err);
+  return 1;
+}
+int main(int argc, char **argv) {
+  const wp_valkind ii[2] = {WP_I32, WP_I32};
+  wp_engine_config *cfg = wp_engine_config_new();                  /* engine.h */
+  wp_engine_config_set_cache_dir(cfg, NULL);
+  wp_engine *engine;
+  if (argc != 2 || check(wp_engine_new(cfg, &engine))) return 1;
+  wp_engine_config_free(cfg);
+  if (check(wp_engine_define_func(engine, "env", "add", ii, 2, ii, 1, add, NULL, NULL)))
+    return 1;                                                      /* host.h, numeric.h */
+  if (check(wp_engine_define_component_func(engine, "example:x/y", "echo", echo, NULL, NULL)))
+    return 1;                                                      /* component.h */
+  wp_manifest *m = wp_manifest_new();                              /* manifest.h */
+  uint64_t size = 0;
+  if (!wp_parse_size("1MiB", &size) || check(wp_manifest_set_name(m, "hello"))) return 1;
+  wp_plugin *plugin;                                               /* plugin.h */
+  if (check(wp_plugin_load(engine, argv[1], m, &plugin))) return 1;
+  wp_manifest_free(m);
+  wp_pool *pool;                                                   /* pool.h */
+  wp_instance *inst;                                               /* instance.h */
+  const char *out;
+  if (check(wp_pool_new(plugin, 0, 1, &pool)) || check(wp_pool_take(pool, &inst)) ||
+      check(wp_instance_call_string(inst, "greet", "world", &out)))
+    return 1;
+  printf("%s %s %s %s ", WASMPLUG_VERSION, wp_plugin_get_name(plugin), out,
+         wp_valkind_name(WP_I32));
+  wp_pool_release(pool, inst);
+  wp_pool_free(pool);
+  wp_value *v = wp_value_new_string("hi");                         /* value.h */
+  char *wave = wp_value_to_wave(v);
+  printf("%s %s %s\n", wave, wp_type_kind_name(wp_value_get_kind(v)),   /* wit.h */
+         wp_error_kind_name(WP_ERR_TRAP));                         /* error.h */
+  wp_free(wave);                                                   /* common.h */
+  wp_value_free(v);
+  wp_plugin_free(plugin);
+  wp_engine_free(engine);
+  return 0;
+}
+C
+cc -std=c11 -Wall -Wextra -Werror -pedantic "$tmp/umbrella.c" -o "$tmp/umbrella" \
+   $(pkg-config --cflags --libs wasmplug) || fail "building a program that includes only <wasmplug.h>"
+out=$("$tmp/umbrella" "$build/plugins/hello-c.wasm" 2>&1)
+[ "$out" = "$(pkg-config --modversion wasmplug) hello Hello, world! i32 \"hi\" string trap" ] || fail "<wasmplug.h> program printed '$out'"
 
 # CMake package
 mkdir -p "$tmp/consumer"

@@ -1,6 +1,6 @@
 //! wasmplug-bench-rust: per-call cost of a component's exports through
 //! Wasmtime's Rust API with typed functions, the floor wasmplug's C component
-//! calls are compared with (bench/core.c, `--rust-harness`).
+//! calls are compared with (bench/cases_component.c, `--rust-harness`).
 //!
 //!   wasmplug-bench-rust COMPONENT.wasm [--quick] [--no-epoch]
 //!
@@ -28,7 +28,7 @@ use std::time::Instant;
 use wasmtime::component::{Component, Linker, TypedFunc};
 use wasmtime::{Config, Engine, Result, Store};
 
-/// Same 32 bytes as bench/core.c's component_echo_32B row.
+/// Same 32 bytes as bench/cases_component.c's component_echo_32B row.
 const TEXT32: &str = "0123456789abcdef0123456789abcdef";
 
 struct Plan {
@@ -89,7 +89,7 @@ fn run(path: &str, plan: &Plan, epoch: bool) -> Result<String> {
         }
         Ok(t.elapsed().as_nanos() as f64 / n as f64)
     };
-    // Like bench/core.c, every result is checked (a 32-byte compare).
+    // Like bench/cases_component.c, every result is checked (a 32-byte compare).
     let echo_batch = |store: &mut Store<()>, n: usize| -> Result<f64> {
         let t = Instant::now();
         for _ in 0..n {
@@ -106,8 +106,9 @@ fn run(path: &str, plan: &Plan, epoch: bool) -> Result<String> {
     nop_batch(&mut store, plan.batch_nop)?;
     echo_batch(&mut store, plan.batch_echo)?;
 
-    // Interleaved repetitions, as bench/core.c's measure_group does, so a
-    // disturbance on the machine spoils one repetition of each, not one figure.
+    // Interleaved repetitions, as bench/harness.c's bench_measure_group does,
+    // so a disturbance on the machine spoils one repetition of each, not one
+    // figure.
     let mut nop_ns = Vec::with_capacity(plan.reps);
     let mut echo_ns = Vec::with_capacity(plan.reps);
     for _ in 0..plan.reps {
@@ -162,7 +163,7 @@ fn main() -> ExitCode {
         eprintln!("usage: wasmplug-bench-rust COMPONENT.wasm [--quick] [--no-epoch]");
         return ExitCode::from(2);
     };
-    // --quick matches bench/core.c's: 3 repetitions, batches / 50.
+    // --quick matches bench/harness.c's: 3 repetitions, batches / 50.
     let plan = if quick {
         Plan { reps: 3, batch_nop: 2_000, batch_echo: 1_000 }
     } else {

@@ -1,0 +1,120 @@
+/*
+ * cases_component.c - calls into a component (the types example) through
+ * wasmplug's typed values, and their baselines: the same exports called with
+ * typed functions through Wasmtime's Rust API, measured by bench/rust
+ * (--rust-harness) and read back from its JSON.
+ */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "cases.h"
+#include "harness.h"
+
+#define TYPES_PLUGIN WP_BENCH_PLUGINS "/types-c-component.wasm"
+
+typedef struct comp_ctx {
+  wp_instance *inst;
+  wp_pool *pool;
+  wp_func_id fn;
+  const wp_value *arg; /* NULL: no argument */
+} comp_ctx;
+
+static wp_error *run_comp(void *ctx, size_t n) {
+  comp_ctx *c = ctx;
+  for (size_t i = 0; i < n; i++) {
+    wp_value *r = NULL;
+    wp_error *err = wp_instance_invoke_func(c->inst, c->fn, &c->arg, c->arg ? 1 : 0, &r);
+    if (!err && c->arg && (!r || !wp_value_equal(r, c->arg)))
+      err = wp_error_new(WP_ERR_HOST, "bench: echo-string returned something else");
+    wp_value_free(r);
+    if (err) return err;
+  }
+  return NULL;
+}
+
+static wp_error *run_comp_pool(void *ctx, size_t n) {
+  comp_ctx *c = ctx;
+  for (size_t i = 0; i < n; i++) {
+    wp_error *err = wp_pool_take(c->pool, &c->inst);
+    if (!err) err = run_comp(c, 1);
+    wp_pool_release(c->pool, c->inst);
+    if (err) return err;
+  }
+  return NULL;
+}
+
+/* Rows the Rust harness measured, read from its JSON on stdout. */
+static wp_error *rust_rows(const char *harness) {
+  char cmd[4200];
+  snprintf(cmd, sizeof cmd, "'%s' '%s'%s", harness, TYPES_PLUGIN, bench_quick() ? " --quick" : "");
+  fprintf(stderr, "  running %s\n", cmd);
+  FILE *f = popen(cmd, "r");
+  if (!f) return wp_error_new(WP_ERR_IO, "bench: cannot run %s", harness);
+  char buf[8192];
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  buf[n] = '\0';
+  if (pclose(f) != 0) return wp_error_new(WP_ERR_HOST, "bench: the Rust harness failed: %s", buf);
+  cJSON *j = cJSON_Parse(buf);
+  static const struct { const char *key, *row; } keys[] = {
+      {"rust_typed_nop_ns", "component_nop_rust_typed"},
+      {"rust_typed_echo32_ns", "component_echo_32B_rust_typed"},
+  };
+  for (size_t i = 0; j && i < COUNT(keys); i++) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, keys[i].key);
+    const cJSON *reps = cJSON_GetObjectItemCaseSensitive(j, "reps");
+    if (cJSON_IsNumber(v))
+      bench_add_external_row(keys[i].row, "ns/call", v->valuedouble,
+                             cJSON_IsNumber(reps) ? reps->valueint : 0);
+  }
+  cJSON_Delete(j);
+  return j ? NULL : wp_error_new(WP_ERR_HOST, "bench: the Rust harness printed no JSON: %s", buf);
+}
+
+static wp_error *measure_components(bench_env *env, const char *harness) {
+  wp_manifest *m = wp_manifest_new();
+  /* The types component imports a host interface the benchmark never calls. */
+  wp_manifest_set_trap_missing_imports(m, true);
+  wp_plugin *p = NULL;
+  comp_ctx nop = {0}, echo = {0}, fresh = {0};
+  char text[33] = "0123456789abcdef0123456789abcdef";
+  wp_value *arg = wp_value_new_string(text);
+  wp_error *err = wp_plugin_load(env->engine, TYPES_PLUGIN, m, &p);
+  wp_manifest_free(m);
+  if (!err) err = wp_plugin_find_func(p, "nop", &nop.fn);
+  if (!err) err = wp_plugin_find_func(p, "example:types/echo#echo-string", &echo.fn);
+  if (!err) err = wp_instance_new(p, &nop.inst);
+  if (!err) err = wp_instance_new(p, &echo.inst);
+  if (!err) err = wp_pool_new(p, 1, 1, &fresh.pool);
+  fresh.fn = nop.fn;
+  echo.arg = arg;
+  bench_case cases[] = {
+      {"component_nop", "ns/call", 1, bench_batch(200000), bench_reps(11), 1, NULL, run_comp, NULL,
+       &nop},
+      {"component_echo_32B", "ns/call", 1, bench_batch(100000), bench_reps(11), 1, NULL, run_comp,
+       NULL, &echo},
+  };
+  bench_case pooled = {"component_pooled_fresh", "us/iter", 1e3, bench_batch(2000),
+                       bench_reps(11), 1, NULL, run_comp_pool, NULL, &fresh};
+  if (!err) err = bench_measure_group(cases, COUNT(cases));
+  if (!err) err = bench_measure(&pooled);
+  if (!err && harness) err = rust_rows(harness);
+  wp_instance_free(nop.inst);
+  wp_instance_free(echo.inst);
+  wp_pool_free(fresh.pool);
+  wp_plugin_free(p);
+  wp_value_free(arg);
+  return err;
+}
+
+wp_error *bench_components(bench_env *env, const char *rust_harness) {
+  if (access(TYPES_PLUGIN, R_OK) != 0) {
+    fprintf(stderr, "  component rows skipped: %s was not built\n", TYPES_PLUGIN);
+    return NULL;
+  }
+  wp_error *err = measure_components(env, rust_harness);
+  bench_judge("component_nop", "component_nop_rust_typed", TARGET_NONE, 0);
+  bench_judge("component_echo_32B", "component_echo_32B_rust_typed", TARGET_RATIO, 2);
+  bench_judge("component_pooled_fresh", NULL, TARGET_MEDIAN, 30);
+  return err;
+}

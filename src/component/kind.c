@@ -1,0 +1,36 @@
+/*
+ * kind.c - the component kind (plugin/kind.h): Component Model components,
+ * loaded by load.c, instantiated by call.c, with host objects released by
+ * host.c.
+ */
+#include "component/kind.h"
+
+#include <stdlib.h>
+
+#include "component/component.h"
+#include "engine/error.h"
+
+static void free_component(wp_plugin *p) { wp_component_free(p->kind_data); }
+
+static const char *call_name(const wp_plugin *p, size_t i) { return wp_comp(p)->exports[i].qualified; }
+
+static wp_error *instantiate(wp_instance *inst) {
+  /* Handles of exported functions, resolved lazily per instance. */
+  if (!inst->cfuncs && !(inst->cfuncs = calloc(inst->plugin->nexports + 1, sizeof *inst->cfuncs)))
+    return wp_error_no_memory();
+  return wp_component_instantiate(inst);
+}
+
+static void release(wp_instance *inst) {
+  if (inst->objects) wp_component_release_objects(inst);
+}
+
+const wp_kind wp_component_kind = {
+    .name = "component",
+    .claims = wp_is_component_binary,
+    .load = wp_component_load,
+    .free = free_component,
+    .call_name = call_name,
+    .instantiate = instantiate,
+    .release = release,
+};

@@ -1,0 +1,47 @@
+/*
+ * kind.h - what each kind of plugin implements (internal), the way SQLite's
+ * sqlite3_io_methods hides its variants: core modules (src/core/module.c)
+ * and components (src/component/kind.c) today, Proxy-Wasm filters next. The
+ * engine, plugin and instance floors call a kind only through this table;
+ * src/wasmplug.c lists the kinds an engine loads.
+ */
+#ifndef WP_PLUGIN_KIND_H
+#define WP_PLUGIN_KIND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wasmplug.h"
+
+struct wp_plugin;
+struct wp_instance;
+
+typedef struct wp_kind {
+  const char *name; /* "core module", "component" */
+
+  /* Whether `len` bytes of a binary are this kind's (kinds are asked in the
+     engine's order; the last one may claim everything else). */
+  bool (*claims)(const uint8_t *bytes, size_t len);
+
+  /* Compiles (or takes from the cache), reflects into p->imports and
+     p->exports, links, and keeps what only this kind needs in
+     p->kind_data. On failure p->kind_data may be half made: `free` copes. */
+  wp_error *(*load)(struct wp_plugin *p, const uint8_t *bytes, size_t len);
+
+  /* Frees p->kind_data. */
+  void (*free)(struct wp_plugin *p);
+
+  /* The name callers use for export i (wp_plugin_find_func). */
+  const char *(*call_name)(const struct wp_plugin *p, size_t i);
+
+  /* Instantiates into the instance's new store, running start functions,
+     between wp_instantiation_begin and wp_call_end. */
+  wp_error *(*instantiate)(struct wp_instance *inst);
+
+  /* After the instance's store is gone: releases what the kind kept for
+     it (host objects a component still held). May be NULL. */
+  void (*release)(struct wp_instance *inst);
+} wp_kind;
+
+#endif

@@ -1,0 +1,36 @@
+/*
+ * wasmplug.c - assembles the layers (as Lua's linit.c does): the kinds of
+ * plugin an engine loads, the built-ins each kind offers, and the hooks the
+ * low floors call back through. The only file that sees every floor.
+ *
+ * Floors, low to high: util, engine, plugin, instance, then the kinds (core,
+ * component) side by side, then this file. A floor includes only its own
+ * headers and lower ones (tests/unit/test_floors checks it).
+ */
+#include "core/host.h"
+#include "core/kind.h"
+#include "component/kind.h"
+#include "engine/engine.h"
+#include "instance/instance.h"
+
+/* Tried in this order: the first that claims the bytes loads them. */
+static const struct wp_kind *const kinds[] = {&wp_component_kind, &wp_core_kind, NULL};
+
+static const wp_engine_hooks hooks = {
+    .kinds = kinds,
+    .wasi_budget = wp_instance_wasi_budget,
+    .wasi_scratch = wp_instance_wasi_scratch,
+};
+
+wp_error *wp_engine_new(const wp_engine_config *cfg, wp_engine **out) {
+  if (!out) return wp_error_new(WP_ERR_BAD_INPUT, "wp_engine_new: out is required");
+  wp_engine *e;
+  wp_error *err = wp_engine_create(cfg, &hooks, &e);
+  if (err) return err;
+  if ((err = wp_host_define_builtins(e))) {
+    wp_engine_free(e);
+    return err;
+  }
+  *out = e;
+  return NULL;
+}
