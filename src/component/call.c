@@ -13,7 +13,7 @@ wp_error *wp_component_instantiate(wp_instance *inst) {
   wp_plugin *p = inst->plugin;
   wp_instantiation_begin(inst);
   wasmtime_error_t *werr =
-      wasmtime_component_linker_instantiate(wp_comp(p)->linker, inst->ctx, wp_comp(p)->component, &inst->cinstance);
+      wasmtime_component_linker_instantiate(wp_comp(p)->linker, inst->ctx, wp_comp(p)->component, &wp_cinst(inst)->instance);
   if (werr) {
     /* A link failure here (a type the host cannot satisfy) is not a trap. */
     wp_error *err = wp_call_failure(inst, "instantiation", werr, NULL);
@@ -27,15 +27,15 @@ wp_error *wp_component_instantiate(wp_instance *inst) {
 
 static bool resolve(wp_instance *inst, size_t id, wasmtime_component_func_t *out) {
   if (inst->resolved[id]) {
-    *out = inst->cfuncs[id];
+    *out = wp_cinst(inst)->funcs[id];
     return true;
   }
   const wp_cexport *e = &wp_comp(inst->plugin)->exports[id];
   if (!e->index || !inst->ctx ||
-      !wasmtime_component_instance_get_func(&inst->cinstance, inst->ctx, e->index, &inst->cfuncs[id]))
+      !wasmtime_component_instance_get_func(&wp_cinst(inst)->instance, inst->ctx, e->index, &wp_cinst(inst)->funcs[id]))
     return false;
   inst->resolved[id] = 1;
-  *out = inst->cfuncs[id];
+  *out = wp_cinst(inst)->funcs[id];
   return true;
 }
 

@@ -53,6 +53,17 @@ static inline struct wp_component *wp_comp(const wp_plugin *p) {
   return p->kind == &wp_component_kind ? p->kind_data : NULL;
 }
 
+/* What a component instance keeps (wp_instance.kind_data); made at its first
+   instantiation, kept across resets, freed with the instance. */
+typedef struct wp_component_instance {
+  wasmtime_component_instance_t instance;
+  wasmtime_component_func_t *funcs;   /* per export index, lazily (inst->resolved) */
+  struct wp_host_object *objects;     /* host resource objects, by rep - 1 */
+  uint32_t nobjects, objects_cap, free_object; /* free_object: head of free slots + 1, 0 none */
+} wp_component_instance;
+
+static inline wp_component_instance *wp_cinst(const wp_instance *inst) { return inst->kind_data; }
+
 /* Loads a component into `p` (compile or cache, reflect, link). */
 wp_error *wp_component_load(wp_plugin *p, const uint8_t *bytes, size_t len);
 void wp_component_free(struct wp_component *c);

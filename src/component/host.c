@@ -121,13 +121,13 @@ static wasmtime_error_t *resource_dtor(void *data, wasmtime_context_t *ctx, uint
   const wp_chost_def *d = data;
   wp_instance *inst = wasmtime_context_get_data(ctx);
   if (!d) return NULL; /* a missing resource type's stub: the host made no objects of it */
-  if (rep == 0 || rep > inst->nobjects || inst->objects[rep - 1].def != d) return NULL;
-  struct wp_host_object *o = &inst->objects[rep - 1];
+  if (rep == 0 || rep > wp_cinst(inst)->nobjects || wp_cinst(inst)->objects[rep - 1].def != d) return NULL;
+  struct wp_host_object *o = &wp_cinst(inst)->objects[rep - 1];
   void *object = o->object;
   o->def = NULL;
   o->object = NULL;
-  o->next_free = inst->free_object;
-  inst->free_object = rep;
+  o->next_free = wp_cinst(inst)->free_object;
+  wp_cinst(inst)->free_object = rep;
   if (d->drop) d->drop(object, d->user_data);
   return NULL;
 }
@@ -144,40 +144,40 @@ wasmtime_error_t *wp_component_link_resource(wasmtime_component_linker_instance_
 
 /* A slot for `object`; its 1-based index is the handle's rep. 0 when out of memory. */
 static uint32_t insert_object(wp_instance *inst, const wp_chost_def *d, void *object) {
-  uint32_t rep = inst->free_object;
+  uint32_t rep = wp_cinst(inst)->free_object;
   if (rep) {
-    inst->free_object = inst->objects[rep - 1].next_free;
+    wp_cinst(inst)->free_object = wp_cinst(inst)->objects[rep - 1].next_free;
   } else {
-    if (inst->nobjects == inst->objects_cap) {
-      uint32_t cap = inst->objects_cap ? inst->objects_cap * 2 : 8;
-      struct wp_host_object *n = realloc(inst->objects, cap * sizeof *n);
+    if (wp_cinst(inst)->nobjects == wp_cinst(inst)->objects_cap) {
+      uint32_t cap = wp_cinst(inst)->objects_cap ? wp_cinst(inst)->objects_cap * 2 : 8;
+      struct wp_host_object *n = realloc(wp_cinst(inst)->objects, cap * sizeof *n);
       if (!n) return 0;
-      inst->objects = n;
-      inst->objects_cap = cap;
+      wp_cinst(inst)->objects = n;
+      wp_cinst(inst)->objects_cap = cap;
     }
-    rep = ++inst->nobjects;
+    rep = ++wp_cinst(inst)->nobjects;
   }
-  inst->objects[rep - 1] = (struct wp_host_object){.def = d, .object = object};
+  wp_cinst(inst)->objects[rep - 1] = (struct wp_host_object){.def = d, .object = object};
   return rep;
 }
 
 void wp_component_release_objects(wp_instance *inst) {
-  for (uint32_t i = 0; i < inst->nobjects; i++) {
-    struct wp_host_object *o = &inst->objects[i];
+  for (uint32_t i = 0; i < wp_cinst(inst)->nobjects; i++) {
+    struct wp_host_object *o = &wp_cinst(inst)->objects[i];
     if (!o->def) continue;
     const wp_chost_def *d = o->def;
     void *object = o->object;
     o->def = NULL;
     if (d->drop) d->drop(object, d->user_data);
   }
-  free(inst->objects);
-  inst->objects = NULL;
-  inst->nobjects = inst->objects_cap = inst->free_object = 0;
+  free(wp_cinst(inst)->objects);
+  wp_cinst(inst)->objects = NULL;
+  wp_cinst(inst)->nobjects = wp_cinst(inst)->objects_cap = wp_cinst(inst)->free_object = 0;
 }
 
 wp_value *wp_value_new_resource(wp_instance *inst, const wp_resource_type *type, void *object) {
   const wp_chost_def *d = (const wp_chost_def *)type;
-  if (!inst || !d || !wp_comp(inst->plugin) || !inst->ctx) return NULL;
+  if (!inst || !d || !wp_comp(inst->plugin) || !inst->ctx || !wp_cinst(inst)) return NULL;
   wp_value *v = calloc(1, sizeof *v);
   uint32_t rep = v ? insert_object(inst, d, object) : 0;
   if (!rep) {
@@ -189,9 +189,9 @@ wp_value *wp_value_new_resource(wp_instance *inst, const wp_resource_type *type,
   wasmtime_component_resource_host_delete(h);
   if (werr) {
     wasmtime_error_delete(werr);
-    inst->objects[rep - 1].def = NULL; /* not handed out: forget without dropping */
-    inst->objects[rep - 1].next_free = inst->free_object;
-    inst->free_object = rep;
+    wp_cinst(inst)->objects[rep - 1].def = NULL; /* not handed out: forget without dropping */
+    wp_cinst(inst)->objects[rep - 1].next_free = wp_cinst(inst)->free_object;
+    wp_cinst(inst)->free_object = rep;
     free(v);
     return NULL;
   }
@@ -203,6 +203,8 @@ wp_error *wp_value_get_resource(const wp_value *v, wp_instance *inst, const wp_r
   const wp_chost_def *d = (const wp_chost_def *)type;
   if (!v || !inst || !d || !object || !inst->ctx)
     return wp_error_new(WP_ERR_BAD_INPUT, "wp_value_get_resource: value, instance, type and object are required");
+  if (!wp_comp(inst->plugin) || !wp_cinst(inst))
+    return wp_error_new(WP_ERR_BAD_INPUT, "wp_value_get_resource: the instance is not a component's");
   if ((v->kind != WP_TYPE_OWN && v->kind != WP_TYPE_BORROW) || !v->of.res)
     return wp_error_new(WP_ERR_BAD_INPUT, "wp_value_get_resource: the value is a %s, not a live resource handle",
                         wp_type_kind_name(v->kind));
@@ -213,9 +215,9 @@ wp_error *wp_value_get_resource(const wp_value *v, wp_instance *inst, const wp_r
                                   d->base.name);
   uint32_t rep = wasmtime_component_resource_host_rep(h), ty = wasmtime_component_resource_host_type(h);
   wasmtime_component_resource_host_delete(h);
-  if (ty != d->resource_id || rep == 0 || rep > inst->nobjects || inst->objects[rep - 1].def != d)
+  if (ty != d->resource_id || rep == 0 || rep > wp_cinst(inst)->nobjects || wp_cinst(inst)->objects[rep - 1].def != d)
     return wp_error_new(WP_ERR_BAD_INPUT, "wp_value_get_resource: the handle is not a live '%s'", d->base.name);
-  *object = inst->objects[rep - 1].object;
+  *object = wp_cinst(inst)->objects[rep - 1].object;
   return NULL;
 }
 

@@ -15,14 +15,29 @@ static void free_component(wp_plugin *p) { wp_component_free(p->kind_data); }
 static const char *call_name(const wp_plugin *p, size_t i) { return wp_comp(p)->exports[i].qualified; }
 
 static wp_error *instantiate(wp_instance *inst) {
-  /* Handles of exported functions, resolved lazily per instance. */
-  if (!inst->cfuncs && !(inst->cfuncs = calloc(inst->plugin->nexports + 1, sizeof *inst->cfuncs)))
-    return wp_error_no_memory();
+  if (!inst->kind_data) {
+    wp_component_instance *ci = calloc(1, sizeof *ci);
+    /* Handles of exported functions, resolved lazily per instance. */
+    if (ci) ci->funcs = calloc(inst->plugin->nexports + 1, sizeof *ci->funcs);
+    if (!ci || !ci->funcs) {
+      free(ci);
+      return wp_error_no_memory();
+    }
+    inst->kind_data = ci;
+  }
   return wp_component_instantiate(inst);
 }
 
 static void release(wp_instance *inst) {
-  if (inst->objects) wp_component_release_objects(inst);
+  if (wp_cinst(inst) && wp_cinst(inst)->objects) wp_component_release_objects(inst);
+}
+
+static void instance_free(wp_instance *inst) {
+  wp_component_instance *ci = wp_cinst(inst);
+  if (!ci) return;
+  free(ci->funcs);
+  free(ci);
+  inst->kind_data = NULL;
 }
 
 const wp_kind wp_component_kind = {
@@ -33,4 +48,5 @@ const wp_kind wp_component_kind = {
     .call_name = call_name,
     .instantiate = instantiate,
     .release = release,
+    .instance_free = instance_free,
 };

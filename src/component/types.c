@@ -4,12 +4,12 @@
  * without calling into Wasmtime again.
  */
 #define _POSIX_C_SOURCE 200809L
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "component/value.h"
+#include "util/buf.h"
 #include "util/str.h"
 
 static const char *const kind_names[] = {
@@ -56,39 +56,14 @@ static wp_type_kind from_wasmtime_kind(uint8_t k) {
   return k < sizeof map / sizeof *map ? map[k] : WP_TYPE_ERROR_CONTEXT;
 }
 
-/* ---- a small string builder ------------------------------------------------ */
+/* ---- text built in a wp_buf ------------------------------------------------- */
 
-typedef struct sb {
-  char *s;
-  size_t len, cap;
-  bool oom;
-} sb;
-
-static void sb_add(sb *b, const char *fmt, ...) {
-  if (b->oom) return;
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
-  va_end(ap);
-  if (n < 0) { b->oom = true; return; }
-  if (!b->s || b->len + (size_t)n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 64;
-    while (cap < b->len + (size_t)n + 1) cap *= 2;
-    char *ns = realloc(b->s, cap);
-    if (!ns) { b->oom = true; return; }
-    b->s = ns;
-    b->cap = cap;
-    va_start(ap, fmt);
-    vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-    va_end(ap);
-  }
-  b->len += (size_t)n;
-}
-
-static char *sb_finish(sb *b) {
-  if (b->oom) { free(b->s); return NULL; }
-  if (!b->s) return strdup("");
-  return b->s;
+/* The text built in b (taken), "" when nothing was added; NULL when out of
+   memory. */
+static char *text_of(wp_buf *b) {
+  if (b->oom) { wp_buf_free(b); return NULL; }
+  if (!b->data) return strdup("");
+  return (char *)b->data;
 }
 
 /* ---- building ------------------------------------------------------------------ */
@@ -205,65 +180,65 @@ static const char *resource_name(const struct wp_type *t, const wp_resource_name
   return NULL;
 }
 
-static void print_type(sb *b, const struct wp_type *t, const wp_resource_names *rn);
+static void print_type(wp_buf *b, const struct wp_type *t, const wp_resource_names *rn);
 
-static void print_child(sb *b, const struct wp_type *c, const wp_resource_names *rn) {
+static void print_child(wp_buf *b, const struct wp_type *c, const wp_resource_names *rn) {
   if (c) print_type(b, c, rn);
-  else sb_add(b, "_");
+  else wp_buf_printf(b, "_");
 }
 
-static void print_type(sb *b, const struct wp_type *t, const wp_resource_names *rn) {
+static void print_type(wp_buf *b, const struct wp_type *t, const wp_resource_names *rn) {
   switch (t->kind) {
   case WP_TYPE_LIST: case WP_TYPE_OPTION: case WP_TYPE_FUTURE: case WP_TYPE_STREAM:
-    sb_add(b, "%s", wp_type_kind_name(t->kind));
+    wp_buf_printf(b, "%s", wp_type_kind_name(t->kind));
     if (t->children[0]) {
-      sb_add(b, "<");
+      wp_buf_printf(b, "<");
       print_type(b, t->children[0], rn);
-      sb_add(b, ">");
+      wp_buf_printf(b, ">");
     }
     return;
   case WP_TYPE_RESULT:
-    sb_add(b, "result");
+    wp_buf_printf(b, "result");
     if (!t->children[0] && !t->children[1]) return;
-    sb_add(b, "<");
+    wp_buf_printf(b, "<");
     print_child(b, t->children[0], rn);
     if (t->children[1]) {
-      sb_add(b, ", ");
+      wp_buf_printf(b, ", ");
       print_type(b, t->children[1], rn);
     }
-    sb_add(b, ">");
+    wp_buf_printf(b, ">");
     return;
   case WP_TYPE_TUPLE: case WP_TYPE_MAP:
-    sb_add(b, "%s<", wp_type_kind_name(t->kind));
+    wp_buf_printf(b, "%s<", wp_type_kind_name(t->kind));
     for (size_t i = 0; i < t->n; i++) {
-      if (i) sb_add(b, ", ");
+      if (i) wp_buf_printf(b, ", ");
       print_child(b, t->children[i], rn);
     }
-    sb_add(b, ">");
+    wp_buf_printf(b, ">");
     return;
   case WP_TYPE_RECORD: case WP_TYPE_VARIANT: case WP_TYPE_ENUM: case WP_TYPE_FLAGS:
-    sb_add(b, "%s { ", wp_type_kind_name(t->kind));
+    wp_buf_printf(b, "%s { ", wp_type_kind_name(t->kind));
     for (size_t i = 0; i < t->n; i++) {
-      sb_add(b, "%s%s", i ? ", " : "", t->names[i]);
+      wp_buf_printf(b, "%s%s", i ? ", " : "", t->names[i]);
       if (t->kind == WP_TYPE_RECORD) {
-        sb_add(b, ": ");
+        wp_buf_printf(b, ": ");
         print_child(b, t->children[i], rn);
       } else if (t->kind == WP_TYPE_VARIANT && t->children[i]) {
-        sb_add(b, "(");
+        wp_buf_printf(b, "(");
         print_type(b, t->children[i], rn);
-        sb_add(b, ")");
+        wp_buf_printf(b, ")");
       }
     }
-    sb_add(b, " }");
+    wp_buf_printf(b, " }");
     return;
   case WP_TYPE_OWN: case WP_TYPE_BORROW: {
     const char *name = resource_name(t, rn);
-    if (t->kind == WP_TYPE_OWN) sb_add(b, "%s", name ? name : "own<resource>");
-    else sb_add(b, "borrow<%s>", name ? name : "resource");
+    if (t->kind == WP_TYPE_OWN) wp_buf_printf(b, "%s", name ? name : "own<resource>");
+    else wp_buf_printf(b, "borrow<%s>", name ? name : "resource");
     return;
   }
   default:
-    sb_add(b, "%s", wp_type_kind_name(t->kind));
+    wp_buf_printf(b, "%s", wp_type_kind_name(t->kind));
   }
 }
 
@@ -276,9 +251,9 @@ struct wp_type *wp_type_from_wasmtime(wasmtime_component_valtype_t *raw, const w
   t->raw = *raw;
   t->kind = from_wasmtime_kind(raw->kind);
   if (!build_children(t, rn)) goto fail;
-  sb b = {0};
+  wp_buf b = {0};
   print_type(&b, t, rn);
-  if (!(t->text = sb_finish(&b))) goto fail;
+  if (!(t->text = text_of(&b))) goto fail;
   return t;
 fail:
   wp_type_free(t);
@@ -306,8 +281,8 @@ struct wp_functype *wp_functype_from_wasmtime(const wasmtime_component_func_type
   f->params = calloc(n ? n : 1, sizeof *f->params);
   f->param_names = calloc(n ? n : 1, sizeof *f->param_names);
   if (!f->params || !f->param_names) goto fail;
-  sb b = {0};
-  sb_add(&b, "func(");
+  wp_buf b = {0};
+  wp_buf_printf(&b, "func(");
   for (size_t i = 0; i < n; i++) {
     const char *name;
     size_t len;
@@ -317,21 +292,21 @@ struct wp_functype *wp_functype_from_wasmtime(const wasmtime_component_func_type
     f->param_names[i] = wp_strdup_n(name, len);
     f->params[i] = wp_type_from_wasmtime(&ty, rn);
     if (!f->param_names[i] || !f->params[i]) {
-      free(b.s);
+      wp_buf_free(&b);
       goto fail;
     }
-    sb_add(&b, "%s%s: %s", i ? ", " : "", f->param_names[i], f->params[i]->text);
+    wp_buf_printf(&b, "%s%s: %s", i ? ", " : "", f->param_names[i], f->params[i]->text);
   }
-  sb_add(&b, ")");
+  wp_buf_printf(&b, ")");
   wasmtime_component_valtype_t rty;
   if (wasmtime_component_func_type_result(ft, &rty)) {
     if (!(f->result = wp_type_from_wasmtime(&rty, rn))) {
-      free(b.s);
+      wp_buf_free(&b);
       goto fail;
     }
-    sb_add(&b, " -> %s", f->result->text);
+    wp_buf_printf(&b, " -> %s", f->result->text);
   }
-  if (!(f->text = sb_finish(&b))) goto fail;
+  if (!(f->text = text_of(&b))) goto fail;
   return f;
 fail:
   wp_functype_free(f);

@@ -27,6 +27,8 @@
 #include <string.h>
 
 #include "wasmplug.h"
+#include "util/buf.h"
+#include "util/utf8.h"
 #include "wave_unicode.h"
 
 /* Deeper input is refused rather than risking the stack (as in wasm-wave).
@@ -44,141 +46,10 @@
 #define LIST_NAMES_MAX 12
 
 
-/* ------------------------------------------------------------------------ */
-/* A growable byte buffer                                                   */
-/* ------------------------------------------------------------------------ */
-
-typedef struct buf {
-  char *data;
-  size_t len, cap;
-  bool oom; /* once set, further additions are ignored */
-} buf;
-
-static void buf_add(buf *b, const char *s, size_t n) {
-  if (b->oom) return;
-  if (!b->data || b->len + n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 64;
-    while (cap < b->len + n + 1) cap *= 2;
-    char *d = realloc(b->data, cap);
-    if (!d) {
-      b->oom = true;
-      return;
-    }
-    b->data = d;
-    b->cap = cap;
-  }
-  memcpy(b->data + b->len, s, n);
-  b->len += n;
-  b->data[b->len] = '\0';
-}
-
-static void buf_puts(buf *b, const char *s) { buf_add(b, s, strlen(s)); }
-static void buf_putc(buf *b, char c) { buf_add(b, &c, 1); }
-
-static void buf_vprintf(buf *b, const char *fmt, va_list ap) {
-  char small[256];
-  va_list ap2;
-  va_copy(ap2, ap);
-  int n = vsnprintf(small, sizeof small, fmt, ap2);
-  va_end(ap2);
-  if (n < 0) {
-    b->oom = true;
-    return;
-  }
-  if ((size_t)n < sizeof small) {
-    buf_add(b, small, (size_t)n);
-    return;
-  }
-  char *big = malloc((size_t)n + 1);
-  if (!big) {
-    b->oom = true;
-    return;
-  }
-  vsnprintf(big, (size_t)n + 1, fmt, ap);
-  buf_add(b, big, (size_t)n);
-  free(big);
-}
-
-static void buf_printf(buf *b, const char *fmt, ...) WP_PRINTF(2, 3);
-static void buf_printf(buf *b, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  buf_vprintf(b, fmt, ap);
-  va_end(ap);
-}
-
-static void buf_utf8(buf *b, uint32_t c) {
-  char s[4];
-  size_t n;
-  if (c < 0x80) {
-    s[0] = (char)c;
-    n = 1;
-  } else if (c < 0x800) {
-    s[0] = (char)(0xC0 | (c >> 6));
-    s[1] = (char)(0x80 | (c & 0x3F));
-    n = 2;
-  } else if (c < 0x10000) {
-    s[0] = (char)(0xE0 | (c >> 12));
-    s[1] = (char)(0x80 | ((c >> 6) & 0x3F));
-    s[2] = (char)(0x80 | (c & 0x3F));
-    n = 3;
-  } else {
-    s[0] = (char)(0xF0 | (c >> 18));
-    s[1] = (char)(0x80 | ((c >> 12) & 0x3F));
-    s[2] = (char)(0x80 | ((c >> 6) & 0x3F));
-    s[3] = (char)(0x80 | (c & 0x3F));
-    n = 4;
-  }
-  buf_add(b, s, n);
-}
-
-/* ------------------------------------------------------------------------ */
-/* UTF-8                                                                    */
-/* ------------------------------------------------------------------------ */
-
-/*
- * Decodes the well-formed UTF-8 sequence at s[0..n): returns its length and
- * stores the code point, or returns 0 (overlong forms, surrogates, values
- * above U+10FFFF, stray or missing continuation bytes).
- */
-static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp) {
-  if (n == 0) return 0;
-  unsigned char c = s[0];
-  if (c < 0x80) {
-    *cp = c;
-    return 1;
-  }
-  size_t len;
-  uint32_t v, min;
-  if (c >= 0xC2 && c <= 0xDF) {
-    len = 2, v = c & 0x1F, min = 0x80;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    len = 3, v = c & 0x0F, min = 0x800;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    len = 4, v = c & 0x07, min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (n < len) return 0;
-  for (size_t i = 1; i < len; i++) {
-    if ((s[i] & 0xC0) != 0x80) return 0;
-    v = (v << 6) | (s[i] & 0x3F);
-  }
-  if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
-  *cp = v;
-  return len;
-}
-
-/* Offset of the first byte that is not part of well-formed UTF-8, or n. */
-static size_t utf8_first_invalid(const char *s, size_t n) {
-  size_t i = 0;
-  uint32_t cp;
-  while (i < n) {
-    size_t k = utf8_decode((const unsigned char *)s + i, n - i, &cp);
-    if (!k) return i;
-    i += k;
-  }
-  return n;
+/* Appends the UTF-8 form of the scalar value c. */
+static void buf_utf8(wp_buf *b, uint32_t c) {
+  uint8_t s[4];
+  wp_buf_add(b, s, wp_utf8_encode(c, s));
 }
 
 static bool is_scalar(uint32_t c) { return c <= 0x10FFFF && (c < 0xD800 || c > 0xDFFF); }
@@ -216,7 +87,7 @@ typedef struct parser {
 /* Bytes in the character at i: its UTF-8 length, or 1 for a stray byte. */
 static size_t char_len(const parser *p, size_t i, size_t end) {
   uint32_t cp;
-  size_t k = utf8_decode((const unsigned char *)p->src + i, end - i, &cp);
+  size_t k = wp_utf8_decode((const uint8_t *)p->src + i, end - i, &cp);
   return k ? k : 1;
 }
 
@@ -239,7 +110,7 @@ static void locate(const parser *p, size_t at, size_t *line, size_t *col, size_t
  * show as spaces and bytes that are not UTF-8 as '?', so that the caret
  * lines up on a terminal.
  */
-static void excerpt(buf *b, const parser *p, size_t line_start, size_t col) {
+static void excerpt(wp_buf *b, const parser *p, size_t line_start, size_t col) {
   size_t le = line_start;
   while (le < p->len && p->src[le] != '\n') le++;
   if (le > line_start && p->src[le - 1] == '\r') le--;
@@ -253,25 +124,25 @@ static void excerpt(buf *b, const parser *p, size_t line_start, size_t col) {
     last = first + EXCERPT_WIDTH;
   }
 
-  buf_puts(b, "\n  ");
-  if (first > 0) buf_puts(b, "...");
+  wp_buf_puts(b, "\n  ");
+  if (first > 0) wp_buf_puts(b, "...");
   size_t i = line_start, ch = 0;
   while (i < le) {
     uint32_t cp;
-    size_t k = utf8_decode((const unsigned char *)p->src + i, le - i, &cp);
+    size_t k = wp_utf8_decode((const uint8_t *)p->src + i, le - i, &cp);
     if (ch >= first && ch < last) {
-      if (!k) buf_putc(b, '?');
-      else if (cp < 0x20 || cp == 0x7F) buf_putc(b, ' ');
-      else buf_add(b, p->src + i, k);
+      if (!k) wp_buf_putc(b, '?');
+      else if (cp < 0x20 || cp == 0x7F) wp_buf_putc(b, ' ');
+      else wp_buf_add(b, p->src + i, k);
     }
     i += k ? k : 1;
     ch++;
   }
-  if (last < total) buf_puts(b, "...");
-  buf_puts(b, "\n  ");
+  if (last < total) wp_buf_puts(b, "...");
+  wp_buf_puts(b, "\n  ");
   size_t pad = (first > 0 ? 3 : 0) + (col - 1 - first);
-  for (size_t k = 0; k < pad; k++) buf_putc(b, ' ');
-  buf_putc(b, '^');
+  for (size_t k = 0; k < pad; k++) wp_buf_putc(b, ' ');
+  wp_buf_putc(b, '^');
 }
 
 static void fail_oom(parser *p) {
@@ -285,18 +156,18 @@ static void fail_at(parser *p, size_t at, const char *fmt, ...) {
   if (p->err) return;
   size_t line, col, ls;
   locate(p, at, &line, &col, &ls);
-  buf b = {0};
+  wp_buf b = {0};
   if (memchr(p->src, '\n', p->len))
-    buf_printf(&b, "invalid WAVE value at line %zu, column %zu: ", line, col);
+    wp_buf_printf(&b, "invalid WAVE value at line %zu, column %zu: ", line, col);
   else
-    buf_printf(&b, "invalid WAVE value at column %zu: ", col);
+    wp_buf_printf(&b, "invalid WAVE value at column %zu: ", col);
   va_list ap;
   va_start(ap, fmt);
-  buf_vprintf(&b, fmt, ap);
+  wp_buf_vprintf(&b, fmt, ap);
   va_end(ap);
   excerpt(&b, p, ls, col);
   if (b.oom) fail_oom(p);
-  else p->err = wp_error_new(WP_ERR_BAD_INPUT, "%s", b.data);
+  else p->err = wp_error_new(WP_ERR_BAD_INPUT, "%s", (char *)b.data);
   free(b.data);
 }
 
@@ -338,14 +209,14 @@ static const char *type_desc(const wp_type *t) {
 
 /* "a, b, c" from a type's names, for hints. */
 static void names_list(const wp_type *t, char *out, size_t size) {
-  buf b = {0};
+  wp_buf b = {0};
   size_t n = wp_type_get_count(t);
   for (size_t i = 0; i < n && i < LIST_NAMES_MAX; i++) {
     const char *name = wp_type_get_name(t, i);
-    buf_printf(&b, "%s%s", i ? ", " : "", name ? name : "?");
+    wp_buf_printf(&b, "%s%s", i ? ", " : "", name ? name : "?");
   }
-  if (n > LIST_NAMES_MAX) buf_puts(&b, ", ...");
-  snprintf(out, size, "%s", b.data && !b.oom ? b.data : "");
+  if (n > LIST_NAMES_MAX) wp_buf_puts(&b, ", ...");
+  snprintf(out, size, "%s", b.data && !b.oom ? (char *)b.data : "");
   free(b.data);
 }
 
@@ -453,7 +324,7 @@ static bool lex_multiline(parser *p, token *t) {
 
 static void fail_bad_char(parser *p, size_t i) {
   uint32_t cp = 0;
-  size_t k = utf8_decode((const unsigned char *)p->src + i, p->len - i, &cp);
+  size_t k = wp_utf8_decode((const uint8_t *)p->src + i, p->len - i, &cp);
   if (cp < 0x20 || cp == 0x7F)
     fail_at(p, i, "unexpected character U+%04X", (unsigned)cp);
   else
@@ -774,12 +645,12 @@ static size_t read_escape(parser *p, size_t i, size_t end, uint32_t *cp) {
 }
 
 /* Decodes src[from..to) (escapes and literal UTF-8) onto b. */
-static bool decode_span(parser *p, size_t from, size_t to, buf *b) {
+static bool decode_span(parser *p, size_t from, size_t to, wp_buf *b) {
   size_t i = from;
   while (i < to) {
     size_t plain = i;
     while (plain < to && p->src[plain] != '\\') plain++;
-    buf_add(b, p->src + i, plain - i);
+    wp_buf_add(b, p->src + i, plain - i);
     i = plain;
     if (i < to) {
       uint32_t cp;
@@ -807,7 +678,7 @@ static wp_value *parse_char(parser *p, const wp_type *type) {
     return NULL;
   }
   if (p->src[i] == '\\') k = read_escape(p, i, end, &cp);
-  else k = utf8_decode((const unsigned char *)p->src + i, end - i, &cp);
+  else k = wp_utf8_decode((const uint8_t *)p->src + i, end - i, &cp);
   if (!k) return NULL;
   if (i + k != end) {
     fail_at(p, i + k, "a char holds one character (use \"...\" for a string)");
@@ -822,7 +693,7 @@ static wp_value *parse_char(parser *p, const wp_type *type) {
  * line must have (it is removed). The line breaks between content lines
  * become \n. Empty lines need no indentation (wasm-wave requires it).
  */
-static bool decode_multiline(parser *p, const token *t, buf *b) {
+static bool decode_multiline(parser *p, const token *t, wp_buf *b) {
   size_t body = t->start + 3, close = t->end - 3, first;
   if (at(p, body) == '\n' && body < close) first = body + 1;
   else if (at(p, body) == '\r' && at(p, body + 1) == '\n' && body + 1 < close) first = body + 2;
@@ -845,7 +716,7 @@ static bool decode_multiline(parser *p, const token *t, buf *b) {
     while (p->src[le] != '\n') le++;
     size_t next_ls = le + 1;
     if (le > ls && p->src[le - 1] == '\r') le--;
-    if (ls != first) buf_putc(b, '\n');
+    if (ls != first) wp_buf_putc(b, '\n');
     if (le > ls) {
       for (size_t k = 0; k < indent; k++) {
         if (ls + k >= le || p->src[ls + k] != ' ') {
@@ -863,7 +734,7 @@ static bool decode_multiline(parser *p, const token *t, buf *b) {
 static wp_value *parse_string(parser *p, const wp_type *type) {
   token t;
   if (!next(p, &t)) return NULL;
-  buf b = {0};
+  wp_buf b = {0};
   bool ok;
   if (t.kind == T_STRING) ok = decode_span(p, t.start + 1, t.end - 1, &b);
   else if (t.kind == T_MULTILINE) ok = decode_multiline(p, &t, &b);
@@ -873,7 +744,7 @@ static wp_value *parse_string(parser *p, const wp_type *type) {
   }
   wp_value *v = NULL;
   if (ok && b.oom) fail_oom(p);
-  else if (ok) v = made(p, wp_value_new_string_n(b.data ? b.data : "", b.len));
+  else if (ok) v = made(p, wp_value_new_string_n(b.data ? (char *)b.data : "", b.len));
   free(b.data);
   return v;
 }
@@ -988,7 +859,7 @@ static bool parse_field(parser *p, const wp_type *type, wp_value **fields) {
 /* Missing option fields are none (WAVE allows leaving them out); any other
    missing field is an error at the closing brace. */
 static bool fill_missing(parser *p, const wp_type *type, wp_value **fields, size_t close) {
-  buf missing = {0};
+  wp_buf missing = {0};
   size_t n = wp_type_get_count(type);
   for (size_t i = 0; i < n; i++) {
     if (fields[i]) continue;
@@ -997,12 +868,12 @@ static bool fill_missing(parser *p, const wp_type *type, wp_value **fields, size
       if (!(fields[i] = made(p, wp_value_new_none()))) break;
     } else {
       const char *name = wp_type_get_name(type, i);
-      buf_printf(&missing, "%s\"%s\"", missing.len ? ", " : "", name ? name : "?");
+      wp_buf_printf(&missing, "%s\"%s\"", missing.len ? ", " : "", name ? name : "?");
     }
   }
   if (missing.len && !missing.oom) {
-    bool many = strchr(missing.data, ',') != NULL;
-    fail_at(p, close, "missing field%s %s", many ? "s" : "", missing.data);
+    bool many = strchr((char *)missing.data, ',') != NULL;
+    fail_at(p, close, "missing field%s %s", many ? "s" : "", (char *)missing.data);
   } else if (missing.oom) {
     fail_oom(p);
   }
@@ -1248,7 +1119,7 @@ wp_error *wp_value_from_wave(const wp_type *type, const char *text, wp_value **o
     return wp_error_new(WP_ERR_BAD_INPUT, "wp_value_from_wave: type, text and out must not be NULL");
   parser p = {.src = text, .len = strlen(text)};
   token t;
-  size_t bad = utf8_first_invalid(text, p.len);
+  size_t bad = wp_utf8_first_invalid((const uint8_t *)text, p.len);
   if (bad < p.len) {
     fail_at(&p, bad, "the input is not valid UTF-8");
     return p.err;
@@ -1303,33 +1174,33 @@ static bool needs_unicode_escape(uint32_t c) {
 /* One character of a char or string literal, escaped as wasm-wave does:
    \\ \" \' \t \n \r by name, the characters of needs_unicode_escape as
    \u{hex}, the others as themselves. */
-static void put_escaped(buf *b, uint32_t c) {
+static void put_escaped(wp_buf *b, uint32_t c) {
   switch (c) {
-  case '\\': buf_puts(b, "\\\\"); return;
-  case '"': buf_puts(b, "\\\""); return;
-  case '\'': buf_puts(b, "\\'"); return;
-  case '\t': buf_puts(b, "\\t"); return;
-  case '\n': buf_puts(b, "\\n"); return;
-  case '\r': buf_puts(b, "\\r"); return;
+  case '\\': wp_buf_puts(b, "\\\\"); return;
+  case '"': wp_buf_puts(b, "\\\""); return;
+  case '\'': wp_buf_puts(b, "\\'"); return;
+  case '\t': wp_buf_puts(b, "\\t"); return;
+  case '\n': wp_buf_puts(b, "\\n"); return;
+  case '\r': wp_buf_puts(b, "\\r"); return;
   default: break;
   }
   /* Not-a-char values (surrogates, > U+10FFFF) cannot be encoded; the escape
      at least shows what is there (and is refused when read back). */
-  if (needs_unicode_escape(c)) buf_printf(b, "\\u{%x}", (unsigned)c);
+  if (needs_unicode_escape(c)) wp_buf_printf(b, "\\u{%x}", (unsigned)c);
   else buf_utf8(b, c);
 }
 
 /* Bytes of a string that are not UTF-8 print as U+FFFD: WAVE text has no way
    to write them. */
-static void put_string(buf *b, const char *s, size_t len) {
-  buf_putc(b, '"');
+static void put_string(wp_buf *b, const char *s, size_t len) {
+  wp_buf_putc(b, '"');
   for (size_t i = 0; i < len;) {
     uint32_t cp;
-    size_t k = utf8_decode((const unsigned char *)s + i, len - i, &cp);
+    size_t k = wp_utf8_decode((const uint8_t *)s + i, len - i, &cp);
     put_escaped(b, k ? cp : 0xFFFD);
     i += k ? k : 1;
   }
-  buf_putc(b, '"');
+  wp_buf_putc(b, '"');
 }
 
 /* ---- the shortest digits of a float -------------------------------------- */
@@ -1544,111 +1415,111 @@ static int shortest_digits(double x, bool f32, char digits[SHORTEST_MAX + 1]) {
    wasm-wave uses: 2 -> "2", 0.5 -> "0.5"), an exponent outside it, where
    Display would print hundreds of digits (docs/wave.md: the same digits as
    Rust's `{:e}`). */
-static void put_float(buf *b, double x, bool f32) {
+static void put_float(wp_buf *b, double x, bool f32) {
   if (isnan(x)) {
-    buf_puts(b, "nan");
+    wp_buf_puts(b, "nan");
     return;
   }
-  if (signbit(x)) buf_putc(b, '-'), x = -x;
+  if (signbit(x)) wp_buf_putc(b, '-'), x = -x;
   if (isinf(x)) {
-    buf_puts(b, "inf");
+    wp_buf_puts(b, "inf");
     return;
   }
   if (x == 0) {
-    buf_putc(b, '0');
+    wp_buf_putc(b, '0');
     return;
   }
   char d[SHORTEST_MAX + 1];
   int e = shortest_digits(x, f32, d);
   int n = (int)strlen(d);
   if (e < -7 || e >= 21) {
-    buf_putc(b, d[0]);
-    if (n > 1) buf_printf(b, ".%s", d + 1);
-    buf_printf(b, "e%d", e);
+    wp_buf_putc(b, d[0]);
+    if (n > 1) wp_buf_printf(b, ".%s", d + 1);
+    wp_buf_printf(b, "e%d", e);
   } else if (e < 0) {
-    buf_puts(b, "0.");
-    for (int i = -1; i > e; i--) buf_putc(b, '0');
-    buf_puts(b, d);
+    wp_buf_puts(b, "0.");
+    for (int i = -1; i > e; i--) wp_buf_putc(b, '0');
+    wp_buf_puts(b, d);
   } else if (e + 1 >= n) {
-    buf_puts(b, d);
-    for (int i = n; i <= e; i++) buf_putc(b, '0');
+    wp_buf_puts(b, d);
+    for (int i = n; i <= e; i++) wp_buf_putc(b, '0');
   } else {
-    buf_printf(b, "%.*s.%s", e + 1, d, d + e + 1);
+    wp_buf_printf(b, "%.*s.%s", e + 1, d, d + e + 1);
   }
 }
 
-static void put_value(buf *b, const wp_value *v);
+static void put_value(wp_buf *b, const wp_value *v);
 
-static void put_items(buf *b, const wp_value *v, const char *open, const char *close) {
-  buf_puts(b, open);
+static void put_items(wp_buf *b, const wp_value *v, const char *open, const char *close) {
+  wp_buf_puts(b, open);
   for (size_t i = 0; i < wp_value_get_count(v); i++) {
-    if (i) buf_puts(b, ", ");
+    if (i) wp_buf_puts(b, ", ");
     put_value(b, wp_value_get_item(v, i));
   }
-  buf_puts(b, close);
+  wp_buf_puts(b, close);
 }
 
-static void put_record(buf *b, const wp_value *v) {
+static void put_record(wp_buf *b, const wp_value *v) {
   size_t n = wp_value_get_count(v);
   if (n == 0) { /* `{}` would read as flags */
-    buf_puts(b, "{:}");
+    wp_buf_puts(b, "{:}");
     return;
   }
-  buf_putc(b, '{');
+  wp_buf_putc(b, '{');
   for (size_t i = 0; i < n; i++) {
     const char *name = wp_value_get_name(v, i);
-    buf_printf(b, "%s%s: ", i ? ", " : "", name ? name : "");
+    wp_buf_printf(b, "%s%s: ", i ? ", " : "", name ? name : "");
     put_value(b, wp_value_get_item(v, i));
   }
-  buf_putc(b, '}');
+  wp_buf_putc(b, '}');
 }
 
-static void put_flags(buf *b, const wp_value *v) {
-  buf_putc(b, '{');
+static void put_flags(wp_buf *b, const wp_value *v) {
+  wp_buf_putc(b, '{');
   for (size_t i = 0; i < wp_value_get_count(v); i++) {
     const char *name = wp_value_get_name(v, i);
-    buf_printf(b, "%s%s", i ? ", " : "", name ? name : "");
+    wp_buf_printf(b, "%s%s", i ? ", " : "", name ? name : "");
   }
-  buf_putc(b, '}');
+  wp_buf_putc(b, '}');
 }
 
 /* variant / enum / option / result: case[(payload)]. */
-static void put_case(buf *b, const wp_value *v) {
+static void put_case(wp_buf *b, const wp_value *v) {
   const char *name = wp_value_get_case(v);
   wp_type_kind k = wp_value_get_kind(v);
   if (!name) name = "";
-  if ((k == WP_TYPE_VARIANT || k == WP_TYPE_ENUM) && is_wave_keyword(name)) buf_putc(b, '%');
-  buf_puts(b, name);
+  if ((k == WP_TYPE_VARIANT || k == WP_TYPE_ENUM) && is_wave_keyword(name)) wp_buf_putc(b, '%');
+  wp_buf_puts(b, name);
   const wp_value *payload = wp_value_get_payload(v);
   if (payload) {
-    buf_putc(b, '(');
+    wp_buf_putc(b, '(');
     put_value(b, payload);
-    buf_putc(b, ')');
+    wp_buf_putc(b, ')');
   }
 }
 
-static void put_value(buf *b, const wp_value *v) {
+static void put_value(wp_buf *b, const wp_value *v) {
   if (!v) { /* only in a malformed tree, e.g. some(NULL) built by hand */
-    buf_puts(b, "<null>");
+    wp_buf_puts(b, "<null>");
     return;
   }
   wp_type_kind k = wp_value_get_kind(v);
   size_t len;
   const char *s;
   switch (k) {
-  case WP_TYPE_BOOL: buf_puts(b, wp_value_get_bool(v) ? "true" : "false"); break;
+  case WP_TYPE_BOOL: wp_buf_puts(b, wp_value_get_bool(v) ? "true" : "false"); break;
   case WP_TYPE_S8: case WP_TYPE_S16: case WP_TYPE_S32: case WP_TYPE_S64:
-    buf_printf(b, "%lld", (long long)wp_value_get_int(v));
+    wp_buf_printf(b, "%lld", (long long)wp_value_get_int(v));
     break;
   case WP_TYPE_U8: case WP_TYPE_U16: case WP_TYPE_U32: case WP_TYPE_U64:
-    buf_printf(b, "%llu", (unsigned long long)wp_value_get_uint(v));
+    wp_buf_printf(b, "%llu", (unsigned long long)wp_value_get_uint(v));
     break;
   case WP_TYPE_F32: put_float(b, wp_value_get_f32(v), true); break;
   case WP_TYPE_F64: put_float(b, wp_value_get_f64(v), false); break;
   case WP_TYPE_CHAR:
-    buf_putc(b, '\'');
+    wp_buf_putc(b, '\'');
     put_escaped(b, wp_value_get_char(v));
-    buf_putc(b, '\'');
+    wp_buf_putc(b, '\'');
     break;
   case WP_TYPE_STRING:
     s = wp_value_get_string(v, &len);
@@ -1661,18 +1532,18 @@ static void put_value(buf *b, const wp_value *v) {
   case WP_TYPE_VARIANT: case WP_TYPE_ENUM: case WP_TYPE_OPTION: case WP_TYPE_RESULT:
     put_case(b, v);
     break;
-  case WP_TYPE_OWN: case WP_TYPE_BORROW: buf_puts(b, "<resource>"); break;
-  default: buf_printf(b, "<%s>", wp_type_kind_name(k)); break;
+  case WP_TYPE_OWN: case WP_TYPE_BORROW: wp_buf_puts(b, "<resource>"); break;
+  default: wp_buf_printf(b, "<%s>", wp_type_kind_name(k)); break;
   }
 }
 
 char *wp_value_to_wave(const wp_value *v) {
   if (!v) return NULL;
-  buf b = {0};
+  wp_buf b = {0};
   put_value(&b, v);
   if (b.oom) {
     free(b.data);
     return NULL;
   }
-  return b.data;
+  return (char *)b.data;
 }

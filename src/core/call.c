@@ -34,7 +34,7 @@ static wp_error *check_callable(wp_instance *inst, wp_func_id id, wasmtime_func_
   const wp_plugin *p = inst->plugin;
   wp_error *err = wp_instance_check_callable(inst, id);
   if (err) return err;
-  if (!wp_instance_export_func(inst, id, f))
+  if (!wp_core_export_func(inst, id, f))
     return wp_error_new(WP_ERR_NOT_FOUND, WP_PLUGIN_FMT ": export '%s' is not a function",
                         p->name, p->exports[id].name);
   return NULL;
@@ -94,7 +94,7 @@ wp_error *wp_instance_call_func(wp_instance *inst, wp_func_id id, const wp_val *
   wasmtime_func_t f;
   if (!e || e->kind != WP_EXTERN_FUNC || !inst->ctx || inst->in_call || e->nparams > WP_MAX_ARITY ||
       e->nresults > WP_MAX_ARITY || nresults != e->nresults || !load_args(e, args, nargs, raw) ||
-      !wp_instance_export_func(inst, id, &f)) {
+      !wp_core_export_func(inst, id, &f)) {
     wp_error *err = check_callable(inst, id, &f);
     if (!err) err = check_signature(inst, e, args, nargs, nresults);
     return err ? err : wp_error_new(WP_ERR_HOST, WP_PLUGIN_FMT ": cannot call '%s'", p->name, e->name);
@@ -141,7 +141,7 @@ static wp_error *check_bytes_export(wp_instance *inst, const wp_extern_info *e) 
                         "bytes functions take (i32, i32) and return i32 (call numeric "
                         "exports with wp_instance_call)",
                         p->name, e->name, e->type);
-  if (!inst->has_memory || !inst->has_realloc)
+  if (!wp_core_inst(inst)->has_memory || !wp_core_inst(inst)->has_realloc)
     return wp_error_new(WP_ERR_ABI,
                         WP_PLUGIN_FMT ": cannot pass bytes to '%s': the plugin must export "
                         "'memory' and 'cabi_realloc' (build it with the wasmplug PDK)",
@@ -152,7 +152,7 @@ static wp_error *check_bytes_export(wp_instance *inst, const wp_extern_info *e) 
 /* Copies the output [optr, olen) out of guest memory into inst->out. */
 static wp_error *copy_output(wp_instance *inst, const char *what, uint32_t retptr) {
   size_t size;
-  uint8_t *mem = wp_instance_memory(inst, &size);
+  uint8_t *mem = wp_core_memory(inst, &size);
   if (retptr % 4 || (uint64_t)retptr + 8 > size)
     return wp_guest_abi_error(inst, "'%s' returned a return-area pointer 0x%x %s", what,
                               retptr, retptr % 4 ? "that is not 4-aligned" : "outside its memory");
@@ -198,7 +198,7 @@ static wp_error *call_bytes(wp_instance *inst, wp_func_id id, const void *input,
 
   int32_t post = wp_core_of(inst->plugin)->post_export[id];
   wasmtime_func_t pf;
-  if (post >= 0 && wp_instance_export_func(inst, (size_t)post, &pf)) {
+  if (post >= 0 && wp_core_export_func(inst, (size_t)post, &pf)) {
     raw[0].i32 = (int32_t)retptr;
     werr = wasmtime_func_call_unchecked(inst->ctx, &pf, raw, 1, &trap);
     if (werr || trap) return wp_call_failure(inst, inst->plugin->exports[post].name, werr, trap);

@@ -3,6 +3,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "core/guest.h"
+#include "core/kind.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,12 +22,12 @@ wp_guest_status wp_guest_place(wp_instance *inst, const void *data, size_t len, 
   *trap = NULL;
   /* raw[] holds 4 slots: cabi_realloc's type, (i32, i32, i32, i32) -> i32,
      was checked when the plugin loaded (plugin.c check_helper_exports). */
-  *werr = wasmtime_func_call_unchecked(inst->ctx, &inst->realloc_fn, raw, 4, trap);
+  *werr = wasmtime_func_call_unchecked(inst->ctx, &wp_core_inst(inst)->realloc_fn, raw, 4, trap);
   if (*werr || *trap) return WP_GUEST_WASM_FAILED;
   *ptr = (uint32_t)raw[0].i32;
   /* Read the memory after the call: cabi_realloc may have grown it. */
   size_t size;
-  uint8_t *mem = wp_instance_memory(inst, &size);
+  uint8_t *mem = wp_core_memory(inst, &size);
   if (!wp_guest_in_bounds(*ptr, len, size)) return WP_GUEST_BAD_POINTER;
   if (len) memcpy(mem + *ptr, data, len);
   return WP_GUEST_OK;
@@ -49,7 +50,7 @@ wp_error *wp_guest_abi_error(wp_instance *inst, const char *fmt, ...) {
   bool outside = n >= 18 && strcmp(msg + n - 18, "outside its memory") == 0;
   return wp_error_new(WP_ERR_ABI, WP_PLUGIN_FMT ": %s%s%s (a bug in the plugin or its PDK)",
                       inst->plugin->name, msg, outside ? " of " : "",
-                      outside ? wp_format_size(wp_instance_get_memory_size(inst), size, sizeof size)
+                      outside ? wp_format_size(wp_core_memory_size(inst), size, sizeof size)
                               : "");
 }
 

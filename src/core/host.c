@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/guest.h"
+#include "core/kind.h"
 #include "core/host.h"
 #include "engine/error.h"
 #include "instance/instance.h"
@@ -58,7 +59,7 @@ static wasm_trap_t *fail_abi(wp_instance *inst, const wp_host_def *d, const char
                                  "it passed %s [ptr=0x%x, len=%u] to '%s.%s', outside its memory "
                                  "of %s",
                                  what, ptr, len, d->base.module, d->base.name,
-                                 wp_format_size(wp_instance_get_memory_size(inst), size, sizeof size)));
+                                 wp_format_size(wp_core_memory_size(inst), size, sizeof size)));
 }
 
 static wasm_trap_t *fail_misaligned(wp_instance *inst, const wp_host_def *d, uint32_t retptr) {
@@ -119,7 +120,7 @@ static wasm_trap_t *return_bytes(wp_instance *inst, const wp_host_def *d, uint32
   wasmtime_error_t *werr;
   wasm_trap_t *trap;
   const wp_buf *o = &inst->host_out;
-  if (!inst->has_realloc)
+  if (!wp_core_inst(inst)->has_realloc)
     return fail(inst, wp_error_new(WP_ERR_ABI, "it imports '%s.%s' but does not export "
                                    "cabi_realloc, which the host needs to return bytes",
                                    d->base.module, d->base.name));
@@ -135,7 +136,7 @@ static wasm_trap_t *return_bytes(wp_instance *inst, const wp_host_def *d, uint32
   case WP_GUEST_BAD_POINTER: return fail_abi(inst, d, "cabi_realloc's result", optr, (uint32_t)o->len);
   }
   size_t size;
-  uint8_t *mem = wp_instance_memory(inst, &size);
+  uint8_t *mem = wp_core_memory(inst, &size);
   uint32_t olen = (uint32_t)o->len;
   memcpy(mem + retptr + at, &optr, 4);
   memcpy(mem + retptr + at + 4, &olen, 4);
@@ -149,7 +150,7 @@ static wasm_trap_t *bytes_trampoline(void *env, wasmtime_caller_t *caller, wasmt
   wp_instance *inst = caller_instance(caller);
   uint32_t ptr = (uint32_t)raw[0].i32, len = (uint32_t)raw[1].i32, retptr = (uint32_t)raw[2].i32;
   size_t size;
-  const uint8_t *mem = wp_instance_memory(inst, &size);
+  const uint8_t *mem = wp_core_memory(inst, &size);
   if (!wp_guest_in_bounds(ptr, len, size)) return fail_abi(inst, d, "input", ptr, len);
   if (!wp_guest_in_bounds(retptr, 8, size)) return fail_abi(inst, d, "a return area", retptr, 8);
   if (retptr % 4) return fail_misaligned(inst, d, retptr);
@@ -174,7 +175,7 @@ static wasm_trap_t *builtin_log(void *env, wasmtime_caller_t *caller, wasmtime_v
   int32_t level = raw[0].i32;
   uint32_t ptr = (uint32_t)raw[1].i32, len = (uint32_t)raw[2].i32;
   size_t size;
-  const uint8_t *mem = wp_instance_memory(inst, &size);
+  const uint8_t *mem = wp_core_memory(inst, &size);
   if (!wp_guest_in_bounds(ptr, len, size)) return fail_abi(inst, d, "a message", ptr, len);
   struct wp_engine *e = inst->plugin->engine;
   if (level < WP_LOG_TRACE) level = WP_LOG_TRACE;
@@ -190,7 +191,7 @@ static wasm_trap_t *builtin_config_get(void *env, wasmtime_caller_t *caller,
   wp_instance *inst = caller_instance(caller);
   uint32_t ptr = (uint32_t)raw[0].i32, len = (uint32_t)raw[1].i32, retptr = (uint32_t)raw[2].i32;
   size_t size;
-  uint8_t *mem = wp_instance_memory(inst, &size);
+  uint8_t *mem = wp_core_memory(inst, &size);
   if (!wp_guest_in_bounds(ptr, len, size)) return fail_abi(inst, d, "a key", ptr, len);
   if (!wp_guest_in_bounds(retptr, 12, size)) return fail_abi(inst, d, "a return area", retptr, 12);
   if (retptr % 4) return fail_misaligned(inst, d, retptr);
@@ -212,7 +213,7 @@ static wasm_trap_t *builtin_error(void *env, wasmtime_caller_t *caller, wasmtime
   wp_instance *inst = caller_instance(caller);
   uint32_t ptr = (uint32_t)raw[0].i32, len = (uint32_t)raw[1].i32;
   size_t size;
-  const uint8_t *mem = wp_instance_memory(inst, &size);
+  const uint8_t *mem = wp_core_memory(inst, &size);
   if (!wp_guest_in_bounds(ptr, len, size)) return fail_abi(inst, d, "a message", ptr, len);
   if (len > 4096) len = 4096; /* a message, not a payload */
   free(inst->plugin_error);

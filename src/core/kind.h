@@ -19,6 +19,49 @@ typedef struct wp_core_plugin {
 
 static inline const wp_core_plugin *wp_core_of(const wp_plugin *p) { return p->kind_data; }
 
+/* What a core-module instance keeps (wp_instance.kind_data): made at its
+   first instantiation, kept across resets, freed with the instance. */
+typedef struct wp_core_instance {
+  wasmtime_instance_t instance;
+  wasmtime_memory_t memory;
+  bool has_memory;
+  wasmtime_func_t realloc_fn;
+  bool has_realloc;
+  wasmtime_func_t *funcs; /* per export index, valid when inst->resolved[i] */
+} wp_core_instance;
+
+static inline wp_core_instance *wp_core_inst(const wp_instance *inst) { return inst->kind_data; }
+
+/* Looks an export (by index) up in the instance and caches it. */
+bool wp_core_resolve_func(wp_instance *inst, size_t index, wasmtime_func_t *out);
+
+/* An export (by index) as a function; cached after the first lookup. */
+static inline bool wp_core_export_func(wp_instance *inst, size_t index, wasmtime_func_t *out) {
+  if (inst->resolved[index]) {
+    *out = wp_core_inst(inst)->funcs[index];
+    return true;
+  }
+  return wp_core_resolve_func(inst, index, out);
+}
+
+/* The instance's memory (its export "memory"): base and size; NULL/0
+   without one. */
+static inline uint8_t *wp_core_memory(wp_instance *inst, size_t *size) {
+  wp_core_instance *ci = wp_core_inst(inst);
+  if (!ci || !ci->has_memory || !inst->ctx) {
+    *size = 0;
+    return NULL;
+  }
+  *size = wasmtime_memory_data_size(inst->ctx, &ci->memory);
+  return wasmtime_memory_data(inst->ctx, &ci->memory);
+}
+
+static inline uint64_t wp_core_memory_size(wp_instance *inst) {
+  size_t size;
+  wp_core_memory(inst, &size);
+  return size;
+}
+
 extern const wp_kind wp_core_kind;
 
 #endif

@@ -297,7 +297,7 @@ static wp_error *initialize(wp_instance *inst) {
   for (size_t i = 0; core_of(p)->has_initialize && i < p->nexports; i++) {
     wasmtime_func_t init;
     if (p->exports[i].kind != WP_EXTERN_FUNC || strcmp(p->exports[i].name, "_initialize") != 0) continue;
-    if (!wp_instance_export_func(inst, i, &init)) break;
+    if (!wp_core_export_func(inst, i, &init)) break;
     /* () -> (), checked at load (check_helper_exports): no slot is used. */
     wasmtime_val_raw_t none[1];
     wasm_trap_t *trap = NULL;
@@ -308,24 +308,67 @@ static wp_error *initialize(wp_instance *inst) {
   return wp_call_end(inst, "_initialize");
 }
 
+bool wp_core_resolve_func(wp_instance *inst, size_t index, wasmtime_func_t *out) {
+  wasmtime_extern_t item;
+  char *name; /* the C API insists on returning the name too */
+  size_t name_len;
+  wp_core_instance *ci = wp_core_inst(inst);
+  if (!ci || !inst->ctx ||
+      !wasmtime_instance_export_nth(inst->ctx, &ci->instance, index, &name, &name_len, &item) ||
+      item.kind != WASMTIME_EXTERN_FUNC)
+    return false;
+  ci->funcs[index] = item.of.func;
+  inst->resolved[index] = 1;
+  *out = item.of.func;
+  return true;
+}
+
+/* The per-instance part, made once and kept across resets. */
+static bool ensure_instance_data(wp_instance *inst) {
+  if (inst->kind_data) return true;
+  wp_core_instance *ci = calloc(1, sizeof *ci);
+  if (ci) ci->funcs = calloc(inst->plugin->nexports + 1, sizeof *ci->funcs);
+  if (!ci || !ci->funcs) {
+    free(ci);
+    return false;
+  }
+  inst->kind_data = ci;
+  return true;
+}
+
 static wp_error *instantiate(wp_instance *inst) {
   const wp_plugin *p = inst->plugin;
   const wp_core_plugin *c = core_of(p);
+  if (!ensure_instance_data(inst)) return wp_error_no_memory();
   wp_instantiation_begin(inst);
   wasm_trap_t *trap = NULL;
-  wasmtime_error_t *werr = wasmtime_instance_pre_instantiate(c->pre, inst->ctx, &inst->instance, &trap);
+  wasmtime_error_t *werr = wasmtime_instance_pre_instantiate(c->pre, inst->ctx, &wp_core_inst(inst)->instance, &trap);
   if (werr || trap) return wp_call_failure(inst, "instantiation", werr, trap);
   wasmtime_extern_t item;
   char *name;
   size_t name_len;
   if (c->memory_export >= 0 &&
-      wasmtime_instance_export_nth(inst->ctx, &inst->instance, (size_t)c->memory_export, &name, &name_len, &item)) {
-    inst->memory = item.of.memory;
-    inst->has_memory = true;
+      wasmtime_instance_export_nth(inst->ctx, &wp_core_inst(inst)->instance, (size_t)c->memory_export, &name, &name_len, &item)) {
+    wp_core_inst(inst)->memory = item.of.memory;
+    wp_core_inst(inst)->has_memory = true;
   }
   if (c->realloc_export >= 0)
-    inst->has_realloc = wp_instance_export_func(inst, (size_t)c->realloc_export, &inst->realloc_fn);
+    wp_core_inst(inst)->has_realloc = wp_core_export_func(inst, (size_t)c->realloc_export, &wp_core_inst(inst)->realloc_fn);
   return initialize(inst);
+}
+
+/* The store is gone: its memory and functions with it. */
+static void release(wp_instance *inst) {
+  wp_core_instance *ci = wp_core_inst(inst);
+  if (ci) ci->has_memory = ci->has_realloc = false;
+}
+
+static void instance_free(wp_instance *inst) {
+  wp_core_instance *ci = wp_core_inst(inst);
+  if (!ci) return;
+  free(ci->funcs);
+  free(ci);
+  inst->kind_data = NULL;
 }
 
 const wp_kind wp_core_kind = {
@@ -335,5 +378,6 @@ const wp_kind wp_core_kind = {
     .free = free_core,
     .call_name = call_name,
     .instantiate = instantiate,
-    .release = NULL,
+    .release = release,
+    .instance_free = instance_free,
 };

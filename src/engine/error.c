@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/buf.h"
+
 struct wp_error {
   wp_error_kind kind;
   char *message;
@@ -110,47 +112,42 @@ const char *wp_error_kind_name(wp_error_kind kind) {
   return "unknown";
 }
 
-/* Appends to a growing string; on failure leaves it as it was. */
-static void append(char **buf, size_t *len, size_t *cap, const char *fmt, ...) {
+/* Appends to the backtrace, each piece cut at 511 bytes: module and
+   function names come from the plugin's name section, and one megabyte
+   name must not make a megabyte message. */
+static void append(wp_buf *b, const char *fmt, ...) WP_PRINTF(2, 3);
+
+static void append(wp_buf *b, const char *fmt, ...) {
   char tmp[512];
   va_list ap;
   va_start(ap, fmt);
   int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
   va_end(ap);
   if (n < 0) return;
-  size_t add = (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1;
-  if (*len + add + 1 > *cap) {
-    size_t ncap = (*cap ? *cap * 2 : 256) + add;
-    char *nb = realloc(*buf, ncap);
-    if (!nb) return;
-    *buf = nb;
-    *cap = ncap;
-  }
-  memcpy(*buf + *len, tmp, add + 1);
-  *len += add;
+  wp_buf_add(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
 }
 
 char *wp_backtrace_format(const wasm_frame_vec_t *frames, const char *plugin) {
   if (!frames || frames->size == 0) return NULL;
-  char *buf = NULL;
-  size_t len = 0, cap = 0;
+  wp_buf b = {0};
   for (size_t i = 0; i < frames->size; i++) {
     const wasm_frame_t *f = frames->data[i];
     const wasm_name_t *mod = wasmtime_frame_module_name(f);
     const wasm_name_t *fn = wasmtime_frame_func_name(f);
-    append(&buf, &len, &cap, "  %zu: ", i);
-    if (mod) append(&buf, &len, &cap, "%.*s!", (int)mod->size, mod->data);
-    else if (plugin) append(&buf, &len, &cap, "%s!", plugin);
+    append(&b, "  %zu: ", i);
+    if (mod) append(&b, "%.*s!", (int)mod->size, mod->data);
+    else if (plugin) append(&b, "%s!", plugin);
     if (fn)
-      append(&buf, &len, &cap, "%.*s", (int)fn->size, fn->data);
+      append(&b, "%.*s", (int)fn->size, fn->data);
     else
-      append(&buf, &len, &cap, "<func %u>", wasm_frame_func_index(f));
+      append(&b, "<func %u>", wasm_frame_func_index(f));
     size_t off = wasm_frame_func_offset(f);
-    if (off != SIZE_MAX) append(&buf, &len, &cap, "+0x%zx", off);
-    append(&buf, &len, &cap, "\n");
+    if (off != SIZE_MAX) append(&b, "+0x%zx", off);
+    append(&b, "\n");
   }
-  if (buf && len && buf[len - 1] == '\n') buf[len - 1] = '\0';
-  return buf;
+  /* What was built before running out of memory is still worth showing. */
+  if (b.len && b.data[b.len - 1] == '\n') b.data[b.len - 1] = '\0';
+  return (char *)b.data;
 }
 
 char *wp_wasmtime_error_take(wasmtime_error_t *werr) {

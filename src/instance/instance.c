@@ -1,7 +1,7 @@
 /*
- * instance.c - wp_instance: a store, an instance of the plugin, its WASI view
- * and limits; and the bookkeeping around every call (deadlines, fuel, how a
- * failed call is reported).
+ * instance.c - wp_instance: a store, an instance of the plugin and its limits
+ * (its WASI view is built in wasi.c); and the bookkeeping around every call
+ * (deadlines, fuel, how a failed call is reported).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "instance/instance.h"
@@ -12,8 +12,7 @@
 #include <time.h>
 
 #include "engine/error.h"
-
-#define WP_CAPTURE_MAX (1u << 20) /* captured stdout/stderr kept per instance */
+#include "instance/wasi.h"
 
 /* What one store may hold besides its byte budget (the plugin's memory limit,
    which all memories and tables share). Tables are charged 8 bytes per
@@ -24,17 +23,6 @@
 #define WP_MAX_MEMORIES 100
 #define WP_MAX_TABLES 1000
 #define WP_MAX_INSTANCES 1000
-
-bool wp_buf_reserve(wp_buf *b, size_t cap) {
-  if (cap <= b->cap) return true;
-  size_t ncap = b->cap ? b->cap : 64;
-  while (ncap < cap) ncap *= 2;
-  uint8_t *nd = realloc(b->data, ncap);
-  if (!nd) return false;
-  b->data = nd;
-  b->cap = ncap;
-  return true;
-}
 
 static uint64_t now_ns(void) {
   struct timespec ts;
@@ -92,91 +80,6 @@ uint64_t wp_instance_wasi_budget(void *data) {
 
 uint64_t *wp_instance_wasi_scratch(void *data) { return ((wp_instance *)data)->wasi_scratch; }
 
-/* ---- WASI ---------------------------------------------------------------- */
-
-static ptrdiff_t capture(wp_instance *inst, const wp_stdio *io, wp_buf *buf,
-                         const unsigned char *data, size_t len) {
-  if (io->mode == WP_STDIO_CALLBACK)
-    return io->fn(io->user_data, inst, data, len) == 0 ? (ptrdiff_t)len : -5 /* EIO */;
-  if (buf->len + len > WP_CAPTURE_MAX) return -27; /* EFBIG: the cap keeps a chatty plugin from
-                                                      eating host memory */
-  if (!wp_buf_reserve(buf, buf->len + len + 1)) return -12; /* ENOMEM */
-  memcpy(buf->data + buf->len, data, len);
-  buf->len += len;
-  buf->data[buf->len] = '\0';
-  return (ptrdiff_t)len;
-}
-
-static ptrdiff_t on_stdout(void *data, const unsigned char *bytes, size_t len) {
-  wp_instance *inst = data;
-  return capture(inst, &inst->plugin->manifest->out, &inst->stdout_buf, bytes, len);
-}
-
-static ptrdiff_t on_stderr(void *data, const unsigned char *bytes, size_t len) {
-  wp_instance *inst = data;
-  return capture(inst, &inst->plugin->manifest->err, &inst->stderr_buf, bytes, len);
-}
-
-typedef ptrdiff_t (*stdio_cb)(void *, const unsigned char *, size_t);
-
-static void set_stdio(wasi_config_t *wc, wp_instance *inst, wp_stdio_mode mode, bool is_out) {
-  if (mode == WP_STDIO_INHERIT) {
-    if (is_out) wasi_config_inherit_stdout(wc);
-    else wasi_config_inherit_stderr(wc);
-  } else if (mode == WP_STDIO_CAPTURE || mode == WP_STDIO_CALLBACK) {
-    if (is_out) wasi_config_set_stdout_custom(wc, on_stdout, inst, NULL);
-    else wasi_config_set_stderr_custom(wc, on_stderr, inst, NULL);
-  }
-  /* WP_STDIO_DISCARD: Wasmtime's default is a sink. */
-}
-
-/* Builds the WASI context from the manifest: nothing that is not granted. */
-static wp_error *setup_wasi(wp_instance *inst) {
-  const wp_manifest *m = inst->plugin->manifest;
-  wasi_config_t *wc = wasi_config_new();
-  if (!wc) return wp_error_no_memory();
-  if (m->nargs) wasi_config_set_argv(wc, m->nargs, (const char **)m->args);
-  if (m->nenv) {
-    /* On the heap: a manifest may hold any number of variables, and every
-       one is passed (the manifest has checked that each is UTF-8, which is
-       what wasi_config_set_env needs). */
-    const char **names = calloc(m->nenv, sizeof *names), **values = calloc(m->nenv, sizeof *values);
-    if (!names || !values) {
-      free(names);
-      free(values);
-      wasi_config_delete(wc);
-      return wp_error_new(WP_ERR_NO_MEMORY, "wasmplug: out of memory for %zu environment variables", m->nenv);
-    }
-    for (size_t i = 0; i < m->nenv; i++) {
-      names[i] = m->env[i].key;
-      values[i] = m->env[i].value;
-    }
-    wasi_config_set_env(wc, m->nenv, names, values);
-    free(names);
-    free(values);
-  }
-  if (m->has_stdin) {
-    wasm_byte_vec_t in;
-    wasm_byte_vec_new(&in, m->stdin_len, (const char *)m->stdin_data);
-    wasi_config_set_stdin_bytes(wc, &in);
-  }
-  set_stdio(wc, inst, m->out.mode, true);
-  set_stdio(wc, inst, m->err.mode, false);
-  for (size_t i = 0; i < m->ndirs; i++) {
-    const wp_dir_grant *d = &m->dirs[i];
-    if (!wasi_config_preopen_dir(wc, d->host, d->guest, d->writable)) {
-      wasi_config_delete(wc);
-      return wp_error_new(WP_ERR_IO,
-                          WP_PLUGIN_FMT ": cannot open granted directory '%s'; check that it "
-                          "exists and is readable",
-                          inst->plugin->name, d->host);
-    }
-  }
-  wasmtime_error_t *werr = wasmtime_context_set_wasi(inst->ctx, wc);
-  if (werr) return wp_error_from_wasmtime(WP_ERR_HOST, werr, WP_PLUGIN_FMT ": WASI", inst->plugin->name);
-  return NULL;
-}
-
 /* ---- making and unmaking ------------------------------------------------- */
 
 static void teardown(wp_instance *inst) {
@@ -185,7 +88,6 @@ static void teardown(wp_instance *inst) {
   /* Host objects the plugin still held: their drop callbacks run now, once. */
   if (inst->plugin->kind->release) inst->plugin->kind->release(inst);
   inst->ctx = NULL;
-  inst->has_memory = inst->has_realloc = false;
   if (inst->resolved) memset(inst->resolved, 0, inst->plugin->nexports);
   wp_error_free(inst->host_error);
   inst->host_error = NULL;
@@ -227,7 +129,7 @@ static wp_error *build(wp_instance *inst) {
   wasmplug_store_set_limits(inst->store, &inst->limits);
   wasmtime_store_epoch_deadline_callback(inst->store, on_epoch, inst, NULL);
   if (p->needs_wasi) {
-    wp_error *err = setup_wasi(inst);
+    wp_error *err = wp_instance_setup_wasi(inst);
     if (err) return err;
   }
   return p->kind->instantiate(inst);
@@ -241,10 +143,8 @@ wp_error *wp_instance_new(wp_plugin *plugin, wp_instance **out) {
   inst->slow_calls = plugin->manifest->fuel || plugin->timeout_ns;
   atomic_init(&inst->interrupt, false);
   size_t n = plugin->nexports + 1;
-  inst->funcs = calloc(n, sizeof *inst->funcs);
   inst->resolved = calloc(n, 1);
-  wp_error *err = inst->funcs && inst->resolved ? build(inst)
-                                                : wp_error_no_memory();
+  wp_error *err = inst->resolved ? build(inst) : wp_error_no_memory();
   if (err) {
     wp_instance_free(inst);
     return err;
@@ -256,8 +156,7 @@ wp_error *wp_instance_new(wp_plugin *plugin, wp_instance **out) {
 void wp_instance_free(wp_instance *inst) {
   if (!inst) return;
   teardown(inst);
-  free(inst->funcs);
-  free(inst->cfuncs);
+  if (inst->plugin->kind->instance_free) inst->plugin->kind->instance_free(inst);
   free(inst->resolved);
   free(inst->out.data);
   free(inst->host_out.data);
@@ -295,33 +194,9 @@ const uint8_t *wp_instance_get_stderr(const wp_instance *inst, size_t *len) {
 
 uint64_t wp_instance_get_fuel_used(const wp_instance *inst) { return inst->fuel_used; }
 
-uint8_t *wp_instance_memory(wp_instance *inst, size_t *size) {
-  if (!inst->has_memory || !inst->ctx) {
-    *size = 0;
-    return NULL;
-  }
-  *size = wasmtime_memory_data_size(inst->ctx, &inst->memory);
-  return wasmtime_memory_data(inst->ctx, &inst->memory);
-}
-
-uint64_t wp_instance_get_memory_size(wp_instance *inst) {
-  size_t size;
-  wp_instance_memory(inst, &size);
-  return size;
-}
-
-bool wp_instance_resolve_func(wp_instance *inst, size_t index, wasmtime_func_t *out) {
-  wasmtime_extern_t item;
-  char *name; /* the C API insists on returning the name too */
-  size_t name_len;
-  if (!inst->ctx || !wasmtime_instance_export_nth(inst->ctx, &inst->instance, index, &name, &name_len, &item) ||
-      item.kind != WASMTIME_EXTERN_FUNC)
-    return false;
-  inst->funcs[index] = item.of.func;
-  inst->resolved[index] = 1;
-  *out = item.of.func;
-  return true;
-}
+/* All the instance's linear memories together, as the store's limiter
+   counts them (for a core module with one memory, its size). */
+uint64_t wp_instance_get_memory_size(wp_instance *inst) { return inst->ctx ? inst->limits.memory_bytes : 0; }
 
 /* ---- call bookkeeping ---------------------------------------------------- */
 

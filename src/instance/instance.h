@@ -9,6 +9,7 @@
 #include <wasmplug_sandbox.h>
 
 #include "plugin/plugin.h"
+#include "util/buf.h"
 
 /* Why the epoch callback stopped a call. */
 typedef enum wp_stop {
@@ -17,27 +18,12 @@ typedef enum wp_stop {
   WP_STOP_INTERRUPT,
 } wp_stop;
 
-/* A growable byte buffer. */
-typedef struct wp_buf {
-  uint8_t *data;
-  size_t len, cap;
-} wp_buf;
-
 struct wp_instance {
   wp_plugin *plugin;
   wasmtime_store_t *store;
   wasmtime_context_t *ctx;
-  wasmtime_instance_t instance;
-  wasmtime_memory_t memory;
-  bool has_memory;
-  wasmtime_func_t realloc_fn;
-  bool has_realloc;
-  wasmtime_func_t *funcs;   /* per export index, resolved lazily */
-  wasmtime_component_instance_t cinstance;  /* components */
-  wasmtime_component_func_t *cfuncs;        /* components: per export index, lazily */
-  struct wp_host_object *objects;           /* components: host resource objects, by rep - 1 */
-  uint32_t nobjects, objects_cap, free_object; /* free_object: head of free slots + 1, 0 none */
-  uint8_t *resolved;        /* per export index: 1 when funcs[i] is valid */
+  uint8_t *resolved;        /* per export index: 1 when the kind's handle is cached */
+  void *kind_data;          /* what only the plugin's kind keeps per instance */
 
   /* what the store may use and uses (memories + tables, counts); the
      limiter in deps/wasmtime/src/sandbox.rs updates it */
@@ -114,23 +100,6 @@ uint64_t *wp_instance_wasi_scratch(void *inst);
    a live store, no call already running on it. */
 wp_error *wp_instance_check_callable(const wp_instance *inst, wp_func_id id);
 
-/* Looks an export (by index) up in the instance and caches it. */
-bool wp_instance_resolve_func(wp_instance *inst, size_t index, wasmtime_func_t *out);
-
-/* An export (by index) as a function; cached after the first lookup. */
-static inline bool wp_instance_export_func(wp_instance *inst, size_t index, wasmtime_func_t *out) {
-  if (inst->resolved[index]) {
-    *out = inst->funcs[index];
-    return true;
-  }
-  return wp_instance_resolve_func(inst, index, out);
-}
-
-/* Ensures capacity; false when out of memory. */
-bool wp_buf_reserve(wp_buf *b, size_t cap);
-
-/* Current linear memory base and size; NULL/0 without a memory. */
-uint8_t *wp_instance_memory(wp_instance *inst, size_t *size);
 
 
 #endif

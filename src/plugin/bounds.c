@@ -370,10 +370,22 @@ wp_error *wp_bounds_check_size(const struct wp_plugin *p, size_t len, bool text)
                     text ? ".wat text" : "plugin", len);
 }
 
+/* The engine's cap, lowered by the manifest's; true in *lowered when so. */
+static uint64_t file_cap(const struct wp_engine *e, const wp_manifest *m, bool *lowered) {
+  *lowered = m && m->max_module_size && m->max_module_size < e->max_module_size;
+  return *lowered ? m->max_module_size : e->max_module_size;
+}
+
+uint64_t wp_bounds_file_cap(const struct wp_engine *e, const wp_manifest *m) {
+  bool lowered;
+
+  return file_cap(e, m, &lowered);
+}
+
 wp_error *wp_bounds_check_file(const struct wp_engine *e, const wp_manifest *m,
                                const char *name, uint64_t size) {
-  bool lowered = m && m->max_module_size && m->max_module_size < e->max_module_size;
-  uint64_t cap = lowered ? m->max_module_size : e->max_module_size;
+  bool lowered;
+  uint64_t cap = file_cap(e, m, &lowered);
 
   if (size <= cap) return NULL;
   return size_error(m && m->name ? m->name : name, e, lowered, cap, "file", size);

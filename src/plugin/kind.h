@@ -42,6 +42,9 @@ typedef struct wp_kind {
   /* After the instance's store is gone: releases what the kind kept for
      it (host objects a component still held). May be NULL. */
   void (*release)(struct wp_instance *inst);
+
+  /* When the instance is freed: frees inst->kind_data. May be NULL. */
+  void (*instance_free)(struct wp_instance *inst);
 } wp_kind;
 
 #endif

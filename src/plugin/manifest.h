@@ -85,4 +85,59 @@ const char *wp_manifest_config_get(const wp_manifest *m, const char *key, size_t
 /* Parses 64 hex digits into 32 bytes; false on anything else. */
 bool wp_sha256_from_hex(const char *hex, uint8_t out[32]);
 
+/*
+ * Shared by manifest.c (the representation) and manifest_json.c (the JSON
+ * reader): the reader fills a manifest through the same lists and checks
+ * as the setters, so both refuse the same things in the same words.
+ */
+
+/* Longest value quoted in an error message, in characters. */
+#define WP_MANIFEST_QUOTE_CHARS 48
+
+/* A value quoted for a message: escaped and cut to WP_MANIFEST_QUOTE_CHARS. */
+typedef struct wp_quoted {
+  char s[WP_MANIFEST_QUOTE_CHARS * 4 + 8];
+} wp_quoted;
+
+/* A WP_ERR_BAD_INPUT error: "<label>: <message>". */
+wp_error *wp_manifest_fail(const char *label, const char *fmt, ...) WP_PRINTF(2, 3);
+
+/* WP_ERR_NO_MEMORY, "manifest: out of memory". */
+wp_error *wp_manifest_no_memory(void);
+
+/* `len` bytes of `s` between `mark`s, escaped and cut for a message
+   (manifest.c says how); "..." for JSON strings, '...' for raw JSON. */
+const char *wp_manifest_quote(wp_quoted *q, const char *s, size_t len, char mark);
+const char *wp_manifest_quote_str(wp_quoted *q, const char *s);
+
+/* Fails unless `s` (a <what>, for the message) is UTF-8. */
+wp_error *wp_manifest_check_text(const char *label, const char *what, const char *s);
+
+/* Non-empty and without '='. */
+bool wp_manifest_valid_env_name(const char *key);
+
+/* A key/value list of a manifest (env or config) with its length and index. */
+typedef struct wp_kv_list {
+  wp_kv **items;
+  size_t *n, *cap;
+  wp_key_index *index;
+} wp_kv_list;
+
+wp_kv_list wp_manifest_env_list(wp_manifest *m);
+wp_kv_list wp_manifest_config_list(wp_manifest *m);
+
+/* The position of `key` in the list, or *l.n when absent. */
+size_t wp_kv_find(wp_kv_list l, const char *key, size_t key_len);
+
+/* Appends `key`, which the list does not hold; false (list unchanged) when
+   out of memory. */
+bool wp_kv_add(wp_kv_list l, const char *key, const char *value);
+
+/* The position of the grant of guest path `guest`, or m->ndirs. */
+size_t wp_manifest_dir_find(const wp_manifest *m, const char *guest);
+
+/* Grants `host` as `guest`, replacing an earlier grant of `guest`; false
+   when out of memory. */
+bool wp_manifest_dir_set(wp_manifest *m, const char *host, const char *guest, bool writable);
+
 #endif

@@ -13,6 +13,7 @@
 
 #include "engine/error.h"
 #include "plugin/bounds.h"
+#include "util/file.h"
 #include "util/hex.h"
 #include "util/str.h"
 
@@ -28,32 +29,28 @@ void wp_sha256_hex(const uint8_t *data, size_t len, char out[65]) {
 /* Reads a plugin file; one over the load size cap is refused unread. */
 static wp_error *read_file(const char *path, struct wp_engine *engine, const wp_manifest *m,
                            uint8_t **data, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return wp_error_new(errno == ENOENT ? WP_ERR_NOT_FOUND : WP_ERR_IO,
-                        "plugin '%s': cannot open: %s", path, strerror(errno));
-  struct stat st;
-  if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-    fclose(f);
-    return wp_error_new(WP_ERR_IO, "plugin '%s': not a regular file", path);
-  }
-  wp_error *err = wp_bounds_check_file(engine, m, wp_base_name(path), (uint64_t)st.st_size);
-  if (err) {
-    fclose(f);
+  uint64_t size;
+  wp_error *err;
+  int e = wp_file_read(path, wp_bounds_file_cap(engine, m), data, len, &size);
+
+  /* Over the cap: bounds.c words the error (which cap, how to raise it). */
+  if (e == EFBIG && (err = wp_bounds_check_file(engine, m, wp_base_name(path), size)))
     return err;
-  }
-  uint8_t *buf = malloc(st.st_size ? (size_t)st.st_size : 1);
-  size_t n = buf ? fread(buf, 1, (size_t)st.st_size, f) : 0;
-  int failed = !buf || ferror(f) || n != (size_t)st.st_size;
-  fclose(f);
-  if (failed) {
-    free(buf);
+  switch (e) {
+  case 0:
+    return NULL;
+  case EISDIR:
+  case EINVAL:
+    return wp_error_new(WP_ERR_IO, "plugin '%s': not a regular file", path);
+  case EFBIG: /* not reached: the size is over the cap bounds.c just checked */
+  case EIO:
+  case ENOMEM:
     return wp_error_new(WP_ERR_IO, "plugin '%s': cannot read %lld bytes", path,
-                        (long long)st.st_size);
+                        (long long)size);
+  default:
+    return wp_error_new(e == ENOENT ? WP_ERR_NOT_FOUND : WP_ERR_IO,
+                        "plugin '%s': cannot open: %s", path, strerror(e));
   }
-  *data = buf;
-  *len = n;
-  return NULL;
 }
 
 

@@ -1,4 +1,5 @@
-/* utf8.c - UTF-8 validation, per RFC 3629's table of well-formed sequences. */
+/* utf8.c - UTF-8 validation, decoding and encoding, per RFC 3629's table of
+   well-formed sequences. */
 #include "util/utf8.h"
 
 size_t wp_utf8_seq(const uint8_t *s, size_t len) {
@@ -21,7 +22,18 @@ size_t wp_utf8_seq(const uint8_t *s, size_t len) {
   return n;
 }
 
-bool wp_utf8_valid(const uint8_t *s, size_t len) {
+size_t wp_utf8_decode(const uint8_t *s, size_t len, uint32_t *cp) {
+  size_t n = wp_utf8_seq(s, len);
+  if (!n) return 0;
+  /* The lead byte keeps 7, 5, 4 or 3 bits; each continuation byte 6. */
+  static const uint8_t lead_mask[5] = {0, 0x7F, 0x1F, 0x0F, 0x07};
+  uint32_t v = s[0] & lead_mask[n];
+  for (size_t k = 1; k < n; k++) v = (v << 6) | (s[k] & 0x3F);
+  *cp = v;
+  return n;
+}
+
+size_t wp_utf8_first_invalid(const uint8_t *s, size_t len) {
   size_t i = 0;
   while (i < len) {
     if (s[i] < 0x80) { /* the common case, without a call */
@@ -29,8 +41,35 @@ bool wp_utf8_valid(const uint8_t *s, size_t len) {
       continue;
     }
     size_t n = wp_utf8_seq(s + i, len - i);
-    if (!n) return false;
+    if (!n) return i;
     i += n;
   }
-  return true;
+  return len;
+}
+
+bool wp_utf8_valid(const uint8_t *s, size_t len) {
+  return wp_utf8_first_invalid(s, len) == len;
+}
+
+size_t wp_utf8_encode(uint32_t cp, uint8_t out[4]) {
+  if (cp < 0x80) {
+    out[0] = (uint8_t)cp;
+    return 1;
+  }
+  if (cp < 0x800) {
+    out[0] = (uint8_t)(0xC0 | (cp >> 6));
+    out[1] = (uint8_t)(0x80 | (cp & 0x3F));
+    return 2;
+  }
+  if (cp < 0x10000) {
+    out[0] = (uint8_t)(0xE0 | (cp >> 12));
+    out[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+    out[2] = (uint8_t)(0x80 | (cp & 0x3F));
+    return 3;
+  }
+  out[0] = (uint8_t)(0xF0 | (cp >> 18));
+  out[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F));
+  out[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+  out[3] = (uint8_t)(0x80 | (cp & 0x3F));
+  return 4;
 }
