@@ -56,7 +56,9 @@ static wp_error *rust_rows(const char *harness) {
   buf[n] = '\0';
   if (pclose(f) != 0) return wp_error_new(WP_ERR_HOST, "bench: the Rust harness failed: %s", buf);
   cJSON *j = cJSON_Parse(buf);
-  static const struct { const char *key, *row; } keys[] = {
+  static const struct {
+    const char *key, *row;
+  } keys[] = {
       {"rust_typed_nop_ns", "component_nop_rust_typed"},
       {"rust_typed_echo32_ns", "component_echo_32B_rust_typed"},
   };
@@ -94,8 +96,16 @@ static wp_error *measure_components(bench_env *env, const char *harness) {
       {"component_echo_32B", "ns/call", 1, bench_batch(100000), bench_reps(11), 1, NULL, run_comp,
        NULL, &echo},
   };
-  bench_case pooled = {"component_pooled_fresh", "us/iter", 1e3, bench_batch(2000),
-                       bench_reps(11), 1, NULL, run_comp_pool, NULL, &fresh};
+  bench_case pooled = {"component_pooled_fresh",
+                       "us/iter",
+                       1e3,
+                       bench_batch(2000),
+                       bench_reps(11),
+                       1,
+                       NULL,
+                       run_comp_pool,
+                       NULL,
+                       &fresh};
   if (!err) err = bench_measure_group(cases, COUNT(cases));
   if (!err) err = bench_measure(&pooled);
   if (!err && harness) err = rust_rows(harness);

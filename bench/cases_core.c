@@ -180,8 +180,8 @@ static wp_error *host_add(wp_host_call *call, const wp_val *args, size_t nargs, 
   return NULL;
 }
 
-static wp_error *host_scale(wp_host_call *call, const wp_val *args, size_t nargs,
-                            wp_val *results, size_t nresults, void *ud) {
+static wp_error *host_scale(wp_host_call *call, const wp_val *args, size_t nargs, wp_val *results,
+                            size_t nresults, void *ud) {
   (void)call, (void)nargs, (void)nresults, (void)ud;
   results[0] = WP_VAL_F64((double)args[0].of.i64 * args[1].of.f64);
   return NULL;
@@ -206,7 +206,8 @@ static wp_error *define_host_funcs(wp_engine *e) {
   if (!err) err = wp_engine_define_func(e, "test", "add", i32x2, 2, i32x2, 1, host_add, NULL, NULL);
   if (!err)
     err = wp_engine_define_func(e, "test", "scale", i64f64, 2, f64, 1, host_scale, NULL, NULL);
-  if (!err) err = wp_engine_define_func(e, "test", "fail", i32x2, 1, i32x2, 1, host_fail, NULL, NULL);
+  if (!err)
+    err = wp_engine_define_func(e, "test", "fail", i32x2, 1, i32x2, 1, host_fail, NULL, NULL);
   if (!err) err = wp_engine_define_bytes(e, "test", "upper", host_upper, NULL, NULL);
   return err;
 }
@@ -231,12 +232,15 @@ static wp_error *env_setup(bench_env *env) {
   wp_error *err = wp_engine_new(cfg, &env->engine);
   wp_engine_config_free(cfg);
   if (!err) err = define_host_funcs(env->engine);
-  if (!err) err = load_one(env->engine, WP_BENCH_FIXTURES "/numeric.wat", "add", &env->numeric,
-                           &env->numeric_inst, &env->add);
-  if (!err) err = load_one(env->engine, WP_BENCH_FIXTURES "/echo.wat", "echo", &env->echo,
-                           &env->echo_inst, &env->echo_fn);
-  if (!err) err = load_one(env->engine, WP_BENCH_FIXTURES "/host.wat", "call_nop", &env->host,
-                           &env->host_inst, &env->call_nop);
+  if (!err)
+    err = load_one(env->engine, WP_BENCH_FIXTURES "/numeric.wat", "add", &env->numeric,
+                   &env->numeric_inst, &env->add);
+  if (!err)
+    err = load_one(env->engine, WP_BENCH_FIXTURES "/echo.wat", "echo", &env->echo, &env->echo_inst,
+                   &env->echo_fn);
+  if (!err)
+    err = load_one(env->engine, WP_BENCH_FIXTURES "/host.wat", "call_nop", &env->host,
+                   &env->host_inst, &env->call_nop);
   if (!err && WP_BENCH_GUESTS)
     err = load_one(env->engine, WP_BENCH_PLUGINS "/hello-c.wasm", "greet", &env->hello,
                    &env->hello_inst, &env->greet);
@@ -312,7 +316,6 @@ static wp_error *run_bytes(void *ctx, size_t n) {
   }
   return NULL;
 }
-
 
 /* ======================================================================== */
 /* The benchmarks                                                            */

@@ -130,8 +130,9 @@ static wp_error *bench_instance_costs(bench_env *env) {
    Cranelift's thread pool start out of the first figure. */
 static wp_error *bench_go_cold(void) {
   go_ctx c = {.cold = true};
-  bench_case bc = {"go_compile_cold", "ms/load", 1e6, 1, bench_quick() ? 1 : 5,
-                   bench_quick() ? 0 : 1, go_cold_before, run_go_load, go_after, &c};
+  bench_case bc = {
+      "go_compile_cold",     "ms/load",      1e6,         1,        bench_quick() ? 1 : 5,
+      bench_quick() ? 0 : 1, go_cold_before, run_go_load, go_after, &c};
   return bench_measure(&bc);
 }
 
@@ -143,8 +144,8 @@ static wp_error *bench_go_cached(void) {
   if (!err) err = go_engine(c.dir, &c.engine);
   if (!err) err = wp_plugin_load(c.engine, GO_PLUGIN, NULL, &first);
   wp_plugin_free(first);
-  bench_case bc = {"go_load_cached", "ms/load", 1e6, bench_batch(20), bench_reps(9), 1,
-                   NULL, run_go_load, go_after, &c};
+  bench_case bc = {"go_load_cached", "ms/load", 1e6, bench_batch(20), bench_reps(9), 1, NULL,
+                   run_go_load,      go_after,  &c};
   if (!err) err = bench_measure(&bc);
   go_after(&c); /* frees what a failed batch left */
   wp_engine_free(c.engine);
@@ -159,4 +160,3 @@ wp_error *bench_instances(bench_env *env) {
   if (!err) err = bench_go_cached();
   return err;
 }
-

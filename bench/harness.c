@@ -114,8 +114,8 @@ void bench_judge(const char *name, const char *baseline, bench_target kind, doub
 
 bool bench_add_external_row(const char *name, const char *unit, double median, int reps) {
   if (g_nrows == MAX_ROWS) return false;
-  g_rows[g_nrows++] = (row){.name = name, .unit = unit, .median = median, .min = median,
-                            .max = median, .reps = reps};
+  g_rows[g_nrows++] = (row){
+      .name = name, .unit = unit, .median = median, .min = median, .max = median, .reps = reps};
   fprintf(stderr, "  %-24s %10.3f %s\n", name, median, unit);
   return true;
 }
@@ -206,7 +206,8 @@ wp_error *bench_make_temp_dir(char **out) {
              base && *base ? base : "/tmp");
     if (!mkdtemp(g_temp_dirs[i])) {
       g_temp_dirs[i][0] = '\0';
-      return wp_error_new(WP_ERR_IO, "bench: cannot make a temporary directory: %s", strerror(errno));
+      return wp_error_new(WP_ERR_IO, "bench: cannot make a temporary directory: %s",
+                          strerror(errno));
     }
     *out = g_temp_dirs[i];
     return NULL;
@@ -274,7 +275,8 @@ static void print_row(const row *r) {
   char ratio[32] = "-", target[48], spread[32];
   if (r->baseline) snprintf(ratio, sizeof ratio, "%.3g", r->ratio);
   format_target(r, target, sizeof target);
-  snprintf(spread, sizeof spread, "%.1f%%", r->median > 0 ? 100 * (r->max - r->min) / r->median : 0);
+  snprintf(spread, sizeof spread, "%.1f%%",
+           r->median > 0 ? 100 * (r->max - r->min) / r->median : 0);
   const char *status = r->target_kind == TARGET_NONE ? "-" : r->met ? "met" : "not met";
   printf("%-24s %10.3f  %-8s %-24s %7s  %-15s %-8s %5s/%d\n", r->name, r->median, r->unit,
          r->baseline ? r->baseline : "-", ratio, target, status, spread, r->reps);
@@ -316,7 +318,8 @@ wp_error *bench_write_json(const char *path) {
   if (!text) return wp_error_new(WP_ERR_HOST, "bench: out of memory writing JSON");
   wp_error *err = make_parent_dirs(path);
   FILE *f = err ? NULL : fopen(path, "w");
-  if (!err && !f) err = wp_error_new(WP_ERR_IO, "bench: cannot write %s: %s", path, strerror(errno));
+  if (!err && !f)
+    err = wp_error_new(WP_ERR_IO, "bench: cannot write %s: %s", path, strerror(errno));
   if (f && (fputs(text, f) < 0 || fputc('\n', f) < 0 || fclose(f) != 0))
     err = wp_error_new(WP_ERR_IO, "bench: cannot write %s", path);
   cJSON_free(text);

@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <wasmplug.h>
 
-#define COUNT(a) (sizeof (a) / sizeof (a)[0])
+#define COUNT(a) (sizeof(a) / sizeof(a)[0])
 
 /* ---- options ---------------------------------------------------------------- */
 

@@ -87,7 +87,8 @@ static void print_val(const wp_val *v) {
 static int call_numeric(wp_instance *inst, const wp_extern_info *e, const cli_opts *o) {
   size_t nargs = o->npositional - 2;
   if (!e->numeric) {
-    fprintf(stderr, "wasmplug: '%s' has the type %s, which the CLI cannot call\n", e->name, e->type);
+    fprintf(stderr, "wasmplug: '%s' has the type %s, which the CLI cannot call\n", e->name,
+            e->type);
     return CLI_USAGE;
   }
   if (nargs != e->nparams) {
@@ -133,8 +134,10 @@ static int call_component(wp_instance *inst, const wp_plugin *p, wp_func_id id, 
   const char *name = o->positional[1];
   size_t nargs = o->npositional - 2, nparams = wp_functype_param_count(ft);
   if (o->input || o->input_file) {
-    fprintf(stderr, "wasmplug: '%s' is a component function (%s); give its arguments as WAVE values, "
-                    "not --input\n", name, wp_functype_to_string(ft));
+    fprintf(stderr,
+            "wasmplug: '%s' is a component function (%s); give its arguments as WAVE values, "
+            "not --input\n",
+            name, wp_functype_to_string(ft));
     return CLI_USAGE;
   }
   if (nargs != nparams) {
@@ -145,17 +148,20 @@ static int call_component(wp_instance *inst, const wp_plugin *p, wp_func_id id, 
   wp_value **args = calloc(nargs ? nargs : 1, sizeof *args);
   int rc = args ? CLI_OK : CLI_PLUGIN_FAILED;
   for (size_t i = 0; rc == CLI_OK && i < nargs; i++) {
-    wp_error *err = wp_value_from_wave(wp_functype_param_type(ft, i), o->positional[2 + i], &args[i]);
+    wp_error *err = wp_value_from_wave(wp_functype_param_type(ft, i), o->positional[2 + i],
+                                       &args[i]);
     if (err) {
-      fprintf(stderr, "wasmplug: argument %zu ('%s: %s') of '%s': %s\n", i + 1, wp_functype_param_name(ft, i),
-              wp_type_to_string(wp_functype_param_type(ft, i)), name, wp_error_get_message(err));
+      fprintf(stderr, "wasmplug: argument %zu ('%s: %s') of '%s': %s\n", i + 1,
+              wp_functype_param_name(ft, i), wp_type_to_string(wp_functype_param_type(ft, i)), name,
+              wp_error_get_message(err));
       wp_error_free(err);
       rc = CLI_USAGE;
     }
   }
   wp_value *result = NULL;
   if (rc == CLI_OK) {
-    wp_error *err = wp_instance_invoke_func(inst, id, (const wp_value *const *)args, nargs, &result);
+    wp_error *err = wp_instance_invoke_func(inst, id, (const wp_value *const *)args, nargs,
+                                            &result);
     if (err) rc = cli_fail(err);
   }
   if (rc == CLI_OK && result) {
@@ -213,8 +219,8 @@ int cmd_call(int argc, char **argv) {
     goto done;
   }
   const wp_extern_info *e = wp_plugin_get_export(plugin, id);
-  bool bytes =
-      o.input || o.input_file || (o.npositional == 2 && wp_plugin_is_bytes_func(plugin, id));
+  bool bytes = o.input || o.input_file ||
+               (o.npositional == 2 && wp_plugin_is_bytes_func(plugin, id));
   rc = bytes ? call_bytes(inst, e, &o) : call_numeric(inst, e, &o);
 done:
   wp_instance_free(inst);

@@ -110,7 +110,8 @@ static void print_plugin(const wp_plugin *p) {
   }
   printf("memories:\n");
   for (size_t i = 0; i < nexp + nimp; i++) {
-    const wp_extern_info *e = i < nexp ? wp_plugin_get_export(p, i) : wp_plugin_get_import(p, i - nexp);
+    const wp_extern_info *e = i < nexp ? wp_plugin_get_export(p, i)
+                                       : wp_plugin_get_import(p, i - nexp);
     if (e->kind != WP_EXTERN_MEMORY) continue;
     printf("  %s%s%s: %llu pages (%llu KiB) initial, ", e->module ? e->module : "",
            e->module ? "." : "", e->name, (unsigned long long)e->min_pages,
@@ -141,7 +142,8 @@ int cmd_inspect(int argc, char **argv) {
   if (engine) {
     /* Inspecting shows what a component needs; it need not be satisfiable.
        An unreadable file is left to wp_plugin_load to report. */
-    bool component = cli_read_file(o.positional[0], &bytes, &len) && looks_like_component(bytes, len);
+    bool component = cli_read_file(o.positional[0], &bytes, &len) &&
+                     looks_like_component(bytes, len);
     if (component) wp_manifest_set_trap_missing_imports(o.manifest, true);
     wp_error *err = wp_plugin_load(engine, o.positional[0], o.manifest, &plugin);
     if (err) {

@@ -71,7 +71,8 @@ static wp_error *key_value(wp_manifest *m, const char *kv, bool env) {
   if (!eq || eq == kv) return wp_error_new(WP_ERR_BAD_INPUT, "expected KEY=VALUE, got '%s'", kv);
   char *key = strndup(kv, (size_t)(eq - kv));
   if (!key) return wp_error_new(WP_ERR_HOST, "out of memory");
-  wp_error *err = env ? wp_manifest_set_env(m, key, eq + 1) : wp_manifest_set_config(m, key, eq + 1);
+  wp_error *err = env ? wp_manifest_set_env(m, key, eq + 1)
+                      : wp_manifest_set_config(m, key, eq + 1);
   free(key);
   return err;
 }
@@ -99,22 +100,28 @@ static bool apply(cli_opts *o, const char *name, const char *val, const char *us
   } else if (strcmp(name, "--config") == 0) {
     return check_option(name, key_value(o->manifest, val, false), usage);
   } else if (strcmp(name, "--timeout-ms") == 0) {
-    if (!parse_u64(val, &n) || n > UINT32_MAX) return usage_error(usage, "--timeout-ms takes milliseconds, got '%s'", val);
+    if (!parse_u64(val, &n) || n > UINT32_MAX)
+      return usage_error(usage, "--timeout-ms takes milliseconds, got '%s'", val);
     wp_manifest_set_timeout_ms(o->manifest, (uint32_t)n);
   } else if (strcmp(name, "--max-memory") == 0) {
-    if (!wp_parse_size(val, &n)) return usage_error(usage, "--max-memory takes a size such as 16MiB, got '%s'", val);
+    if (!wp_parse_size(val, &n))
+      return usage_error(usage, "--max-memory takes a size such as 16MiB, got '%s'", val);
     /* Below one page no memory at all fits; 0 would read as "no limit". */
     if (n < 65536)
-      return usage_error(usage, "--max-memory must be at least 64KiB (one page), got '%s'; omit it "
-                         "to use the engine's limit (1 GiB)", val);
+      return usage_error(usage,
+                         "--max-memory must be at least 64KiB (one page), got '%s'; omit it "
+                         "to use the engine's limit (1 GiB)",
+                         val);
     wp_manifest_set_max_memory(o->manifest, n);
   } else if (strcmp(name, "--max-module-size") == 0) {
     if (!wp_parse_size(val, &n) || n == 0)
-      return usage_error(usage, "--max-module-size takes a size of at least 1 byte such as 512MiB, got '%s'", val);
+      return usage_error(
+          usage, "--max-module-size takes a size of at least 1 byte such as 512MiB, got '%s'", val);
     o->max_module_size = n;
   } else if (strcmp(name, "--max-functions") == 0) {
     if (!parse_u64(val, &n) || n == 0 || n > UINT32_MAX)
-      return usage_error(usage, "--max-functions takes a number from 1 to 4294967295, got '%s'", val);
+      return usage_error(usage, "--max-functions takes a number from 1 to 4294967295, got '%s'",
+                         val);
     o->max_functions = (uint32_t)n;
   } else if (strcmp(name, "--fuel") == 0) {
     if (!parse_u64(val, &n)) return usage_error(usage, "--fuel takes a number, got '%s'", val);
@@ -128,7 +135,9 @@ static bool apply(cli_opts *o, const char *name, const char *val, const char *us
   } else if (strcmp(name, "--input-file") == 0) {
     o->input_file = val;
   } else if (strcmp(name, "--log") == 0) {
-    if (!parse_level(val, &o->log_level)) return usage_error(usage, "--log takes trace, debug, info, warn, error or off, got '%s'", val);
+    if (!parse_level(val, &o->log_level))
+      return usage_error(usage, "--log takes trace, debug, info, warn, error or off, got '%s'",
+                         val);
   } else {
     return usage_error(usage, "unknown option '%s'", name);
   }
@@ -175,7 +184,8 @@ bool cli_parse(int argc, char **argv, cli_opts *o, const char *usage) {
       if (strcmp(f->name, "--manifest") == 0) manifest = f->val;
       else nflags++;
     } else {
-      if (o->npositional == MAX) return usage_error(usage, "too many arguments (at most %s)", "256");
+      if (o->npositional == MAX)
+        return usage_error(usage, "too many arguments (at most %s)", "256");
       o->positional[o->npositional++] = a;
     }
   }
@@ -239,7 +249,8 @@ bool cli_read_file(const char *path, char **data, size_t *len) {
   return ok;
 }
 
-static void log_to_stderr(void *ud, wp_log_level level, const char *plugin, const char *msg, size_t len) {
+static void log_to_stderr(void *ud, wp_log_level level, const char *plugin, const char *msg,
+                          size_t len) {
   const cli_opts *o = ud;
   if (level >= o->log_level)
     fprintf(stderr, "[%s] %s: %.*s\n", wp_log_level_name(level), plugin, (int)len, msg);
@@ -274,11 +285,8 @@ int cli_fail(wp_error *err) {
   case WP_ERR_LOAD:
   case WP_ERR_LINK:
   case WP_ERR_NOT_FOUND:
-  case WP_ERR_IO:
-    return CLI_LOAD_FAILED;
-  case WP_ERR_BAD_INPUT:
-    return CLI_USAGE;
-  default:
-    return CLI_PLUGIN_FAILED;
+  case WP_ERR_IO: return CLI_LOAD_FAILED;
+  case WP_ERR_BAD_INPUT: return CLI_USAGE;
+  default: return CLI_PLUGIN_FAILED;
   }
 }

@@ -45,7 +45,8 @@ int cmd_run(int argc, char **argv) {
   size_t len = 0;
   if ((o.input || o.input_file) && !cli_read_input(&o, &input, &len)) goto out;
   wp_error *err = wp_manifest_add_arg(o.manifest, base_name(o.positional[0]));
-  for (size_t i = 1; !err && i < o.npositional; i++) err = wp_manifest_add_arg(o.manifest, o.positional[i]);
+  for (size_t i = 1; !err && i < o.npositional; i++)
+    err = wp_manifest_add_arg(o.manifest, o.positional[i]);
   if (!err && input) err = wp_manifest_set_stdin(o.manifest, input, len);
   if (err) {
     rc = cli_fail(err);

@@ -50,7 +50,9 @@ static bool verbose; /* WP_FUZZ_VERBOSE=1: print each call's outcome (writing se
  * libFuzzer saves the input through its death callback.
  */
 const char *__asan_default_options(void);
-const char *__asan_default_options(void) { return "allow_user_segv_handler=1:handle_segv=1:handle_sigill=1"; }
+const char *__asan_default_options(void) {
+  return "allow_user_segv_handler=1:handle_segv=1:handle_sigill=1";
+}
 
 static const char *const extra_flags[] = {"-handle_segv=0", "-handle_bus=0", "-handle_ill=0",
                                           "-handle_fpe=0"};
@@ -115,8 +117,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   wp_engine_config_set_log(cfg, on_log, NULL);
   check(wp_engine_new(cfg, &engine), "wp_engine_new");
   wp_engine_config_free(cfg);
-  check(wp_engine_define_bytes(engine, "fuzz", "bytes", host_bytes, NULL, NULL), "define fuzz.bytes");
-  check(wp_engine_define_string(engine, "fuzz", "string", host_string, NULL, NULL), "define fuzz.string");
+  check(wp_engine_define_bytes(engine, "fuzz", "bytes", host_bytes, NULL, NULL),
+        "define fuzz.bytes");
+  check(wp_engine_define_string(engine, "fuzz", "string", host_string, NULL, NULL),
+        "define fuzz.string");
   wp_manifest *m = wp_manifest_new();
   FUZZ_CHECK(m != NULL, "out of memory");
   check(wp_manifest_set_config(m, "greeting", "hello"), "config");
@@ -136,7 +140,8 @@ static uint32_t read_u32(const uint8_t *p) {
 }
 
 static void setup(uint32_t mode, uint32_t value, uint32_t post) {
-  wp_val args[3] = {WP_VAL_I32((int32_t)mode), WP_VAL_I32((int32_t)value), WP_VAL_I32((int32_t)post)};
+  wp_val args[3] = {WP_VAL_I32((int32_t)mode), WP_VAL_I32((int32_t)value),
+                    WP_VAL_I32((int32_t)post)};
   check(wp_instance_call_func(inst, fn_setup, args, 3, NULL, 0), "setup");
 }
 
@@ -162,8 +167,8 @@ static wp_error *call_bytes(const uint8_t *prog, size_t len) {
   size_t out_len = 0;
   wp_error *err = wp_instance_call_func_bytes(inst, fn_run, prog, len, &out, &out_len);
   if (err) return err;
-  FUZZ_CHECK(out && out_len <= (16u << 16), "output of %zu bytes is larger than the plugin's memory",
-             out_len);
+  FUZZ_CHECK(out && out_len <= (16u << 16),
+             "output of %zu bytes is larger than the plugin's memory", out_len);
   FUZZ_CHECK(out[out_len] == '\0', "output not NUL-terminated");
   for (size_t i = 0; i < out_len; i++) bytes_sum += out[i];
   return NULL;

@@ -20,25 +20,29 @@ static void check_kvs(const wp_manifest *m) {
     const wp_kv *kv = &m->config[i];
     FUZZ_CHECK(kv->key && kv->value, "config entry %zu is missing its key or value", i);
     const char *got = wp_manifest_config_get(m, kv->key, strlen(kv->key));
-    FUZZ_CHECK(got && strcmp(got, kv->value) == 0, "config key '%s' does not find its value", kv->key);
+    FUZZ_CHECK(got && strcmp(got, kv->value) == 0, "config key '%s' does not find its value",
+               kv->key);
   }
   for (size_t i = 0; i < m->nenv; i++) {
     const wp_kv *kv = &m->env[i];
     FUZZ_CHECK(kv->key && kv->value, "env entry %zu is missing its key or value", i);
-    FUZZ_CHECK(kv->key[0] && !strchr(kv->key, '='), "env name '%s' cannot be passed to WASI", kv->key);
+    FUZZ_CHECK(kv->key[0] && !strchr(kv->key, '='), "env name '%s' cannot be passed to WASI",
+               kv->key);
   }
   for (size_t i = 0; i < m->nargs; i++) FUZZ_CHECK(m->args[i], "argument %zu is NULL", i);
 }
 
 static void check_paths(const wp_manifest *m) {
   if (m->source_path)
-    FUZZ_CHECK(m->source_path[0] == '/', "source '%s' not resolved against " BASE_DIR, m->source_path);
+    FUZZ_CHECK(m->source_path[0] == '/', "source '%s' not resolved against " BASE_DIR,
+               m->source_path);
   for (size_t i = 0; i < m->ndirs; i++) {
     const wp_dir_grant *d = &m->dirs[i];
     FUZZ_CHECK(d->host && d->guest, "dir %zu is missing a path", i);
     FUZZ_CHECK(d->host[0] == '/', "dir host '%s' not resolved against " BASE_DIR, d->host);
     for (size_t j = 0; j < i; j++)
-      FUZZ_CHECK(strcmp(m->dirs[j].guest, d->guest) != 0, "guest path '%s' granted twice", d->guest);
+      FUZZ_CHECK(strcmp(m->dirs[j].guest, d->guest) != 0, "guest path '%s' granted twice",
+                 d->guest);
   }
 }
 

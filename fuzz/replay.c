@@ -105,10 +105,9 @@ static uint64_t next_random(uint64_t *s) {
 static size_t below(uint64_t *s, size_t n) { return n ? (size_t)(next_random(s) % n) : 0; }
 
 /* Values that sit on the edges host code compares against. */
-static const uint32_t interesting[] = {0,          1,          4,          7,          8,
-                                       0x7f,       0x80,       0xff,       0x100,      0xfff8,
-                                       0xfffc,     0x10000,    0x7fffffff, 0x80000000, 0xfffffff8,
-                                       0xfffffffc, 0xffffffff};
+static const uint32_t interesting[] = {
+    0,      1,      4,       7,          8,          0x7f,       0x80,       0xff,      0x100,
+    0xfff8, 0xfffc, 0x10000, 0x7fffffff, 0x80000000, 0xfffffff8, 0xfffffffc, 0xffffffff};
 
 /* One random edit of buf[0..*size) (capacity MAX_MUTATED). */
 static void mutate_once(uint8_t *buf, size_t *size, const corpus *c, uint64_t *s) {
@@ -199,7 +198,8 @@ int main(int argc, char **argv) {
   if (keep) {
     keep_fd = open(keep, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (keep_fd < 0) die("cannot create the -keep file", keep);
-    fprintf(stderr, "replay: each input is written to %s first; after a crash it is the culprit\n", keep);
+    fprintf(stderr, "replay: each input is written to %s first; after a crash it is the culprit\n",
+            keep);
   }
 
   struct timespec t0, t1;

@@ -35,9 +35,8 @@ wp_error *wp_instance_invoke(wp_instance *inst, const char *name, const wp_value
                              size_t nargs, wp_value **result);
 
 /** As wp_instance_invoke, by handle (see wp_plugin_find_func). */
-wp_error *wp_instance_invoke_func(wp_instance *inst, wp_func_id func,
-                                  const wp_value *const *args, size_t nargs,
-                                  wp_value **result);
+wp_error *wp_instance_invoke_func(wp_instance *inst, wp_func_id func, const wp_value *const *args,
+                                  size_t nargs, wp_value **result);
 
 /**
  * A host function for a component import. `args` are the plugin's arguments,
@@ -48,8 +47,8 @@ wp_error *wp_instance_invoke_func(wp_instance *inst, wp_func_id func,
  * plugin's call with it (WP_ERR_HOST). An own<T> argument of a host resource
  * type is dropped (its drop callback runs) after the callback returns.
  */
-typedef wp_error *(*wp_component_fn)(wp_host_call *call, const wp_value *const *args,
-                                     size_t nargs, wp_value **result, void *user_data);
+typedef wp_error *(*wp_component_fn)(wp_host_call *call, const wp_value *const *args, size_t nargs,
+                                     wp_value **result, void *user_data);
 
 /**
  * Offers a function to components that import `name` from `interface`
@@ -62,8 +61,8 @@ typedef wp_error *(*wp_component_fn)(wp_host_call *call, const wp_value *const *
  * NULL) runs when the engine goes.
  */
 wp_error *wp_engine_define_component_func(wp_engine *engine, const char *interface,
-                                          const char *name, wp_component_fn fn,
-                                          void *user_data, void (*free_user_data)(void *));
+                                          const char *name, wp_component_fn fn, void *user_data,
+                                          void (*free_user_data)(void *));
 
 /** A resource type the host implements. Owned by the engine. */
 typedef struct wp_resource_type wp_resource_type;
@@ -97,8 +96,8 @@ wp_value *wp_value_new_resource(wp_instance *inst, const wp_resource_type *type,
  * of a host function, typically `self` of a method). WP_ERR_BAD_INPUT if `v`
  * is not a live handle of that type.
  */
-wp_error *wp_value_get_resource(const wp_value *v, wp_instance *inst,
-                                const wp_resource_type *type, void **object);
+wp_error *wp_value_get_resource(const wp_value *v, wp_instance *inst, const wp_resource_type *type,
+                                void **object);
 
 /**
  * Drops an owning handle `v` (made by the plugin, e.g. returned by its

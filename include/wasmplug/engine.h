@@ -40,8 +40,8 @@ const char *wp_log_level_name(wp_log_level level);
  * name; `msg` is `len` bytes of UTF-8, not NUL-terminated. Called on the
  * thread that runs the plugin, possibly from several threads at once.
  */
-typedef void (*wp_log_fn)(void *user_data, wp_log_level level, const char *plugin,
-                          const char *msg, size_t len);
+typedef void (*wp_log_fn)(void *user_data, wp_log_level level, const char *plugin, const char *msg,
+                          size_t len);
 
 /** A new engine configuration with the defaults described below. */
 wp_engine_config *wp_engine_config_new(void);

@@ -29,14 +29,14 @@ typedef enum wp_error_kind {
   WP_ERR_FUEL,         /**< the call used up its fuel */
   WP_ERR_MEMORY_LIMIT, /**< the plugin failed after its memory reached the limit */
   WP_ERR_BAD_INPUT,    /**< the caller passed something wrong: arguments, manifest, options */
-  WP_ERR_ABI,          /**< the plugin broke the calling convention (pointer outside memory, bad UTF-8) */
-  WP_ERR_HOST,         /**< a host function reported a failure */
-  WP_ERR_PLUGIN,       /**< the plugin reported a failure through wasmplug.error */
-  WP_ERR_IO,           /**< reading or writing a file failed */
-  WP_ERR_NOT_FOUND,    /**< no such export, file or function */
-  WP_ERR_BUSY,         /**< no free instance slot in the engine's pool: retry later (not the
-                            plugin's fault; see wp_engine_config_set_pooling) */
-  WP_ERR_NO_MEMORY,    /**< the host ran out of memory (malloc failed), not the plugin's limit */
+  WP_ERR_ABI, /**< the plugin broke the calling convention (pointer outside memory, bad UTF-8) */
+  WP_ERR_HOST, /**< a host function reported a failure */
+  WP_ERR_PLUGIN, /**< the plugin reported a failure through wasmplug.error */
+  WP_ERR_IO, /**< reading or writing a file failed */
+  WP_ERR_NOT_FOUND, /**< no such export, file or function */
+  WP_ERR_BUSY, /**< no free instance slot in the engine's pool: retry later (not the
+                    plugin's fault; see wp_engine_config_set_pooling) */
+  WP_ERR_NO_MEMORY, /**< the host ran out of memory (malloc failed), not the plugin's limit */
 } wp_error_kind;
 
 typedef struct wp_error wp_error;

@@ -47,8 +47,8 @@ typedef wp_error *(*wp_host_fn)(wp_host_call *call, const wp_val *args, size_t n
  * output is allocated in the guest with its `cabi_realloc` and owned by the
  * guest.
  */
-typedef wp_error *(*wp_host_bytes_fn)(wp_host_call *call, const uint8_t *input,
-                                      size_t input_len, void *user_data);
+typedef wp_error *(*wp_host_bytes_fn)(wp_host_call *call, const uint8_t *input, size_t input_len,
+                                      void *user_data);
 
 /**
  * Offers a numeric host function to plugins as import (`module`, `name`)
@@ -58,9 +58,9 @@ typedef wp_error *(*wp_host_bytes_fn)(wp_host_call *call, const uint8_t *input,
  * Thread-safe, but define functions before loading the plugins that use them.
  */
 wp_error *wp_engine_define_func(wp_engine *engine, const char *module, const char *name,
-                                const wp_valkind *params, size_t nparams,
-                                const wp_valkind *results, size_t nresults, wp_host_fn fn,
-                                void *user_data, void (*free_user_data)(void *));
+                                const wp_valkind *params, size_t nparams, const wp_valkind *results,
+                                size_t nresults, wp_host_fn fn, void *user_data,
+                                void (*free_user_data)(void *));
 
 /** Offers a bytes-to-bytes host function (see wp_host_bytes_fn for the ABI). */
 wp_error *wp_engine_define_bytes(wp_engine *engine, const char *module, const char *name,

@@ -61,8 +61,8 @@ void wp_instance_interrupt(wp_instance *inst);
  * timeout or limit the error says so; the instance should then be reset or
  * freed (wp_pool_release does that).
  */
-wp_error *wp_instance_call(wp_instance *inst, const char *name, const wp_val *args,
-                           size_t nargs, wp_val *results, size_t nresults);
+wp_error *wp_instance_call(wp_instance *inst, const char *name, const wp_val *args, size_t nargs,
+                           wp_val *results, size_t nresults);
 
 /** As wp_instance_call, by handle (the fast path). */
 wp_error *wp_instance_call_func(wp_instance *inst, wp_func_id func, const wp_val *args,
@@ -80,8 +80,7 @@ wp_error *wp_instance_call_bytes(wp_instance *inst, const char *name, const void
 
 /** As wp_instance_call_bytes, by handle. */
 wp_error *wp_instance_call_func_bytes(wp_instance *inst, wp_func_id func, const void *input,
-                                      size_t input_len, const uint8_t **out,
-                                      size_t *out_len);
+                                      size_t input_len, const uint8_t **out, size_t *out_len);
 
 /**
  * As wp_instance_call_bytes for NUL-terminated UTF-8 strings: the output

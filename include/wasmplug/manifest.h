@@ -73,15 +73,13 @@ typedef enum wp_stdio_mode {
  * Receives a plugin's stdout/stderr bytes. Return 0 to accept them, non-zero
  * to make the guest's write fail.
  */
-typedef int (*wp_output_fn)(void *user_data, wp_instance *inst, const uint8_t *data,
-                            size_t len);
+typedef int (*wp_output_fn)(void *user_data, wp_instance *inst, const uint8_t *data, size_t len);
 
 /** An empty manifest: everything denied, engine limits. */
 wp_manifest *wp_manifest_new(void);
 
 /** Parses a JSON manifest; `base_dir` (may be NULL) resolves relative paths. */
-wp_error *wp_manifest_parse(const char *json, size_t len, const char *base_dir,
-                            wp_manifest **out);
+wp_error *wp_manifest_parse(const char *json, size_t len, const char *base_dir, wp_manifest **out);
 
 /** Reads and parses a JSON manifest file. */
 wp_error *wp_manifest_load(const char *path, wp_manifest **out);
@@ -133,8 +131,8 @@ void wp_manifest_set_timeout_ms(wp_manifest *m, uint32_t ms);
 void wp_manifest_set_fuel(wp_manifest *m, uint64_t fuel);
 
 /** Grants the directory `host_path` to the plugin as `guest_path`. */
-wp_error *wp_manifest_allow_dir(wp_manifest *m, const char *host_path,
-                                const char *guest_path, bool writable);
+wp_error *wp_manifest_allow_dir(wp_manifest *m, const char *host_path, const char *guest_path,
+                                bool writable);
 
 /** Gives the plugin an environment variable. */
 wp_error *wp_manifest_set_env(wp_manifest *m, const char *key, const char *value);
@@ -146,12 +144,10 @@ wp_error *wp_manifest_add_arg(wp_manifest *m, const char *arg);
 wp_error *wp_manifest_set_stdin(wp_manifest *m, const void *data, size_t len);
 
 /** Where stdout goes; `fn` and `user_data` are used with WP_STDIO_CALLBACK. */
-void wp_manifest_set_stdout(wp_manifest *m, wp_stdio_mode mode, wp_output_fn fn,
-                            void *user_data);
+void wp_manifest_set_stdout(wp_manifest *m, wp_stdio_mode mode, wp_output_fn fn, void *user_data);
 
 /** Where stderr goes; as wp_manifest_set_stdout. */
-void wp_manifest_set_stderr(wp_manifest *m, wp_stdio_mode mode, wp_output_fn fn,
-                            void *user_data);
+void wp_manifest_set_stderr(wp_manifest *m, wp_stdio_mode mode, wp_output_fn fn, void *user_data);
 
 /** A config key/value the plugin can read with wasmplug.config_get. */
 wp_error *wp_manifest_set_config(wp_manifest *m, const char *key, const char *value);

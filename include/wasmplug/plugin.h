@@ -44,8 +44,8 @@ typedef struct wp_functype wp_functype;
  * world's top level), `name` the function ("greet", "[method]blob.size").
  */
 typedef struct wp_extern_info {
-  const char *module;        /**< imports: the module name; exports: NULL (components: interface) */
-  const char *name;          /**< the field name */
+  const char *module; /**< imports: the module name; exports: NULL (components: interface) */
+  const char *name; /**< the field name */
   wp_extern_kind kind;
   /** Functions: parameter and result types. A type outside wp_valkind (v128,
       references) makes `numeric` false and such functions uncallable here. */
@@ -76,8 +76,8 @@ wp_error *wp_plugin_load(wp_engine *engine, const char *path, const wp_manifest 
                          wp_plugin **out);
 
 /** As wp_plugin_load, from bytes (binary or text); `name` names it in messages. */
-wp_error *wp_plugin_load_bytes(wp_engine *engine, const char *name, const void *bytes,
-                               size_t len, const wp_manifest *manifest, wp_plugin **out);
+wp_error *wp_plugin_load_bytes(wp_engine *engine, const char *name, const void *bytes, size_t len,
+                               const wp_manifest *manifest, wp_plugin **out);
 
 /** A new reference to the plugin; free each with wp_plugin_free. */
 wp_plugin *wp_plugin_ref(wp_plugin *plugin);

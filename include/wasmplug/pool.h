@@ -28,8 +28,7 @@ typedef struct wp_pool wp_pool;
  * `max_idle` instances are kept waiting. An instance whose call failed is
  * never handed out again. Holds a reference to the plugin.
  */
-wp_error *wp_pool_new(wp_plugin *plugin, uint32_t max_uses, uint32_t max_idle,
-                      wp_pool **out);
+wp_error *wp_pool_new(wp_plugin *plugin, uint32_t max_uses, uint32_t max_idle, wp_pool **out);
 
 /** Frees the pool and its idle instances. Taken instances must be released first. */
 void wp_pool_free(wp_pool *pool);

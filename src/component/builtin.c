@@ -14,8 +14,8 @@ bool wp_component_is_builtin_iface(const char *iface) {
 }
 
 /* log: func(level: level, message: string) */
-static wp_error *builtin_log(wp_host_call *call, const wp_value *const *args, size_t nargs, wp_value **result,
-                             void *user_data) {
+static wp_error *builtin_log(wp_host_call *call, const wp_value *const *args, size_t nargs,
+                             wp_value **result, void *user_data) {
   (void)result;
   (void)user_data;
   static const char *const levels[] = {"trace", "debug", "info", "warn", "error"};
@@ -32,8 +32,8 @@ static wp_error *builtin_log(wp_host_call *call, const wp_value *const *args, si
 }
 
 /* config-get: func(key: string) -> option<string> */
-static wp_error *builtin_config_get(wp_host_call *call, const wp_value *const *args, size_t nargs, wp_value **result,
-                                    void *user_data) {
+static wp_error *builtin_config_get(wp_host_call *call, const wp_value *const *args, size_t nargs,
+                                    wp_value **result, void *user_data) {
   (void)user_data;
   size_t len;
   const char *key = nargs == 1 ? wp_value_get_string(args[0], &len) : NULL;

@@ -12,8 +12,8 @@
 wp_error *wp_component_instantiate(wp_instance *inst) {
   wp_plugin *p = inst->plugin;
   wp_instantiation_begin(inst);
-  wasmtime_error_t *werr =
-      wasmtime_component_linker_instantiate(wp_comp(p)->linker, inst->ctx, wp_comp(p)->component, &wp_cinst(inst)->instance);
+  wasmtime_error_t *werr = wasmtime_component_linker_instantiate(
+      wp_comp(p)->linker, inst->ctx, wp_comp(p)->component, &wp_cinst(inst)->instance);
   if (werr) {
     /* A link failure here (a type the host cannot satisfy) is not a trap. */
     wp_error *err = wp_call_failure(inst, "instantiation", werr, NULL);
@@ -32,7 +32,8 @@ static bool resolve(wp_instance *inst, size_t id, wasmtime_component_func_t *out
   }
   const wp_cexport *e = &wp_comp(inst->plugin)->exports[id];
   if (!e->index || !inst->ctx ||
-      !wasmtime_component_instance_get_func(&wp_cinst(inst)->instance, inst->ctx, e->index, &wp_cinst(inst)->funcs[id]))
+      !wasmtime_component_instance_get_func(&wp_cinst(inst)->instance, inst->ctx, e->index,
+                                            &wp_cinst(inst)->funcs[id]))
     return false;
   inst->resolved[id] = 1;
   *out = wp_cinst(inst)->funcs[id];
@@ -40,28 +41,32 @@ static bool resolve(wp_instance *inst, size_t id, wasmtime_component_func_t *out
 }
 
 /* Arity and types of the arguments, with errors naming the argument. */
-static wp_error *check_args(const wp_plugin *p, const wp_cexport *e, const wp_value *const *args, size_t nargs) {
+static wp_error *check_args(const wp_plugin *p, const wp_cexport *e, const wp_value *const *args,
+                            size_t nargs) {
   const struct wp_functype *ft = e->type;
   if (nargs != ft->nparams)
-    return wp_error_new(WP_ERR_BAD_INPUT, WP_PLUGIN_FMT ": '%s' takes %zu argument%s, got %zu (its type is %s)", p->name,
-                        e->qualified, ft->nparams, ft->nparams == 1 ? "" : "s", nargs, ft->text);
+    return wp_error_new(
+        WP_ERR_BAD_INPUT, WP_PLUGIN_FMT ": '%s' takes %zu argument%s, got %zu (its type is %s)",
+        p->name, e->qualified, ft->nparams, ft->nparams == 1 ? "" : "s", nargs, ft->text);
   char msg[512];
   for (size_t i = 0; i < nargs; i++) {
     if (!wp_value_check(args[i], ft->params[i], msg, sizeof msg))
-      return wp_error_new(WP_ERR_BAD_INPUT, WP_PLUGIN_FMT ": argument %zu ('%s') of '%s': %s", p->name, i + 1,
-                          ft->param_names[i], e->qualified, msg);
+      return wp_error_new(WP_ERR_BAD_INPUT, WP_PLUGIN_FMT ": argument %zu ('%s') of '%s': %s",
+                          p->name, i + 1, ft->param_names[i], e->qualified, msg);
   }
   return NULL;
 }
 
-wp_error *wp_instance_invoke_func(wp_instance *inst, wp_func_id id, const wp_value *const *args, size_t nargs,
-                                  wp_value **result) {
+wp_error *wp_instance_invoke_func(wp_instance *inst, wp_func_id id, const wp_value *const *args,
+                                  size_t nargs, wp_value **result) {
   if (!inst || (nargs && !args))
     return wp_error_new(WP_ERR_BAD_INPUT, "wp_instance_invoke: instance and args are required");
   wp_plugin *p = inst->plugin;
   if (!wp_comp(p))
-    return wp_error_new(WP_ERR_BAD_INPUT, WP_PLUGIN_FMT ": is a core module; call it with wp_instance_call, "
-                                          "_call_bytes or _call_string", p->name);
+    return wp_error_new(WP_ERR_BAD_INPUT,
+                        WP_PLUGIN_FMT ": is a core module; call it with wp_instance_call, "
+                                      "_call_bytes or _call_string",
+                        p->name);
   wp_error *err = wp_instance_check_callable(inst, id);
   if (err) return err;
   const wp_cexport *e = &wp_comp(p)->exports[id];
@@ -69,7 +74,8 @@ wp_error *wp_instance_invoke_func(wp_instance *inst, wp_func_id id, const wp_val
   if (err) return err;
   wasmtime_component_func_t func;
   if (!resolve(inst, id, &func))
-    return wp_error_new(WP_ERR_NOT_FOUND, WP_PLUGIN_FMT ": export '%s' is not a function in this instance", p->name,
+    return wp_error_new(WP_ERR_NOT_FOUND,
+                        WP_PLUGIN_FMT ": export '%s' is not a function in this instance", p->name,
                         e->qualified);
   wasmtime_component_val_t small[8], res = {0};
   wasmtime_component_val_t *cargs = nargs <= 8 ? small : malloc(nargs * sizeof *cargs);
@@ -89,7 +95,8 @@ wp_error *wp_instance_invoke_func(wp_instance *inst, wp_func_id id, const wp_val
       if (!out || !wp_value_from_wasmtime(&res, out)) {
         free(out);
         out = NULL;
-        err = wp_error_new(WP_ERR_NO_MEMORY, "wasmplug: out of memory reading the result of '%s'", e->qualified);
+        err = wp_error_new(WP_ERR_NO_MEMORY, "wasmplug: out of memory reading the result of '%s'",
+                           e->qualified);
       }
     }
     wasmtime_component_val_delete(&res);
@@ -100,20 +107,26 @@ wp_error *wp_instance_invoke_func(wp_instance *inst, wp_func_id id, const wp_val
   return err;
 }
 
-wp_error *wp_instance_invoke(wp_instance *inst, const char *name, const wp_value *const *args, size_t nargs,
-                             wp_value **result) {
-  if (!inst || !name) return wp_error_new(WP_ERR_BAD_INPUT, "wp_instance_invoke: instance and name are required");
+wp_error *wp_instance_invoke(wp_instance *inst, const char *name, const wp_value *const *args,
+                             size_t nargs, wp_value **result) {
+  if (!inst || !name)
+    return wp_error_new(WP_ERR_BAD_INPUT, "wp_instance_invoke: instance and name are required");
   wp_func_id id;
   wp_error *err = wp_plugin_find_func(inst->plugin, name, &id);
   return err ? err : wp_instance_invoke_func(inst, id, args, nargs, result);
 }
 
 wp_error *wp_instance_drop_resource(wp_instance *inst, wp_value *v) {
-  if (!inst || !v) return wp_error_new(WP_ERR_BAD_INPUT, "wp_instance_drop_resource: instance and value are required");
+  if (!inst || !v)
+    return wp_error_new(WP_ERR_BAD_INPUT,
+                        "wp_instance_drop_resource: instance and value are required");
   if (v->kind != WP_TYPE_OWN || !v->of.res)
-    return wp_error_new(WP_ERR_BAD_INPUT, "wp_instance_drop_resource: the value is not a live owning handle (kind %s)",
-                        wp_type_kind_name(v->kind));
-  if (!inst->ctx) return wp_error_new(WP_ERR_BAD_INPUT, "wp_instance_drop_resource: the instance has no store");
+    return wp_error_new(
+        WP_ERR_BAD_INPUT,
+        "wp_instance_drop_resource: the value is not a live owning handle (kind %s)",
+        wp_type_kind_name(v->kind));
+  if (!inst->ctx)
+    return wp_error_new(WP_ERR_BAD_INPUT, "wp_instance_drop_resource: the instance has no store");
   wp_call_begin(inst);
   wasmtime_error_t *werr = wasmtime_component_resource_any_drop(inst->ctx, v->of.res);
   wasmtime_component_resource_any_delete(v->of.res);

@@ -76,8 +76,9 @@ void wp_component_release_objects(wp_instance *inst);
 
 /* Links import `imp` to a definition (an embedder function or built-in), or,
    with def NULL, to a stub that fails the call with WP_ERR_TRAP (host.c). */
-wasmtime_error_t *wp_component_link_func(wasmtime_component_linker_instance_t *li, const wp_extern_info *imp,
-                                         const wp_chost_def *def, const struct wp_functype *type);
+wasmtime_error_t *wp_component_link_func(wasmtime_component_linker_instance_t *li,
+                                         const wp_extern_info *imp, const wp_chost_def *def,
+                                         const struct wp_functype *type);
 /* Links a resource type; def NULL links a stub type. */
 wasmtime_error_t *wp_component_link_resource(wasmtime_component_linker_instance_t *li,
                                              const char *name, const wp_chost_def *def);

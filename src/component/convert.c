@@ -13,7 +13,8 @@
 #include "util/str.h"
 
 /* wp_type_kind BOOL..FLAGS share Wasmtime's value kind numbers. */
-_Static_assert(WP_TYPE_FLAGS == WASMTIME_COMPONENT_FLAGS && WP_TYPE_STRING == WASMTIME_COMPONENT_STRING &&
+_Static_assert(WP_TYPE_FLAGS == WASMTIME_COMPONENT_FLAGS &&
+                   WP_TYPE_STRING == WASMTIME_COMPONENT_STRING &&
                    WP_TYPE_RESULT == WASMTIME_COMPONENT_RESULT,
                "value kinds must line up");
 
@@ -41,21 +42,58 @@ static size_t field_index(const wp_value *v, const char *name, size_t fallback) 
   return fallback;
 }
 
-bool wp_value_to_wasmtime(const wp_value *v, const struct wp_type *t, wasmtime_component_val_t *out) {
+bool wp_value_to_wasmtime(const wp_value *v, const struct wp_type *t,
+                          wasmtime_component_val_t *out) {
   memset(out, 0, sizeof *out);
   switch (v->kind) {
-  case WP_TYPE_BOOL: out->kind = WASMTIME_COMPONENT_BOOL; out->of.boolean = v->of.b; break;
-  case WP_TYPE_S8: out->kind = WASMTIME_COMPONENT_S8; out->of.s8 = (int8_t)v->of.s; break;
-  case WP_TYPE_U8: out->kind = WASMTIME_COMPONENT_U8; out->of.u8 = (uint8_t)v->of.u; break;
-  case WP_TYPE_S16: out->kind = WASMTIME_COMPONENT_S16; out->of.s16 = (int16_t)v->of.s; break;
-  case WP_TYPE_U16: out->kind = WASMTIME_COMPONENT_U16; out->of.u16 = (uint16_t)v->of.u; break;
-  case WP_TYPE_S32: out->kind = WASMTIME_COMPONENT_S32; out->of.s32 = (int32_t)v->of.s; break;
-  case WP_TYPE_U32: out->kind = WASMTIME_COMPONENT_U32; out->of.u32 = (uint32_t)v->of.u; break;
-  case WP_TYPE_S64: out->kind = WASMTIME_COMPONENT_S64; out->of.s64 = v->of.s; break;
-  case WP_TYPE_U64: out->kind = WASMTIME_COMPONENT_U64; out->of.u64 = v->of.u; break;
-  case WP_TYPE_F32: out->kind = WASMTIME_COMPONENT_F32; out->of.f32 = v->of.f32; break;
-  case WP_TYPE_F64: out->kind = WASMTIME_COMPONENT_F64; out->of.f64 = v->of.f64; break;
-  case WP_TYPE_CHAR: out->kind = WASMTIME_COMPONENT_CHAR; out->of.character = v->of.ch; break;
+  case WP_TYPE_BOOL:
+    out->kind = WASMTIME_COMPONENT_BOOL;
+    out->of.boolean = v->of.b;
+    break;
+  case WP_TYPE_S8:
+    out->kind = WASMTIME_COMPONENT_S8;
+    out->of.s8 = (int8_t)v->of.s;
+    break;
+  case WP_TYPE_U8:
+    out->kind = WASMTIME_COMPONENT_U8;
+    out->of.u8 = (uint8_t)v->of.u;
+    break;
+  case WP_TYPE_S16:
+    out->kind = WASMTIME_COMPONENT_S16;
+    out->of.s16 = (int16_t)v->of.s;
+    break;
+  case WP_TYPE_U16:
+    out->kind = WASMTIME_COMPONENT_U16;
+    out->of.u16 = (uint16_t)v->of.u;
+    break;
+  case WP_TYPE_S32:
+    out->kind = WASMTIME_COMPONENT_S32;
+    out->of.s32 = (int32_t)v->of.s;
+    break;
+  case WP_TYPE_U32:
+    out->kind = WASMTIME_COMPONENT_U32;
+    out->of.u32 = (uint32_t)v->of.u;
+    break;
+  case WP_TYPE_S64:
+    out->kind = WASMTIME_COMPONENT_S64;
+    out->of.s64 = v->of.s;
+    break;
+  case WP_TYPE_U64:
+    out->kind = WASMTIME_COMPONENT_U64;
+    out->of.u64 = v->of.u;
+    break;
+  case WP_TYPE_F32:
+    out->kind = WASMTIME_COMPONENT_F32;
+    out->of.f32 = v->of.f32;
+    break;
+  case WP_TYPE_F64:
+    out->kind = WASMTIME_COMPONENT_F64;
+    out->of.f64 = v->of.f64;
+    break;
+  case WP_TYPE_CHAR:
+    out->kind = WASMTIME_COMPONENT_CHAR;
+    out->of.character = v->of.ch;
+    break;
   case WP_TYPE_STRING:
     out->kind = WASMTIME_COMPONENT_STRING;
     set_name(&out->of.string, v->of.str.data, v->of.str.len);
@@ -78,7 +116,8 @@ bool wp_value_to_wasmtime(const wp_value *v, const struct wp_type *t, wasmtime_c
       data = out->of.tuple.data;
     }
     for (size_t i = 0; i < n; i++)
-      wp_value_to_wasmtime(&v->of.agg.items[i], v->kind == WP_TYPE_LIST ? sub(t, 0) : sub(t, i), &data[i]);
+      wp_value_to_wasmtime(&v->of.agg.items[i], v->kind == WP_TYPE_LIST ? sub(t, 0) : sub(t, i),
+                           &data[i]);
     break;
   }
   case WP_TYPE_RECORD: {
@@ -105,7 +144,8 @@ bool wp_value_to_wasmtime(const wp_value *v, const struct wp_type *t, wasmtime_c
     out->kind = WASMTIME_COMPONENT_VARIANT;
     set_name(&out->of.variant.discriminant, v->of.var.name, strlen(v->of.var.name));
     /* A case that is not found gives index -1, out of range: sub() gives NULL. */
-    out->of.variant.val = boxed(v->of.var.payload, t ? sub(t, (size_t)wp_type_find_name(t, v->of.var.name)) : NULL);
+    out->of.variant.val = boxed(v->of.var.payload,
+                                t ? sub(t, (size_t)wp_type_find_name(t, v->of.var.name)) : NULL);
     break;
   case WP_TYPE_OPTION:
     out->kind = WASMTIME_COMPONENT_OPTION;
@@ -121,8 +161,7 @@ bool wp_value_to_wasmtime(const wp_value *v, const struct wp_type *t, wasmtime_c
     out->kind = WASMTIME_COMPONENT_RESOURCE;
     out->of.resource = wasmtime_component_resource_any_clone(v->of.res);
     break;
-  default:
-    return false; /* never reached: wp_value_check refuses other kinds */
+  default: return false; /* never reached: wp_value_check refuses other kinds */
   }
   return true;
 }
@@ -159,21 +198,58 @@ bool wp_value_from_wasmtime(const wasmtime_component_val_t *v, wp_value *out) {
   memset(out, 0, sizeof *out);
   bool ok = true;
   switch (v->kind) {
-  case WASMTIME_COMPONENT_BOOL: out->kind = WP_TYPE_BOOL; out->of.b = v->of.boolean; break;
-  case WASMTIME_COMPONENT_S8: out->kind = WP_TYPE_S8; out->of.s = v->of.s8; break;
-  case WASMTIME_COMPONENT_U8: out->kind = WP_TYPE_U8; out->of.u = v->of.u8; break;
-  case WASMTIME_COMPONENT_S16: out->kind = WP_TYPE_S16; out->of.s = v->of.s16; break;
-  case WASMTIME_COMPONENT_U16: out->kind = WP_TYPE_U16; out->of.u = v->of.u16; break;
-  case WASMTIME_COMPONENT_S32: out->kind = WP_TYPE_S32; out->of.s = v->of.s32; break;
-  case WASMTIME_COMPONENT_U32: out->kind = WP_TYPE_U32; out->of.u = v->of.u32; break;
-  case WASMTIME_COMPONENT_S64: out->kind = WP_TYPE_S64; out->of.s = v->of.s64; break;
-  case WASMTIME_COMPONENT_U64: out->kind = WP_TYPE_U64; out->of.u = v->of.u64; break;
-  case WASMTIME_COMPONENT_F32: out->kind = WP_TYPE_F32; out->of.f32 = v->of.f32; break;
-  case WASMTIME_COMPONENT_F64: out->kind = WP_TYPE_F64; out->of.f64 = v->of.f64; break;
-  case WASMTIME_COMPONENT_CHAR: out->kind = WP_TYPE_CHAR; out->of.ch = v->of.character; break;
+  case WASMTIME_COMPONENT_BOOL:
+    out->kind = WP_TYPE_BOOL;
+    out->of.b = v->of.boolean;
+    break;
+  case WASMTIME_COMPONENT_S8:
+    out->kind = WP_TYPE_S8;
+    out->of.s = v->of.s8;
+    break;
+  case WASMTIME_COMPONENT_U8:
+    out->kind = WP_TYPE_U8;
+    out->of.u = v->of.u8;
+    break;
+  case WASMTIME_COMPONENT_S16:
+    out->kind = WP_TYPE_S16;
+    out->of.s = v->of.s16;
+    break;
+  case WASMTIME_COMPONENT_U16:
+    out->kind = WP_TYPE_U16;
+    out->of.u = v->of.u16;
+    break;
+  case WASMTIME_COMPONENT_S32:
+    out->kind = WP_TYPE_S32;
+    out->of.s = v->of.s32;
+    break;
+  case WASMTIME_COMPONENT_U32:
+    out->kind = WP_TYPE_U32;
+    out->of.u = v->of.u32;
+    break;
+  case WASMTIME_COMPONENT_S64:
+    out->kind = WP_TYPE_S64;
+    out->of.s = v->of.s64;
+    break;
+  case WASMTIME_COMPONENT_U64:
+    out->kind = WP_TYPE_U64;
+    out->of.u = v->of.u64;
+    break;
+  case WASMTIME_COMPONENT_F32:
+    out->kind = WP_TYPE_F32;
+    out->of.f32 = v->of.f32;
+    break;
+  case WASMTIME_COMPONENT_F64:
+    out->kind = WP_TYPE_F64;
+    out->of.f64 = v->of.f64;
+    break;
+  case WASMTIME_COMPONENT_CHAR:
+    out->kind = WP_TYPE_CHAR;
+    out->of.ch = v->of.character;
+    break;
   case WASMTIME_COMPONENT_STRING:
   case WASMTIME_COMPONENT_ENUM: {
-    const wasm_name_t *n = v->kind == WASMTIME_COMPONENT_STRING ? &v->of.string : &v->of.enumeration;
+    const wasm_name_t *n = v->kind == WASMTIME_COMPONENT_STRING ? &v->of.string
+                                                                : &v->of.enumeration;
     out->kind = v->kind == WASMTIME_COMPONENT_STRING ? WP_TYPE_STRING : WP_TYPE_ENUM;
     out->of.str.data = dup_name(n);
     out->of.str.len = n->size;
@@ -193,11 +269,15 @@ bool wp_value_from_wasmtime(const wasmtime_component_val_t *v, wp_value *out) {
     out->kind = WP_TYPE_RECORD;
     out->of.agg.names = calloc(n ? n : 1, sizeof(char *));
     out->of.agg.items = calloc(n ? n : 1, sizeof(wp_value));
-    if (!out->of.agg.names || !out->of.agg.items) { ok = false; break; }
+    if (!out->of.agg.names || !out->of.agg.items) {
+      ok = false;
+      break;
+    }
     out->of.agg.n = n;
     for (size_t i = 0; i < n && ok; i++) {
       out->of.agg.names[i] = dup_name(&v->of.record.data[i].name);
-      ok = out->of.agg.names[i] && wp_value_from_wasmtime(&v->of.record.data[i].val, &out->of.agg.items[i]);
+      ok = out->of.agg.names[i] &&
+           wp_value_from_wasmtime(&v->of.record.data[i].val, &out->of.agg.items[i]);
     }
     break;
   }
@@ -205,9 +285,13 @@ bool wp_value_from_wasmtime(const wasmtime_component_val_t *v, wp_value *out) {
     size_t n = v->of.flags.size;
     out->kind = WP_TYPE_FLAGS;
     out->of.agg.names = calloc(n ? n : 1, sizeof(char *));
-    if (!out->of.agg.names) { ok = false; break; }
+    if (!out->of.agg.names) {
+      ok = false;
+      break;
+    }
     out->of.agg.n = n;
-    for (size_t i = 0; i < n && ok; i++) ok = (out->of.agg.names[i] = dup_name(&v->of.flags.data[i])) != NULL;
+    for (size_t i = 0; i < n && ok; i++)
+      ok = (out->of.agg.names[i] = dup_name(&v->of.flags.data[i])) != NULL;
     break;
   }
   case WASMTIME_COMPONENT_VARIANT:
@@ -227,7 +311,8 @@ bool wp_value_from_wasmtime(const wasmtime_component_val_t *v, wp_value *out) {
     out->of.var.payload = boxed_from(v->of.result.val, &ok);
     break;
   case WASMTIME_COMPONENT_RESOURCE:
-    out->kind = wasmtime_component_resource_any_owned(v->of.resource) ? WP_TYPE_OWN : WP_TYPE_BORROW;
+    out->kind = wasmtime_component_resource_any_owned(v->of.resource) ? WP_TYPE_OWN
+                                                                      : WP_TYPE_BORROW;
     out->of.res = wasmtime_component_resource_any_clone(v->of.resource);
     ok = out->of.res != NULL;
     break;

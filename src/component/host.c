@@ -59,11 +59,13 @@ static wasmtime_error_t *missing_called(wp_instance *inst, const wp_extern_info 
   wp_error *err = wp_error_new(WP_ERR_TRAP,
                                "import '%s%s%s' (%s) is not provided by the host; define it with "
                                "wp_engine_define_component_func before loading the plugin",
-                               imp->module ? imp->module : "", imp->module ? "#" : "", imp->name, imp->type);
+                               imp->module ? imp->module : "", imp->module ? "#" : "", imp->name,
+                               imp->type);
   return host_failed(inst, err, imp->name);
 }
 
-static wasmtime_error_t *trampoline(void *data, wasmtime_context_t *ctx, const wasmtime_component_func_type_t *ty,
+static wasmtime_error_t *trampoline(void *data, wasmtime_context_t *ctx,
+                                    const wasmtime_component_func_type_t *ty,
                                     wasmtime_component_val_t *args, size_t nargs,
                                     wasmtime_component_val_t *results, size_t nresults) {
   (void)ty;
@@ -91,12 +93,12 @@ static wasmtime_error_t *trampoline(void *data, wasmtime_context_t *ctx, const w
   if (!err && nresults) {
     char msg[512];
     if (!result)
-      err = wp_error_new(WP_ERR_HOST, "host function '%s' returned no result; it must return %s", d->base.name,
-                         b->type->result ? b->type->result->text : "one");
+      err = wp_error_new(WP_ERR_HOST, "host function '%s' returned no result; it must return %s",
+                         d->base.name, b->type->result ? b->type->result->text : "one");
     else if (!wp_value_check(result, b->type->result, msg, sizeof msg))
-      err = wp_error_new(WP_ERR_HOST, "host function '%s' returned a wrong result: %s", d->base.name, msg);
-    else
-      wp_value_to_wasmtime(result, b->type->result, &results[0]);
+      err = wp_error_new(WP_ERR_HOST, "host function '%s' returned a wrong result: %s",
+                         d->base.name, msg);
+    else wp_value_to_wasmtime(result, b->type->result, &results[0]);
   }
   wp_value_free(result);
   if (!err) drop_owned_args(ctx, args, nargs, b->type);
@@ -106,12 +108,14 @@ static wasmtime_error_t *trampoline(void *data, wasmtime_context_t *ctx, const w
   return wp_instance_take_interrupt(inst) ? wasmtime_error_new("interrupted") : NULL;
 }
 
-wasmtime_error_t *wp_component_link_func(wasmtime_component_linker_instance_t *li, const wp_extern_info *imp,
-                                         const wp_chost_def *def, const struct wp_functype *type) {
+wasmtime_error_t *wp_component_link_func(wasmtime_component_linker_instance_t *li,
+                                         const wp_extern_info *imp, const wp_chost_def *def,
+                                         const struct wp_functype *type) {
   binding *b = malloc(sizeof *b);
   if (!b) return wasmtime_error_new("wasmplug: out of memory");
   *b = (binding){.def = def, .type = type, .import = imp};
-  return wasmtime_component_linker_instance_add_func(li, imp->name, strlen(imp->name), trampoline, b, free);
+  return wasmtime_component_linker_instance_add_func(li, imp->name, strlen(imp->name), trampoline,
+                                                     b, free);
 }
 
 /* ---- resources ------------------------------------------------------------------ */
@@ -121,7 +125,8 @@ static wasmtime_error_t *resource_dtor(void *data, wasmtime_context_t *ctx, uint
   const wp_chost_def *d = data;
   wp_instance *inst = wasmtime_context_get_data(ctx);
   if (!d) return NULL; /* a missing resource type's stub: the host made no objects of it */
-  if (rep == 0 || rep > wp_cinst(inst)->nobjects || wp_cinst(inst)->objects[rep - 1].def != d) return NULL;
+  if (rep == 0 || rep > wp_cinst(inst)->nobjects || wp_cinst(inst)->objects[rep - 1].def != d)
+    return NULL;
   struct wp_host_object *o = &wp_cinst(inst)->objects[rep - 1];
   void *object = o->object;
   o->def = NULL;
@@ -132,12 +137,13 @@ static wasmtime_error_t *resource_dtor(void *data, wasmtime_context_t *ctx, uint
   return NULL;
 }
 
-wasmtime_error_t *wp_component_link_resource(wasmtime_component_linker_instance_t *li, const char *name,
-                                             const wp_chost_def *def) {
+wasmtime_error_t *wp_component_link_resource(wasmtime_component_linker_instance_t *li,
+                                             const char *name, const wp_chost_def *def) {
   /* Host resource ids start at 1; 0 stands for a missing one's stub. */
-  wasmtime_component_resource_type_t *rt = wasmtime_component_resource_type_new_host(def ? def->resource_id : 0);
-  wasmtime_error_t *werr = wasmtime_component_linker_instance_add_resource(li, name, strlen(name), rt, resource_dtor,
-                                                                           (void *)def, NULL);
+  wasmtime_component_resource_type_t *rt = wasmtime_component_resource_type_new_host(
+      def ? def->resource_id : 0);
+  wasmtime_error_t *werr = wasmtime_component_linker_instance_add_resource(
+      li, name, strlen(name), rt, resource_dtor, (void *)def, NULL);
   wasmtime_component_resource_type_delete(rt);
   return werr;
 }
@@ -184,7 +190,8 @@ wp_value *wp_value_new_resource(wp_instance *inst, const wp_resource_type *type,
     free(v);
     return NULL;
   }
-  wasmtime_component_resource_host_t *h = wasmtime_component_resource_host_new(true, rep, d->resource_id);
+  wasmtime_component_resource_host_t *h = wasmtime_component_resource_host_new(true, rep,
+                                                                               d->resource_id);
   wasmtime_error_t *werr = wasmtime_component_resource_host_to_any(inst->ctx, h, &v->of.res);
   wasmtime_component_resource_host_delete(h);
   if (werr) {
@@ -199,24 +206,31 @@ wp_value *wp_value_new_resource(wp_instance *inst, const wp_resource_type *type,
   return v;
 }
 
-wp_error *wp_value_get_resource(const wp_value *v, wp_instance *inst, const wp_resource_type *type, void **object) {
+wp_error *wp_value_get_resource(const wp_value *v, wp_instance *inst, const wp_resource_type *type,
+                                void **object) {
   const wp_chost_def *d = (const wp_chost_def *)type;
   if (!v || !inst || !d || !object || !inst->ctx)
-    return wp_error_new(WP_ERR_BAD_INPUT, "wp_value_get_resource: value, instance, type and object are required");
+    return wp_error_new(WP_ERR_BAD_INPUT,
+                        "wp_value_get_resource: value, instance, type and object are required");
   if (!wp_comp(inst->plugin) || !wp_cinst(inst))
-    return wp_error_new(WP_ERR_BAD_INPUT, "wp_value_get_resource: the instance is not a component's");
+    return wp_error_new(WP_ERR_BAD_INPUT,
+                        "wp_value_get_resource: the instance is not a component's");
   if ((v->kind != WP_TYPE_OWN && v->kind != WP_TYPE_BORROW) || !v->of.res)
-    return wp_error_new(WP_ERR_BAD_INPUT, "wp_value_get_resource: the value is a %s, not a live resource handle",
+    return wp_error_new(WP_ERR_BAD_INPUT,
+                        "wp_value_get_resource: the value is a %s, not a live resource handle",
                         wp_type_kind_name(v->kind));
   wasmtime_component_resource_host_t *h = NULL;
   wasmtime_error_t *werr = wasmtime_component_resource_any_to_host(inst->ctx, v->of.res, &h);
   if (werr)
-    return wp_error_from_wasmtime(WP_ERR_BAD_INPUT, werr, "wp_value_get_resource: not a %s handle of the host",
-                                  d->base.name);
-  uint32_t rep = wasmtime_component_resource_host_rep(h), ty = wasmtime_component_resource_host_type(h);
+    return wp_error_from_wasmtime(
+        WP_ERR_BAD_INPUT, werr, "wp_value_get_resource: not a %s handle of the host", d->base.name);
+  uint32_t rep = wasmtime_component_resource_host_rep(h),
+           ty = wasmtime_component_resource_host_type(h);
   wasmtime_component_resource_host_delete(h);
-  if (ty != d->resource_id || rep == 0 || rep > wp_cinst(inst)->nobjects || wp_cinst(inst)->objects[rep - 1].def != d)
-    return wp_error_new(WP_ERR_BAD_INPUT, "wp_value_get_resource: the handle is not a live '%s'", d->base.name);
+  if (ty != d->resource_id || rep == 0 || rep > wp_cinst(inst)->nobjects ||
+      wp_cinst(inst)->objects[rep - 1].def != d)
+    return wp_error_new(WP_ERR_BAD_INPUT, "wp_value_get_resource: the handle is not a live '%s'",
+                        d->base.name);
   *object = wp_cinst(inst)->objects[rep - 1].object;
   return NULL;
 }
@@ -225,9 +239,11 @@ wp_error *wp_value_get_resource(const wp_value *v, wp_instance *inst, const wp_r
 
 static wp_error *define(wp_engine *e, const char *iface, const char *name, wp_chost_def **out) {
   if (!e || !name || !*name)
-    return wp_error_new(WP_ERR_BAD_INPUT, "defining a component import: engine and name are required");
+    return wp_error_new(WP_ERR_BAD_INPUT,
+                        "defining a component import: engine and name are required");
   if (iface && wp_component_is_builtin_iface(iface))
-    return wp_error_new(WP_ERR_BAD_INPUT, "'%s' is wasmplug's own interface; define '%s' elsewhere", iface, name);
+    return wp_error_new(WP_ERR_BAD_INPUT, "'%s' is wasmplug's own interface; define '%s' elsewhere",
+                        iface, name);
   wp_chost_def *d = calloc(1, sizeof *d);
   if (d) {
     d->base.kind = WP_DEF_COMPONENT_FUNC;
@@ -253,8 +269,9 @@ static void publish(wp_engine *e, wp_chost_def *d) {
   wp_error_free(wp_engine_add_def(e, &d->base));
 }
 
-wp_error *wp_engine_define_component_func(wp_engine *e, const char *iface, const char *name, wp_component_fn fn,
-                                          void *user_data, void (*free_user_data)(void *)) {
+wp_error *wp_engine_define_component_func(wp_engine *e, const char *iface, const char *name,
+                                          wp_component_fn fn, void *user_data,
+                                          void (*free_user_data)(void *)) {
   if (!fn) return wp_error_new(WP_ERR_BAD_INPUT, "wp_engine_define_component_func: fn is required");
   wp_chost_def *d;
   wp_error *err = define(e, iface, name, &d);
@@ -266,8 +283,9 @@ wp_error *wp_engine_define_component_func(wp_engine *e, const char *iface, const
   return NULL;
 }
 
-wp_error *wp_engine_define_resource(wp_engine *e, const char *iface, const char *name, wp_resource_drop_fn drop,
-                                    void *user_data, const wp_resource_type **out) {
+wp_error *wp_engine_define_resource(wp_engine *e, const char *iface, const char *name,
+                                    wp_resource_drop_fn drop, void *user_data,
+                                    const wp_resource_type **out) {
   if (!out) return wp_error_new(WP_ERR_BAD_INPUT, "wp_engine_define_resource: out is required");
   wp_chost_def *d;
   wp_error *err = define(e, iface, name, &d);

@@ -12,7 +12,9 @@
 
 static void free_component(wp_plugin *p) { wp_component_free(p->kind_data); }
 
-static const char *call_name(const wp_plugin *p, size_t i) { return wp_comp(p)->exports[i].qualified; }
+static const char *call_name(const wp_plugin *p, size_t i) {
+  return wp_comp(p)->exports[i].qualified;
+}
 
 static wp_error *instantiate(wp_instance *inst) {
   if (!inst->kind_data) {

@@ -14,8 +14,9 @@
 
 /* WASI preview 2 packages that wasmtime_component_linker_add_wasip2 provides. */
 static bool is_wasip2(const char *iface) {
-  static const char *const pkgs[] = {"wasi:cli/", "wasi:io/", "wasi:clocks/", "wasi:filesystem/",
-                                     "wasi:random/", "wasi:sockets/", NULL};
+  static const char *const pkgs[] = {
+      "wasi:cli/",     "wasi:io/", "wasi:clocks/", "wasi:filesystem/", "wasi:random/",
+      "wasi:sockets/", NULL};
   for (size_t i = 0; pkgs[i]; i++)
     if (strncmp(iface, pkgs[i], strlen(pkgs[i])) == 0) return true;
   return false;
@@ -25,11 +26,13 @@ static bool is_wasip2(const char *iface) {
 
 /* Calls `fn` for every function and resource, at the root or one level down in
    an instance (interface), of the component's imports or exports. */
-typedef bool (*item_fn)(void *ctx, const char *iface, const char *name, const wasmtime_component_item_t *item);
+typedef bool (*item_fn)(void *ctx, const char *iface, const char *name,
+                        const wasmtime_component_item_t *item);
 
-static bool walk(const wasmtime_component_type_t *ct, const wasm_engine_t *engine, bool imports, item_fn fn,
-                 void *ctx) {
-  size_t n = imports ? wasmtime_component_type_import_count(ct, engine) : wasmtime_component_type_export_count(ct, engine);
+static bool walk(const wasmtime_component_type_t *ct, const wasm_engine_t *engine, bool imports,
+                 item_fn fn, void *ctx) {
+  size_t n = imports ? wasmtime_component_type_import_count(ct, engine)
+                     : wasmtime_component_type_export_count(ct, engine);
   for (size_t i = 0; i < n; i++) {
     const char *name;
     size_t len;
@@ -46,7 +49,8 @@ static bool walk(const wasmtime_component_type_t *ct, const wasm_engine_t *engin
         const char *sub;
         size_t sublen;
         wasmtime_component_item_t si;
-        if (!wasmtime_component_instance_type_export_nth(it, engine, j, &sub, &sublen, &si)) continue;
+        if (!wasmtime_component_instance_type_export_nth(it, engine, j, &sub, &sublen, &si))
+          continue;
         char *subname = wp_strdup_n(sub, sublen);
         good = subname && fn(ctx, top, subname, &si);
         free(subname);
@@ -71,7 +75,8 @@ typedef struct reflect_ctx {
   bool oom;
 } reflect_ctx;
 
-static bool collect_resource(void *vctx, const char *iface, const char *name, const wasmtime_component_item_t *item) {
+static bool collect_resource(void *vctx, const char *iface, const char *name,
+                             const wasmtime_component_item_t *item) {
   (void)iface;
   reflect_ctx *r = vctx;
   struct wp_component *c = r->c;
@@ -89,11 +94,13 @@ static bool collect_resource(void *vctx, const char *iface, const char *name, co
 }
 
 static wp_resource_names names_of(const struct wp_component *c) {
-  return (wp_resource_names){(const wasmtime_component_resource_type_t **)c->res_types, (const char **)c->res_names, c->nres};
+  return (wp_resource_names){(const wasmtime_component_resource_type_t **)c->res_types,
+                             (const char **)c->res_names, c->nres};
 }
 
 /* Appends one function or resource to the plugin's imports or exports. */
-static bool add_item(void *vctx, const char *iface, const char *name, const wasmtime_component_item_t *item) {
+static bool add_item(void *vctx, const char *iface, const char *name,
+                     const wasmtime_component_item_t *item) {
   reflect_ctx *r = vctx;
   wp_plugin *p = r->p;
   struct wp_component *c = r->c;
@@ -149,10 +156,12 @@ static bool resolve_indices(wp_plugin *p) {
     if (e->kind != WP_EXTERN_FUNC) continue;
     wasmtime_component_export_index_t *parent = NULL;
     if (e->module) {
-      parent = wasmtime_component_get_export_index(c->component, NULL, e->module, strlen(e->module));
+      parent = wasmtime_component_get_export_index(c->component, NULL, e->module,
+                                                   strlen(e->module));
       if (!parent) return false;
     }
-    c->exports[i].index = wasmtime_component_get_export_index(c->component, parent, e->name, strlen(e->name));
+    c->exports[i].index = wasmtime_component_get_export_index(c->component, parent, e->name,
+                                                              strlen(e->name));
     if (parent) wasmtime_component_export_index_delete(parent);
     if (!c->exports[i].index) return false;
   }
@@ -164,13 +173,16 @@ static wp_error *reflect(wp_plugin *p) {
   wasmtime_component_type_t *ct = wasmtime_component_type(c->component);
   const wasm_engine_t *engine = p->flavor->engine;
   reflect_ctx r = {.p = p, .c = c};
-  bool ok = walk(ct, engine, true, collect_resource, &r) && walk(ct, engine, false, collect_resource, &r);
+  bool ok = walk(ct, engine, true, collect_resource, &r) &&
+            walk(ct, engine, false, collect_resource, &r);
   r.imports = true;
   ok = ok && walk(ct, engine, true, add_item, &r);
   r.imports = false;
   ok = ok && walk(ct, engine, false, add_item, &r);
   wasmtime_component_type_delete(ct);
-  if (!ok) return wp_error_new(WP_ERR_NO_MEMORY, WP_PLUGIN_FMT ": out of memory reading its types", p->name);
+  if (!ok)
+    return wp_error_new(WP_ERR_NO_MEMORY, WP_PLUGIN_FMT ": out of memory reading its types",
+                        p->name);
   if (!resolve_indices(p))
     return wp_error_new(WP_ERR_LOAD, WP_PLUGIN_FMT ": cannot resolve its exports", p->name);
   for (size_t i = 0; i < p->nimports; i++)
@@ -191,7 +203,8 @@ static bool iface_matches(const char *def, const char *import) {
 }
 
 /* The embedder's definition of an import; engine->lock held. */
-static const wp_chost_def *find_def(const struct wp_engine *e, const char *iface, const char *name, bool resource) {
+static const wp_chost_def *find_def(const struct wp_engine *e, const char *iface, const char *name,
+                                    bool resource) {
   wp_def_kind kind = resource ? WP_DEF_COMPONENT_RESOURCE : WP_DEF_COMPONENT_FUNC;
   for (const wp_def *d = e->defs; d; d = d->next)
     if (d->kind == kind && strcmp(d->name, name) == 0 && iface_matches(d->module, iface))
@@ -213,20 +226,23 @@ static void note_missing(link_ctx *l, const wp_extern_info *imp) {
 }
 
 /* Links the imports of one interface (or of the root when iface is NULL). */
-static wasmtime_error_t *link_group(link_ctx *l, wasmtime_component_linker_instance_t *li, const char *iface) {
+static wasmtime_error_t *link_group(link_ctx *l, wasmtime_component_linker_instance_t *li,
+                                    const char *iface) {
   wp_plugin *p = l->p;
   for (size_t i = 0; i < p->nimports; i++) {
     const wp_extern_info *imp = &p->imports[i];
     if (!(iface ? imp->module && strcmp(imp->module, iface) == 0 : imp->module == NULL)) continue;
     bool resource = imp->kind == WP_EXTERN_RESOURCE;
-    const wp_chost_def *d = iface && wp_component_is_builtin_iface(iface) && !resource ? wp_component_builtin(imp->name)
-                                                                           : find_def(p->engine, iface, imp->name, resource);
+    const wp_chost_def *d = iface && wp_component_is_builtin_iface(iface) && !resource
+                                ? wp_component_builtin(imp->name)
+                                : find_def(p->engine, iface, imp->name, resource);
     if (!d) note_missing(l, imp);
     /* A missing import gets a stub only when the plugin asked for traps;
        otherwise loading fails below with the list. */
     if (!d && !p->manifest->trap_missing_imports) continue;
-    wasmtime_error_t *werr = resource ? wp_component_link_resource(li, imp->name, d)
-                                      : wp_component_link_func(li, imp, d, wp_comp(p)->import_types[i]);
+    wasmtime_error_t *werr = resource
+                                 ? wp_component_link_resource(li, imp->name, d)
+                                 : wp_component_link_func(li, imp, d, wp_comp(p)->import_types[i]);
     if (werr) return werr;
   }
   return NULL;
@@ -238,20 +254,23 @@ static wp_error *link(wp_plugin *p) {
   wasmtime_error_t *werr = c->needs_wasi ? wasmtime_component_linker_add_wasip2(c->linker) : NULL;
   /* Sleeps and polls inside WASI must end when the call's time is up. */
   if (c->needs_wasi && !werr)
-    werr = wasmplug_component_linker_bound_wasip2(c->linker, wp_instance_wasi_budget, p->engine->tick_us);
+    werr = wasmplug_component_linker_bound_wasip2(c->linker, wp_instance_wasi_budget,
+                                                  p->engine->tick_us);
   link_ctx *l = calloc(1, sizeof *l);
   if (!l) {
     if (werr) wasmtime_error_delete(werr);
     return wp_error_no_memory();
   }
   l->p = p;
-  wasmtime_component_linker_instance_t *root = werr ? NULL : wasmtime_component_linker_root(c->linker);
+  wasmtime_component_linker_instance_t *root = werr ? NULL
+                                                    : wasmtime_component_linker_root(c->linker);
   pthread_mutex_lock(&p->engine->lock);
   if (root) werr = link_group(l, root, NULL);
   for (size_t i = 0; !werr && i < p->nimports; i++) {
     const char *iface = p->imports[i].module;
     bool first = iface && !is_wasip2(iface);
-    for (size_t j = 0; first && j < i; j++) first = !(p->imports[j].module && strcmp(p->imports[j].module, iface) == 0);
+    for (size_t j = 0; first && j < i; j++)
+      first = !(p->imports[j].module && strcmp(p->imports[j].module, iface) == 0);
     if (!first) continue;
     wasmtime_component_linker_instance_t *li = NULL;
     werr = wasmtime_component_linker_instance_add_instance(root, iface, strlen(iface), &li);
@@ -264,12 +283,13 @@ static wp_error *link(wp_plugin *p) {
   if (werr) {
     err = wp_error_from_wasmtime(WP_ERR_LINK, werr, WP_PLUGIN_FMT ": cannot link", p->name);
   } else if (l->nmissing && !p->manifest->trap_missing_imports) {
-    err = wp_error_new(WP_ERR_LINK,
-                       WP_PLUGIN_FMT ": %zu import%s not provided by the host: %s. Define %s with "
-                       "wp_engine_define_component_func / wp_engine_define_resource before loading, "
-                       "or set \"imports\": {\"missing\": \"trap\"} in the manifest to load anyway",
-                       p->name, l->nmissing, l->nmissing == 1 ? " is" : "s are", l->missing,
-                       l->nmissing == 1 ? "it" : "them");
+    err = wp_error_new(
+        WP_ERR_LINK,
+        WP_PLUGIN_FMT ": %zu import%s not provided by the host: %s. Define %s with "
+                      "wp_engine_define_component_func / wp_engine_define_resource before loading, "
+                      "or set \"imports\": {\"missing\": \"trap\"} in the manifest to load anyway",
+        p->name, l->nmissing, l->nmissing == 1 ? " is" : "s are", l->missing,
+        l->nmissing == 1 ? "it" : "them");
   }
   free(l);
   return err;

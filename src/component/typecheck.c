@@ -19,7 +19,8 @@ typedef struct check {
 
 static void push(check *c, const char *fmt, const char *a, size_t i) {
   size_t room = sizeof c->path - c->path_len;
-  int n = a ? snprintf(c->path + c->path_len, room, fmt, a) : snprintf(c->path + c->path_len, room, fmt, i);
+  int n = a ? snprintf(c->path + c->path_len, room, fmt, a)
+            : snprintf(c->path + c->path_len, room, fmt, i);
   if (n > 0) c->path_len += (size_t)n < room ? (size_t)n : room - 1;
 }
 
@@ -52,7 +53,8 @@ static bool child(check *c, const wp_value *v, const struct wp_type *t, const ch
 
 static bool check_record(check *c, const wp_value *v, const struct wp_type *t) {
   if (v->of.agg.n != t->n)
-    return fail(c, "record has %s fields, expected %s", v->of.agg.n < t->n ? "too few" : "too many", t->text);
+    return fail(c, "record has %s fields, expected %s", v->of.agg.n < t->n ? "too few" : "too many",
+                t->text);
   for (size_t i = 0; i < t->n; i++) {
     /* Fields are matched by name, so the order the caller used does not matter
        here; convert.c passes the names along and Wasmtime matches them too. */
@@ -88,7 +90,8 @@ static bool check_result(check *c, const wp_value *v, const struct wp_type *t) {
 
 static bool check_flags(check *c, const wp_value *v, const struct wp_type *t) {
   for (size_t i = 0; i < v->of.agg.n; i++)
-    if (wp_type_find_name(t, v->of.agg.names[i]) < 0) return fail(c, "unknown flag '%s' for %s", v->of.agg.names[i], t->text);
+    if (wp_type_find_name(t, v->of.agg.names[i]) < 0)
+      return fail(c, "unknown flag '%s' for %s", v->of.agg.names[i], t->text);
   return true;
 }
 
@@ -107,27 +110,32 @@ static bool value(check *c, const wp_value *v, const struct wp_type *t) {
       return fail(c, "char is not a Unicode scalar value%s%s", "", "");
     return true;
   case WP_TYPE_STRING:
-    if (!wp_utf8_valid((const uint8_t *)v->of.str.data, v->of.str.len)) return fail(c, "string is not valid UTF-8%s%s", "", "");
+    if (!wp_utf8_valid((const uint8_t *)v->of.str.data, v->of.str.len))
+      return fail(c, "string is not valid UTF-8%s%s", "", "");
     return true;
   case WP_TYPE_LIST:
     for (size_t i = 0; i < v->of.agg.n; i++)
       if (!child(c, &v->of.agg.items[i], t->children[0], "[%zu]", NULL, i)) return false;
     return true;
   case WP_TYPE_TUPLE:
-    if (v->of.agg.n != t->n) return fail(c, "tuple has the wrong number of elements for %s%s", t->text, "");
+    if (v->of.agg.n != t->n)
+      return fail(c, "tuple has the wrong number of elements for %s%s", t->text, "");
     for (size_t i = 0; i < t->n; i++)
       if (!child(c, &v->of.agg.items[i], t->children[i], ".%zu", NULL, i)) return false;
     return true;
   case WP_TYPE_RECORD: return check_record(c, v, t);
-  case WP_TYPE_VARIANT: case WP_TYPE_ENUM: return check_cases(c, v, t);
+  case WP_TYPE_VARIANT:
+  case WP_TYPE_ENUM: return check_cases(c, v, t);
   case WP_TYPE_OPTION:
     return !v->of.var.flag || child(c, v->of.var.payload, t->children[0], ".some", "", 0);
   case WP_TYPE_RESULT: return check_result(c, v, t);
   case WP_TYPE_FLAGS: return check_flags(c, v, t);
-  case WP_TYPE_FUTURE: case WP_TYPE_STREAM: case WP_TYPE_ERROR_CONTEXT: case WP_TYPE_MAP:
+  case WP_TYPE_FUTURE:
+  case WP_TYPE_STREAM:
+  case WP_TYPE_ERROR_CONTEXT:
+  case WP_TYPE_MAP:
     return fail(c, "values of type %s cannot be passed by wasmplug yet%s", t->text, "");
-  default:
-    return true;
+  default: return true;
   }
 }
 

@@ -13,9 +13,9 @@
 #include "util/str.h"
 
 static const char *const kind_names[] = {
-    "bool", "s8", "u8", "s16", "u16", "s32", "u32", "s64", "u64", "f32", "f64",
-    "char", "string", "list", "record", "tuple", "variant", "enum", "option", "result",
-    "flags", "own", "borrow", "future", "stream", "error-context", "map",
+    "bool",   "s8",     "u8",    "s16",    "u16",    "s32",    "u32",    "s64",           "u64",
+    "f32",    "f64",    "char",  "string", "list",   "record", "tuple",  "variant",       "enum",
+    "option", "result", "flags", "own",    "borrow", "future", "stream", "error-context", "map",
 };
 
 const char *wp_type_kind_name(wp_type_kind kind) {
@@ -61,7 +61,10 @@ static wp_type_kind from_wasmtime_kind(uint8_t k) {
 /* The text built in b (taken), "" when nothing was added; NULL when out of
    memory. */
 static char *text_of(wp_buf *b) {
-  if (b->oom) { wp_buf_free(b); return NULL; }
+  if (b->oom) {
+    wp_buf_free(b);
+    return NULL;
+  }
   if (!b->data) return strdup("");
   return (char *)b->data;
 }
@@ -103,9 +106,12 @@ static bool build_children(struct wp_type *t, const wp_resource_names *rn) {
     wasmtime_component_option_type_ty(of->option, &child);
     return add_child(t, 0, &child, rn);
   case WP_TYPE_RESULT:
-    if (!alloc_children(t, 2, true) || !set_name(t, 0, "ok", 2) || !set_name(t, 1, "err", 3)) return false;
-    if (wasmtime_component_result_type_ok(of->result, &child) && !add_child(t, 0, &child, rn)) return false;
-    if (wasmtime_component_result_type_err(of->result, &child) && !add_child(t, 1, &child, rn)) return false;
+    if (!alloc_children(t, 2, true) || !set_name(t, 0, "ok", 2) || !set_name(t, 1, "err", 3))
+      return false;
+    if (wasmtime_component_result_type_ok(of->result, &child) && !add_child(t, 0, &child, rn))
+      return false;
+    if (wasmtime_component_result_type_err(of->result, &child) && !add_child(t, 1, &child, rn))
+      return false;
     return true;
   case WP_TYPE_RECORD: {
     size_t n = wasmtime_component_record_type_field_count(of->record);
@@ -167,14 +173,14 @@ static bool build_children(struct wp_type *t, const wp_resource_names *rn) {
                                          : wasmtime_component_stream_type_ty(of->stream, &child);
     return !has || add_child(t, 0, &child, rn);
   }
-  default:
-    return true;
+  default: return true;
   }
 }
 
 /* The resource's name, when the plugin's reflection found one. */
 static const char *resource_name(const struct wp_type *t, const wp_resource_names *rn) {
-  const wasmtime_component_resource_type_t *r = t->kind == WP_TYPE_OWN ? t->raw.of.own : t->raw.of.borrow;
+  const wasmtime_component_resource_type_t *r = t->kind == WP_TYPE_OWN ? t->raw.of.own
+                                                                       : t->raw.of.borrow;
   for (size_t i = 0; rn && i < rn->n; i++)
     if (wasmtime_component_resource_type_equal(rn->types[i], r)) return rn->names[i];
   return NULL;
@@ -189,7 +195,10 @@ static void print_child(wp_buf *b, const struct wp_type *c, const wp_resource_na
 
 static void print_type(wp_buf *b, const struct wp_type *t, const wp_resource_names *rn) {
   switch (t->kind) {
-  case WP_TYPE_LIST: case WP_TYPE_OPTION: case WP_TYPE_FUTURE: case WP_TYPE_STREAM:
+  case WP_TYPE_LIST:
+  case WP_TYPE_OPTION:
+  case WP_TYPE_FUTURE:
+  case WP_TYPE_STREAM:
     wp_buf_printf(b, "%s", wp_type_kind_name(t->kind));
     if (t->children[0]) {
       wp_buf_printf(b, "<");
@@ -208,7 +217,8 @@ static void print_type(wp_buf *b, const struct wp_type *t, const wp_resource_nam
     }
     wp_buf_printf(b, ">");
     return;
-  case WP_TYPE_TUPLE: case WP_TYPE_MAP:
+  case WP_TYPE_TUPLE:
+  case WP_TYPE_MAP:
     wp_buf_printf(b, "%s<", wp_type_kind_name(t->kind));
     for (size_t i = 0; i < t->n; i++) {
       if (i) wp_buf_printf(b, ", ");
@@ -216,7 +226,10 @@ static void print_type(wp_buf *b, const struct wp_type *t, const wp_resource_nam
     }
     wp_buf_printf(b, ">");
     return;
-  case WP_TYPE_RECORD: case WP_TYPE_VARIANT: case WP_TYPE_ENUM: case WP_TYPE_FLAGS:
+  case WP_TYPE_RECORD:
+  case WP_TYPE_VARIANT:
+  case WP_TYPE_ENUM:
+  case WP_TYPE_FLAGS:
     wp_buf_printf(b, "%s { ", wp_type_kind_name(t->kind));
     for (size_t i = 0; i < t->n; i++) {
       wp_buf_printf(b, "%s%s", i ? ", " : "", t->names[i]);
@@ -231,18 +244,19 @@ static void print_type(wp_buf *b, const struct wp_type *t, const wp_resource_nam
     }
     wp_buf_printf(b, " }");
     return;
-  case WP_TYPE_OWN: case WP_TYPE_BORROW: {
+  case WP_TYPE_OWN:
+  case WP_TYPE_BORROW: {
     const char *name = resource_name(t, rn);
     if (t->kind == WP_TYPE_OWN) wp_buf_printf(b, "%s", name ? name : "own<resource>");
     else wp_buf_printf(b, "borrow<%s>", name ? name : "resource");
     return;
   }
-  default:
-    wp_buf_printf(b, "%s", wp_type_kind_name(t->kind));
+  default: wp_buf_printf(b, "%s", wp_type_kind_name(t->kind));
   }
 }
 
-struct wp_type *wp_type_from_wasmtime(wasmtime_component_valtype_t *raw, const wp_resource_names *rn) {
+struct wp_type *wp_type_from_wasmtime(wasmtime_component_valtype_t *raw,
+                                      const wp_resource_names *rn) {
   struct wp_type *t = calloc(1, sizeof *t);
   if (!t) {
     wasmtime_component_valtype_delete(raw);
@@ -336,12 +350,20 @@ int wp_type_find_name(const struct wp_type *t, const char *name) {
 
 wp_type_kind wp_type_get_kind(const wp_type *t) { return t->kind; }
 size_t wp_type_get_count(const wp_type *t) { return t->n; }
-const wp_type *wp_type_get_child(const wp_type *t, size_t i) { return i < t->n ? t->children[i] : NULL; }
-const char *wp_type_get_name(const wp_type *t, size_t i) { return t->names && i < t->n ? t->names[i] : NULL; }
+const wp_type *wp_type_get_child(const wp_type *t, size_t i) {
+  return i < t->n ? t->children[i] : NULL;
+}
+const char *wp_type_get_name(const wp_type *t, size_t i) {
+  return t->names && i < t->n ? t->names[i] : NULL;
+}
 const char *wp_type_to_string(const wp_type *t) { return t->text; }
 
 size_t wp_functype_param_count(const wp_functype *f) { return f->nparams; }
-const char *wp_functype_param_name(const wp_functype *f, size_t i) { return i < f->nparams ? f->param_names[i] : NULL; }
-const wp_type *wp_functype_param_type(const wp_functype *f, size_t i) { return i < f->nparams ? f->params[i] : NULL; }
+const char *wp_functype_param_name(const wp_functype *f, size_t i) {
+  return i < f->nparams ? f->param_names[i] : NULL;
+}
+const wp_type *wp_functype_param_type(const wp_functype *f, size_t i) {
+  return i < f->nparams ? f->params[i] : NULL;
+}
 const wp_type *wp_functype_result(const wp_functype *f) { return f->result; }
 const char *wp_functype_to_string(const wp_functype *f) { return f->text; }

@@ -20,17 +20,17 @@ static wp_value *alloc_kind(wp_type_kind kind) {
 
 /* ---- scalars -------------------------------------------------------------- */
 
-#define SIGNED_CTOR(fn, T, K) \
-  wp_value *fn(T x) {         \
+#define SIGNED_CTOR(fn, T, K)    \
+  wp_value *fn(T x) {            \
     wp_value *v = alloc_kind(K); \
-    if (v) v->of.s = x;       \
-    return v;                 \
+    if (v) v->of.s = x;          \
+    return v;                    \
   }
-#define UNSIGNED_CTOR(fn, T, K) \
-  wp_value *fn(T x) {           \
+#define UNSIGNED_CTOR(fn, T, K)  \
+  wp_value *fn(T x) {            \
     wp_value *v = alloc_kind(K); \
-    if (v) v->of.u = x;         \
-    return v;                   \
+    if (v) v->of.u = x;          \
+    return v;                    \
   }
 SIGNED_CTOR(wp_value_new_s8, int8_t, WP_TYPE_S8)
 SIGNED_CTOR(wp_value_new_s16, int16_t, WP_TYPE_S16)
@@ -78,9 +78,15 @@ static wp_value *new_text(wp_type_kind kind, const char *s, size_t len) {
   return v;
 }
 
-wp_value *wp_value_new_string(const char *s) { return s ? new_text(WP_TYPE_STRING, s, strlen(s)) : NULL; }
-wp_value *wp_value_new_string_n(const char *s, size_t len) { return new_text(WP_TYPE_STRING, s, len); }
-wp_value *wp_value_new_enum(const char *name) { return name ? new_text(WP_TYPE_ENUM, name, strlen(name)) : NULL; }
+wp_value *wp_value_new_string(const char *s) {
+  return s ? new_text(WP_TYPE_STRING, s, strlen(s)) : NULL;
+}
+wp_value *wp_value_new_string_n(const char *s, size_t len) {
+  return new_text(WP_TYPE_STRING, s, len);
+}
+wp_value *wp_value_new_enum(const char *name) {
+  return name ? new_text(WP_TYPE_ENUM, name, strlen(name)) : NULL;
+}
 
 /* ---- compounds ------------------------------------------------------------ */
 
@@ -146,8 +152,12 @@ wp_value *wp_value_new_bytes(const void *data, size_t len) {
   return v;
 }
 
-wp_value *wp_value_new_list(wp_value *const *items, size_t n) { return new_agg(WP_TYPE_LIST, items, n); }
-wp_value *wp_value_new_tuple(wp_value *const *items, size_t n) { return new_agg(WP_TYPE_TUPLE, items, n); }
+wp_value *wp_value_new_list(wp_value *const *items, size_t n) {
+  return new_agg(WP_TYPE_LIST, items, n);
+}
+wp_value *wp_value_new_tuple(wp_value *const *items, size_t n) {
+  return new_agg(WP_TYPE_TUPLE, items, n);
+}
 
 wp_value *wp_value_new_record(const char *const *names, wp_value *const *fields, size_t n) {
   char **copy = names ? dup_names(names, n) : NULL;
@@ -216,9 +226,7 @@ wp_value *wp_value_new_err(wp_value *x) { return new_case(WP_TYPE_RESULT, false,
 void wp_value_clear(wp_value *v) {
   switch (v->kind) {
   case WP_TYPE_STRING:
-  case WP_TYPE_ENUM:
-    free(v->of.str.data);
-    break;
+  case WP_TYPE_ENUM: free(v->of.str.data); break;
   case WP_TYPE_LIST:
   case WP_TYPE_TUPLE:
   case WP_TYPE_RECORD:
@@ -240,8 +248,7 @@ void wp_value_clear(wp_value *v) {
   case WP_TYPE_BORROW:
     if (v->of.res) wasmtime_component_resource_any_delete(v->of.res);
     break;
-  default:
-    break;
+  default: break;
   }
   memset(&v->of, 0, sizeof v->of);
 }
@@ -285,7 +292,8 @@ bool wp_value_copy(wp_value *dst, const wp_value *src) {
   case WP_TYPE_OPTION:
   case WP_TYPE_RESULT:
     dst->of.var.flag = src->of.var.flag;
-    if (src->of.var.name && !(dst->of.var.name = wp_strdup_n(src->of.var.name, strlen(src->of.var.name))))
+    if (src->of.var.name &&
+        !(dst->of.var.name = wp_strdup_n(src->of.var.name, strlen(src->of.var.name))))
       return false;
     if (src->of.var.payload) {
       dst->of.var.payload = wp_value_clone(src->of.var.payload);
@@ -294,11 +302,10 @@ bool wp_value_copy(wp_value *dst, const wp_value *src) {
     return true;
   case WP_TYPE_OWN:
   case WP_TYPE_BORROW:
-    if (src->of.res && !(dst->of.res = wasmtime_component_resource_any_clone(src->of.res))) return false;
+    if (src->of.res && !(dst->of.res = wasmtime_component_resource_any_clone(src->of.res)))
+      return false;
     return true;
-  default:
-    dst->of = src->of;
-    return true;
+  default: dst->of = src->of; return true;
   }
 }
 
@@ -325,27 +332,39 @@ bool wp_value_equal(const wp_value *a, const wp_value *b) {
   if (a->kind != b->kind) return false;
   switch (a->kind) {
   case WP_TYPE_BOOL: return a->of.b == b->of.b;
-  case WP_TYPE_S8: case WP_TYPE_S16: case WP_TYPE_S32: case WP_TYPE_S64: return a->of.s == b->of.s;
-  case WP_TYPE_U8: case WP_TYPE_U16: case WP_TYPE_U32: case WP_TYPE_U64: return a->of.u == b->of.u;
+  case WP_TYPE_S8:
+  case WP_TYPE_S16:
+  case WP_TYPE_S32:
+  case WP_TYPE_S64: return a->of.s == b->of.s;
+  case WP_TYPE_U8:
+  case WP_TYPE_U16:
+  case WP_TYPE_U32:
+  case WP_TYPE_U64: return a->of.u == b->of.u;
   case WP_TYPE_F32: return memcmp(&a->of.f32, &b->of.f32, sizeof(float)) == 0;
   case WP_TYPE_F64: return memcmp(&a->of.f64, &b->of.f64, sizeof(double)) == 0;
   case WP_TYPE_CHAR: return a->of.ch == b->of.ch;
   case WP_TYPE_STRING:
   case WP_TYPE_ENUM:
-    return a->of.str.len == b->of.str.len && memcmp(a->of.str.data, b->of.str.data, a->of.str.len) == 0;
-  case WP_TYPE_LIST: case WP_TYPE_TUPLE: case WP_TYPE_RECORD: case WP_TYPE_FLAGS:
-    if (a->of.agg.n != b->of.agg.n || !names_equal(a->of.agg.names, b->of.agg.names, a->of.agg.n)) return false;
+    return a->of.str.len == b->of.str.len &&
+           memcmp(a->of.str.data, b->of.str.data, a->of.str.len) == 0;
+  case WP_TYPE_LIST:
+  case WP_TYPE_TUPLE:
+  case WP_TYPE_RECORD:
+  case WP_TYPE_FLAGS:
+    if (a->of.agg.n != b->of.agg.n || !names_equal(a->of.agg.names, b->of.agg.names, a->of.agg.n))
+      return false;
     if (a->of.agg.items)
       for (size_t i = 0; i < a->of.agg.n; i++)
         if (!wp_value_equal(&a->of.agg.items[i], &b->of.agg.items[i])) return false;
     return true;
-  case WP_TYPE_VARIANT: case WP_TYPE_OPTION: case WP_TYPE_RESULT:
+  case WP_TYPE_VARIANT:
+  case WP_TYPE_OPTION:
+  case WP_TYPE_RESULT:
     if (a->of.var.flag != b->of.var.flag) return false;
     if ((a->of.var.name == NULL) != (b->of.var.name == NULL)) return false;
     if (a->of.var.name && strcmp(a->of.var.name, b->of.var.name) != 0) return false;
     return wp_value_equal(a->of.var.payload, b->of.var.payload);
-  default:
-    return a->of.res == b->of.res;
+  default: return a->of.res == b->of.res;
   }
 }
 
@@ -356,14 +375,20 @@ bool wp_value_get_bool(const wp_value *v) { return v->kind == WP_TYPE_BOOL && v-
 
 int64_t wp_value_get_int(const wp_value *v) {
   switch (v->kind) {
-  case WP_TYPE_S8: case WP_TYPE_S16: case WP_TYPE_S32: case WP_TYPE_S64: return v->of.s;
+  case WP_TYPE_S8:
+  case WP_TYPE_S16:
+  case WP_TYPE_S32:
+  case WP_TYPE_S64: return v->of.s;
   default: return 0;
   }
 }
 
 uint64_t wp_value_get_uint(const wp_value *v) {
   switch (v->kind) {
-  case WP_TYPE_U8: case WP_TYPE_U16: case WP_TYPE_U32: case WP_TYPE_U64: return v->of.u;
+  case WP_TYPE_U8:
+  case WP_TYPE_U16:
+  case WP_TYPE_U32:
+  case WP_TYPE_U64: return v->of.u;
   default: return 0;
   }
 }
@@ -423,7 +448,8 @@ const char *wp_value_get_case(const wp_value *v) {
 }
 
 const wp_value *wp_value_get_payload(const wp_value *v) {
-  if (v->kind != WP_TYPE_VARIANT && v->kind != WP_TYPE_OPTION && v->kind != WP_TYPE_RESULT) return NULL;
+  if (v->kind != WP_TYPE_VARIANT && v->kind != WP_TYPE_OPTION && v->kind != WP_TYPE_RESULT)
+    return NULL;
   return v->of.var.payload;
 }
 

@@ -75,7 +75,8 @@ typedef struct wp_resource_names {
 
 /* Builds a type tree from a Wasmtime type (taking ownership of `raw`);
    NULL when out of memory. `rn` may be NULL. */
-struct wp_type *wp_type_from_wasmtime(wasmtime_component_valtype_t *raw, const wp_resource_names *rn);
+struct wp_type *wp_type_from_wasmtime(wasmtime_component_valtype_t *raw,
+                                      const wp_resource_names *rn);
 void wp_type_free(struct wp_type *t);
 
 /* Index of `name` among a type's names (fields, cases, flags), or -1. */
@@ -95,7 +96,8 @@ bool wp_value_check(const wp_value *v, const struct wp_type *t, char *msg, size_
 /* wp_value -> Wasmtime value (a deep copy into `out`), record fields put in
    the order of type `t` (may be NULL: value order). The value must have
    passed wp_value_check. */
-bool wp_value_to_wasmtime(const wp_value *v, const struct wp_type *t, wasmtime_component_val_t *out);
+bool wp_value_to_wasmtime(const wp_value *v, const struct wp_type *t,
+                          wasmtime_component_val_t *out);
 
 /* Wasmtime value -> wp_value (deep copy into `out`); false when out of memory. */
 bool wp_value_from_wasmtime(const wasmtime_component_val_t *v, wp_value *out);

@@ -45,7 +45,6 @@
 /* Names listed in "one of: ..." hints before giving up with "...". */
 #define LIST_NAMES_MAX 12
 
-
 /* Appends the UTF-8 form of the scalar value c. */
 static void buf_utf8(wp_buf *b, uint32_t c) {
   uint8_t s[4];
@@ -159,8 +158,7 @@ static void fail_at(parser *p, size_t at, const char *fmt, ...) {
   wp_buf b = {0};
   if (memchr(p->src, '\n', p->len))
     wp_buf_printf(&b, "invalid WAVE value at line %zu, column %zu: ", line, col);
-  else
-    wp_buf_printf(&b, "invalid WAVE value at column %zu: ", col);
+  else wp_buf_printf(&b, "invalid WAVE value at column %zu: ", col);
   va_list ap;
   va_start(ap, fmt);
   wp_buf_vprintf(&b, fmt, ap);
@@ -194,7 +192,8 @@ static void describe(const parser *p, const token *t, char *out, size_t size) {
   const char *nl = memchr(p->src + t->start, '\n', n);
   if (nl) n = (size_t)(nl - (p->src + t->start)), cut = true;
   if (n > QUOTE_MAX) n = QUOTE_MAX, cut = true;
-  while (n > 0 && n < t->end - t->start && ((unsigned char)p->src[t->start + n] & 0xC0) == 0x80) n--;
+  while (n > 0 && n < t->end - t->start && ((unsigned char)p->src[t->start + n] & 0xC0) == 0x80)
+    n--;
   bool quoted = t->kind == T_STRING || t->kind == T_CHAR;
   snprintf(out, size, "%s%s%.*s%s%s", what, quoted ? "" : "\"", (int)n, p->src + t->start,
            cut ? "..." : "", quoted ? "" : "\"");
@@ -325,10 +324,8 @@ static bool lex_multiline(parser *p, token *t) {
 static void fail_bad_char(parser *p, size_t i) {
   uint32_t cp = 0;
   size_t k = wp_utf8_decode((const uint8_t *)p->src + i, p->len - i, &cp);
-  if (cp < 0x20 || cp == 0x7F)
-    fail_at(p, i, "unexpected character U+%04X", (unsigned)cp);
-  else
-    fail_at(p, i, "unexpected character '%.*s'", (int)k, p->src + i);
+  if (cp < 0x20 || cp == 0x7F) fail_at(p, i, "unexpected character U+%04X", (unsigned)cp);
+  else fail_at(p, i, "unexpected character '%.*s'", (int)k, p->src + i);
 }
 
 /* Reads the token at p->pos into t (not consuming it). */
@@ -433,7 +430,8 @@ static bool expect_punct(parser *p, char c, const char *context) {
   if (is_punct(p, &t, c)) return true;
   char desc[96];
   describe(p, &t, desc, sizeof desc);
-  fail_at(p, t.start, "expected '%c'%s%s, got %s", c, context ? " " : "", context ? context : "", desc);
+  fail_at(p, t.start, "expected '%c'%s%s, got %s", c, context ? " " : "", context ? context : "",
+          desc);
   return false;
 }
 
@@ -628,7 +626,8 @@ static size_t read_escape(parser *p, size_t i, size_t end, uint32_t *cp) {
   uint32_t v = 0;
   if (at(p, k) == '{' && k < end) {
     for (k++; k < end && is_hex(p->src[k]) && digits < 7; k++, digits++)
-      v = (v << 4) | (uint32_t)(is_digit(p->src[k]) ? p->src[k] - '0' : (p->src[k] | 0x20) - 'a' + 10);
+      v = (v << 4) |
+          (uint32_t)(is_digit(p->src[k]) ? p->src[k] - '0' : (p->src[k] | 0x20) - 'a' + 10);
   }
   if (digits == 0 || digits > 6 || k >= end || p->src[k] != '}') {
     fail_at(p, i, "invalid escape: expected \\u{...} with 1 to 6 hex digits");
@@ -711,7 +710,7 @@ static bool decode_multiline(parser *p, const token *t, wp_buf *b) {
     }
   }
   size_t indent = close - (last_nl + 1);
-  for (size_t ls = first; ls <= last_nl && first <= last_nl; ) {
+  for (size_t ls = first; ls <= last_nl && first <= last_nl;) {
     size_t le = ls;
     while (p->src[le] != '\n') le++;
     size_t next_ls = le + 1;
@@ -1073,19 +1072,25 @@ static wp_value *parse_unsupported(parser *p, const wp_type *type) {
   if (k == WP_TYPE_OWN || k == WP_TYPE_BORROW)
     fail_at(p, t.start,
             "resources cannot be written in WAVE; pass a handle through the API instead "
-            "(%s)", type_desc(type));
-  else
-    fail_at(p, t.start, "%s values cannot be written in WAVE", type_desc(type));
+            "(%s)",
+            type_desc(type));
+  else fail_at(p, t.start, "%s values cannot be written in WAVE", type_desc(type));
   return NULL;
 }
 
 static wp_value *parse_kind(parser *p, const wp_type *type) {
   switch (wp_type_get_kind(type)) {
   case WP_TYPE_BOOL: return parse_bool(p, type);
-  case WP_TYPE_S8: case WP_TYPE_U8: case WP_TYPE_S16: case WP_TYPE_U16:
-  case WP_TYPE_S32: case WP_TYPE_U32: case WP_TYPE_S64: case WP_TYPE_U64:
-    return parse_int(p, type);
-  case WP_TYPE_F32: case WP_TYPE_F64: return parse_float(p, type);
+  case WP_TYPE_S8:
+  case WP_TYPE_U8:
+  case WP_TYPE_S16:
+  case WP_TYPE_U16:
+  case WP_TYPE_S32:
+  case WP_TYPE_U32:
+  case WP_TYPE_S64:
+  case WP_TYPE_U64: return parse_int(p, type);
+  case WP_TYPE_F32:
+  case WP_TYPE_F64: return parse_float(p, type);
   case WP_TYPE_CHAR: return parse_char(p, type);
   case WP_TYPE_STRING: return parse_string(p, type);
   case WP_TYPE_LIST: return parse_list(p, type);
@@ -1116,7 +1121,8 @@ static wp_value *parse_value(parser *p, const wp_type *type) {
 
 wp_error *wp_value_from_wave(const wp_type *type, const char *text, wp_value **out) {
   if (!type || !text || !out)
-    return wp_error_new(WP_ERR_BAD_INPUT, "wp_value_from_wave: type, text and out must not be NULL");
+    return wp_error_new(WP_ERR_BAD_INPUT,
+                        "wp_value_from_wave: type, text and out must not be NULL");
   parser p = {.src = text, .len = strlen(text)};
   token t;
   size_t bad = wp_utf8_first_invalid((const uint8_t *)text, p.len);
@@ -1348,7 +1354,8 @@ static void digit_gen_init(digit_gen *g, double x, bool f32) {
   if (g->k >= 0) {
     big_scale(&g->s, g->k, g->k);
   } else {
-    big_scale(&g->r, -g->k, -g->k), big_scale(&g->mp, -g->k, -g->k), big_scale(&g->mm, -g->k, -g->k);
+    big_scale(&g->r, -g->k, -g->k), big_scale(&g->mp, -g->k, -g->k),
+        big_scale(&g->mm, -g->k, -g->k);
   }
   g->inclusive = m % 2 == 0; /* reading rounds half to even */
   big high;
@@ -1508,12 +1515,14 @@ static void put_value(wp_buf *b, const wp_value *v) {
   const char *s;
   switch (k) {
   case WP_TYPE_BOOL: wp_buf_puts(b, wp_value_get_bool(v) ? "true" : "false"); break;
-  case WP_TYPE_S8: case WP_TYPE_S16: case WP_TYPE_S32: case WP_TYPE_S64:
-    wp_buf_printf(b, "%lld", (long long)wp_value_get_int(v));
-    break;
-  case WP_TYPE_U8: case WP_TYPE_U16: case WP_TYPE_U32: case WP_TYPE_U64:
-    wp_buf_printf(b, "%llu", (unsigned long long)wp_value_get_uint(v));
-    break;
+  case WP_TYPE_S8:
+  case WP_TYPE_S16:
+  case WP_TYPE_S32:
+  case WP_TYPE_S64: wp_buf_printf(b, "%lld", (long long)wp_value_get_int(v)); break;
+  case WP_TYPE_U8:
+  case WP_TYPE_U16:
+  case WP_TYPE_U32:
+  case WP_TYPE_U64: wp_buf_printf(b, "%llu", (unsigned long long)wp_value_get_uint(v)); break;
   case WP_TYPE_F32: put_float(b, wp_value_get_f32(v), true); break;
   case WP_TYPE_F64: put_float(b, wp_value_get_f64(v), false); break;
   case WP_TYPE_CHAR:
@@ -1529,10 +1538,12 @@ static void put_value(wp_buf *b, const wp_value *v) {
   case WP_TYPE_TUPLE: put_items(b, v, "(", ")"); break;
   case WP_TYPE_RECORD: put_record(b, v); break;
   case WP_TYPE_FLAGS: put_flags(b, v); break;
-  case WP_TYPE_VARIANT: case WP_TYPE_ENUM: case WP_TYPE_OPTION: case WP_TYPE_RESULT:
-    put_case(b, v);
-    break;
-  case WP_TYPE_OWN: case WP_TYPE_BORROW: wp_buf_puts(b, "<resource>"); break;
+  case WP_TYPE_VARIANT:
+  case WP_TYPE_ENUM:
+  case WP_TYPE_OPTION:
+  case WP_TYPE_RESULT: put_case(b, v); break;
+  case WP_TYPE_OWN:
+  case WP_TYPE_BORROW: wp_buf_puts(b, "<resource>"); break;
   default: wp_buf_printf(b, "<%s>", wp_type_kind_name(k)); break;
   }
 }

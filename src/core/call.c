@@ -35,8 +35,8 @@ static wp_error *check_callable(wp_instance *inst, wp_func_id id, wasmtime_func_
   wp_error *err = wp_instance_check_callable(inst, id);
   if (err) return err;
   if (!wp_core_export_func(inst, id, f))
-    return wp_error_new(WP_ERR_NOT_FOUND, WP_PLUGIN_FMT ": export '%s' is not a function",
-                        p->name, p->exports[id].name);
+    return wp_error_new(WP_ERR_NOT_FOUND, WP_PLUGIN_FMT ": export '%s' is not a function", p->name,
+                        p->exports[id].name);
   return NULL;
 }
 
@@ -86,8 +86,8 @@ static inline bool load_args(const wp_extern_info *e, const wp_val *args, size_t
  * handle, and the full checks (with their messages) only when something is
  * wrong.
  */
-wp_error *wp_instance_call_func(wp_instance *inst, wp_func_id id, const wp_val *args,
-                                size_t nargs, wp_val *results, size_t nresults) {
+wp_error *wp_instance_call_func(wp_instance *inst, wp_func_id id, const wp_val *args, size_t nargs,
+                                wp_val *results, size_t nresults) {
   const wp_plugin *p = inst->plugin;
   const wp_extern_info *e = id < p->nexports ? &p->exports[id] : NULL;
   wasmtime_val_raw_t raw[WP_MAX_ARITY];
@@ -97,7 +97,8 @@ wp_error *wp_instance_call_func(wp_instance *inst, wp_func_id id, const wp_val *
       !wp_core_export_func(inst, id, &f)) {
     wp_error *err = check_callable(inst, id, &f);
     if (!err) err = check_signature(inst, e, args, nargs, nresults);
-    return err ? err : wp_error_new(WP_ERR_HOST, WP_PLUGIN_FMT ": cannot call '%s'", p->name, e->name);
+    return err ? err
+               : wp_error_new(WP_ERR_HOST, WP_PLUGIN_FMT ": cannot call '%s'", p->name, e->name);
   }
   wp_call_begin(inst);
   wasm_trap_t *trap = NULL;
@@ -111,8 +112,8 @@ wp_error *wp_instance_call_func(wp_instance *inst, wp_func_id id, const wp_val *
   return wp_call_end(inst, e->name);
 }
 
-wp_error *wp_instance_call(wp_instance *inst, const char *name, const wp_val *args,
-                           size_t nargs, wp_val *results, size_t nresults) {
+wp_error *wp_instance_call(wp_instance *inst, const char *name, const wp_val *args, size_t nargs,
+                           wp_val *results, size_t nresults) {
   wp_func_id id;
   wp_error *err = wp_plugin_find_func(inst->plugin, name, &id);
   return err ? err : wp_instance_call_func(inst, id, args, nargs, results, nresults);
@@ -137,13 +138,15 @@ static wp_error *check_bytes_export(wp_instance *inst, const wp_extern_info *e) 
   const wp_plugin *p = inst->plugin;
   if (!is_bytes_signature(e))
     return wp_error_new(WP_ERR_BAD_INPUT,
-                        WP_PLUGIN_FMT ": '%s' is not a bytes function: its type is %s, and "
+                        WP_PLUGIN_FMT
+                        ": '%s' is not a bytes function: its type is %s, and "
                         "bytes functions take (i32, i32) and return i32 (call numeric "
                         "exports with wp_instance_call)",
                         p->name, e->name, e->type);
   if (!wp_core_inst(inst)->has_memory || !wp_core_inst(inst)->has_realloc)
     return wp_error_new(WP_ERR_ABI,
-                        WP_PLUGIN_FMT ": cannot pass bytes to '%s': the plugin must export "
+                        WP_PLUGIN_FMT
+                        ": cannot pass bytes to '%s': the plugin must export "
                         "'memory' and 'cabi_realloc' (build it with the wasmplug PDK)",
                         p->name, e->name);
   return NULL;
@@ -154,8 +157,8 @@ static wp_error *copy_output(wp_instance *inst, const char *what, uint32_t retpt
   size_t size;
   uint8_t *mem = wp_core_memory(inst, &size);
   if (retptr % 4 || (uint64_t)retptr + 8 > size)
-    return wp_guest_abi_error(inst, "'%s' returned a return-area pointer 0x%x %s", what,
-                              retptr, retptr % 4 ? "that is not 4-aligned" : "outside its memory");
+    return wp_guest_abi_error(inst, "'%s' returned a return-area pointer 0x%x %s", what, retptr,
+                              retptr % 4 ? "that is not 4-aligned" : "outside its memory");
   uint32_t optr, olen;
   memcpy(&optr, mem + retptr, 4);
   memcpy(&olen, mem + retptr + 4, 4);
@@ -164,7 +167,8 @@ static wp_error *copy_output(wp_instance *inst, const char *what, uint32_t retpt
                               what, optr, olen);
   if (!wp_buf_reserve(&inst->out, (size_t)olen + 1)) {
     inst->in_call = false;
-    return wp_error_new(WP_ERR_NO_MEMORY, WP_PLUGIN_FMT ": out of memory copying %u bytes of output",
+    return wp_error_new(WP_ERR_NO_MEMORY,
+                        WP_PLUGIN_FMT ": out of memory copying %u bytes of output",
                         inst->plugin->name, olen);
   }
   memcpy(inst->out.data, mem + optr, olen);
@@ -233,7 +237,9 @@ wp_error *wp_instance_call_string(wp_instance *inst, const char *name, const cha
   if (err) return err;
   if (!wp_utf8_valid(bytes, out_len) || memchr(bytes, 0, out_len)) {
     inst->failed = true;
-    return wp_error_new(WP_ERR_ABI, WP_PLUGIN_FMT ": '%s' returned %zu bytes that are not a UTF-8 "
+    return wp_error_new(WP_ERR_ABI,
+                        WP_PLUGIN_FMT
+                        ": '%s' returned %zu bytes that are not a UTF-8 "
                         "string without NUL bytes (call it with wp_instance_call_bytes)",
                         inst->plugin->name, name, out_len);
   }
@@ -246,8 +252,7 @@ wp_error *wp_instance_call_string(wp_instance *inst, const char *name, const cha
 wp_error *wp_instance_run(wp_instance *inst, int *exit_code) {
   wp_func_id id;
   wp_error *err = wp_plugin_find_func(inst->plugin, "_start", &id);
-  if (err)
-    return wp_error_prefix(err, "not a WASI command (build it as a program with main): ");
+  if (err) return wp_error_prefix(err, "not a WASI command (build it as a program with main): ");
   wasmtime_func_t f;
   if ((err = check_callable(inst, id, &f))) return err;
   wp_call_begin(inst);

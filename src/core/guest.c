@@ -50,8 +50,7 @@ wp_error *wp_guest_abi_error(wp_instance *inst, const char *fmt, ...) {
   bool outside = n >= 18 && strcmp(msg + n - 18, "outside its memory") == 0;
   return wp_error_new(WP_ERR_ABI, WP_PLUGIN_FMT ": %s%s%s (a bug in the plugin or its PDK)",
                       inst->plugin->name, msg, outside ? " of " : "",
-                      outside ? wp_format_size(wp_core_memory_size(inst), size, sizeof size)
-                              : "");
+                      outside ? wp_format_size(wp_core_memory_size(inst), size, sizeof size) : "");
 }
 
 wp_error *wp_guest_alloc_copy(wp_instance *inst, const char *what, const void *data, size_t len,
@@ -59,13 +58,11 @@ wp_error *wp_guest_alloc_copy(wp_instance *inst, const char *what, const void *d
   wasmtime_error_t *werr;
   wasm_trap_t *trap;
   switch (wp_guest_place(inst, data, len, ptr, &werr, &trap)) {
-  case WP_GUEST_OK:
-    return NULL;
-  case WP_GUEST_WASM_FAILED:
-    return wp_call_failure(inst, "cabi_realloc", werr, trap);
-  case WP_GUEST_BAD_POINTER:
-    break;
+  case WP_GUEST_OK: return NULL;
+  case WP_GUEST_WASM_FAILED: return wp_call_failure(inst, "cabi_realloc", werr, trap);
+  case WP_GUEST_BAD_POINTER: break;
   }
-  return wp_guest_abi_error(inst, "cabi_realloc returned [ptr=0x%x, len=%zu] for the input of '%s', outside its memory",
-                            *ptr, len, what);
+  return wp_guest_abi_error(
+      inst, "cabi_realloc returned [ptr=0x%x, len=%zu] for the input of '%s', outside its memory",
+      *ptr, len, what);
 }

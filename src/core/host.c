@@ -18,13 +18,13 @@
 #include "util/str.h"
 #include "util/utf8.h"
 
-
 wp_instance *wp_host_call_get_instance(wp_host_call *call) { return call->inst; }
 
 wp_error *wp_host_call_set_output(wp_host_call *call, const void *data, size_t len) {
   if (!call->def)
-    return wp_error_new(WP_ERR_BAD_INPUT, "wp_host_call_set_output: component host functions return "
-                                          "their result through *result, not this function");
+    return wp_error_new(WP_ERR_BAD_INPUT,
+                        "wp_host_call_set_output: component host functions return "
+                        "their result through *result, not this function");
   const wp_host_def *d = (const wp_host_def *)call->def;
   if (d->kind == WP_HOST_STRING && !wp_utf8_valid(data, len))
     return wp_error_new(WP_ERR_HOST, "host function '%s.%s' produced output that is not UTF-8",
@@ -49,11 +49,12 @@ static wasm_trap_t *fail(wp_instance *inst, wp_error *err) {
 }
 
 static wasm_trap_t *fail_host(wp_instance *inst, const wp_host_def *d, wp_error *err) {
-  return fail(inst, wp_error_prefix(err, "host function '%s.%s' failed: ", d->base.module, d->base.name));
+  return fail(inst,
+              wp_error_prefix(err, "host function '%s.%s' failed: ", d->base.module, d->base.name));
 }
 
-static wasm_trap_t *fail_abi(wp_instance *inst, const wp_host_def *d, const char *what, uint32_t ptr,
-                             uint32_t len) {
+static wasm_trap_t *fail_abi(wp_instance *inst, const wp_host_def *d, const char *what,
+                             uint32_t ptr, uint32_t len) {
   char size[32];
   return fail(inst, wp_error_new(WP_ERR_ABI,
                                  "it passed %s [ptr=0x%x, len=%u] to '%s.%s', outside its memory "
@@ -98,9 +99,10 @@ static wasm_trap_t *numeric_trampoline(void *env, wasmtime_caller_t *caller,
   if (wp_instance_take_interrupt(inst)) return interrupted();
   for (size_t i = 0; i < d->nresults; i++) {
     if (results[i].kind != d->results[i])
-      return fail_host(inst, d, wp_error_new(WP_ERR_HOST, "result %zu must be %s, got %s", i + 1,
-                                             wp_valkind_name(d->results[i]),
-                                             wp_valkind_name(results[i].kind)));
+      return fail_host(inst, d,
+                       wp_error_new(WP_ERR_HOST, "result %zu must be %s, got %s", i + 1,
+                                    wp_valkind_name(d->results[i]),
+                                    wp_valkind_name(results[i].kind)));
     switch (d->results[i]) {
     case WP_I32: raw[i].i32 = results[i].of.i32; break;
     case WP_I64: raw[i].i64 = results[i].of.i64; break;
@@ -121,7 +123,8 @@ static wasm_trap_t *return_bytes(wp_instance *inst, const wp_host_def *d, uint32
   wasm_trap_t *trap;
   const wp_buf *o = &inst->host_out;
   if (!wp_core_inst(inst)->has_realloc)
-    return fail(inst, wp_error_new(WP_ERR_ABI, "it imports '%s.%s' but does not export "
+    return fail(inst, wp_error_new(WP_ERR_ABI,
+                                   "it imports '%s.%s' but does not export "
                                    "cabi_realloc, which the host needs to return bytes",
                                    d->base.module, d->base.name));
   switch (wp_guest_place(inst, o->data, o->len, &optr, &werr, &trap)) {
@@ -133,7 +136,8 @@ static wasm_trap_t *return_bytes(wp_instance *inst, const wp_host_def *d, uint32
       free(msg);
     }
     return trap;
-  case WP_GUEST_BAD_POINTER: return fail_abi(inst, d, "cabi_realloc's result", optr, (uint32_t)o->len);
+  case WP_GUEST_BAD_POINTER:
+    return fail_abi(inst, d, "cabi_realloc's result", optr, (uint32_t)o->len);
   }
   size_t size;
   uint8_t *mem = wp_core_memory(inst, &size);
@@ -180,7 +184,9 @@ static wasm_trap_t *builtin_log(void *env, wasmtime_caller_t *caller, wasmtime_v
   struct wp_engine *e = inst->plugin->engine;
   if (level < WP_LOG_TRACE) level = WP_LOG_TRACE;
   if (level > WP_LOG_ERROR) level = WP_LOG_ERROR;
-  if (e->log_fn) e->log_fn(e->log_user_data, (wp_log_level)level, inst->plugin->name, (const char *)mem + ptr, len);
+  if (e->log_fn)
+    e->log_fn(e->log_user_data, (wp_log_level)level, inst->plugin->name, (const char *)mem + ptr,
+              len);
   return NULL;
 }
 
@@ -248,8 +254,8 @@ static wp_error *host_link(wp_flavor *f, wp_def *base) {
   wasm_valtype_vec_t ps = valtypes(d->params, d->nparams), rs = valtypes(d->results, d->nresults);
   wasm_functype_t *type = wasm_functype_new(&ps, &rs);
   wasmtime_error_t *werr = wasmtime_linker_define_func_unchecked(
-      f->linker, d->base.module, strlen(d->base.module), d->base.name, strlen(d->base.name), type, d->trampoline, d,
-      NULL);
+      f->linker, d->base.module, strlen(d->base.module), d->base.name, strlen(d->base.name), type,
+      d->trampoline, d, NULL);
   wasm_functype_delete(type);
   if (werr)
     return wp_error_from_wasmtime(WP_ERR_BAD_INPUT, werr, "cannot define host function '%s.%s'",
@@ -289,9 +295,11 @@ static wp_host_def *def_new(const char *module, const char *name, wp_host_kind k
 static const wp_valkind bytes_params[] = {WP_I32, WP_I32, WP_I32};
 
 static wp_error *define_bytes(struct wp_engine *e, const char *module, const char *name,
-                              wp_host_kind kind, wp_host_bytes_fn fn, void *ud, void (*free_ud)(void *)) {
+                              wp_host_kind kind, wp_host_bytes_fn fn, void *ud,
+                              void (*free_ud)(void *)) {
   if (!e || !module || !name || !fn)
-    return wp_error_new(WP_ERR_BAD_INPUT, "defining a host function needs an engine, module, name and callback");
+    return wp_error_new(WP_ERR_BAD_INPUT,
+                        "defining a host function needs an engine, module, name and callback");
   wp_host_def *d = def_new(module, name, kind, bytes_trampoline);
   if (!d) return wp_error_no_memory();
   memcpy(d->params, bytes_params, sizeof bytes_params);
@@ -316,13 +324,18 @@ wp_error *wp_engine_define_func(wp_engine *e, const char *module, const char *na
                                 const wp_valkind *params, size_t nparams, const wp_valkind *results,
                                 size_t nresults, wp_host_fn fn, void *ud, void (*free_ud)(void *)) {
   if (!e || !module || !name || !fn || (nparams && !params) || (nresults && !results))
-    return wp_error_new(WP_ERR_BAD_INPUT, "defining a host function needs an engine, module, name, types and callback");
+    return wp_error_new(
+        WP_ERR_BAD_INPUT,
+        "defining a host function needs an engine, module, name, types and callback");
   if (nparams > 16 || nresults > 16)
-    return wp_error_new(WP_ERR_BAD_INPUT, "host function '%s.%s': at most 16 parameters and 16 results", module, name);
+    return wp_error_new(WP_ERR_BAD_INPUT,
+                        "host function '%s.%s': at most 16 parameters and 16 results", module,
+                        name);
   for (size_t i = 0; i < nparams + nresults; i++) {
     wp_valkind k = i < nparams ? params[i] : results[i - nparams];
     if ((unsigned)k > WP_F64)
-      return wp_error_new(WP_ERR_BAD_INPUT, "host function '%s.%s': unknown value kind %d", module, name, (int)k);
+      return wp_error_new(WP_ERR_BAD_INPUT, "host function '%s.%s': unknown value kind %d", module,
+                          name, (int)k);
   }
   wp_host_def *d = def_new(module, name, WP_HOST_NUMERIC, numeric_trampoline);
   if (!d) return wp_error_no_memory();

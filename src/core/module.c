@@ -87,7 +87,8 @@ static bool describe(const wasm_externtype_t *et, wp_extern_info *info) {
                (unsigned long long)max, wasmtime_memorytype_is64(mt) ? " (64-bit)" : "");
     else
       snprintf(type, sizeof type, "memory %llu pages, no maximum%s",
-               (unsigned long long)info->min_pages, wasmtime_memorytype_is64(mt) ? " (64-bit)" : "");
+               (unsigned long long)info->min_pages,
+               wasmtime_memorytype_is64(mt) ? " (64-bit)" : "");
     break;
   }
   case WASM_EXTERN_TABLE: {
@@ -152,7 +153,8 @@ static wp_error *reflect(wp_plugin *p) {
   for (size_t i = 0; i < p->nexports; i++) {
     const wp_extern_info *e = &p->exports[i];
     c->post_export[i] = -1;
-    if (e->kind == WP_EXTERN_MEMORY && strcmp(e->name, "memory") == 0) c->memory_export = (int32_t)i;
+    if (e->kind == WP_EXTERN_MEMORY && strcmp(e->name, "memory") == 0)
+      c->memory_export = (int32_t)i;
     if (e->kind != WP_EXTERN_FUNC) continue;
     if (strcmp(e->name, "cabi_realloc") == 0) c->realloc_export = (int32_t)i;
     if (strcmp(e->name, "_initialize") == 0) c->has_initialize = true;
@@ -184,7 +186,8 @@ static bool has_type(const wp_extern_info *e, const wp_valkind *params, size_t n
 
 static wp_error *wrong_helper_type(const wp_plugin *p, const wp_extern_info *e, const char *want) {
   return wp_error_new(WP_ERR_LOAD,
-                      WP_PLUGIN_FMT ": export '%s' has the type %s, but the host calls it as "
+                      WP_PLUGIN_FMT
+                      ": export '%s' has the type %s, but the host calls it as "
                       "%s; rebuild the plugin with a wasmplug PDK, or rename the export",
                       p->name, e->name, e->type, want);
 }
@@ -232,7 +235,9 @@ static wp_error *check_imports(wp_plugin *p) {
   for (size_t i = 0; i < p->nimports; i++) {
     const wp_extern_info *imp = &p->imports[i];
     if (strcmp(imp->module, "wasi_snapshot_preview1") == 0 && imp->kind == WP_EXTERN_FUNC) continue;
-    if (imp->kind == WP_EXTERN_FUNC && wp_engine_find_def(p->engine, WP_DEF_CORE_FUNC, imp->module, imp->name)) continue;
+    if (imp->kind == WP_EXTERN_FUNC &&
+        wp_engine_find_def(p->engine, WP_DEF_CORE_FUNC, imp->module, imp->name))
+      continue;
     size_t n = strlen(missing);
     snprintf(missing + n, sizeof missing - n, "%s%s.%s (%s)", nmissing ? ", " : "", imp->module,
              imp->name, imp->type);
@@ -241,7 +246,8 @@ static wp_error *check_imports(wp_plugin *p) {
   pthread_mutex_unlock(&p->engine->lock);
   if (!nmissing) return NULL;
   return wp_error_new(WP_ERR_LINK,
-                      WP_PLUGIN_FMT ": %zu import%s not provided by the host: %s. Define %s "
+                      WP_PLUGIN_FMT
+                      ": %zu import%s not provided by the host: %s. Define %s "
                       "with wp_engine_define_func/_bytes/_string before loading, or rebuild "
                       "the plugin without %s",
                       p->name, nmissing, nmissing == 1 ? " is" : "s are", missing,
@@ -252,9 +258,11 @@ static wp_error *link(wp_plugin *p) {
   wp_error *err = check_imports(p);
   if (err) return err;
   pthread_mutex_lock(&p->engine->lock);
-  wasmtime_error_t *werr = wasmtime_linker_instantiate_pre(p->flavor->linker, core_of(p)->module, &core_of(p)->pre);
+  wasmtime_error_t *werr = wasmtime_linker_instantiate_pre(p->flavor->linker, core_of(p)->module,
+                                                           &core_of(p)->pre);
   pthread_mutex_unlock(&p->engine->lock);
-  if (werr) return wp_error_from_wasmtime(WP_ERR_LINK, werr, WP_PLUGIN_FMT ": cannot link", p->name);
+  if (werr)
+    return wp_error_from_wasmtime(WP_ERR_LINK, werr, WP_PLUGIN_FMT ": cannot link", p->name);
   return NULL;
 }
 
@@ -269,11 +277,11 @@ static bool claims(const uint8_t *bytes, size_t len) {
 static wp_error *load(wp_plugin *p, const uint8_t *bytes, size_t len) {
   if (p->manifest->trap_missing_imports)
     return wp_error_new(WP_ERR_BAD_INPUT,
-                        WP_PLUGIN_FMT ": the manifest asks for missing imports to trap, which "
+                        WP_PLUGIN_FMT
+                        ": the manifest asks for missing imports to trap, which "
                         "only components support; remove \"imports\": {\"missing\": \"trap\"}",
                         p->name);
-  if (!(p->kind_data = calloc(1, sizeof(wp_core_plugin))))
-    return wp_error_no_memory();
+  if (!(p->kind_data = calloc(1, sizeof(wp_core_plugin)))) return wp_error_no_memory();
   wp_error *err = wp_cache_compile(p, bytes, len, &core_of(p)->module, NULL);
   if (!err) err = reflect(p);
   if (!err) err = link(p);
@@ -296,7 +304,8 @@ static wp_error *initialize(wp_instance *inst) {
   const wp_plugin *p = inst->plugin;
   for (size_t i = 0; core_of(p)->has_initialize && i < p->nexports; i++) {
     wasmtime_func_t init;
-    if (p->exports[i].kind != WP_EXTERN_FUNC || strcmp(p->exports[i].name, "_initialize") != 0) continue;
+    if (p->exports[i].kind != WP_EXTERN_FUNC || strcmp(p->exports[i].name, "_initialize") != 0)
+      continue;
     if (!wp_core_export_func(inst, i, &init)) break;
     /* () -> (), checked at load (check_helper_exports): no slot is used. */
     wasmtime_val_raw_t none[1];
@@ -342,18 +351,21 @@ static wp_error *instantiate(wp_instance *inst) {
   if (!ensure_instance_data(inst)) return wp_error_no_memory();
   wp_instantiation_begin(inst);
   wasm_trap_t *trap = NULL;
-  wasmtime_error_t *werr = wasmtime_instance_pre_instantiate(c->pre, inst->ctx, &wp_core_inst(inst)->instance, &trap);
+  wasmtime_error_t *werr = wasmtime_instance_pre_instantiate(c->pre, inst->ctx,
+                                                             &wp_core_inst(inst)->instance, &trap);
   if (werr || trap) return wp_call_failure(inst, "instantiation", werr, trap);
   wasmtime_extern_t item;
   char *name;
   size_t name_len;
   if (c->memory_export >= 0 &&
-      wasmtime_instance_export_nth(inst->ctx, &wp_core_inst(inst)->instance, (size_t)c->memory_export, &name, &name_len, &item)) {
+      wasmtime_instance_export_nth(inst->ctx, &wp_core_inst(inst)->instance,
+                                   (size_t)c->memory_export, &name, &name_len, &item)) {
     wp_core_inst(inst)->memory = item.of.memory;
     wp_core_inst(inst)->has_memory = true;
   }
   if (c->realloc_export >= 0)
-    wp_core_inst(inst)->has_realloc = wp_core_export_func(inst, (size_t)c->realloc_export, &wp_core_inst(inst)->realloc_fn);
+    wp_core_inst(inst)->has_realloc = wp_core_export_func(inst, (size_t)c->realloc_export,
+                                                          &wp_core_inst(inst)->realloc_fn);
   return initialize(inst);
 }
 

@@ -95,12 +95,9 @@ void wp_engine_config_set_log(wp_engine_config *cfg, wp_log_fn fn, void *user_da
 static char *default_cache_dir(void) {
   const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
   char buf[4096];
-  if (xdg && *xdg)
-    snprintf(buf, sizeof buf, "%s/wasmplug/compiled", xdg);
-  else if (home && *home)
-    snprintf(buf, sizeof buf, "%s/.cache/wasmplug/compiled", home);
-  else
-    return NULL;
+  if (xdg && *xdg) snprintf(buf, sizeof buf, "%s/wasmplug/compiled", xdg);
+  else if (home && *home) snprintf(buf, sizeof buf, "%s/.cache/wasmplug/compiled", home);
+  else return NULL;
   return strdup(buf);
 }
 
@@ -131,7 +128,8 @@ static void *ticker_main(void *arg) {
 static wp_error *check_address_space(uint32_t slots) {
   struct rlimit rl;
   if (getrlimit(RLIMIT_AS, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return NULL;
-  unsigned long long need = (unsigned long long)slots * ((4ull << 30) + (32ull << 20)) + (1ull << 30);
+  unsigned long long need = (unsigned long long)slots * ((4ull << 30) + (32ull << 20)) +
+                            (1ull << 30);
   if ((unsigned long long)rl.rlim_cur >= need) return NULL;
   return wp_error_new(WP_ERR_HOST,
                       "wasmplug: pooling %u instances needs about %llu GiB of address space but "
@@ -161,7 +159,8 @@ static wp_error *flavor_init(struct wp_engine *e, bool fuel, wp_flavor *f) {
     wasmtime_pooling_allocation_config_total_tables_set(pc, slots * 4);
     wasmtime_pooling_allocation_config_max_memory_size_set(pc, (size_t)e->max_memory);
     wasmtime_pooling_allocation_config_table_elements_set(pc, e->pool_table_elements);
-    wasmtime_pooling_allocation_config_max_core_instance_size_set(pc, (size_t)e->pool_instance_size);
+    wasmtime_pooling_allocation_config_max_core_instance_size_set(pc,
+                                                                  (size_t)e->pool_instance_size);
     /* Zero the first pages of a freed slot instead of handing them back to
        the kernel: a fresh instance then starts without page faults or TLB
        shootdowns (15.6 -> ~5 us per fresh instance in bench/), at the cost of
@@ -173,23 +172,23 @@ static wp_error *flavor_init(struct wp_engine *e, bool fuel, wp_flavor *f) {
   }
   f->engine = wasm_engine_new_with_config(cfg);
   if (!f->engine)
-    return wp_error_new(WP_ERR_HOST,
-                        "wasmplug: could not make a Wasmtime engine%s", e->pooling
-                            ? " (pooling reserves address space up front: lower it with "
-                              "wp_engine_config_set_pooling, or set 0 to turn it off)"
-                            : "");
+    return wp_error_new(WP_ERR_HOST, "wasmplug: could not make a Wasmtime engine%s",
+                        e->pooling ? " (pooling reserves address space up front: lower it with "
+                                     "wp_engine_config_set_pooling, or set 0 to turn it off)"
+                                   : "");
   f->linker = wasmtime_linker_new(f->engine);
   wasmtime_error_t *werr = wasmtime_linker_define_wasi(f->linker);
   /* Sleeps and polls inside WASI must end when the call's time is up. */
-  if (!werr) werr = wasmplug_linker_bound_wasi(f->linker, e->hooks->wasi_budget,
-                                                  e->hooks->wasi_scratch, e->tick_us);
+  if (!werr)
+    werr = wasmplug_linker_bound_wasi(f->linker, e->hooks->wasi_budget, e->hooks->wasi_scratch,
+                                      e->tick_us);
   if (werr) return wp_error_from_wasmtime(WP_ERR_HOST, werr, "wasmplug: defining WASI");
 
   char text[256];
-  snprintf(text, sizeof text, "wasmtime %s fuel=%d epoch=1 pooling=%u maxmem=%llu tables=%u inst=%llu",
-           WP_WASMTIME_VERSION, (int)fuel, (unsigned)e->pooling,
-           (unsigned long long)e->max_memory, (unsigned)e->pool_table_elements,
-           (unsigned long long)e->pool_instance_size);
+  snprintf(text, sizeof text,
+           "wasmtime %s fuel=%d epoch=1 pooling=%u maxmem=%llu tables=%u inst=%llu",
+           WP_WASMTIME_VERSION, (int)fuel, (unsigned)e->pooling, (unsigned long long)e->max_memory,
+           (unsigned)e->pool_table_elements, (unsigned long long)e->pool_instance_size);
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256((const unsigned char *)text, strlen(text), digest);
   wp_hex(digest, 8, f->cache_key);
@@ -286,8 +285,7 @@ wp_error *wp_engine_create(const wp_engine_config *cfg, const wp_engine_hooks *h
   wp_error *err = flavor_init(e, false, &e->plain);
   if (!err && pthread_create(&e->ticker, NULL, ticker_main, e) != 0)
     err = wp_error_new(WP_ERR_HOST, "wasmplug: could not start the timer thread");
-  else if (!err)
-    e->ticker_started = true;
+  else if (!err) e->ticker_started = true;
   if (err) {
     engine_destroy(e);
     return err;
@@ -308,7 +306,8 @@ void wp_engine_free(wp_engine *e) {
 const wp_def *wp_engine_find_def(const struct wp_engine *e, wp_def_kind kind, const char *module,
                                  const char *name) {
   for (const wp_def *d = e->defs; d; d = d->next)
-    if (d->kind == kind && (d->module == module || (d->module && module && strcmp(d->module, module) == 0)) &&
+    if (d->kind == kind &&
+        (d->module == module || (d->module && module && strcmp(d->module, module) == 0)) &&
         strcmp(d->name, name) == 0)
       return d;
   return NULL;
@@ -320,7 +319,8 @@ wp_error *wp_engine_add_def(struct wp_engine *e, wp_def *d) {
   /* Core imports are linked engine-wide, so a name can be defined once;
      component definitions are matched per plugin, the newest first. */
   if (d->kind == WP_DEF_CORE_FUNC && wp_engine_find_def(e, d->kind, d->module, d->name))
-    err = wp_error_new(WP_ERR_BAD_INPUT, "host function '%s.%s' is already defined", d->module, d->name);
+    err = wp_error_new(WP_ERR_BAD_INPUT, "host function '%s.%s' is already defined", d->module,
+                       d->name);
   if (!err && d->link && e->plain.linker) err = d->link(&e->plain, d);
   if (!err && d->link && e->fuel.linker) err = d->link(&e->fuel, d);
   if (!err) {

@@ -42,7 +42,9 @@ wp_error *wp_error_newv(wp_error_kind kind, const char *fmt, va_list ap) {
   return err;
 }
 
-wp_error *wp_error_no_memory(void) { return wp_error_new(WP_ERR_NO_MEMORY, "wasmplug: out of memory"); }
+wp_error *wp_error_no_memory(void) {
+  return wp_error_new(WP_ERR_NO_MEMORY, "wasmplug: out of memory");
+}
 
 wp_error *wp_error_new(wp_error_kind kind, const char *fmt, ...) {
   va_list ap;
@@ -137,10 +139,8 @@ char *wp_backtrace_format(const wasm_frame_vec_t *frames, const char *plugin) {
     append(&b, "  %zu: ", i);
     if (mod) append(&b, "%.*s!", (int)mod->size, mod->data);
     else if (plugin) append(&b, "%s!", plugin);
-    if (fn)
-      append(&b, "%.*s", (int)fn->size, fn->data);
-    else
-      append(&b, "<func %u>", wasm_frame_func_index(f));
+    if (fn) append(&b, "%.*s", (int)fn->size, fn->data);
+    else append(&b, "<func %u>", wasm_frame_func_index(f));
     size_t off = wasm_frame_func_offset(f);
     if (off != SIZE_MAX) append(&b, "+0x%zx", off);
     append(&b, "\n");
@@ -163,8 +163,7 @@ char *wp_wasmtime_error_take(wasmtime_error_t *werr) {
   return s;
 }
 
-wp_error *wp_error_from_wasmtime(wp_error_kind kind, wasmtime_error_t *werr,
-                                 const char *fmt, ...) {
+wp_error *wp_error_from_wasmtime(wp_error_kind kind, wasmtime_error_t *werr, const char *fmt, ...) {
   char prefix[1024];
   va_list ap;
   va_start(ap, fmt);

@@ -33,8 +33,8 @@ char *wp_wasmtime_error_take(wasmtime_error_t *err);
 
 /* A Wasmtime error turned into a wp_error of `kind`, message
    "<prefix>: <wasmtime message>"; frees `werr`. */
-wp_error *wp_error_from_wasmtime(wp_error_kind kind, wasmtime_error_t *werr,
-                                 const char *fmt, ...) WP_PRINTF(3, 4);
+wp_error *wp_error_from_wasmtime(wp_error_kind kind, wasmtime_error_t *werr, const char *fmt, ...)
+    WP_PRINTF(3, 4);
 
 /* Changes an error's kind (not the static out-of-memory error's). */
 void wp_error_set_kind(wp_error *err, wp_error_kind kind);

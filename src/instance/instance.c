@@ -136,7 +136,8 @@ static wp_error *build(wp_instance *inst) {
 }
 
 wp_error *wp_instance_new(wp_plugin *plugin, wp_instance **out) {
-  if (!plugin || !out) return wp_error_new(WP_ERR_BAD_INPUT, "wp_instance_new: plugin and out are required");
+  if (!plugin || !out)
+    return wp_error_new(WP_ERR_BAD_INPUT, "wp_instance_new: plugin and out are required");
   wp_instance *inst = calloc(1, sizeof *inst);
   if (!inst) return wp_error_no_memory();
   inst->plugin = wp_plugin_ref(plugin);
@@ -196,23 +197,27 @@ uint64_t wp_instance_get_fuel_used(const wp_instance *inst) { return inst->fuel_
 
 /* All the instance's linear memories together, as the store's limiter
    counts them (for a core module with one memory, its size). */
-uint64_t wp_instance_get_memory_size(wp_instance *inst) { return inst->ctx ? inst->limits.memory_bytes : 0; }
+uint64_t wp_instance_get_memory_size(wp_instance *inst) {
+  return inst->ctx ? inst->limits.memory_bytes : 0;
+}
 
 /* ---- call bookkeeping ---------------------------------------------------- */
 
 wp_error *wp_instance_check_callable(const wp_instance *inst, wp_func_id id) {
   const wp_plugin *p = inst->plugin;
   if (id >= p->nexports || p->exports[id].kind != WP_EXTERN_FUNC)
-    return wp_error_new(WP_ERR_BAD_INPUT, WP_PLUGIN_FMT ": function id %u is not one of its exported functions",
+    return wp_error_new(WP_ERR_BAD_INPUT,
+                        WP_PLUGIN_FMT ": function id %u is not one of its exported functions",
                         p->name, (unsigned)id);
   if (!inst->ctx)
     return wp_error_new(WP_ERR_BAD_INPUT,
                         WP_PLUGIN_FMT ": this instance could not be rebuilt after a failure; "
-                        "free it or reset it again",
+                                      "free it or reset it again",
                         p->name);
   if (inst->in_call)
     return wp_error_new(WP_ERR_BAD_INPUT,
-                        WP_PLUGIN_FMT ": '%s' called while another call runs on the same "
+                        WP_PLUGIN_FMT
+                        ": '%s' called while another call runs on the same "
                         "instance (a host function may not call back into its caller)",
                         p->name, p->exports[id].name);
   return NULL;
@@ -268,11 +273,19 @@ static bool memory_exhausted(const wp_instance *inst) {
 /* Wasmtime's messages for values a component hands back that break the
    canonical ABI (lifting): pointers, lengths, alignment, UTF-8, discriminants. */
 static bool is_abi_violation(const char *msg) {
-  static const char *const marks[] = {"out of bounds of memory", "pointer out of bounds",
-                                      "not aligned", "utf-8", "utf-16", "invalid option discriminant",
-                                      "invalid expected discriminant", "invalid variant discriminant",
-                                      "invalid enum discriminant", "invalid char", "invalid flags",
-                                      "invalid bool", NULL};
+  static const char *const marks[] = {"out of bounds of memory",
+                                      "pointer out of bounds",
+                                      "not aligned",
+                                      "utf-8",
+                                      "utf-16",
+                                      "invalid option discriminant",
+                                      "invalid expected discriminant",
+                                      "invalid variant discriminant",
+                                      "invalid enum discriminant",
+                                      "invalid char",
+                                      "invalid flags",
+                                      "invalid bool",
+                                      NULL};
   for (size_t i = 0; marks[i]; i++)
     if (strstr(msg, marks[i])) return true;
   return false;
@@ -282,7 +295,8 @@ static bool is_abi_violation(const char *msg) {
    wrong. */
 static wp_error *pool_busy(const wp_plugin *p, const char *what, const char *msg) {
   return wp_error_new(WP_ERR_BUSY,
-                      WP_PLUGIN_FMT ": no free instance slot for '%s' (%s): every slot of the "
+                      WP_PLUGIN_FMT
+                      ": no free instance slot for '%s' (%s): every slot of the "
                       "engine's pool is in use; retry when instances are freed, or raise "
                       "wp_engine_config_set_pooling (now %u)",
                       p->name, what, msg, (unsigned)p->engine->pooling);
@@ -292,14 +306,15 @@ static wp_error *timeout_error(const wp_instance *inst, const char *what) {
   const wp_plugin *p = inst->plugin;
   if (inst->deadline_engine)
     return wp_error_new(WP_ERR_TIMEOUT,
-                        WP_PLUGIN_FMT ": '%s' ran past the engine's %u ms instantiation timeout "
+                        WP_PLUGIN_FMT
+                        ": '%s' ran past the engine's %u ms instantiation timeout "
                         "(a start function or _initialize that does not finish; raise it with "
                         "wp_engine_config_set_instantiate_timeout_ms, or give the plugin a "
                         "limits.timeout_ms)",
                         p->name, what, inst->deadline_ms);
   return wp_error_new(WP_ERR_TIMEOUT,
                       WP_PLUGIN_FMT ": call '%s' ran past its %u ms timeout (raise "
-                      "limits.timeout_ms in the manifest if it needs longer)",
+                                    "limits.timeout_ms in the manifest if it needs longer)",
                       p->name, what, inst->deadline_ms);
 }
 
@@ -315,23 +330,25 @@ static wp_error *describe_failure(wp_instance *inst, const char *what, const cha
   }
   if (inst->stop == WP_STOP_TIMEOUT) return timeout_error(inst, what);
   if (inst->stop == WP_STOP_INTERRUPT)
-    return wp_error_new(WP_ERR_INTERRUPTED, WP_PLUGIN_FMT ": call '%s' was interrupted", p->name, what);
+    return wp_error_new(WP_ERR_INTERRUPTED, WP_PLUGIN_FMT ": call '%s' was interrupted", p->name,
+                        what);
   if (exited)
     return wp_error_new(WP_ERR_TRAP, WP_PLUGIN_FMT ": '%s' called proc_exit(%d)", p->name, what,
                         exit_status);
   if (has_code && code == WASMTIME_TRAP_CODE_OUT_OF_FUEL)
     return wp_error_new(WP_ERR_FUEL,
                         WP_PLUGIN_FMT ": call '%s' ran out of fuel (limit %llu; raise "
-                        "limits.fuel in the manifest if it needs more)",
+                                      "limits.fuel in the manifest if it needs more)",
                         p->name, what, (unsigned long long)p->manifest->fuel);
   if (has_code && code == WASMTIME_TRAP_CODE_STACK_OVERFLOW)
     return wp_error_new(WP_ERR_TRAP,
                         WP_PLUGIN_FMT ": call '%s' overflowed the wasm stack (recursion too "
-                        "deep)",
+                                      "deep)",
                         p->name, what);
   if (memory_exhausted(inst))
     return wp_error_new(WP_ERR_MEMORY_LIMIT,
-                        WP_PLUGIN_FMT ": '%s' failed after its memory reached the %s limit "
+                        WP_PLUGIN_FMT
+                        ": '%s' failed after its memory reached the %s limit "
                         "(memories and tables asked for %llu bytes in all; raise limits.memory "
                         "in the manifest): %s",
                         p->name, what, wp_format_size(p->max_memory, size, sizeof size),
@@ -340,7 +357,7 @@ static wp_error *describe_failure(wp_instance *inst, const char *what, const cha
   if (!has_code && is_abi_violation(msg))
     return wp_error_new(WP_ERR_ABI,
                         WP_PLUGIN_FMT ": '%s' returned a value that breaks the canonical ABI "
-                        "(a bug in the plugin or its bindings): %s",
+                                      "(a bug in the plugin or its bindings): %s",
                         p->name, what, msg);
   return wp_error_new(WP_ERR_TRAP, WP_PLUGIN_FMT ": call '%s' trapped: %s", p->name, what, msg);
 }
@@ -387,8 +404,8 @@ wp_error *wp_call_failure(wp_instance *inst, const char *what, wasmtime_error_t 
       code = WASMTIME_TRAP_CODE_STACK_OVERFLOW;
     }
   }
-  wp_error *err = describe_failure(inst, what, msg ? wp_trap_reason(msg) : "unknown failure", has_code, code,
-                                   status, exited);
+  wp_error *err = describe_failure(inst, what, msg ? wp_trap_reason(msg) : "unknown failure",
+                                   has_code, code, status, exited);
   wp_error_set_backtrace(err, backtrace);
   free(msg);
   return err;

@@ -100,6 +100,4 @@ uint64_t *wp_instance_wasi_scratch(void *inst);
    a live store, no call already running on it. */
 wp_error *wp_instance_check_callable(const wp_instance *inst, wp_func_id id);
 
-
-
 #endif

@@ -29,7 +29,8 @@ struct wp_pool {
 };
 
 wp_error *wp_pool_new(wp_plugin *plugin, uint32_t max_uses, uint32_t max_idle, wp_pool **out) {
-  if (!plugin || !out) return wp_error_new(WP_ERR_BAD_INPUT, "wp_pool_new: plugin and out are required");
+  if (!plugin || !out)
+    return wp_error_new(WP_ERR_BAD_INPUT, "wp_pool_new: plugin and out are required");
   wp_pool *pool = calloc(1, sizeof *pool);
   if (!pool || !(pool->idle = calloc(max_idle ? max_idle : 1, sizeof *pool->idle))) {
     free(pool);

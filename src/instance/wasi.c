@@ -17,8 +17,9 @@ static ptrdiff_t capture(wp_instance *inst, const wp_stdio *io, wp_buf *buf,
                          const unsigned char *data, size_t len) {
   if (io->mode == WP_STDIO_CALLBACK)
     return io->fn(io->user_data, inst, data, len) == 0 ? (ptrdiff_t)len : -5 /* EIO */;
-  if (buf->len + len > WP_CAPTURE_MAX) return -27; /* EFBIG: the cap keeps a chatty plugin from
-                                                      eating host memory */
+  if (buf->len + len > WP_CAPTURE_MAX)
+    return -27; /* EFBIG: the cap keeps a chatty plugin from
+                   eating host memory */
   if (!wp_buf_reserve(buf, buf->len + len + 1)) return -12; /* ENOMEM */
   memcpy(buf->data + buf->len, data, len);
   buf->len += len;
@@ -64,7 +65,8 @@ wp_error *wp_instance_setup_wasi(wp_instance *inst) {
       free(names);
       free(values);
       wasi_config_delete(wc);
-      return wp_error_new(WP_ERR_NO_MEMORY, "wasmplug: out of memory for %zu environment variables", m->nenv);
+      return wp_error_new(WP_ERR_NO_MEMORY, "wasmplug: out of memory for %zu environment variables",
+                          m->nenv);
     }
     for (size_t i = 0; i < m->nenv; i++) {
       names[i] = m->env[i].key;
@@ -87,11 +89,12 @@ wp_error *wp_instance_setup_wasi(wp_instance *inst) {
       wasi_config_delete(wc);
       return wp_error_new(WP_ERR_IO,
                           WP_PLUGIN_FMT ": cannot open granted directory '%s'; check that it "
-                          "exists and is readable",
+                                        "exists and is readable",
                           inst->plugin->name, d->host);
     }
   }
   wasmtime_error_t *werr = wasmtime_context_set_wasi(inst->ctx, wc);
-  if (werr) return wp_error_from_wasmtime(WP_ERR_HOST, werr, WP_PLUGIN_FMT ": WASI", inst->plugin->name);
+  if (werr)
+    return wp_error_from_wasmtime(WP_ERR_HOST, werr, WP_PLUGIN_FMT ": WASI", inst->plugin->name);
   return NULL;
 }

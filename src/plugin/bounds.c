@@ -156,16 +156,12 @@ static void skip_limits(reader *r, uint8_t max_flags) {
 static bool read_type_ref(reader *r) {
   switch (read_byte(r)) {
   case 0x00: /* func */
-  case 0x20: /* exact func */
-    read_uleb(r, 32);
-    return r->ok;
+  case 0x20: /* exact func */ read_uleb(r, 32); return r->ok;
   case 0x01: /* table */
     skip_val_type(r);
     skip_limits(r, 0x07);
     return false;
-  case 0x02: /* memory */
-    skip_limits(r, 0x0F);
-    return false;
+  case 0x02: /* memory */ skip_limits(r, 0x0F); return false;
   case 0x03: /* global */
     skip_val_type(r);
     if (read_byte(r) > 3) r->ok = false;
@@ -174,9 +170,7 @@ static bool read_type_ref(reader *r) {
     if (read_byte(r) != 0) r->ok = false;
     read_uleb(r, 32);
     return false;
-  default:
-    r->ok = false;
-    return false;
+  default: r->ok = false; return false;
   }
 }
 
@@ -301,10 +295,8 @@ void wp_wasm_count(const uint8_t *bytes, size_t len, wp_wasm_counts *out) {
 
   memset(out, 0, sizeof *out);
   /* The same test wp_plugin_from_bytes uses to choose how to load. */
-  if (wp_is_component_binary(bytes, len))
-    scan_component(r, 0, out);
-  else
-    scan_module(r, out);
+  if (wp_is_component_binary(bytes, len)) scan_component(r, 0, out);
+  else scan_module(r, out);
 }
 
 uint64_t wp_wasm_counts_total(const wp_wasm_counts *c) {
@@ -322,13 +314,15 @@ wp_error *wp_bounds_apply(struct wp_plugin *p) {
 
   if (m->max_module_size > e->max_module_size)
     return wp_error_new(WP_ERR_BAD_INPUT,
-                        WP_PLUGIN_FMT ": manifest module size limit %s is above the engine's "
+                        WP_PLUGIN_FMT
+                        ": manifest module size limit %s is above the engine's "
                         "maximum %s; lower it or raise wp_engine_config_set_max_module_size",
                         p->name, wp_format_size(m->max_module_size, a, sizeof a),
                         wp_format_size(e->max_module_size, b, sizeof b));
   if (m->max_functions > e->max_functions)
     return wp_error_new(WP_ERR_BAD_INPUT,
-                        WP_PLUGIN_FMT ": manifest function limit %u is above the engine's "
+                        WP_PLUGIN_FMT
+                        ": manifest function limit %u is above the engine's "
                         "maximum %u; lower it or raise wp_engine_config_set_max_functions",
                         p->name, (unsigned)m->max_functions, (unsigned)e->max_functions);
   p->max_module_size = m->max_module_size ? m->max_module_size : e->max_module_size;
@@ -343,10 +337,11 @@ wp_error *wp_bounds_apply(struct wp_plugin *p) {
 static void cap_advice(char *buf, size_t cap, bool from_manifest, const char *field,
                        const char *engine_cap, const char *setter, const char *option) {
   if (from_manifest)
-    snprintf(buf, cap, " set by the manifest (limits.%s); raise it there, up to the engine's "
-             "cap of %s", field, engine_cap);
-  else
-    snprintf(buf, cap, "; raise the engine's cap with %s (CLI: %s)", setter, option);
+    snprintf(buf, cap,
+             " set by the manifest (limits.%s); raise it there, up to the engine's "
+             "cap of %s",
+             field, engine_cap);
+  else snprintf(buf, cap, "; raise the engine's cap with %s (CLI: %s)", setter, option);
 }
 
 /* The module size error: `what` ("plugin", ".wat text", "file") is `len`
@@ -359,8 +354,8 @@ static wp_error *size_error(const char *name, const struct wp_engine *e, bool fr
              wp_format_size(e->max_module_size, engine_cap, sizeof engine_cap),
              "wp_engine_config_set_max_module_size", "--max-module-size");
   return wp_error_new(WP_ERR_LOAD,
-                      WP_PLUGIN_FMT ": the %s is %s, more than the module size limit of %s%s",
-                      name, what, wp_format_size(len, have, sizeof have),
+                      WP_PLUGIN_FMT ": the %s is %s, more than the module size limit of %s%s", name,
+                      what, wp_format_size(len, have, sizeof have),
                       wp_format_size(cap, limit, sizeof limit), advice);
 }
 
@@ -382,8 +377,8 @@ uint64_t wp_bounds_file_cap(const struct wp_engine *e, const wp_manifest *m) {
   return file_cap(e, m, &lowered);
 }
 
-wp_error *wp_bounds_check_file(const struct wp_engine *e, const wp_manifest *m,
-                               const char *name, uint64_t size) {
+wp_error *wp_bounds_check_file(const struct wp_engine *e, const wp_manifest *m, const char *name,
+                               uint64_t size) {
   bool lowered;
   uint64_t cap = file_cap(e, m, &lowered);
 
@@ -391,8 +386,7 @@ wp_error *wp_bounds_check_file(const struct wp_engine *e, const wp_manifest *m,
   return size_error(m && m->name ? m->name : name, e, lowered, cap, "file", size);
 }
 
-wp_error *wp_bounds_check_functions(const struct wp_plugin *p, const uint8_t *bytes,
-                                    size_t len) {
+wp_error *wp_bounds_check_functions(const struct wp_plugin *p, const uint8_t *bytes, size_t len) {
   char detail[160], engine_cap[16], advice[192];
   wp_wasm_counts c;
   uint64_t total;
@@ -401,7 +395,7 @@ wp_error *wp_bounds_check_functions(const struct wp_plugin *p, const uint8_t *by
   if (c.too_deep)
     return wp_error_new(WP_ERR_LOAD,
                         WP_PLUGIN_FMT ": components are nested more than %d deep, which "
-                        "wasmplug refuses; flatten the composition",
+                                      "wasmplug refuses; flatten the composition",
                         p->name, WP_BOUNDS_MAX_DEPTH);
   total = wp_wasm_counts_total(&c);
   if (total <= p->max_functions) return NULL;
@@ -411,14 +405,14 @@ wp_error *wp_bounds_check_functions(const struct wp_plugin *p, const uint8_t *by
              (unsigned long long)c.imported, (unsigned long long)c.defined,
              (unsigned long long)c.modules, (unsigned long long)c.canonical);
   else
-    snprintf(detail, sizeof detail, "%llu imported, %llu defined",
-             (unsigned long long)c.imported, (unsigned long long)c.defined);
+    snprintf(detail, sizeof detail, "%llu imported, %llu defined", (unsigned long long)c.imported,
+             (unsigned long long)c.defined);
   snprintf(engine_cap, sizeof engine_cap, "%u", (unsigned)p->engine->max_functions);
   cap_advice(advice, sizeof advice, p->manifest->max_functions != 0, "functions", engine_cap,
              "wp_engine_config_set_max_functions", "--max-functions");
   return wp_error_new(WP_ERR_LOAD,
                       WP_PLUGIN_FMT ": %llu functions (%s), more than the function limit of "
-                      "%u%s",
+                                    "%u%s",
                       p->name, (unsigned long long)total, detail, (unsigned)p->max_functions,
                       advice);
 }
@@ -436,8 +430,7 @@ static size_t char_offset(const char *s, size_t len, size_t chars) {
   size_t i = 0;
 
   for (; i < len && chars > 0; chars--)
-    for (i++; i < len && ((unsigned char)s[i] & 0xC0) == 0x80; i++) {
-    }
+    for (i++; i < len && ((unsigned char)s[i] & 0xC0) == 0x80; i++) {}
   return i;
 }
 
@@ -552,8 +545,7 @@ char *wp_wat_error_text(const char *wasmtime_msg, const char *src, size_t len) {
   if (first > WAT_MESSAGE_CHARS)
     snprintf(out, cap, "%.*s...", (int)char_offset(wasmtime_msg, first, WAT_MESSAGE_CHARS),
              wasmtime_msg);
-  else
-    snprintf(out, cap, "%.*s", (int)first, wasmtime_msg);
+  else snprintf(out, cap, "%.*s", (int)first, wasmtime_msg);
   if (located) {
     append(out, cap, " at line %zu, column %zu", line, col);
     if (source_line(src, len, line, &text, &text_len))
@@ -566,7 +558,7 @@ wp_error *wp_wat_error(const char *name, wasmtime_error_t *werr, const char *src
   char *msg = wp_wasmtime_error_take(werr), *text = msg ? wp_wat_error_text(msg, src, len) : NULL;
   wp_error *err = wp_error_new(WP_ERR_LOAD,
                                WP_PLUGIN_FMT ": not a WebAssembly binary (no \\0asm header) "
-                               "and not valid WebAssembly text: %s",
+                                             "and not valid WebAssembly text: %s",
                                name, text ? text : "(out of memory describing the error)");
 
   free(text);

@@ -63,8 +63,8 @@ wp_error *wp_bounds_check_size(const struct wp_plugin *p, size_t len, bool text)
  * loading it with manifest `m` (may be NULL) would have: checked before the
  * file is read, so that a huge file is not read into memory first.
  */
-wp_error *wp_bounds_check_file(const struct wp_engine *e, const wp_manifest *m,
-                               const char *name, uint64_t size);
+wp_error *wp_bounds_check_file(const struct wp_engine *e, const wp_manifest *m, const char *name,
+                               uint64_t size);
 
 /* The size cap wp_bounds_check_file applies: the most bytes a plugin file
    loaded with manifest `m` (may be NULL) may have. */
@@ -72,8 +72,7 @@ uint64_t wp_bounds_file_cap(const struct wp_engine *e, const wp_manifest *m);
 
 /* WP_ERR_LOAD if a binary has more functions than the cap, or components
    nested too deep. */
-wp_error *wp_bounds_check_functions(const struct wp_plugin *p, const uint8_t *bytes,
-                                    size_t len);
+wp_error *wp_bounds_check_functions(const struct wp_plugin *p, const uint8_t *bytes, size_t len);
 
 /*
  * The text of a .wat parse error: Wasmtime's first line and line:column,

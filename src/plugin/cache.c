@@ -93,7 +93,8 @@ static wp_error *refuse_dir(const wp_plugin *p, const struct stat *st, const cha
   char fix[4200] = "";
   if (st && st->st_uid == geteuid()) snprintf(fix, sizeof fix, "run chmod go-w '%s', or ", dir);
   return wp_error_new(WP_ERR_IO,
-                      WP_PLUGIN_FMT ": refusing to use the compile cache '%s': it %s, and it "
+                      WP_PLUGIN_FMT
+                      ": refusing to use the compile cache '%s': it %s, and it "
                       "holds native code that the host runs. To fix it, %spick a directory "
                       "that only this user can write with wp_engine_config_set_cache_dir "
                       "(NULL turns the cache off)",
@@ -108,7 +109,8 @@ static wp_error *refuse_dir(const wp_plugin *p, const struct stat *st, const cha
 static wp_error *open_cache_dir(const wp_plugin *p, int *fd) {
   const char *dir = p->engine->cache_dir;
   *fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (*fd < 0 && errno == ENOENT && make_dirs(dir)) *fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (*fd < 0 && errno == ENOENT && make_dirs(dir))
+    *fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (*fd < 0) return NULL;
   struct stat st;
   char why[160];
@@ -127,7 +129,8 @@ static void entry_name(const wp_plugin *p, char *buf, size_t cap) {
 static wp_error *refuse_entry(const wp_plugin *p, const char *name, const char *why) {
   const char *dir = p->engine->cache_dir;
   return wp_error_new(WP_ERR_IO,
-                      WP_PLUGIN_FMT ": refusing compile cache entry '%s/%s': it %s, so this "
+                      WP_PLUGIN_FMT
+                      ": refusing compile cache entry '%s/%s': it %s, so this "
                       "library did not write it and it may hold planted native code. Remove "
                       "it (rm '%s/%s') and check who else could write '%s'",
                       p->name, dir, name, why, dir, name, dir);
@@ -144,7 +147,7 @@ static wp_error *open_entry(const wp_plugin *p, int dirfd, const char *name, int
   if (*fd < 0) return errno == ELOOP ? refuse_entry(p, name, "is a symbolic link") : NULL;
   struct stat st;
   char why[160];
-  const char *bad = fstat(*fd, &st) != 0 ? "cannot be examined (fstat failed)"
+  const char *bad = fstat(*fd, &st) != 0   ? "cannot be examined (fstat failed)"
                     : !S_ISREG(st.st_mode) ? "is not a regular file"
                                            : untrusted(&st, why, sizeof why);
   if (!bad) return NULL;
@@ -225,8 +228,8 @@ static wp_error *compile(wp_plugin *p, const uint8_t *wasm, size_t len, wasmtime
   wasmtime_error_t *werr = component ? wasmtime_component_new(engine, wasm, len, component)
                                      : wasmtime_module_new(engine, wasm, len, module);
   if (werr)
-    return wp_error_from_wasmtime(WP_ERR_LOAD, werr, WP_PLUGIN_FMT ": not a valid WebAssembly %s", p->name,
-                                  component ? "component" : "module");
+    return wp_error_from_wasmtime(WP_ERR_LOAD, werr, WP_PLUGIN_FMT ": not a valid WebAssembly %s",
+                                  p->name, component ? "component" : "module");
   return NULL;
 }
 

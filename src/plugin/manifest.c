@@ -186,8 +186,8 @@ static void index_put(wp_key_index *ix, const void *list, key_at_fn key_at, size
   size_t len = strlen(key);
   uint64_t hash = siphash13(ix->seed, key, len);
 
-  ix->slots[index_slot(ix, list, key_at, key, len, hash)] =
-      (wp_key_slot){.pos = pos + 1, .hash = hash};
+  ix->slots[index_slot(ix, list, key_at, key, len, hash)] = (wp_key_slot){.pos = pos + 1,
+                                                                          .hash = hash};
 }
 
 /* Moves a filed slot into a new table; its key is known to be new there. */
@@ -342,9 +342,7 @@ bool wp_manifest_dir_set(wp_manifest *m, const char *host, const char *guest, bo
   return true;
 }
 
-bool wp_manifest_valid_env_name(const char *key) {
-  return *key && !strchr(key, '=');
-}
+bool wp_manifest_valid_env_name(const char *key) { return *key && !strchr(key, '='); }
 
 /*
  * Fails unless `s` is text a plugin can be given: WASI and the Component
@@ -356,8 +354,8 @@ wp_error *wp_manifest_check_text(const char *label, const char *what, const char
   wp_quoted q;
 
   if (wp_utf8_valid((const uint8_t *)s, strlen(s))) return NULL;
-  return wp_manifest_fail(label, "%s %s is not valid UTF-8: text given to a plugin must be UTF-8", what,
-              wp_manifest_quote_str(&q, s));
+  return wp_manifest_fail(label, "%s %s is not valid UTF-8: text given to a plugin must be UTF-8",
+                          what, wp_manifest_quote_str(&q, s));
 }
 
 /* As wp_manifest_check_text for the value of `key`, a <what> ("config key"). */
@@ -366,8 +364,10 @@ static wp_error *check_value_text(const char *label, const char *what, const cha
   wp_quoted k, v;
 
   if (wp_utf8_valid((const uint8_t *)value, strlen(value))) return NULL;
-  return wp_manifest_fail(label, "the value of %s %s is not valid UTF-8 (%s): text given to a plugin "
-              "must be UTF-8", what, wp_manifest_quote_str(&k, key), wp_manifest_quote_str(&v, value));
+  return wp_manifest_fail(label,
+                          "the value of %s %s is not valid UTF-8 (%s): text given to a plugin "
+                          "must be UTF-8",
+                          what, wp_manifest_quote_str(&k, key), wp_manifest_quote_str(&v, value));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -428,7 +428,7 @@ wp_error *wp_manifest_set_source(wp_manifest *m, const char *path, const char *s
   if (!*path) return wp_manifest_fail("manifest", "the source path must not be empty");
   if (sha256_hex && !wp_sha256_from_hex(sha256_hex, sha))
     return wp_manifest_fail("manifest", "sha256 must be 64 hex digits, got %s",
-                wp_manifest_quote_str(&q, sha256_hex));
+                            wp_manifest_quote_str(&q, sha256_hex));
   if (!(copy = strdup(path))) return wp_manifest_no_memory();
   free(m->source_path);
   m->source_path = copy;
@@ -444,10 +444,11 @@ wp_error *wp_manifest_set_sha256(wp_manifest *m, const char *sha256_hex) {
   wp_quoted q;
 
   if (!m || !sha256_hex)
-    return wp_manifest_fail("manifest", "wp_manifest_set_sha256 needs a manifest and 64 hex digits");
+    return wp_manifest_fail("manifest",
+                            "wp_manifest_set_sha256 needs a manifest and 64 hex digits");
   if (!wp_sha256_from_hex(sha256_hex, sha))
     return wp_manifest_fail("manifest", "sha256 must be 64 hex digits, got %s",
-                wp_manifest_quote_str(&q, sha256_hex));
+                            wp_manifest_quote_str(&q, sha256_hex));
   memcpy(m->sha256, sha, sizeof sha);
   m->has_sha256 = true;
   return NULL;
@@ -486,11 +487,11 @@ wp_error *wp_manifest_allow_dir(wp_manifest *m, const char *host_path, const cha
 
   if (!m || !host_path || !guest_path)
     return wp_manifest_fail("manifest",
-                "wp_manifest_allow_dir needs a manifest, a host path and a guest path");
+                            "wp_manifest_allow_dir needs a manifest, a host path and a guest path");
   if (!*host_path) return wp_manifest_fail("manifest", "the host directory path must not be empty");
   if (guest_path[0] != '/')
     return wp_manifest_fail("manifest", "guest path %s must be absolute (start with '/')",
-                wp_manifest_quote_str(&q, guest_path));
+                            wp_manifest_quote_str(&q, guest_path));
   if ((err = wp_manifest_check_text("manifest", "guest path", guest_path))) return err;
   return wp_manifest_dir_set(m, host_path, guest_path, writable) ? NULL : wp_manifest_no_memory();
 }
@@ -503,8 +504,8 @@ wp_error *wp_manifest_set_env(wp_manifest *m, const char *key, const char *value
     return wp_manifest_fail("manifest", "wp_manifest_set_env needs a manifest, a name and a value");
   if (!wp_manifest_valid_env_name(key))
     return wp_manifest_fail("manifest",
-                "environment variable name %s must be non-empty and contain no '='",
-                wp_manifest_quote_str(&q, key));
+                            "environment variable name %s must be non-empty and contain no '='",
+                            wp_manifest_quote_str(&q, key));
   if ((err = wp_manifest_check_text("manifest", "environment variable name", key)) ||
       (err = check_value_text("manifest", "environment variable", key, value)))
     return err;
@@ -526,7 +527,8 @@ wp_error *wp_manifest_set_stdin(wp_manifest *m, const void *data, size_t len) {
   uint8_t *copy;
 
   if (!m || (!data && len > 0))
-    return wp_manifest_fail("manifest", "wp_manifest_set_stdin needs a manifest and data (or length 0)");
+    return wp_manifest_fail("manifest",
+                            "wp_manifest_set_stdin needs a manifest and data (or length 0)");
   if (!(copy = bytes_dup(data, len))) return wp_manifest_no_memory();
   free(m->stdin_data);
   m->stdin_data = copy;
@@ -535,13 +537,11 @@ wp_error *wp_manifest_set_stdin(wp_manifest *m, const void *data, size_t len) {
   return NULL;
 }
 
-void wp_manifest_set_stdout(wp_manifest *m, wp_stdio_mode mode, wp_output_fn fn,
-                            void *user_data) {
+void wp_manifest_set_stdout(wp_manifest *m, wp_stdio_mode mode, wp_output_fn fn, void *user_data) {
   if (m) m->out = (wp_stdio){.mode = mode, .fn = fn, .user_data = user_data};
 }
 
-void wp_manifest_set_stderr(wp_manifest *m, wp_stdio_mode mode, wp_output_fn fn,
-                            void *user_data) {
+void wp_manifest_set_stderr(wp_manifest *m, wp_stdio_mode mode, wp_output_fn fn, void *user_data) {
   if (m) m->err = (wp_stdio){.mode = mode, .fn = fn, .user_data = user_data};
 }
 
@@ -549,7 +549,8 @@ wp_error *wp_manifest_set_config(wp_manifest *m, const char *key, const char *va
   wp_error *err;
 
   if (!m || !key || !value)
-    return wp_manifest_fail("manifest", "wp_manifest_set_config needs a manifest, a key and a value");
+    return wp_manifest_fail("manifest",
+                            "wp_manifest_set_config needs a manifest, a key and a value");
   if ((err = wp_manifest_check_text("manifest", "config key", key)) ||
       (err = check_value_text("manifest", "config key", key, value)))
     return err;
@@ -583,7 +584,8 @@ static bool copy_owned(wp_manifest *c, const wp_manifest *m) {
 
   if (!dup_opt(m->name, &c->name) || !dup_opt(m->source_path, &c->source_path)) return false;
   for (i = 0; i < m->ndirs; i++)
-    if (!wp_manifest_dir_set(c, m->dirs[i].host, m->dirs[i].guest, m->dirs[i].writable)) return false;
+    if (!wp_manifest_dir_set(c, m->dirs[i].host, m->dirs[i].guest, m->dirs[i].writable))
+      return false;
   for (i = 0; i < m->nargs; i++)
     if (!arg_push(c, m->args[i])) return false;
   if (!copy_kvs(wp_manifest_env_list(c), m->env, m->nenv)) return false;
@@ -623,8 +625,8 @@ static const struct {
   const char *name; /* lower case; matched case-insensitively */
   uint64_t scale;
 } SIZE_UNITS[] = {
-    {"b", 1},           {"k", 1000},        {"kb", 1000},       {"kib", 1ULL << 10},
-    {"m", 1000000},     {"mb", 1000000},    {"mib", 1ULL << 20}, {"g", 1000000000},
+    {"b", 1},           {"k", 1000},         {"kb", 1000},        {"kib", 1ULL << 10},
+    {"m", 1000000},     {"mb", 1000000},     {"mib", 1ULL << 20}, {"g", 1000000000},
     {"gb", 1000000000}, {"gib", 1ULL << 30},
 };
 

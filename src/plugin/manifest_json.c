@@ -34,13 +34,13 @@
 /* Longest JSON path shown in an error message. */
 #define PATH_LEN 256
 
-static const char *const ROOT_KEYS[] = {"name", "sources", "limits", "wasi", "config", "imports", NULL};
+static const char *const ROOT_KEYS[] = {"name",   "sources", "limits", "wasi",
+                                        "config", "imports", NULL};
 static const char *const IMPORT_KEYS[] = {"missing", NULL};
 static const char *const SOURCE_KEYS[] = {"path", "sha256", NULL};
 static const char *const LIMIT_KEYS[] = {"memory",      "timeout_ms", "fuel",
                                          "module_size", "functions",  NULL};
-static const char *const WASI_KEYS[] = {"dirs",  "env",    "args",
-                                        "stdin", "stdout", "stderr", NULL};
+static const char *const WASI_KEYS[] = {"dirs", "env", "args", "stdin", "stdout", "stderr", NULL};
 static const char *const DIR_KEYS[] = {"host", "guest", "mode", NULL};
 
 /* One JSON parse: where messages come from and where relative paths go. */
@@ -107,8 +107,7 @@ static const char *num(char buf[32], double d) {
      bound it first (2^63 is exactly representable). */
   if (d > -9223372036854775808.0 && d < 9223372036854775808.0 && (double)(long long)d == d)
     snprintf(buf, 32, "%lld", (long long)d);
-  else
-    snprintf(buf, 32, "%.15g", d);
+  else snprintf(buf, 32, "%.15g", d);
   return buf;
 }
 
@@ -144,8 +143,9 @@ static wp_error *check_json_text(const char *label, const char *path, const char
   wp_quoted q;
 
   if (wp_utf8_valid((const uint8_t *)s, strlen(s))) return NULL;
-  return wp_manifest_fail(label, "'%s' is not valid UTF-8 (%s): text given to a plugin must be UTF-8", path,
-              wp_manifest_quote_str(&q, s));
+  return wp_manifest_fail(label,
+                          "'%s' is not valid UTF-8 (%s): text given to a plugin must be UTF-8",
+                          path, wp_manifest_quote_str(&q, s));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -170,13 +170,12 @@ static wp_error *check_fields(const parser *p, const cJSON *obj, const char *pat
   jpath fp;
 
   for (f = obj->child; f; f = f->next) {
-    for (i = 0; known[i] && strcmp(known[i], f->string) != 0; i++) {
-    }
+    for (i = 0; known[i] && strcmp(known[i], f->string) != 0; i++) {}
     if (!known[i]) {
       for (i = 0; known[i] && n < sizeof list; i++)
         n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", i ? ", " : "", known[i]);
-      return wp_manifest_fail(p->label, "unknown field '%s' (known: %s)", path_key(&fp, path, f->string),
-                  list);
+      return wp_manifest_fail(p->label, "unknown field '%s' (known: %s)",
+                              path_key(&fp, path, f->string), list);
     }
     for (g = obj->child; g != f; g = g->next)
       if (strcmp(g->string, f->string) == 0)
@@ -186,8 +185,8 @@ static wp_error *check_fields(const parser *p, const cJSON *obj, const char *pat
 }
 
 /* A string member that, when present, must not be empty; *out NULL if absent. */
-static wp_error *get_string(const parser *p, const cJSON *obj, const char *parent,
-                            const char *key, const char **out) {
+static wp_error *get_string(const parser *p, const cJSON *obj, const char *parent, const char *key,
+                            const char **out) {
   const cJSON *v = field(obj, key);
   wp_error *err;
   jpath path;
@@ -212,12 +211,14 @@ static wp_error *get_uint(const parser *p, const cJSON *v, const char *path, uin
   d = v->valuedouble;
   if (max > JSON_MAX_EXACT_INT) max = JSON_MAX_EXACT_INT;
   if (!(d >= 0))
-    return wp_manifest_fail(p->label, "'%s' must be a non-negative integer, got %s", path, num(got, d));
+    return wp_manifest_fail(p->label, "'%s' must be a non-negative integer, got %s", path,
+                            num(got, d));
   if (d > (double)max)
     return wp_manifest_fail(p->label, "'%s' is too large (at most %llu), got %s", path,
-                (unsigned long long)max, num(got, d));
+                            (unsigned long long)max, num(got, d));
   if ((double)(uint64_t)d != d)
-    return wp_manifest_fail(p->label, "'%s' must be a non-negative integer, got %s", path, num(got, d));
+    return wp_manifest_fail(p->label, "'%s' must be a non-negative integer, got %s", path,
+                            num(got, d));
   *out = (uint64_t)d;
   return NULL;
 }
@@ -241,7 +242,7 @@ static wp_error *parse_source(const parser *p, const cJSON *src, const char *pat
   if (!file) return wp_manifest_fail(p->label, "'%s' is missing", path_key(&sp, path, "path"));
   if (sha_hex && !wp_sha256_from_hex(sha_hex, sha))
     return wp_manifest_fail(p->label, "'%s' must be 64 hex digits (a sha256), got %s",
-                path_key(&sp, path, "sha256"), wp_manifest_quote_str(&q, sha_hex));
+                            path_key(&sp, path, "sha256"), wp_manifest_quote_str(&q, sha_hex));
   if (!(p->m->source_path = resolve(p->base_dir, file))) return wp_manifest_no_memory();
   if (sha_hex) {
     memcpy(p->m->sha256, sha, sizeof sha);
@@ -255,14 +256,14 @@ static wp_error *parse_sources(const parser *p, const cJSON *v) {
   size_t n = 0;
   const cJSON *s;
 
-  if ((err = expect(p, v, cJSON_Array, "sources",
-                    "an array of {\"path\", \"sha256\"} objects")))
+  if ((err = expect(p, v, cJSON_Array, "sources", "an array of {\"path\", \"sha256\"} objects")))
     return err;
   for (s = v->child; s; s = s->next) n++;
-  if (n == 0) return wp_manifest_fail(p->label, "'sources' is empty: give one source or leave it out");
+  if (n == 0)
+    return wp_manifest_fail(p->label, "'sources' is empty: give one source or leave it out");
   if (n > 1)
-    return wp_manifest_fail(p->label,
-                "'sources' has %zu entries, but only one source is supported for now", n);
+    return wp_manifest_fail(
+        p->label, "'sources' has %zu entries, but only one source is supported for now", n);
   return parse_source(p, v->child, "sources[0]");
 }
 
@@ -271,8 +272,8 @@ static wp_error *parse_sources(const parser *p, const cJSON *v) {
  * `min` bytes. A limit of 0 would read as "none" or "the engine's" depending
  * on who reads it, so it is refused and leaving the field out says that.
  */
-static wp_error *parse_size_field(const parser *p, const cJSON *v, const char *path,
-                                  uint64_t min, const char *min_text, uint64_t *out) {
+static wp_error *parse_size_field(const parser *p, const cJSON *v, const char *path, uint64_t min,
+                                  const char *min_text, uint64_t *out) {
   uint64_t n = 0;
   wp_error *err;
   wp_quoted q;
@@ -280,17 +281,23 @@ static wp_error *parse_size_field(const parser *p, const cJSON *v, const char *p
   if (cJSON_IsNumber(v)) {
     if ((err = get_uint(p, v, path, UINT64_MAX, &n))) return err;
   } else if (!cJSON_IsString(v)) {
-    return wp_manifest_fail(p->label, "'%s' must be a number of bytes or a size string such as "
-                "\"16MiB\", got %s", path, type_name(v));
+    return wp_manifest_fail(p->label,
+                            "'%s' must be a number of bytes or a size string such as "
+                            "\"16MiB\", got %s",
+                            path, type_name(v));
   } else if (!wp_parse_size(v->valuestring, &n)) {
-    return wp_manifest_fail(p->label, "'%s' must be a whole number of bytes with an optional unit, such "
-                "as \"65536\", \"64KiB\" or \"16 MiB\" (units: B; K/KB, M/MB, G/GB, powers "
-                "of 1000; KiB, MiB, GiB, powers of 1024), got %s",
-                path, wp_manifest_quote_str(&q, v->valuestring));
+    return wp_manifest_fail(
+        p->label,
+        "'%s' must be a whole number of bytes with an optional unit, such "
+        "as \"65536\", \"64KiB\" or \"16 MiB\" (units: B; K/KB, M/MB, G/GB, powers "
+        "of 1000; KiB, MiB, GiB, powers of 1024), got %s",
+        path, wp_manifest_quote_str(&q, v->valuestring));
   }
   if (n < min)
-    return wp_manifest_fail(p->label, "'%s' must be at least %s, got %llu bytes; omit it to use the "
-                "engine's limit", path, min_text, (unsigned long long)n);
+    return wp_manifest_fail(p->label,
+                            "'%s' must be at least %s, got %llu bytes; omit it to use the "
+                            "engine's limit",
+                            path, min_text, (unsigned long long)n);
   *out = n;
   return NULL;
 }
@@ -303,8 +310,8 @@ static wp_error *parse_count_field(const parser *p, const cJSON *v, const char *
 
   if ((err = get_uint(p, v, path, UINT32_MAX, &n))) return err;
   if (n == 0)
-    return wp_manifest_fail(p->label, "'%s' must be at least 1, got 0; omit it to use the engine's limit",
-                path);
+    return wp_manifest_fail(
+        p->label, "'%s' must be at least 1, got 0; omit it to use the engine's limit", path);
   *out = (uint32_t)n;
   return NULL;
 }
@@ -328,8 +335,8 @@ static wp_error *parse_limits(const parser *p, const cJSON *v) {
     p->m->timeout_ms = (uint32_t)ms;
   }
   if (fuel && (err = get_uint(p, fuel, "limits.fuel", UINT64_MAX, &p->m->fuel))) return err;
-  if (size && (err = parse_size_field(p, size, "limits.module_size", 1, "1 byte",
-                                      &p->m->max_module_size)))
+  if (size &&
+      (err = parse_size_field(p, size, "limits.module_size", 1, "1 byte", &p->m->max_module_size)))
     return err;
   if (functions &&
       (err = parse_count_field(p, functions, "limits.functions", &p->m->max_functions)))
@@ -342,33 +349,33 @@ static wp_error *parse_limits(const parser *p, const cJSON *v) {
  * path as written, which only works when that is absolute: a relative one
  * would make the plugin's view depend on where the manifest happens to be.
  */
-static wp_error *dir_fields(const parser *p, const cJSON *d, const char *path,
-                            const char **host, const char **guest, bool *writable) {
+static wp_error *dir_fields(const parser *p, const cJSON *d, const char *path, const char **host,
+                            const char **guest, bool *writable) {
   const char *mode;
   wp_error *err;
   jpath fp;
   wp_quoted q;
 
   if ((err = expect(p, d, cJSON_Object, path, "an object {\"host\", \"guest\", \"mode\"}")) ||
-      (err = check_fields(p, d, path, DIR_KEYS)) ||
-      (err = get_string(p, d, path, "host", host)) ||
+      (err = check_fields(p, d, path, DIR_KEYS)) || (err = get_string(p, d, path, "host", host)) ||
       (err = get_string(p, d, path, "guest", guest)) ||
       (err = get_string(p, d, path, "mode", &mode)))
     return err;
   if (!*host) return wp_manifest_fail(p->label, "'%s' is missing", path_key(&fp, path, "host"));
   if (!*guest && (*host)[0] != '/')
-    return wp_manifest_fail(p->label, "'%s' is needed because 'host' (%s) is relative: give the absolute "
-                "path the plugin should see, e.g. \"/data\"",
-                path_key(&fp, path, "guest"), wp_manifest_quote_str(&q, *host));
+    return wp_manifest_fail(p->label,
+                            "'%s' is needed because 'host' (%s) is relative: give the absolute "
+                            "path the plugin should see, e.g. \"/data\"",
+                            path_key(&fp, path, "guest"), wp_manifest_quote_str(&q, *host));
   path_key(&fp, path, *guest ? "guest" : "host"); /* the guest path and where it is from */
   if (!*guest) *guest = *host;
   if ((*guest)[0] != '/')
     return wp_manifest_fail(p->label, "'%s' must be an absolute path (start with '/'), got %s",
-                path_key(&fp, path, "guest"), wp_manifest_quote_str(&q, *guest));
+                            path_key(&fp, path, "guest"), wp_manifest_quote_str(&q, *guest));
   if ((err = check_json_text(p->label, fp.s, *guest))) return err;
   if (mode && strcmp(mode, "ro") != 0 && strcmp(mode, "rw") != 0)
-    return wp_manifest_fail(p->label, "'%s' must be \"ro\" or \"rw\", got %s", path_key(&fp, path, "mode"),
-                wp_manifest_quote_str(&q, mode));
+    return wp_manifest_fail(p->label, "'%s' must be \"ro\" or \"rw\", got %s",
+                            path_key(&fp, path, "mode"), wp_manifest_quote_str(&q, mode));
   *writable = mode && strcmp(mode, "rw") == 0;
   return NULL;
 }
@@ -389,8 +396,8 @@ static wp_error *parse_dir(const parser *p, const cJSON *d, const char *path) {
   /* Grants are never replaced while parsing: position i is wasi.dirs[i]. */
   if ((i = wp_manifest_dir_find(p->m, guest)) < p->m->ndirs)
     return wp_manifest_fail(p->label,
-                "'%s' grants guest path %s again (already granted by 'wasi.dirs[%zu]')",
-                path, wp_manifest_quote_str(&q, guest), i);
+                            "'%s' grants guest path %s again (already granted by 'wasi.dirs[%zu]')",
+                            path, wp_manifest_quote_str(&q, guest), i);
   if (!(resolved = resolve(p->base_dir, host))) return wp_manifest_no_memory();
   ok = wp_manifest_dir_set(p->m, resolved, guest, writable);
   free(resolved);
@@ -449,8 +456,10 @@ static wp_error *map_entry_error(const parser *p, const cJSON *kv, const char *p
   snprintf(what, sizeof what, "'%s' key", path);
   if ((err = expect(p, kv, cJSON_String, kp.s, "a string"))) return err;
   if (env && !wp_manifest_valid_env_name(key))
-    return wp_manifest_fail(p->label, "'%s' has an invalid variable name %s: names must be non-empty "
-                "and contain no '='", path, wp_manifest_quote_str(&q, key));
+    return wp_manifest_fail(p->label,
+                            "'%s' has an invalid variable name %s: names must be non-empty "
+                            "and contain no '='",
+                            path, wp_manifest_quote_str(&q, key));
   if ((err = wp_manifest_check_text(p->label, what, key)) ||
       (err = check_json_text(p->label, kp.s, kv->valuestring)))
     return err;
@@ -475,8 +484,7 @@ static wp_error *parse_map(const parser *p, const cJSON *v, const char *path, bo
   return NULL;
 }
 
-static wp_error *parse_stdio(const parser *p, const cJSON *v, const char *path,
-                             wp_stdio *out) {
+static wp_error *parse_stdio(const parser *p, const cJSON *v, const char *path, wp_stdio *out) {
   static const char *const names[] = {"discard", "inherit", "capture"};
   static const wp_stdio_mode modes[] = {WP_STDIO_DISCARD, WP_STDIO_INHERIT, WP_STDIO_CAPTURE};
   size_t i;
@@ -488,8 +496,9 @@ static wp_error *parse_stdio(const parser *p, const cJSON *v, const char *path,
       return NULL;
     }
   }
-  return wp_manifest_fail(p->label, "'%s' must be \"inherit\", \"capture\" or \"discard\", got %s", path,
-              cJSON_IsString(v) ? wp_manifest_quote_str(&q, v->valuestring) : type_name(v));
+  return wp_manifest_fail(
+      p->label, "'%s' must be \"inherit\", \"capture\" or \"discard\", got %s", path,
+      cJSON_IsString(v) ? wp_manifest_quote_str(&q, v->valuestring) : type_name(v));
 }
 
 static wp_error *parse_wasi(const parser *p, const cJSON *v) {
@@ -507,10 +516,8 @@ static wp_error *parse_wasi(const parser *p, const cJSON *v) {
     err = wp_manifest_set_stdin(p->m, f->valuestring, strlen(f->valuestring));
     if (err) return err;
   }
-  if ((f = field(v, "stdout")) && (err = parse_stdio(p, f, "wasi.stdout", &p->m->out)))
-    return err;
-  if ((f = field(v, "stderr")) && (err = parse_stdio(p, f, "wasi.stderr", &p->m->err)))
-    return err;
+  if ((f = field(v, "stdout")) && (err = parse_stdio(p, f, "wasi.stdout", &p->m->out))) return err;
+  if ((f = field(v, "stderr")) && (err = parse_stdio(p, f, "wasi.stderr", &p->m->err))) return err;
   return NULL;
 }
 
@@ -524,12 +531,14 @@ static wp_error *parse_imports(const parser *p, const cJSON *v) {
       (err = check_fields(p, v, "imports", IMPORT_KEYS)))
     return err;
   if (!(f = field(v, "missing"))) return NULL;
-  if (cJSON_IsString(f) && (strcmp(f->valuestring, "error") == 0 || strcmp(f->valuestring, "trap") == 0)) {
+  if (cJSON_IsString(f) &&
+      (strcmp(f->valuestring, "error") == 0 || strcmp(f->valuestring, "trap") == 0)) {
     p->m->trap_missing_imports = strcmp(f->valuestring, "trap") == 0;
     return NULL;
   }
   return wp_manifest_fail(p->label, "'imports.missing' must be \"error\" or \"trap\", got %s",
-              cJSON_IsString(f) ? wp_manifest_quote_str(&q, f->valuestring) : type_name(f));
+                          cJSON_IsString(f) ? wp_manifest_quote_str(&q, f->valuestring)
+                                            : type_name(f));
 }
 
 static wp_error *parse_root(const parser *p, const cJSON *root) {
@@ -538,12 +547,13 @@ static wp_error *parse_root(const parser *p, const cJSON *root) {
   wp_error *err;
 
   if (!cJSON_IsObject(root))
-    return wp_manifest_fail(p->label, "the manifest must be a JSON object, got %s", type_name(root));
+    return wp_manifest_fail(p->label, "the manifest must be a JSON object, got %s",
+                            type_name(root));
   if ((err = check_fields(p, root, "", ROOT_KEYS)) ||
       (err = get_string(p, root, "", "name", &name)))
     return err;
-  if (name && ((err = check_json_text(p->label, "name", name)) ||
-               (err = wp_manifest_set_name(p->m, name))))
+  if (name &&
+      ((err = check_json_text(p->label, "name", name)) || (err = wp_manifest_set_name(p->m, name))))
     return err;
   if ((f = field(root, "sources")) && (err = parse_sources(p, f))) return err;
   if ((f = field(root, "limits")) && (err = parse_limits(p, f))) return err;
@@ -557,9 +567,7 @@ static wp_error *parse_root(const parser *p, const cJSON *root) {
 /* JSON: text                                                               */
 /* ------------------------------------------------------------------------ */
 
-static bool is_json_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
+static bool is_json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
 /*
  * "at line L, column C, near '...'", both counted from 1, columns in bytes;
@@ -570,8 +578,7 @@ static const char *where(char *buf, size_t size, const char *json, size_t len, s
   size_t i, line = 1, col = 1, n;
   wp_quoted q;
 
-  for (i = pos; i < len && is_json_space(json[i]); i++) {
-  }
+  for (i = pos; i < len && is_json_space(json[i]); i++) {}
   if (i == len) pos = len;
   for (i = 0; i < pos && i < len; i++) {
     if (json[i] == '\n') {
@@ -581,10 +588,8 @@ static const char *where(char *buf, size_t size, const char *json, size_t len, s
       col++;
     }
   }
-  for (n = 0; pos + n < len && n < 16 && json[pos + n] != '\n' && json[pos + n] != '\r'; n++) {
-  }
-  if (pos == len)
-    snprintf(buf, size, "at the end of the text (line %zu, column %zu)", line, col);
+  for (n = 0; pos + n < len && n < 16 && json[pos + n] != '\n' && json[pos + n] != '\r'; n++) {}
+  if (pos == len) snprintf(buf, size, "at the end of the text (line %zu, column %zu)", line, col);
   else
     snprintf(buf, size, "at line %zu, column %zu, near %s", line, col,
              wp_manifest_quote(&q, json + pos, n, '\''));
@@ -614,28 +619,27 @@ static wp_error *parse_text(const parser *p, const char *json, size_t len, cJSON
   size_t i;
   cJSON *root;
 
-  for (i = 0; i < len && is_json_space(json[i]); i++) {
-  }
+  for (i = 0; i < len && is_json_space(json[i]); i++) {}
   if (i == len) return wp_manifest_fail(p->label, "invalid JSON: the text is empty");
   /* cJSON would copy a raw NUL into a string and end it there. */
   if (nul)
     return wp_manifest_fail(p->label, "invalid JSON: NUL byte %s",
-                where(at, sizeof at, json, len, (size_t)(nul - json)));
+                            where(at, sizeof at, json, len, (size_t)(nul - json)));
   root = cJSON_ParseWithLengthOpts(json, len, &end, false);
   if (!root) /* also when cJSON ran out of memory: it cannot tell us */
     return wp_manifest_fail(p->label, "invalid JSON %s",
-                where(at, sizeof at, json, len, end ? (size_t)(end - json) : 0));
-  for (i = (size_t)(end - json); i < len && is_json_space(json[i]); i++) {
-  }
+                            where(at, sizeof at, json, len, end ? (size_t)(end - json) : 0));
+  for (i = (size_t)(end - json); i < len && is_json_space(json[i]); i++) {}
   if (i < len) {
     cJSON_Delete(root);
-    return wp_manifest_fail(p->label, "invalid JSON %s: unexpected text after the end of the manifest",
-                where(at, sizeof at, json, len, i));
+    return wp_manifest_fail(p->label,
+                            "invalid JSON %s: unexpected text after the end of the manifest",
+                            where(at, sizeof at, json, len, i));
   }
   if ((i = find_escaped_nul(json, len)) < len) {
     cJSON_Delete(root);
     return wp_manifest_fail(p->label, "strings must not contain \\u0000 (%s)",
-                where(at, sizeof at, json, len, i));
+                            where(at, sizeof at, json, len, i));
   }
   *out = root;
   return NULL;
@@ -664,8 +668,7 @@ static wp_error *parse_labeled(const char *label, const char *json, size_t len,
   return NULL;
 }
 
-wp_error *wp_manifest_parse(const char *json, size_t len, const char *base_dir,
-                            wp_manifest **out) {
+wp_error *wp_manifest_parse(const char *json, size_t len, const char *base_dir, wp_manifest **out) {
   return parse_labeled("manifest", json, len, base_dir, out);
 }
 
@@ -686,19 +689,14 @@ static wp_error *read_file(const char *path, const char *label, char **out, size
   if (e == EINVAL) e = wp_file_read_stream(path, MANIFEST_MAX_FILE - 1, &buf, out_len);
 
   switch (e) {
-  case 0:
-    *out = (char *)buf;
-    return NULL;
+  case 0: *out = (char *)buf; return NULL;
   case EFBIG:
     return wp_manifest_fail(label, "the file is %u MiB or more, too big for a manifest",
                             MANIFEST_MAX_FILE >> 20);
-  case ENOMEM:
-    return wp_manifest_no_memory();
-  case EINVAL:
-    return wp_error_new(WP_ERR_IO, "%s: not a regular file", label);
+  case ENOMEM: return wp_manifest_no_memory();
+  case EINVAL: return wp_error_new(WP_ERR_IO, "%s: not a regular file", label);
   case EISDIR: /* found by fstat before reading; worded as reading one always was */
-  case EIO:
-    return wp_error_new(WP_ERR_IO, "%s: cannot read: %s", label, strerror(e));
+  case EIO: return wp_error_new(WP_ERR_IO, "%s: cannot read: %s", label, strerror(e));
   default:
     return wp_error_new(e == ENOENT || e == ENOTDIR ? WP_ERR_NOT_FOUND : WP_ERR_IO,
                         "%s: cannot open: %s", label, strerror(e));

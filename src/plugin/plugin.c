@@ -25,7 +25,6 @@ void wp_sha256_hex(const uint8_t *data, size_t len, char out[65]) {
 
 /* ---- reading files ------------------------------------------------------- */
 
-
 /* Reads a plugin file; one over the load size cap is refused unread. */
 static wp_error *read_file(const char *path, struct wp_engine *engine, const wp_manifest *m,
                            uint8_t **data, size_t *len) {
@@ -34,25 +33,20 @@ static wp_error *read_file(const char *path, struct wp_engine *engine, const wp_
   int e = wp_file_read(path, wp_bounds_file_cap(engine, m), data, len, &size);
 
   /* Over the cap: bounds.c words the error (which cap, how to raise it). */
-  if (e == EFBIG && (err = wp_bounds_check_file(engine, m, wp_base_name(path), size)))
-    return err;
+  if (e == EFBIG && (err = wp_bounds_check_file(engine, m, wp_base_name(path), size))) return err;
   switch (e) {
-  case 0:
-    return NULL;
+  case 0: return NULL;
   case EISDIR:
-  case EINVAL:
-    return wp_error_new(WP_ERR_IO, "plugin '%s': not a regular file", path);
+  case EINVAL: return wp_error_new(WP_ERR_IO, "plugin '%s': not a regular file", path);
   case EFBIG: /* not reached: the size is over the cap bounds.c just checked */
   case EIO:
   case ENOMEM:
-    return wp_error_new(WP_ERR_IO, "plugin '%s': cannot read %lld bytes", path,
-                        (long long)size);
+    return wp_error_new(WP_ERR_IO, "plugin '%s': cannot read %lld bytes", path, (long long)size);
   default:
-    return wp_error_new(e == ENOENT ? WP_ERR_NOT_FOUND : WP_ERR_IO,
-                        "plugin '%s': cannot open: %s", path, strerror(e));
+    return wp_error_new(e == ENOENT ? WP_ERR_NOT_FOUND : WP_ERR_IO, "plugin '%s': cannot open: %s",
+                        path, strerror(e));
   }
 }
-
 
 /* ---- extern infos ---------------------------------------------------------- */
 
@@ -93,7 +87,8 @@ static wp_error *check_pin(const wp_plugin *p) {
   wp_hex(m->sha256, 32, want);
   if (strcmp(want, p->sha256_hex) == 0) return NULL;
   return wp_error_new(WP_ERR_LOAD,
-                      WP_PLUGIN_FMT ": sha256 mismatch: the manifest pins %s but the bytes "
+                      WP_PLUGIN_FMT
+                      ": sha256 mismatch: the manifest pins %s but the bytes "
                       "hash to %s; the file changed or the pin is stale (update the manifest's "
                       "sha256 if the new file is trusted)",
                       p->name, want, p->sha256_hex);
@@ -131,7 +126,7 @@ static wp_error *explain_pool_fit(const wp_plugin *p, wp_error *err) {
     const char *why = strstr(msg, ": ");
     wp_error *better = wp_error_new(WP_ERR_LOAD,
                                     WP_PLUGIN_FMT ": does not fit the engine's instance pool (%s): "
-                                    "%s, or turn pooling off",
+                                                  "%s, or turn pooling off",
                                     p->name, why ? why + 2 : msg, fits[i].fix);
     wp_error_free(err);
     return better;
@@ -147,7 +142,8 @@ static wp_error *apply_limits(wp_plugin *p) {
     if (m->max_memory > p->engine->max_memory) {
       char a[32], b[32];
       return wp_error_new(WP_ERR_BAD_INPUT,
-                          WP_PLUGIN_FMT ": manifest memory limit %s is above the engine's "
+                          WP_PLUGIN_FMT
+                          ": manifest memory limit %s is above the engine's "
                           "maximum %s; lower it or raise wp_engine_config_set_max_memory",
                           p->name, wp_format_size(m->max_memory, a, sizeof a),
                           wp_format_size(p->engine->max_memory, b, sizeof b));
@@ -160,15 +156,14 @@ static wp_error *apply_limits(wp_plugin *p) {
     if (stat(m->dirs[i].host, &st) != 0 || !S_ISDIR(st.st_mode))
       return wp_error_new(WP_ERR_BAD_INPUT,
                           WP_PLUGIN_FMT ": granted directory '%s' is not a directory on this "
-                          "host (%s); fix the path in the manifest",
+                                        "host (%s); fix the path in the manifest",
                           p->name, m->dirs[i].host, strerror(errno ? errno : ENOTDIR));
   }
   return NULL;
 }
 
-wp_error *wp_plugin_from_bytes(struct wp_engine *engine, const char *display,
-                               const uint8_t *bytes, size_t len, const wp_manifest *manifest,
-                               wp_plugin **out) {
+wp_error *wp_plugin_from_bytes(struct wp_engine *engine, const char *display, const uint8_t *bytes,
+                               size_t len, const wp_manifest *manifest, wp_plugin **out) {
   wp_plugin *p = calloc(1, sizeof *p);
   if (!p) return wp_error_no_memory();
   atomic_init(&p->refs, 1);
@@ -214,7 +209,8 @@ wp_error *wp_plugin_from_bytes(struct wp_engine *engine, const char *display,
     while (*k && !(*k)->claims(bytes, len)) k++;
     p->kind = *k;
     err = p->kind ? p->kind->load(p, bytes, len)
-                  : wp_error_new(WP_ERR_LOAD, WP_PLUGIN_FMT ": not a kind of plugin this engine loads", p->name);
+                  : wp_error_new(WP_ERR_LOAD,
+                                 WP_PLUGIN_FMT ": not a kind of plugin this engine loads", p->name);
   }
   if (err && engine->pooling) err = explain_pool_fit(p, err);
   free(converted);
@@ -226,10 +222,11 @@ wp_error *wp_plugin_from_bytes(struct wp_engine *engine, const char *display,
   return NULL;
 }
 
-wp_error *wp_plugin_load_bytes(wp_engine *engine, const char *name, const void *bytes,
-                               size_t len, const wp_manifest *manifest, wp_plugin **out) {
+wp_error *wp_plugin_load_bytes(wp_engine *engine, const char *name, const void *bytes, size_t len,
+                               const wp_manifest *manifest, wp_plugin **out) {
   if (!engine || !bytes || !out)
-    return wp_error_new(WP_ERR_BAD_INPUT, "wp_plugin_load_bytes: engine, bytes and out are required");
+    return wp_error_new(WP_ERR_BAD_INPUT,
+                        "wp_plugin_load_bytes: engine, bytes and out are required");
   return wp_plugin_from_bytes(engine, name ? name : "<bytes>", bytes, len, manifest, out);
 }
 
@@ -303,8 +300,9 @@ wp_error *wp_plugin_find_func(const wp_plugin *p, const char *name, wp_func_id *
     }
   }
   char *list = wp_plugin_export_list(p);
-  wp_error *err = wp_error_new(WP_ERR_NOT_FOUND, WP_PLUGIN_FMT ": export '%s' not found (exports: %s)",
-                               p->name, name, list && *list ? list : "none");
+  wp_error *err = wp_error_new(WP_ERR_NOT_FOUND,
+                               WP_PLUGIN_FMT ": export '%s' not found (exports: %s)", p->name, name,
+                               list && *list ? list : "none");
   free(list);
   return err;
 }

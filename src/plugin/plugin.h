@@ -35,9 +35,8 @@ struct wp_plugin {
 #define WP_PLUGIN_FMT "plugin '%s'"
 
 /* Loads bytes into a plugin; `display` names it; `base` is the manifest (may be NULL). */
-wp_error *wp_plugin_from_bytes(struct wp_engine *engine, const char *display,
-                               const uint8_t *bytes, size_t len, const wp_manifest *manifest,
-                               wp_plugin **out);
+wp_error *wp_plugin_from_bytes(struct wp_engine *engine, const char *display, const uint8_t *bytes,
+                               size_t len, const wp_manifest *manifest, wp_plugin **out);
 
 /* Compiles with the on-disk cache (cache.c) into *module or *component,
    whichever is not NULL. */

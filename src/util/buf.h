@@ -30,8 +30,7 @@ bool wp_buf_putc(wp_buf *b, char c);
 
 /* Appends printf-formatted text, whole (never cut). */
 bool wp_buf_printf(wp_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-bool wp_buf_vprintf(wp_buf *b, const char *fmt, va_list ap)
-    __attribute__((format(printf, 2, 0)));
+bool wp_buf_vprintf(wp_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 /* Frees the bytes and leaves b empty (and oom cleared). */
 void wp_buf_free(wp_buf *b);

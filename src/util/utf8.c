@@ -47,9 +47,7 @@ size_t wp_utf8_first_invalid(const uint8_t *s, size_t len) {
   return len;
 }
 
-bool wp_utf8_valid(const uint8_t *s, size_t len) {
-  return wp_utf8_first_invalid(s, len) == len;
-}
+bool wp_utf8_valid(const uint8_t *s, size_t len) { return wp_utf8_first_invalid(s, len) == len; }
 
 size_t wp_utf8_encode(uint32_t cp, uint8_t out[4]) {
   if (cp < 0x80) {

@@ -44,9 +44,8 @@ static inline wp_manifest *adv_manifest(uint64_t memory, uint32_t timeout_ms) {
   return m;
 }
 
-static const char adv_good_wat[] =
-    "(module (func (export \"add\") (param i32 i32) (result i32)"
-    " (i32.add (local.get 0) (local.get 1))))";
+static const char adv_good_wat[] = "(module (func (export \"add\") (param i32 i32) (result i32)"
+                                   " (i32.add (local.get 0) (local.get 1))))";
 
 /* The engine is still good: a fresh plugin loads, instantiates and runs. */
 static inline void adv_engine_still_works(wp_engine *e) {

@@ -87,7 +87,8 @@ WP_TEST(test_misaligned_return_areas) {
   err = call(t.inst, "cfg_misaligned");
   assert_non_null(err);
   assert_int_equal(wp_error_get_kind(err), WP_ERR_ABI);
-  assert_non_null(strstr(wp_error_get_message(err), "return area at 0x12 to 'wasmplug.config_get', which is not 4-aligned"));
+  assert_non_null(strstr(wp_error_get_message(err),
+                         "return area at 0x12 to 'wasmplug.config_get', which is not 4-aligned"));
   wp_error_free(err);
   assert_ok(wp_instance_reset(t.inst));
   assert_ok(call(t.inst, "good"));

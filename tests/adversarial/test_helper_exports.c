@@ -46,8 +46,9 @@ WP_TEST(test_cabi_realloc_params) {
                  "(func (export \"cabi_realloc\") (param i32 i32 i32 i32 i32 i32 i32 i32)"
                  " (result i32) (i32.const 0))",
                  "'cabi_realloc'", "(i32, i32, i32, i32, i32, i32, i32, i32)", REALLOC_OK);
-  expect_refused(e, "(func (export \"cabi_realloc\") (param i64 i32 i32 i32) (result i32) (i32.const 0))",
-                 "'cabi_realloc'", "(i64, i32, i32, i32)", REALLOC_OK);
+  expect_refused(
+      e, "(func (export \"cabi_realloc\") (param i64 i32 i32 i32) (result i32) (i32.const 0))",
+      "'cabi_realloc'", "(i64, i32, i32, i32)", REALLOC_OK);
   wp_engine_free(e);
 }
 
@@ -72,11 +73,13 @@ WP_TEST(test_initialize_and_start) {
     snprintf(quoted, sizeof quoted, "'%s'", names[i]);
     snprintf(helper, sizeof helper,
              "(func (export \"%s\") (param i32 i64 f32 f64 i32 i32 i32 i32 i32))", names[i]);
-    expect_refused(e, helper, quoted, "(i32, i64, f32, f64, i32, i32, i32, i32, i32)", "func () -> ()");
-    snprintf(helper, sizeof helper,
-             "(func (export \"%s\") (result i64 i64 i64 i64 i64 i64)"
-             " (i64.const 1) (i64.const 2) (i64.const 3) (i64.const 4) (i64.const 5) (i64.const 6))",
-             names[i]);
+    expect_refused(e, helper, quoted, "(i32, i64, f32, f64, i32, i32, i32, i32, i32)",
+                   "func () -> ()");
+    snprintf(
+        helper, sizeof helper,
+        "(func (export \"%s\") (result i64 i64 i64 i64 i64 i64)"
+        " (i64.const 1) (i64.const 2) (i64.const 3) (i64.const 4) (i64.const 5) (i64.const 6))",
+        names[i]);
     expect_refused(e, helper, quoted, "-> (i64, i64, i64, i64, i64, i64)", "func () -> ()");
   }
   wp_engine_free(e);
@@ -84,8 +87,8 @@ WP_TEST(test_initialize_and_start) {
 
 WP_TEST(test_cabi_post) {
   wp_engine *e = adv_engine(0, 0);
-  expect_refused(e, "(func (export \"cabi_post_f\") (param i32 i32 i32 i32 i32 i32))", "'cabi_post_f'",
-                 "(i32, i32, i32, i32, i32, i32)", "func (i32) -> ()");
+  expect_refused(e, "(func (export \"cabi_post_f\") (param i32 i32 i32 i32 i32 i32))",
+                 "'cabi_post_f'", "(i32, i32, i32, i32, i32, i32)", "func (i32) -> ()");
   expect_refused(e,
                  "(func (export \"cabi_post_f\") (param i32) (result i64 i64 i64 i64)"
                  " (i64.const 1) (i64.const 2) (i64.const 3) (i64.const 4))",
@@ -129,9 +132,8 @@ WP_TEST(test_right_types_work) {
    so its type does not matter. */
 WP_TEST(test_post_of_numeric_export_ignored) {
   wp_engine *e = adv_engine(0, 0);
-  static const char wat[] =
-      "(module (func (export \"n\") (result i64) (i64.const 7))\n"
-      " (func (export \"cabi_post_n\") (param i64) (unreachable)))";
+  static const char wat[] = "(module (func (export \"n\") (result i64) (i64.const 7))\n"
+                            " (func (export \"cabi_post_n\") (param i64) (unreachable)))";
   wp_plugin *p;
   wp_instance *inst;
   assert_ok(adv_load(e, "numeric.wat", wat, NULL, &p));

@@ -160,8 +160,7 @@ WP_TEST(test_setters_refuse_bad_text) {
   refused(e, wp_manifest_set_env(m, "A=B", "1"), "contain no '='");
   refused(e, wp_manifest_set_env(m, "", "1"), "must be non-empty");
   refused_with(e, wp_manifest_add_arg(m, "\xe0\x80\x80"), "argument argv[0]", "\\xe0\\x80\\x80");
-  refused_with(e, wp_manifest_allow_dir(m, "/tmp", "/data\xfe", false), "guest path",
-               "/data\\xfe");
+  refused_with(e, wp_manifest_allow_dir(m, "/tmp", "/data\xfe", false), "guest path", "/data\\xfe");
   refused_with(e, wp_manifest_set_config(m, "k\x80", "v"), "config key", "k\\x80");
   refused_with(e, wp_manifest_set_config(m, "k", "v\xed\xb0\x80"), "config key \"k\"",
                "v\\xed\\xb0\\x80");
@@ -219,7 +218,8 @@ WP_TEST(test_wat_error_quotes_an_excerpt) {
   /* One 160 KB line with an error in its middle. */
   assert_non_null(wat);
   len += (size_t)sprintf(wat, "(module (func");
-  for (size_t i = 0; i < nops; i++) len += (size_t)sprintf(wat + len, i == nops / 2 ? " bogus" : " nop");
+  for (size_t i = 0; i < nops; i++)
+    len += (size_t)sprintf(wat + len, i == nops / 2 ? " bogus" : " nop");
   len += (size_t)sprintf(wat + len, "))");
   err = wp_plugin_load_bytes(e, "long.wat", wat, len, NULL, &p);
   assert_non_null(err);
@@ -233,8 +233,9 @@ WP_TEST(test_wat_error_quotes_an_excerpt) {
   const char *excerpt = strstr(msg, "\n    ...") + 1, *caret = strrchr(msg, '\n') + 1;
   size_t col = (size_t)(strchr(caret, '^') - caret);
   assert_memory_equal(excerpt + col, "bogus", 5);
-  assert_error(err, WP_ERR_LOAD, "not valid WebAssembly text: unknown operator or unexpected "
-                                 "token at line 1, column 40015");
+  assert_error(err, WP_ERR_LOAD,
+               "not valid WebAssembly text: unknown operator or unexpected "
+               "token at line 1, column 40015");
 
   /* A short line is quoted whole; tabs keep the caret in place. */
   const char *tabs = "(module\n  (func\n\t\tbogus))";

@@ -13,8 +13,8 @@
 
 /* The host function interrupts its own caller's call, as another thread
    would while the host is busy. */
-static wp_error *interrupt_me(wp_host_call *call, const wp_val *args, size_t nargs,
-                              wp_val *results, size_t nresults, void *ud) {
+static wp_error *interrupt_me(wp_host_call *call, const wp_val *args, size_t nargs, wp_val *results,
+                              size_t nresults, void *ud) {
   (void)args, (void)nargs, (void)results, (void)nresults;
   int *calls = ud;
   (*calls)++;
@@ -37,14 +37,16 @@ WP_TEST(test_interrupt_in_host_function) {
   for (uint32_t timeout = 0; timeout <= 5000; timeout += 5000) { /* fast and slow call paths */
     wp_engine *e = adv_engine(4, 0);
     int calls = 0;
-    assert_ok(wp_engine_define_func(e, "test", "interrupt_me", NULL, 0, NULL, 0, interrupt_me, &calls, NULL));
+    assert_ok(wp_engine_define_func(e, "test", "interrupt_me", NULL, 0, NULL, 0, interrupt_me,
+                                    &calls, NULL));
     assert_ok(wp_engine_define_func(e, "test", "nop", NULL, 0, NULL, 0, nop, NULL, NULL));
     wp_manifest *m = adv_manifest(0, timeout);
     wp_plugin *p;
     wp_instance *inst;
     assert_ok(adv_load(e, "host.wat", host_wat, m, &p));
     assert_ok(wp_instance_new(p, &inst));
-    assert_error(adv_call_i32(inst, "call_host", NULL), WP_ERR_INTERRUPTED, "'call_host' was interrupted");
+    assert_error(adv_call_i32(inst, "call_host", NULL), WP_ERR_INTERRUPTED,
+                 "'call_host' was interrupted");
     assert_int_equal(calls, 1);
     /* The request was used up by the call it was made during. */
     assert_ok(wp_instance_reset(inst));

@@ -161,10 +161,11 @@ WP_TEST(test_300k_functions_refused_before_compiling) {
   double start = adv_now_ms();
   wp_error *err = load(e, &b, NULL);
   double took = (adv_now_ms() - start) / 1e3;
-  assert_error(err, WP_ERR_LOAD, "plugin 'gen': 300000 functions (0 imported, 300000 defined), "
-                                 "more than the function limit of 100000; raise the engine's "
-                                 "cap with wp_engine_config_set_max_functions (CLI: "
-                                 "--max-functions)");
+  assert_error(err, WP_ERR_LOAD,
+               "plugin 'gen': 300000 functions (0 imported, 300000 defined), "
+               "more than the function limit of 100000; raise the engine's "
+               "cap with wp_engine_config_set_max_functions (CLI: "
+               "--max-functions)");
   print_message("300000 functions refused in %.3f s\n", took);
   assert_true(took < 1.0);
   adv_engine_still_works(e);
@@ -229,9 +230,11 @@ WP_TEST(test_manifest_lowers_caps) {
                "raise wp_engine_config_set_max_functions");
   wp_manifest_set_max_functions(m, 0);
   wp_manifest_set_max_module_size(m, 40);
-  snprintf(want, sizeof want, "the plugin is %zu bytes, more than the module size limit of 40 "
+  snprintf(want, sizeof want,
+           "the plugin is %zu bytes, more than the module size limit of 40 "
            "bytes set by the manifest (limits.module_size); raise it there, up to the "
-           "engine's cap of 64 KiB", ten.len);
+           "engine's cap of 64 KiB",
+           ten.len);
   assert_error(load(e, &ten, m), WP_ERR_LOAD, want);
   wp_manifest_set_max_module_size(m, (64u << 10) + 1);
   assert_error(load(e, &ten, m), WP_ERR_BAD_INPUT,
@@ -255,9 +258,11 @@ WP_TEST(test_module_size_cap) {
   put_name(&custom, "pad");
   for (size_t i = 0; i < (64u << 10); i++) put_byte(&custom, 0);
   put_section(&b, 0, &custom);
-  snprintf(want, sizeof want, "plugin 'gen': the plugin is %zu bytes, more than the module size "
+  snprintf(want, sizeof want,
+           "plugin 'gen': the plugin is %zu bytes, more than the module size "
            "limit of 64 KiB; raise the engine's cap with wp_engine_config_set_max_module_size "
-           "(CLI: --max-module-size)", b.len);
+           "(CLI: --max-module-size)",
+           b.len);
   assert_error(load(e, &b, NULL), WP_ERR_LOAD, want);
   /* Text over the cap is refused before it is parsed. */
   assert_non_null(wat);
@@ -345,7 +350,8 @@ WP_TEST(test_compact_imports_counted) {
   put_name(&s, "env"), put_name(&s, ""), put_byte(&s, 0x7E), put(&s, (const uint8_t[]){0, 0}, 2);
   put_leb(&s, 4), put_name(&s, "d"), put_name(&s, "e"), put_name(&s, "f"), put_name(&s, "g");
   /* one type, two names: globals, not functions */
-  put_name(&s, "env"), put_name(&s, ""), put_byte(&s, 0x7E), put(&s, (const uint8_t[]){3, 0x7F, 0}, 3);
+  put_name(&s, "env"), put_name(&s, ""), put_byte(&s, 0x7E),
+      put(&s, (const uint8_t[]){3, 0x7F, 0}, 3);
   put_leb(&s, 2), put_name(&s, "h"), put_name(&s, "i");
   put_section(&m, 2, &s);
   wp_wasm_count(m.data, m.len, &c);
@@ -357,13 +363,12 @@ WP_TEST(test_compact_imports_counted) {
 /* A component: the functions of every core module in it, nested
    components included, plus its canonical functions. */
 WP_TEST(test_component_functions_counted) {
-  static const char wat[] =
-      "(component\n"
-      "  (import \"host\" (func $h))\n"
-      "  (core func $l (canon lower (func $h)))\n"
-      "  (core module $a (func) (func))\n"
-      "  (component $inner (core module (func) (func) (func)))\n"
-      ")";
+  static const char wat[] = "(component\n"
+                            "  (import \"host\" (func $h))\n"
+                            "  (core func $l (canon lower (func $h)))\n"
+                            "  (core module $a (func) (func))\n"
+                            "  (component $inner (core module (func) (func) (func)))\n"
+                            ")";
   wp_engine *e = engine_with_caps(0, 5);
   wp_plugin *p = NULL;
   assert_error(wp_plugin_load_bytes(e, "comp.wat", wat, strlen(wat), NULL, &p), WP_ERR_LOAD,

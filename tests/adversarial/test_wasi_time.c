@@ -49,7 +49,8 @@ static void teardown(env *t) {
 }
 
 /* Calls a p1 export taking (i64) or (i32, i64) and returning the errno. */
-static wp_error *p1_call(wp_instance *inst, const char *name, int32_t clock, int64_t ns, int32_t *errno_out) {
+static wp_error *p1_call(wp_instance *inst, const char *name, int32_t clock, int64_t ns,
+                         int32_t *errno_out) {
   wp_val args[2], r;
   size_t n = 0;
   if (clock >= 0) args[n++] = WP_VAL_I32(clock);
@@ -267,12 +268,17 @@ WP_TEST(test_p2_open_fifo_refused) {
   wp_instance *inst;
   assert_ok(wp_plugin_load(e, adv_fixture("open_p2.wat"), m, &p));
   assert_ok(wp_instance_new(p, &inst));
-  struct { uint32_t which, follow, want; } cases[] = {
-      {0, 0, 20 /* no-device: the FIFO */}, {1, 0, 0 /* the file */},
-      {2, 1, 20 /* the link, followed to the FIFO */}, {3, 0, 21 /* no-entry */},
+  struct {
+    uint32_t which, follow, want;
+  } cases[] = {
+      {0, 0, 20 /* no-device: the FIFO */},
+      {1, 0, 0 /* the file */},
+      {2, 1, 20 /* the link, followed to the FIFO */},
+      {3, 0, 21 /* no-entry */},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    wp_value *args[2] = {wp_value_new_u32(cases[i].which), wp_value_new_u32(cases[i].follow)}, *r = NULL;
+    wp_value *args[2] = {wp_value_new_u32(cases[i].which), wp_value_new_u32(cases[i].follow)},
+             *r = NULL;
     double t0 = adv_now_ms();
     assert_ok(wp_instance_invoke(inst, "open", (const wp_value *const *)args, 2, &r));
     assert_true(adv_now_ms() - t0 < WITHIN_MS);
@@ -299,9 +305,13 @@ WP_TEST(test_p1_open_fifo_refused) {
   wp_instance *inst;
   assert_ok(wp_plugin_load(e, adv_fixture("open_p1.wat"), m, &p));
   assert_ok(wp_instance_new(p, &inst));
-  struct { int which, follow, want; } cases[] = {
-      {0, 0, 60 /* ENXIO: the FIFO */},  {1, 0, 0 /* the file */},
-      {2, 1, 60 /* the link, followed to the FIFO */}, {3, 0, 44 /* ENOENT */},
+  struct {
+    int which, follow, want;
+  } cases[] = {
+      {0, 0, 60 /* ENXIO: the FIFO */},
+      {1, 0, 0 /* the file */},
+      {2, 1, 60 /* the link, followed to the FIFO */},
+      {3, 0, 44 /* ENOENT */},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     wp_val args[2] = {WP_VAL_I32(cases[i].which), WP_VAL_I32(cases[i].follow)}, r;
@@ -328,11 +338,11 @@ WP_TEST(test_p1_open_fifo_refused) {
 int main(void) {
   wp_test_save_wasm_signals();
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_p1_relative_sleep),   cmocka_unit_test(test_p1_absolute_monotonic),
+      cmocka_unit_test(test_p1_relative_sleep),    cmocka_unit_test(test_p1_absolute_monotonic),
       cmocka_unit_test(test_p1_absolute_realtime), cmocka_unit_test(test_p1_two_clocks),
-      cmocka_unit_test(test_p1_clock_and_stdin),  cmocka_unit_test(test_p1_bad_events_no_wait),
-      cmocka_unit_test(test_p1_interrupt),        cmocka_unit_test(test_p2_block_and_poll),
-      cmocka_unit_test(test_p2_interrupt),       cmocka_unit_test(test_p1_open_fifo_refused),
+      cmocka_unit_test(test_p1_clock_and_stdin),   cmocka_unit_test(test_p1_bad_events_no_wait),
+      cmocka_unit_test(test_p1_interrupt),         cmocka_unit_test(test_p2_block_and_poll),
+      cmocka_unit_test(test_p2_interrupt),         cmocka_unit_test(test_p1_open_fifo_refused),
       cmocka_unit_test(test_p2_open_fifo_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

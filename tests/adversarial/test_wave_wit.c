@@ -39,8 +39,11 @@ static struct wp_type t_f64 = {.kind = WP_TYPE_F64, .text = "f64"};
 static struct wp_type t_char = {.kind = WP_TYPE_CHAR, .text = "char"};
 static struct wp_type t_string = {.kind = WP_TYPE_STRING, .text = "string"};
 static struct wp_type *u32_kid[] = {&t_u32};
-static struct wp_type t_list_u32 = {.kind = WP_TYPE_LIST, .n = 1, .children = u32_kid, .text = "list<u32>"};
-static struct wp_type t_option_u64 = {.kind = WP_TYPE_OPTION, .n = 1, .children = (struct wp_type *[]){&t_u64},
+static struct wp_type t_list_u32 = {
+    .kind = WP_TYPE_LIST, .n = 1, .children = u32_kid, .text = "list<u32>"};
+static struct wp_type t_option_u64 = {.kind = WP_TYPE_OPTION,
+                                      .n = 1,
+                                      .children = (struct wp_type *[]){&t_u64},
                                       .text = "option<u64>"};
 
 /* Reads `text` as `t`; returns the value (the caller frees it) or fails. */
@@ -74,7 +77,8 @@ WP_TEST(test_unsigned_minus_zero) {
     assert_error(wp_value_from_wave(unsigned_types[i], "-0", &v), WP_ERR_BAD_INPUT,
                  "an unsigned integer has no sign, not even -0");
     assert_null(v);
-    assert_error(wp_value_from_wave(unsigned_types[i], "  -0 ", &v), WP_ERR_BAD_INPUT, "at column 3");
+    assert_error(wp_value_from_wave(unsigned_types[i], "  -0 ", &v), WP_ERR_BAD_INPUT,
+                 "at column 3");
     /* The next read of the same type works. */
     v = read_ok(unsigned_types[i], "0");
     assert_int_equal(wp_value_get_uint(v), 0);
@@ -155,13 +159,17 @@ WP_TEST(test_float_hard_cases) {
 static const struct {
   const char *utf8, *want, *what;
 } escapes[] = {
-    {"a\xE2\x80\xAE" "cba", "\"a\\u{202e}cba\"", "right-to-left override"},
+    {"a\xE2\x80\xAE"
+     "cba",
+     "\"a\\u{202e}cba\"", "right-to-left override"},
     {"x\xE2\x80\x8By", "\"x\\u{200b}y\"", "zero width space"},
     {"x\xE2\x80\x8Cy\xE2\x80\x8Dz", "\"x\\u{200c}y\\u{200d}z\"", "zero width (non-)joiner"},
     {"\xE2\x81\xA0word", "\"\\u{2060}word\"", "word joiner"},
     {"\xEF\xBB\xBFhead", "\"\\u{feff}head\"", "byte order mark"},
     {"soft\xC2\xADhyphen", "\"soft\\u{ad}hyphen\"", "soft hyphen"},
-    {"no\xC2\xA0" "break", "\"no\\u{a0}break\"", "no-break space"},
+    {"no\xC2\xA0"
+     "break",
+     "\"no\\u{a0}break\"", "no-break space"},
     {"\xE3\x80\x80", "\"\\u{3000}\"", "ideographic space"},
     {"e\xCC\x81", "\"e\\u{301}\"", "combining acute accent"},
     {"\xCC\x81\"", "\"\\u{301}\\\"\"", "a combining mark on the closing quote"},
@@ -173,8 +181,8 @@ static const struct {
     {"\xEF\xBF\xBF", "\"\\u{ffff}\"", "non-character"},
     {"\x1B[31m", "\"\\u{1b}[31m\"", "terminal escape"},
     /* Printable text stays as it is. */
-    {"caf\xC3\xA9 \xE4\xB8\xAD \xF0\x9F\x91\x8B \xED\x95\x9C", "\"caf\xC3\xA9 \xE4\xB8\xAD \xF0\x9F\x91\x8B \xED\x95\x9C\"",
-     "printable"},
+    {"caf\xC3\xA9 \xE4\xB8\xAD \xF0\x9F\x91\x8B \xED\x95\x9C",
+     "\"caf\xC3\xA9 \xE4\xB8\xAD \xF0\x9F\x91\x8B \xED\x95\x9C\"", "printable"},
 };
 
 WP_TEST(test_invisible_and_combining_escaped) {
@@ -259,11 +267,10 @@ static char *slurp(const char *path, size_t *len) {
   return data;
 }
 
-static const char async_world[] =
-    "world root {\n"
-    "  export fetch: async func(url: string) -> string;\n"
-    "  export pipe: func(input: stream<u8>) -> future<string>;\n"
-    "}";
+static const char async_world[] = "world root {\n"
+                                  "  export fetch: async func(url: string) -> string;\n"
+                                  "  export pipe: func(input: stream<u8>) -> future<string>;\n"
+                                  "}";
 
 WP_TEST(test_async_component_wit) {
   size_t len;
@@ -276,7 +283,8 @@ WP_TEST(test_async_component_wit) {
   wp_free(wit);
   free(wat);
   /* A core module still has no WIT world. */
-  assert_error(wp_component_wit(adv_good_wat, strlen(adv_good_wat), &wit), WP_ERR_LOAD, "a core module");
+  assert_error(wp_component_wit(adv_good_wat, strlen(adv_good_wat), &wit), WP_ERR_LOAD,
+               "a core module");
 }
 
 /* `wasmplug inspect` prints the WIT, a note, and the load error naming the
@@ -293,7 +301,8 @@ WP_TEST(test_async_component_inspect) {
   int status = pclose(f);
   assert_true(WIFEXITED(status));
   assert_int_equal(WEXITSTATUS(status), 3);
-  const char *wants[] = {"kind:    component\n", async_world, "calls:   none: wasmplug cannot load this component",
+  const char *wants[] = {"kind:    component\n", async_world,
+                         "calls:   none: wasmplug cannot load this component",
                          "wasmplug: plugin 'wit_async.wat': uses component-model async",
                          "`stream` requires the component model async feature"};
   for (size_t i = 0; i < sizeof wants / sizeof *wants; i++) {

@@ -30,23 +30,25 @@ static inline const char *fixture(const char *name) {
 }
 
 /* Fails the test with the error's message if err is not NULL. */
-#define assert_ok(expr)                                                           \
-  do {                                                                            \
-    wp_error *e_ = (expr);                                                        \
-    if (e_) {                                                                     \
-      print_error("unexpected error: %s\n", wp_error_get_message(e_));            \
-      wp_error_free(e_);                                                          \
-      fail();                                                                     \
-    }                                                                             \
+#define assert_ok(expr)                                                \
+  do {                                                                 \
+    wp_error *e_ = (expr);                                             \
+    if (e_) {                                                          \
+      print_error("unexpected error: %s\n", wp_error_get_message(e_)); \
+      wp_error_free(e_);                                               \
+      fail();                                                          \
+    }                                                                  \
   } while (0)
 
 /* Asserts err has `kind` and its message contains `needle`; frees it. */
-#define assert_error(expr, kind, needle) assert_error_at((expr), (kind), (needle), __FILE__, __LINE__)
+#define assert_error(expr, kind, needle) \
+  assert_error_at((expr), (kind), (needle), __FILE__, __LINE__)
 
 static inline void assert_error_at(wp_error *err, wp_error_kind kind, const char *needle,
                                    const char *file, int line) {
   if (!err) {
-    print_error("%s:%d: expected a '%s' error, got success\n", file, line, wp_error_kind_name(kind));
+    print_error("%s:%d: expected a '%s' error, got success\n", file, line,
+                wp_error_kind_name(kind));
     fail();
   }
   const char *msg = wp_error_get_message(err);
@@ -96,13 +98,13 @@ static inline void wp_test_wasm_signals(void) {
 }
 
 /* A cmocka test whose body runs with Wasmtime's signal handlers. */
-#define WP_TEST(name)                                                             \
-  static void name##_body(void);                                                 \
-  static void name(void **state) {                                               \
-    (void)state;                                                                  \
-    wp_test_wasm_signals();                                                       \
-    name##_body();                                                                \
-  }                                                                               \
+#define WP_TEST(name)              \
+  static void name##_body(void);   \
+  static void name(void **state) { \
+    (void)state;                   \
+    wp_test_wasm_signals();        \
+    name##_body();                 \
+  }                                \
   static void name##_body(void)
 
 #endif

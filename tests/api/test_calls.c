@@ -68,15 +68,19 @@ WP_TEST(test_numeric) {
 WP_TEST(test_bad_arguments) {
   env *t = env_load("numeric.wat", NULL);
   wp_val r[2], one = WP_VAL_I32(1), three[3] = {WP_VAL_I32(1), WP_VAL_I32(2), WP_VAL_I32(3)};
-  assert_error(wp_instance_call(t->inst, "add", &one, 1, r, 1), WP_ERR_BAD_INPUT, "takes 2 arguments (i32, i32), got 1");
+  assert_error(wp_instance_call(t->inst, "add", &one, 1, r, 1), WP_ERR_BAD_INPUT,
+               "takes 2 arguments (i32, i32), got 1");
   assert_error(wp_instance_call(t->inst, "add", three, 3, r, 1), WP_ERR_BAD_INPUT, "got 3");
   wp_val mixed[2] = {WP_VAL_I32(1), WP_VAL_F64(2)};
-  assert_error(wp_instance_call(t->inst, "add", mixed, 2, r, 1), WP_ERR_BAD_INPUT, "argument 2 must be i32, got f64");
+  assert_error(wp_instance_call(t->inst, "add", mixed, 2, r, 1), WP_ERR_BAD_INPUT,
+               "argument 2 must be i32, got f64");
   wp_val good[2] = {WP_VAL_I32(1), WP_VAL_I32(2)};
-  assert_error(wp_instance_call(t->inst, "add", good, 2, r, 2), WP_ERR_BAD_INPUT, "returns 1 result");
+  assert_error(wp_instance_call(t->inst, "add", good, 2, r, 2), WP_ERR_BAD_INPUT,
+               "returns 1 result");
   assert_error(wp_instance_call(t->inst, "missing", NULL, 0, NULL, 0), WP_ERR_NOT_FOUND,
                "export 'missing' not found (exports: add, add64");
-  assert_error(wp_instance_call_func(t->inst, 999, NULL, 0, NULL, 0), WP_ERR_BAD_INPUT, "function id 999");
+  assert_error(wp_instance_call_func(t->inst, 999, NULL, 0, NULL, 0), WP_ERR_BAD_INPUT,
+               "function id 999");
   assert_error(wp_instance_call_bytes(t->inst, "add64", "x", 1, NULL, NULL), WP_ERR_BAD_INPUT,
                "'add64' is not a bytes function: its type is func (i64, i64) -> (i64)");
   assert_error(wp_instance_call_bytes(t->inst, "add", "x", 1, NULL, NULL), WP_ERR_ABI,
@@ -93,7 +97,8 @@ WP_TEST(test_corrupt_bytes) {
                "plugin 'junk.wasm': not a valid WebAssembly module");
   assert_error(wp_plugin_load_bytes(e, "text", "(module (func", 13, NULL, &p), WP_ERR_LOAD,
                "not valid WebAssembly text");
-  assert_error(wp_plugin_load(e, fixture("no-such.wasm"), NULL, &p), WP_ERR_NOT_FOUND, "cannot open");
+  assert_error(wp_plugin_load(e, fixture("no-such.wasm"), NULL, &p), WP_ERR_NOT_FOUND,
+               "cannot open");
   assert_null(p);
   /* The engine still loads good plugins. */
   const char *wat = "(module (func (export \"f\") (result i32) i32.const 7))";
@@ -136,7 +141,8 @@ WP_TEST(test_timeout) {
   env *t = env_load("numeric.wat", m);
   struct timespec a, b;
   clock_gettime(CLOCK_MONOTONIC, &a);
-  fail_then_recover(t, "spin", NULL, 0, 0, WP_ERR_TIMEOUT, "call 'spin' ran past its 50 ms timeout");
+  fail_then_recover(t, "spin", NULL, 0, 0, WP_ERR_TIMEOUT,
+                    "call 'spin' ran past its 50 ms timeout");
   clock_gettime(CLOCK_MONOTONIC, &b);
   double ms = (b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6;
   assert_true(ms >= 50); /* never stopped early */
@@ -203,7 +209,8 @@ WP_TEST(test_sha256_pin) {
   wp_plugin *p = NULL;
   const char *wat = "(module)";
   wp_manifest *m = wp_manifest_new();
-  assert_ok(wp_manifest_set_sha256(m, "0000000000000000000000000000000000000000000000000000000000000000"));
+  assert_ok(wp_manifest_set_sha256(
+      m, "0000000000000000000000000000000000000000000000000000000000000000"));
   assert_error(wp_plugin_load_bytes(e, "pinned", wat, strlen(wat), m, &p), WP_ERR_LOAD,
                "sha256 mismatch: the manifest pins 0000");
   /* sha256("(module)") */
@@ -239,7 +246,8 @@ WP_TEST(test_bytes_echo) {
   const char *s;
   assert_ok(wp_instance_call_string(t->inst, "echo", "héllo", &s));
   assert_string_equal(s, "héllo");
-  assert_error(wp_instance_call_string(t->inst, "echo", "\xff\xfe", &s), WP_ERR_BAD_INPUT, "not valid UTF-8");
+  assert_error(wp_instance_call_string(t->inst, "echo", "\xff\xfe", &s), WP_ERR_BAD_INPUT,
+               "not valid UTF-8");
   env_free(t);
 }
 
@@ -278,8 +286,9 @@ WP_TEST(test_bytes_abi_violations) {
   env *t = env_load("echo.wat", NULL);
   const uint8_t *out;
   size_t len;
-  assert_error(wp_instance_call_bytes(t->inst, "bad_output", "x", 1, &out, &len), WP_ERR_ABI,
-               "'bad_output' returned output [ptr=0xfffffff0, len=64] outside its memory of 128 KiB");
+  assert_error(
+      wp_instance_call_bytes(t->inst, "bad_output", "x", 1, &out, &len), WP_ERR_ABI,
+      "'bad_output' returned output [ptr=0xfffffff0, len=64] outside its memory of 128 KiB");
   assert_ok(wp_instance_call_bytes(t->inst, "echo", "ok", 2, &out, &len));
   assert_error(wp_instance_call_bytes(t->inst, "bad_retptr", "x", 1, &out, &len), WP_ERR_ABI,
                "return-area pointer 0x7ffffff0");
@@ -311,12 +320,18 @@ WP_TEST(test_config_and_log) {
 int main(void) {
   wp_test_save_wasm_signals();
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_numeric),      cmocka_unit_test(test_bad_arguments),
-      cmocka_unit_test(test_corrupt_bytes), cmocka_unit_test(test_trap),
-      cmocka_unit_test(test_timeout),      cmocka_unit_test(test_fuel),
-      cmocka_unit_test(test_memory_limit), cmocka_unit_test(test_interrupt),
-      cmocka_unit_test(test_sha256_pin),   cmocka_unit_test(test_bytes_echo),
-      cmocka_unit_test(test_bytes_abi_violations), cmocka_unit_test(test_config_and_log),
+      cmocka_unit_test(test_numeric),
+      cmocka_unit_test(test_bad_arguments),
+      cmocka_unit_test(test_corrupt_bytes),
+      cmocka_unit_test(test_trap),
+      cmocka_unit_test(test_timeout),
+      cmocka_unit_test(test_fuel),
+      cmocka_unit_test(test_memory_limit),
+      cmocka_unit_test(test_interrupt),
+      cmocka_unit_test(test_sha256_pin),
+      cmocka_unit_test(test_bytes_echo),
+      cmocka_unit_test(test_bytes_abi_violations),
+      cmocka_unit_test(test_config_and_log),
       cmocka_unit_test(test_is_bytes_func),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

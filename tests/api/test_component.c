@@ -12,8 +12,8 @@
 
 static int twice_calls;
 
-static wp_error *twice(wp_host_call *call, const wp_value *const *args, size_t nargs, wp_value **result,
-                       void *user_data) {
+static wp_error *twice(wp_host_call *call, const wp_value *const *args, size_t nargs,
+                       wp_value **result, void *user_data) {
   (void)user_data;
   twice_calls++;
   assert_int_equal(nargs, 1);
@@ -81,7 +81,8 @@ WP_TEST(test_reflection) {
   assert_int_equal(wp_type_get_kind(wp_functype_result(ft)), WP_TYPE_STRING);
   assert_ok(wp_plugin_find_func(p, "example:test/api#quadruple", &id));
   assert_string_equal(wp_plugin_get_export(p, id)->module, "example:test/api");
-  assert_error(wp_plugin_find_func(p, "quadruple", &id), WP_ERR_NOT_FOUND, "example:test/api#quadruple");
+  assert_error(wp_plugin_find_func(p, "quadruple", &id), WP_ERR_NOT_FOUND,
+               "example:test/api#quadruple");
   char *wit = NULL;
   FILE *f = fopen(fixture("component.wat"), "rb");
   char text[8192];
@@ -116,27 +117,33 @@ WP_TEST(test_calls_and_errors) {
   /* arity and type mismatches name the argument; the next call works */
   wp_value *one = wp_value_new_u32(1), *str = wp_value_new_string("x");
   const wp_value *bad_arity[1] = {one};
-  assert_error(wp_instance_invoke(inst, "add", bad_arity, 1, &r), WP_ERR_BAD_INPUT, "'add' takes 2 arguments, got 1");
+  assert_error(wp_instance_invoke(inst, "add", bad_arity, 1, &r), WP_ERR_BAD_INPUT,
+               "'add' takes 2 arguments, got 1");
   const wp_value *bad_type[2] = {one, str};
   assert_error(wp_instance_invoke(inst, "add", bad_type, 2, &r), WP_ERR_BAD_INPUT,
                "argument 2 ('b') of 'add': expected u32, got string");
   wp_value *bad_utf8 = wp_value_new_string_n("\xff\xfe", 2);
-  assert_error(wp_instance_invoke(inst, "echo", (const wp_value *const *)&bad_utf8, 1, &r), WP_ERR_BAD_INPUT,
-               "not valid UTF-8");
+  assert_error(wp_instance_invoke(inst, "echo", (const wp_value *const *)&bad_utf8, 1, &r),
+               WP_ERR_BAD_INPUT, "not valid UTF-8");
   wp_value_free(bad_utf8);
-  assert_error(wp_instance_invoke(inst, "nope", NULL, 0, &r), WP_ERR_NOT_FOUND, "exports: example:test/api#quadruple, add");
+  assert_error(wp_instance_invoke(inst, "nope", NULL, 0, &r), WP_ERR_NOT_FOUND,
+               "exports: example:test/api#quadruple, add");
   /* a failing host function, and one returning the wrong type */
-  assert_error(wp_instance_invoke(inst, "example:test/api#quadruple", (const wp_value *const *)&(wp_value *){0}, 0, &r),
+  assert_error(wp_instance_invoke(inst, "example:test/api#quadruple",
+                                  (const wp_value *const *)&(wp_value *){0}, 0, &r),
                WP_ERR_BAD_INPUT, "takes 1 argument");
   wp_value *thirteen = wp_value_new_u32(13), *fourteen = wp_value_new_u32(14);
-  assert_error(wp_instance_invoke(inst, "example:test/api#quadruple", (const wp_value *const *)&thirteen, 1, &r),
+  assert_error(wp_instance_invoke(inst, "example:test/api#quadruple",
+                                  (const wp_value *const *)&thirteen, 1, &r),
                WP_ERR_HOST, "13 is unlucky");
   assert_ok(wp_instance_reset(inst));
-  assert_error(wp_instance_invoke(inst, "example:test/api#quadruple", (const wp_value *const *)&fourteen, 1, &r),
+  assert_error(wp_instance_invoke(inst, "example:test/api#quadruple",
+                                  (const wp_value *const *)&fourteen, 1, &r),
                WP_ERR_HOST, "returned a wrong result: expected u32, got string");
   assert_ok(wp_instance_reset(inst));
   wp_value *fifteen = wp_value_new_u32(15);
-  assert_error(wp_instance_invoke(inst, "example:test/api#quadruple", (const wp_value *const *)&fifteen, 1, &r),
+  assert_error(wp_instance_invoke(inst, "example:test/api#quadruple",
+                                  (const wp_value *const *)&fifteen, 1, &r),
                WP_ERR_BAD_INPUT, "called while another call runs on the same instance");
   wp_value_free(fifteen);
   assert_ok(wp_instance_reset(inst));
@@ -165,8 +172,8 @@ WP_TEST(test_traps_and_limits) {
   wp_error_free(err);
   assert_ok(wp_instance_reset(inst));
   wp_value *forever = wp_value_new_u64(0); /* counts up from 1: never equals 0 */
-  assert_error(wp_instance_invoke(inst, "spin", (const wp_value *const *)&forever, 1, &r), WP_ERR_TIMEOUT,
-               "50 ms timeout");
+  assert_error(wp_instance_invoke(inst, "spin", (const wp_value *const *)&forever, 1, &r),
+               WP_ERR_TIMEOUT, "50 ms timeout");
   assert_ok(wp_instance_reset(inst));
   assert_int_equal(call_u32(inst, "add", 2, 2, 2), 4);
   wp_instance_free(inst);
@@ -182,8 +189,8 @@ WP_TEST(test_traps_and_limits) {
   assert_int_equal(wp_value_get_uint(r), 100);
   wp_value_free(r);
   assert_true(wp_instance_get_fuel_used(inst) > 100);
-  assert_error(wp_instance_invoke(inst, "spin", (const wp_value *const *)&forever, 1, &r), WP_ERR_FUEL,
-               "ran out of fuel");
+  assert_error(wp_instance_invoke(inst, "spin", (const wp_value *const *)&forever, 1, &r),
+               WP_ERR_FUEL, "ran out of fuel");
   assert_ok(wp_instance_reset(inst));
   assert_int_equal(call_u32(inst, "add", 3, 2, 3), 6);
   wp_value_free(small);
@@ -208,8 +215,8 @@ WP_TEST(test_interrupt) {
   pthread_t t;
   pthread_create(&t, NULL, interrupt_later, inst);
   wp_value *forever = wp_value_new_u64(0), *r = NULL;
-  assert_error(wp_instance_invoke(inst, "spin", (const wp_value *const *)&forever, 1, &r), WP_ERR_INTERRUPTED,
-               "interrupted");
+  assert_error(wp_instance_invoke(inst, "spin", (const wp_value *const *)&forever, 1, &r),
+               WP_ERR_INTERRUPTED, "interrupted");
   pthread_join(t, NULL);
   wp_value_free(forever);
   assert_ok(wp_instance_reset(inst));
@@ -222,8 +229,9 @@ WP_TEST(test_interrupt) {
 WP_TEST(test_missing_imports) {
   wp_engine *e = test_engine(); /* no "twice" */
   wp_plugin *p = NULL;
-  assert_error(wp_plugin_load(e, fixture("component.wat"), NULL, &p), WP_ERR_LINK,
-               "1 import is not provided by the host: example:test/host#twice (func(x: u32) -> u32)");
+  assert_error(
+      wp_plugin_load(e, fixture("component.wat"), NULL, &p), WP_ERR_LINK,
+      "1 import is not provided by the host: example:test/host#twice (func(x: u32) -> u32)");
   wp_manifest *m = wp_manifest_new();
   wp_manifest_set_trap_missing_imports(m, true);
   p = load(e, m);
@@ -231,15 +239,18 @@ WP_TEST(test_missing_imports) {
   assert_ok(wp_instance_new(p, &inst));
   assert_int_equal(call_u32(inst, "add", 1, 2, 1), 2); /* works without the import */
   wp_value *x = wp_value_new_u32(1), *r = NULL;
-  assert_error(wp_instance_invoke(inst, "example:test/api#quadruple", (const wp_value *const *)&x, 1, &r),
-               WP_ERR_TRAP, "import 'example:test/host#twice' (func(x: u32) -> u32) is not provided by the host");
+  assert_error(
+      wp_instance_invoke(inst, "example:test/api#quadruple", (const wp_value *const *)&x, 1, &r),
+      WP_ERR_TRAP,
+      "import 'example:test/host#twice' (func(x: u32) -> u32) is not provided by the host");
   assert_ok(wp_instance_reset(inst));
   assert_int_equal(call_u32(inst, "add", 2, 2, 2), 4); /* and the next call works */
   wp_value_free(x);
   wp_instance_free(inst);
   wp_plugin_free(p);
   /* core modules cannot trap on missing imports */
-  assert_error(wp_plugin_load(e, fixture("numeric.wat"), m, &p), WP_ERR_BAD_INPUT, "only components support");
+  assert_error(wp_plugin_load(e, fixture("numeric.wat"), m, &p), WP_ERR_BAD_INPUT,
+               "only components support");
   wp_manifest_free(m);
   wp_engine_free(e);
 }
@@ -251,7 +262,8 @@ WP_TEST(test_corrupt_and_pinned) {
   assert_error(wp_plugin_load_bytes(e, "bad", truncated, sizeof truncated, NULL, &p), WP_ERR_LOAD,
                "not a valid WebAssembly component");
   wp_manifest *m = wp_manifest_new();
-  assert_ok(wp_manifest_set_sha256(m, "0000000000000000000000000000000000000000000000000000000000000000"));
+  assert_ok(wp_manifest_set_sha256(
+      m, "0000000000000000000000000000000000000000000000000000000000000000"));
   assert_error(wp_plugin_load(e, fixture("component.wat"), m, &p), WP_ERR_LOAD, "sha256 mismatch");
   wp_manifest_free(m);
   p = load(e, NULL); /* still fine afterwards */
@@ -293,13 +305,15 @@ WP_TEST(test_cache_and_pool) {
 WP_TEST(test_values) {
   /* building, reading, cloning, comparing; NULL children propagate */
   const char *names[] = {"x", "y"};
-  wp_value *rec = wp_value_new_record(names, (wp_value *[]){wp_value_new_s32(-1), wp_value_new_s32(2)}, 2);
+  wp_value *rec = wp_value_new_record(names,
+                                      (wp_value *[]){wp_value_new_s32(-1), wp_value_new_s32(2)}, 2);
   assert_non_null(rec);
   assert_int_equal(wp_value_get_count(rec), 2);
   assert_string_equal(wp_value_get_name(rec, 1), "y");
   assert_int_equal(wp_value_get_int(wp_value_get_field(rec, "x")), -1);
   assert_null(wp_value_get_field(rec, "z"));
-  wp_value *list = wp_value_new_list((wp_value *[]){rec, wp_value_new_variant("circle", wp_value_new_f64(1.5))}, 2);
+  wp_value *list = wp_value_new_list(
+      (wp_value *[]){rec, wp_value_new_variant("circle", wp_value_new_f64(1.5))}, 2);
   wp_value *copy = wp_value_clone(list);
   assert_true(wp_value_equal(list, copy));
   assert_string_equal(wp_value_get_case(wp_value_get_item(copy, 1)), "circle");

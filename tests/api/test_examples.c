@@ -118,8 +118,8 @@ WP_TEST(test_example_imports) {
 int main(void) {
   wp_test_save_wasm_signals();
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_hello_c),    cmocka_unit_test(test_hello_go),
-      cmocka_unit_test(test_callback_c), cmocka_unit_test(test_callback_go),
+      cmocka_unit_test(test_hello_c),         cmocka_unit_test(test_hello_go),
+      cmocka_unit_test(test_callback_c),      cmocka_unit_test(test_callback_go),
       cmocka_unit_test(test_example_imports),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,28 +10,45 @@
 
 #include "helpers.h"
 
-static wp_error *h_add(wp_host_call *c, const wp_val *a, size_t na, wp_val *r, size_t nr, void *ud) {
-  (void)c; (void)na; (void)nr;
+static wp_error *h_add(wp_host_call *c, const wp_val *a, size_t na, wp_val *r, size_t nr,
+                       void *ud) {
+  (void)c;
+  (void)na;
+  (void)nr;
   (*(int *)ud)++;
   r[0] = WP_VAL_I32(a[0].of.i32 + a[1].of.i32);
   return NULL;
 }
 
-static wp_error *h_scale(wp_host_call *c, const wp_val *a, size_t na, wp_val *r, size_t nr, void *ud) {
-  (void)c; (void)na; (void)nr; (void)ud;
+static wp_error *h_scale(wp_host_call *c, const wp_val *a, size_t na, wp_val *r, size_t nr,
+                         void *ud) {
+  (void)c;
+  (void)na;
+  (void)nr;
+  (void)ud;
   r[0] = WP_VAL_F64((double)a[0].of.i64 * a[1].of.f64);
   return NULL;
 }
 
-static wp_error *h_fail(wp_host_call *c, const wp_val *a, size_t na, wp_val *r, size_t nr, void *ud) {
-  (void)c; (void)na; (void)ud; (void)nr;
+static wp_error *h_fail(wp_host_call *c, const wp_val *a, size_t na, wp_val *r, size_t nr,
+                        void *ud) {
+  (void)c;
+  (void)na;
+  (void)ud;
+  (void)nr;
   if (a[0].of.i32 < 0) return wp_error_new(WP_ERR_HOST, "negative input %d refused", a[0].of.i32);
   r[0] = WP_VAL_I32(a[0].of.i32);
   return NULL;
 }
 
-static wp_error *h_nop(wp_host_call *c, const wp_val *a, size_t na, wp_val *r, size_t nr, void *ud) {
-  (void)c; (void)a; (void)na; (void)r; (void)nr; (void)ud;
+static wp_error *h_nop(wp_host_call *c, const wp_val *a, size_t na, wp_val *r, size_t nr,
+                       void *ud) {
+  (void)c;
+  (void)a;
+  (void)na;
+  (void)r;
+  (void)nr;
+  (void)ud;
   return NULL;
 }
 
@@ -45,12 +62,16 @@ static wp_error *h_upper(wp_host_call *c, const uint8_t *in, size_t len, void *u
 }
 
 static int freed;
-static void count_free(void *ud) { (void)ud; freed++; }
+static void count_free(void *ud) {
+  (void)ud;
+  freed++;
+}
 
 /* An engine offering everything host.wat imports. */
 static wp_engine *host_engine(int *adds) {
   wp_engine *e = test_engine();
-  static const wp_valkind ii[] = {WP_I32, WP_I32}, i[] = {WP_I32}, lf[] = {WP_I64, WP_F64}, f[] = {WP_F64};
+  static const wp_valkind ii[] = {WP_I32, WP_I32}, i[] = {WP_I32}, lf[] = {WP_I64, WP_F64},
+                          f[] = {WP_F64};
   assert_ok(wp_engine_define_func(e, "test", "add", ii, 2, i, 1, h_add, adds, count_free));
   assert_ok(wp_engine_define_func(e, "test", "scale", lf, 2, f, 1, h_scale, NULL, NULL));
   assert_ok(wp_engine_define_func(e, "test", "fail", i, 1, i, 1, h_fail, NULL, NULL));
@@ -87,8 +108,9 @@ WP_TEST(test_host_functions) {
 
   /* A failing host callback fails the guest call with its message... */
   wp_val neg = WP_VAL_I32(-5);
-  assert_error(wp_instance_call(inst, "call_fail", &neg, 1, &r, 1), WP_ERR_HOST,
-               "'call_fail' failed in a host function: host function 'test.fail' failed: negative input -5 refused");
+  assert_error(
+      wp_instance_call(inst, "call_fail", &neg, 1, &r, 1), WP_ERR_HOST,
+      "'call_fail' failed in a host function: host function 'test.fail' failed: negative input -5 refused");
   /* ...and the next call works. */
   assert_ok(wp_instance_reset(inst));
   wp_val pos = WP_VAL_I32(5);
@@ -96,8 +118,9 @@ WP_TEST(test_host_functions) {
   assert_int_equal(r.of.i32, 5);
 
   /* A lying pointer passed to a host function is caught. */
-  assert_error(wp_instance_call_bytes(inst, "shout_bad", "", 0, &out, &len), WP_ERR_ABI,
-               "passed input [ptr=0x7fffff00, len=512] to 'test.upper', outside its memory of 64 KiB");
+  assert_error(
+      wp_instance_call_bytes(inst, "shout_bad", "", 0, &out, &len), WP_ERR_ABI,
+      "passed input [ptr=0x7fffff00, len=512] to 'test.upper', outside its memory of 64 KiB");
   assert_ok(wp_instance_reset(inst));
   assert_ok(wp_instance_call_bytes(inst, "shout", "ok", 2, &out, &len));
   assert_memory_equal(out, "OK", 2);
@@ -111,8 +134,9 @@ WP_TEST(test_host_functions) {
 WP_TEST(test_missing_imports) {
   wp_engine *e = test_engine();
   wp_plugin *p = NULL;
-  assert_error(wp_plugin_load(e, fixture("missing.wat"), NULL, &p), WP_ERR_LINK,
-               "2 imports are not provided by the host: env.nowhere (func (i32) -> (i32)), env.neither (func () -> ())");
+  assert_error(
+      wp_plugin_load(e, fixture("missing.wat"), NULL, &p), WP_ERR_LINK,
+      "2 imports are not provided by the host: env.nowhere (func (i32) -> (i32)), env.neither (func () -> ())");
   /* Defined with another signature: a link error naming the import. */
   static const wp_valkind i64s[] = {WP_I64};
   assert_ok(wp_engine_define_func(e, "env", "nowhere", i64s, 1, NULL, 0, h_nop, NULL, NULL));
@@ -244,7 +268,8 @@ WP_TEST(test_manifest_errors_reach_load) {
   assert_error(wp_manifest_parse(unknown, strlen(unknown), NULL, &m), WP_ERR_BAD_INPUT,
                "unknown field 'limits.memroy'");
   const char *malformed = "{\"limits\": {\"timeout_ms\": 5,}";
-  assert_error(wp_manifest_parse(malformed, strlen(malformed), NULL, &m), WP_ERR_BAD_INPUT, "invalid JSON");
+  assert_error(wp_manifest_parse(malformed, strlen(malformed), NULL, &m), WP_ERR_BAD_INPUT,
+               "invalid JSON");
   assert_null(m);
   /* A good manifest with a memory limit above the engine's maximum. */
   const char *big = "{\"limits\": {\"memory\": \"8GiB\"}}";
@@ -260,8 +285,10 @@ WP_TEST(test_manifest_errors_reach_load) {
 int main(void) {
   wp_test_save_wasm_signals();
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_host_functions), cmocka_unit_test(test_missing_imports),
-      cmocka_unit_test(test_wasi_dirs),      cmocka_unit_test(test_command_and_capture),
+      cmocka_unit_test(test_host_functions),
+      cmocka_unit_test(test_missing_imports),
+      cmocka_unit_test(test_wasi_dirs),
+      cmocka_unit_test(test_command_and_capture),
       cmocka_unit_test(test_manifest_errors_reach_load),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -234,7 +234,8 @@ static unsigned long long vm_size(void) {
  */
 WP_TEST(test_address_space_limit) {
 #ifdef __SANITIZE_ADDRESS__
-  print_message("skipped under AddressSanitizer: its shadow memory needs more address space than the limit leaves\n");
+  print_message(
+      "skipped under AddressSanitizer: its shadow memory needs more address space than the limit leaves\n");
 #else
   pid_t pid = fork();
   assert_true(pid >= 0);
@@ -267,10 +268,8 @@ WP_TEST(test_address_space_limit) {
 int main(void) {
   wp_test_save_wasm_signals();
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_pool_threads),
-      cmocka_unit_test(test_pool_discards_failed),
-      cmocka_unit_test(test_instance_churn_no_leak),
-      cmocka_unit_test(test_compile_cache),
+      cmocka_unit_test(test_pool_threads),           cmocka_unit_test(test_pool_discards_failed),
+      cmocka_unit_test(test_instance_churn_no_leak), cmocka_unit_test(test_compile_cache),
       cmocka_unit_test(test_address_space_limit),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

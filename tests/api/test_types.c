@@ -25,8 +25,8 @@ static void counter_drop(void *object, void *user_data) {
   free(object);
 }
 
-static wp_error *counter_new(wp_host_call *call, const wp_value *const *args, size_t nargs, wp_value **result,
-                             void *ud) {
+static wp_error *counter_new(wp_host_call *call, const wp_value *const *args, size_t nargs,
+                             wp_value **result, void *ud) {
   (void)ud;
   assert_int_equal(nargs, 1);
   counter *c = malloc(sizeof *c);
@@ -35,8 +35,8 @@ static wp_error *counter_new(wp_host_call *call, const wp_value *const *args, si
   return NULL;
 }
 
-static wp_error *counter_increment(wp_host_call *call, const wp_value *const *args, size_t nargs, wp_value **result,
-                                   void *ud) {
+static wp_error *counter_increment(wp_host_call *call, const wp_value *const *args, size_t nargs,
+                                   wp_value **result, void *ud) {
   (void)ud;
   assert_int_equal(nargs, 1);
   void *obj = NULL;
@@ -47,8 +47,8 @@ static wp_error *counter_increment(wp_host_call *call, const wp_value *const *ar
   return NULL;
 }
 
-static wp_error *round_trip(wp_host_call *call, const wp_value *const *args, size_t nargs, wp_value **result,
-                            void *ud) {
+static wp_error *round_trip(wp_host_call *call, const wp_value *const *args, size_t nargs,
+                            wp_value **result, void *ud) {
   (void)call;
   (void)ud;
   assert_int_equal(nargs, 1);
@@ -77,21 +77,24 @@ static wp_engine *types_engine(void) {
   const char *h = "example:types/host";
   assert_ok(wp_engine_define_resource(e, h, "counter", counter_drop, NULL, &g_counter));
   assert_ok(wp_engine_define_component_func(e, h, "[constructor]counter", counter_new, NULL, NULL));
-  assert_ok(wp_engine_define_component_func(e, h, "[method]counter.increment", counter_increment, NULL, NULL));
+  assert_ok(wp_engine_define_component_func(e, h, "[method]counter.increment", counter_increment,
+                                            NULL, NULL));
   assert_ok(wp_engine_define_component_func(e, h, "round-trip", round_trip, NULL, NULL));
   return e;
 }
 
 static bool have_types(void) {
   if (access(TYPES, R_OK) == 0) return true;
-  print_message("SKIP: %s was not built (WASMPLUG_GUESTS off or the guest toolchain missing)\n", TYPES);
+  print_message("SKIP: %s was not built (WASMPLUG_GUESTS off or the guest toolchain missing)\n",
+                TYPES);
   return false;
 }
 
 /* ---- values -------------------------------------------------------------------- */
 
 static wp_value *point(int32_t x, int32_t y) {
-  return wp_value_new_record((const char *[]){"x", "y"}, (wp_value *[]){wp_value_new_s32(x), wp_value_new_s32(y)}, 2);
+  return wp_value_new_record((const char *[]){"x", "y"},
+                             (wp_value *[]){wp_value_new_s32(x), wp_value_new_s32(y)}, 2);
 }
 
 static wp_value *strings(const char *a, const char *b) {
@@ -99,20 +102,37 @@ static wp_value *strings(const char *a, const char *b) {
 }
 
 static wp_value *everything(void) {
-  const char *names[] = {"b", "v-s8", "v-u8", "v-s16", "v-u16", "v-s32", "v-u32", "v-s64", "v-u64", "v-f32",
-                         "v-f64", "c", "s", "l", "bytes", "p", "t", "sh", "col", "o", "r", "f", "nested"};
+  const char *names[] = {"b",     "v-s8",  "v-u8",  "v-s16", "v-u16", "v-s32", "v-u32", "v-s64",
+                         "v-u64", "v-f32", "v-f64", "c",     "s",     "l",     "bytes", "p",
+                         "t",     "sh",    "col",   "o",     "r",     "f",     "nested"};
   wp_value *fields[] = {
-      wp_value_new_bool(true), wp_value_new_s8(-128), wp_value_new_u8(255), wp_value_new_s16(-32768),
-      wp_value_new_u16(65535), wp_value_new_s32(INT32_MIN), wp_value_new_u32(UINT32_MAX),
-      wp_value_new_s64(INT64_MIN), wp_value_new_u64(UINT64_MAX), wp_value_new_f32(1.5f),
-      wp_value_new_f64(-2.25e300), wp_value_new_char(0x1F600), wp_value_new_string("h\xc3\xa9llo"),
-      strings("a", ""), wp_value_new_bytes("\0\1\2\xff", 4), point(-3, 4),
+      wp_value_new_bool(true),
+      wp_value_new_s8(-128),
+      wp_value_new_u8(255),
+      wp_value_new_s16(-32768),
+      wp_value_new_u16(65535),
+      wp_value_new_s32(INT32_MIN),
+      wp_value_new_u32(UINT32_MAX),
+      wp_value_new_s64(INT64_MIN),
+      wp_value_new_u64(UINT64_MAX),
+      wp_value_new_f32(1.5f),
+      wp_value_new_f64(-2.25e300),
+      wp_value_new_char(0x1F600),
+      wp_value_new_string("h\xc3\xa9llo"),
+      strings("a", ""),
+      wp_value_new_bytes("\0\1\2\xff", 4),
+      point(-3, 4),
       wp_value_new_tuple((wp_value *[]){wp_value_new_u32(7), wp_value_new_string("seven")}, 2),
-      wp_value_new_variant("rect", point(1, 2)), wp_value_new_enum("blue"), wp_value_new_some(point(5, 6)),
-      wp_value_new_err(wp_value_new_enum("green")), wp_value_new_flags((const char *[]){"read", "exec"}, 2),
-      wp_value_new_list((wp_value *[]){wp_value_new_none(), wp_value_new_some(wp_value_new_ok(wp_value_new_variant("empty", NULL))),
-                                       wp_value_new_some(wp_value_new_err(wp_value_new_string("bad")))},
-                        3),
+      wp_value_new_variant("rect", point(1, 2)),
+      wp_value_new_enum("blue"),
+      wp_value_new_some(point(5, 6)),
+      wp_value_new_err(wp_value_new_enum("green")),
+      wp_value_new_flags((const char *[]){"read", "exec"}, 2),
+      wp_value_new_list(
+          (wp_value *[]){wp_value_new_none(),
+                         wp_value_new_some(wp_value_new_ok(wp_value_new_variant("empty", NULL))),
+                         wp_value_new_some(wp_value_new_err(wp_value_new_string("bad")))},
+          3),
   };
   return wp_value_new_record(names, fields, 23);
 }
@@ -157,19 +177,29 @@ WP_TEST(test_round_trip_every_type) {
   echo(inst, "echo-string", wp_value_new_string("grüße 👋"));
   echo(inst, "echo-string", wp_value_new_string(""));
   echo(inst, "echo-bytes", wp_value_new_bytes("\0\1\2\3\xfe\xff", 6));
-  echo(inst, "echo-list", wp_value_new_list((wp_value *[]){wp_value_new_u32(1), wp_value_new_u32(2), wp_value_new_u32(3)}, 3));
+  echo(inst, "echo-list",
+       wp_value_new_list(
+           (wp_value *[]){wp_value_new_u32(1), wp_value_new_u32(2), wp_value_new_u32(3)}, 3));
   echo(inst, "echo-list", wp_value_new_list(NULL, 0));
   echo(inst, "echo-strings", strings("one", "two"));
   echo(inst, "echo-point", point(-7, 9));
   const char *ln[] = {"text", "at", "tags", "scale"};
   echo(inst, "echo-label",
-       wp_value_new_record(ln, (wp_value *[]){wp_value_new_string("hi"), point(1, 1), strings("x", "y"), wp_value_new_some(wp_value_new_f64(0.5))}, 4));
+       wp_value_new_record(ln,
+                           (wp_value *[]){wp_value_new_string("hi"), point(1, 1), strings("x", "y"),
+                                          wp_value_new_some(wp_value_new_f64(0.5))},
+                           4));
   echo(inst, "echo-tuple",
-       wp_value_new_tuple((wp_value *[]){wp_value_new_u8(1), wp_value_new_string("two"), wp_value_new_f64(3.0)}, 3));
+       wp_value_new_tuple(
+           (wp_value *[]){wp_value_new_u8(1), wp_value_new_string("two"), wp_value_new_f64(3.0)},
+           3));
   echo(inst, "echo-shape", wp_value_new_variant("circle", wp_value_new_f64(2.5)));
   echo(inst, "echo-shape", wp_value_new_variant("empty", NULL));
-  echo(inst, "echo-shapes", wp_value_new_list((wp_value *[]){wp_value_new_variant("rect", point(3, 4)), wp_value_new_variant("empty", NULL),
-                                                             wp_value_new_variant("circle", wp_value_new_f64(1))}, 3));
+  echo(inst, "echo-shapes",
+       wp_value_new_list((wp_value *[]){wp_value_new_variant("rect", point(3, 4)),
+                                        wp_value_new_variant("empty", NULL),
+                                        wp_value_new_variant("circle", wp_value_new_f64(1))},
+                         3));
   echo(inst, "echo-color", wp_value_new_enum("green"));
   echo(inst, "echo-option", wp_value_new_some(wp_value_new_string("x")));
   echo(inst, "echo-option", wp_value_new_none());
@@ -186,7 +216,8 @@ WP_TEST(test_round_trip_every_type) {
   wp_value *args[3] = {wp_value_new_u8(9), wp_value_new_string("nine"),
                        wp_value_new_list((wp_value *[]){point(9, 9)}, 1)};
   wp_value *r = NULL;
-  assert_ok(wp_instance_invoke(inst, "example:types/echo#echo-many", (const wp_value *const *)args, 3, &r));
+  assert_ok(wp_instance_invoke(inst, "example:types/echo#echo-many", (const wp_value *const *)args,
+                               3, &r));
   wp_value *want = wp_value_new_tuple(args, 3);
   assert_true(wp_value_equal(r, want));
   wp_value_free(want);
@@ -194,15 +225,18 @@ WP_TEST(test_round_trip_every_type) {
 
   /* type errors deep inside a value say where */
   wp_value *bad = wp_value_new_variant("rect", wp_value_new_string("no"));
-  assert_error(wp_instance_invoke(inst, "example:types/echo#echo-shape", (const wp_value *const *)&bad, 1, &r),
+  assert_error(wp_instance_invoke(inst, "example:types/echo#echo-shape",
+                                  (const wp_value *const *)&bad, 1, &r),
                WP_ERR_BAD_INPUT, "at (rect): expected record");
   wp_value_free(bad);
   bad = wp_value_new_enum("purple");
-  assert_error(wp_instance_invoke(inst, "example:types/echo#echo-color", (const wp_value *const *)&bad, 1, &r),
+  assert_error(wp_instance_invoke(inst, "example:types/echo#echo-color",
+                                  (const wp_value *const *)&bad, 1, &r),
                WP_ERR_BAD_INPUT, "unknown case 'purple'");
   wp_value_free(bad);
   bad = wp_value_new_char(0xD800);
-  assert_error(wp_instance_invoke(inst, "example:types/echo#echo-char", (const wp_value *const *)&bad, 1, &r),
+  assert_error(wp_instance_invoke(inst, "example:types/echo#echo-char",
+                                  (const wp_value *const *)&bad, 1, &r),
                WP_ERR_BAD_INPUT, "not a Unicode scalar value");
   wp_value_free(bad);
   echo(inst, "echo-u8", wp_value_new_u8(1)); /* still fine */
@@ -283,14 +317,17 @@ WP_TEST(test_resources) {
   wp_value_free(h);
   /* a guest resource: construct, borrow, call a method, drop */
   wp_value *bytes = wp_value_new_bytes("abcde", 5), *blob = NULL;
-  assert_ok(wp_instance_invoke(inst, "example:types/resources#[constructor]blob", (const wp_value *const *)&bytes, 1, &blob));
+  assert_ok(wp_instance_invoke(inst, "example:types/resources#[constructor]blob",
+                               (const wp_value *const *)&bytes, 1, &blob));
   assert_int_equal(wp_value_get_kind(blob), WP_TYPE_OWN);
   assert_int_equal(call_u32(inst, "example:types/resources#[method]blob.size", &blob, 1), 5);
   wp_value *more[2] = {blob, wp_value_new_bytes("fg", 2)};
-  assert_ok(wp_instance_invoke(inst, "example:types/resources#[method]blob.append", (const wp_value *const *)more, 2, NULL));
+  assert_ok(wp_instance_invoke(inst, "example:types/resources#[method]blob.append",
+                               (const wp_value *const *)more, 2, NULL));
   assert_int_equal(call_u32(inst, "example:types/resources#blob-size", &blob, 1), 7);
   assert_ok(wp_instance_drop_resource(inst, blob));
-  assert_error(wp_instance_invoke(inst, "example:types/resources#blob-size", (const wp_value *const *)&blob, 1, NULL),
+  assert_error(wp_instance_invoke(inst, "example:types/resources#blob-size",
+                                  (const wp_value *const *)&blob, 1, NULL),
                WP_ERR_BAD_INPUT, "already dropped");
   assert_error(wp_instance_drop_resource(inst, blob), WP_ERR_BAD_INPUT, "not a live owning handle");
   wp_value_free(blob);
@@ -334,7 +371,8 @@ WP_TEST(test_limits_in_components) {
   assert_ok(wp_instance_reset(inst));
   /* a runaway loop runs out of fuel */
   wp_value *forever = wp_value_new_u64(UINT64_MAX);
-  assert_error(wp_instance_invoke(inst, "spin", (const wp_value *const *)&forever, 1, &r), WP_ERR_FUEL, "fuel");
+  assert_error(wp_instance_invoke(inst, "spin", (const wp_value *const *)&forever, 1, &r),
+               WP_ERR_FUEL, "fuel");
   wp_value_free(forever);
   assert_ok(wp_instance_reset(inst));
   /* a trap, with the plugin named */

@@ -298,8 +298,9 @@ static void test_invalid_json(void **state) {
 
 static void test_unknown_fields(void **state) {
   (void)state;
-  PARSE_FAILS("{\"nmae\": \"x\"}",
-              "manifest: unknown field 'nmae' (known: name, sources, limits, wasi, config, imports)");
+  PARSE_FAILS(
+      "{\"nmae\": \"x\"}",
+      "manifest: unknown field 'nmae' (known: name, sources, limits, wasi, config, imports)");
   PARSE_FAILS("{\"Name\": \"x\"}", "unknown field 'Name'"); /* keys are case-sensitive */
   PARSE_FAILS("{\"wasi\": {\"dirz\": []}}",
               "manifest: unknown field 'wasi.dirz' (known: dirs, env, args, stdin, stdout, "
@@ -324,8 +325,7 @@ static void test_duplicate_fields(void **state) {
   PARSE_FAILS("{\"config\": {\"k\": \"1\", \"k\": \"2\"}}", "duplicate field 'config.k'");
   PARSE_FAILS("{\"wasi\": {\"dirs\": [{\"host\": \"/a\"},"
               " {\"host\": \"/b\", \"guest\": \"/a\"}]}}",
-              "'wasi.dirs[1]' grants guest path \"/a\" again",
-              "already granted by 'wasi.dirs[0]'");
+              "'wasi.dirs[1]' grants guest path \"/a\" again", "already granted by 'wasi.dirs[0]'");
 }
 
 static void test_wrong_types(void **state) {
@@ -337,8 +337,7 @@ static void test_wrong_types(void **state) {
   PARSE_FAILS("{\"name\": \"\"}", "'name' must not be empty");
   PARSE_FAILS("{\"sources\": {}}", "'sources' must be an array", "got object");
   PARSE_FAILS("{\"sources\": [\"a.wasm\"]}", "'sources[0]' must be an object", "got string");
-  PARSE_FAILS("{\"sources\": [{\"path\": 1}]}",
-              "'sources[0].path' must be a string, got number");
+  PARSE_FAILS("{\"sources\": [{\"path\": 1}]}", "'sources[0].path' must be a string, got number");
   PARSE_FAILS("{\"limits\": []}", "'limits' must be an object, got array");
   PARSE_FAILS("{\"limits\": {\"fuel\": true}}",
               "'limits.fuel' must be a non-negative integer, got boolean");
@@ -346,12 +345,10 @@ static void test_wrong_types(void **state) {
               "'limits.memory' must be a number of bytes or a size string", "got boolean");
   PARSE_FAILS("{\"wasi\": 1}", "'wasi' must be an object, got number");
   PARSE_FAILS("{\"wasi\": {\"dirs\": {}}}", "'wasi.dirs' must be an array", "got object");
-  PARSE_FAILS("{\"wasi\": {\"dirs\": [\"/a\"]}}",
-              "'wasi.dirs[0]' must be an object", "got string");
+  PARSE_FAILS("{\"wasi\": {\"dirs\": [\"/a\"]}}", "'wasi.dirs[0]' must be an object", "got string");
   PARSE_FAILS("{\"wasi\": {\"dirs\": [{\"host\": \"/a\", \"mode\": 1}]}}",
               "'wasi.dirs[0].mode' must be a string, got number");
-  PARSE_FAILS("{\"wasi\": {\"env\": []}}",
-              "'wasi.env' must be an object of strings, got array");
+  PARSE_FAILS("{\"wasi\": {\"env\": []}}", "'wasi.env' must be an object of strings, got array");
   PARSE_FAILS("{\"wasi\": {\"env\": {\"LANG\": 1}}}",
               "'wasi.env.LANG' must be a string, got number");
   PARSE_FAILS("{\"wasi\": {\"args\": \"a b\"}}", "'wasi.args' must be an array of strings");
@@ -362,8 +359,7 @@ static void test_wrong_types(void **state) {
               "'wasi.stdout' must be \"inherit\", \"capture\" or \"discard\", got number");
   PARSE_FAILS("{\"wasi\": {\"stderr\": \"pipe\"}}",
               "'wasi.stderr' must be \"inherit\", \"capture\" or \"discard\", got \"pipe\"");
-  PARSE_FAILS("{\"config\": {\"greeting\": null}}",
-              "'config.greeting' must be a string, got null");
+  PARSE_FAILS("{\"config\": {\"greeting\": null}}", "'config.greeting' must be a string, got null");
   PARSE_FAILS("{\"config\": \"x\"}", "'config' must be an object of strings, got string");
 }
 
@@ -373,15 +369,13 @@ static void test_bad_numbers(void **state) {
               "'limits.timeout_ms' must be a non-negative integer, got -1");
   PARSE_FAILS("{\"limits\": {\"fuel\": 1.5}}",
               "'limits.fuel' must be a non-negative integer, got 1.5");
-  PARSE_FAILS("{\"limits\": {\"memory\": -0.5}}",
-              "'limits.memory' must be a non-negative integer");
+  PARSE_FAILS("{\"limits\": {\"memory\": -0.5}}", "'limits.memory' must be a non-negative integer");
   PARSE_FAILS("{\"limits\": {\"timeout_ms\": 4294967296}}",
               "'limits.timeout_ms' is too large (at most 4294967295), got 4294967296");
   /* 2^53 + 1 would be read as 2^53: refused, not rounded. */
   PARSE_FAILS("{\"limits\": {\"fuel\": 9007199254740993}}",
               "'limits.fuel' is too large (at most 9007199254740991)");
-  PARSE_FAILS("{\"limits\": {\"memory\": 1e300}}",
-              "'limits.memory' is too large", "got 1e+300");
+  PARSE_FAILS("{\"limits\": {\"memory\": 1e300}}", "'limits.memory' is too large", "got 1e+300");
 }
 
 static void test_bad_sources(void **state) {
@@ -389,8 +383,7 @@ static void test_bad_sources(void **state) {
   PARSE_FAILS("{\"sources\": [{\"path\": \"a.wasm\"}, {\"path\": \"b.wasm\"}]}",
               "'sources' has 2 entries, but only one source is supported for now");
   PARSE_FAILS("{\"sources\": []}", "'sources' is empty");
-  PARSE_FAILS("{\"sources\": [{\"sha256\": \"" SHA_HEX "\"}]}",
-              "'sources[0].path' is missing");
+  PARSE_FAILS("{\"sources\": [{\"sha256\": \"" SHA_HEX "\"}]}", "'sources[0].path' is missing");
   PARSE_FAILS("{\"sources\": [{\"path\": \"\"}]}", "'sources[0].path' must not be empty");
   PARSE_FAILS("{\"sources\": [{\"path\": \"a\", \"sha256\": \"abc\"}]}",
               "'sources[0].sha256' must be 64 hex digits", "got \"abc\"");
@@ -409,16 +402,14 @@ static void test_bad_dirs(void **state) {
               "'wasi.dirs[0].guest' must be an absolute path (start with '/'), got \"data\"");
   PARSE_FAILS("{\"wasi\": {\"dirs\": [{\"host\": \"./data\"}]}}",
               "'wasi.dirs[0].guest' is needed because 'host' (\"./data\") is relative");
-  PARSE_FAILS("{\"wasi\": {\"dirs\": [{\"guest\": \"/a\"}]}}",
-              "'wasi.dirs[0].host' is missing");
+  PARSE_FAILS("{\"wasi\": {\"dirs\": [{\"guest\": \"/a\"}]}}", "'wasi.dirs[0].host' is missing");
   PARSE_FAILS("{\"wasi\": {\"env\": {\"A=B\": \"1\"}}}", "invalid variable name \"A=B\"");
   PARSE_FAILS("{\"wasi\": {\"env\": {\"\": \"1\"}}}", "invalid variable name \"\"");
 }
 
 static void test_bad_size_in_json(void **state) {
   (void)state;
-  PARSE_FAILS("{\"limits\": {\"memory\": \"16 Mo\"}}",
-              "'limits.memory' must be a whole number",
+  PARSE_FAILS("{\"limits\": {\"memory\": \"16 Mo\"}}", "'limits.memory' must be a whole number",
               "KiB, MiB, GiB", "K/KB, M/MB, G/GB", "got \"16 Mo\"");
   PARSE_FAILS("{\"limits\": {\"memory\": \"1.5GiB\"}}", "got \"1.5GiB\"");
   PARSE_FAILS("{\"limits\": {\"memory\": \"\"}}", "'limits.memory' must be a whole number");
@@ -582,9 +573,27 @@ static void test_parse_size(void **state) {
       {"17179869183GiB", 17179869183ULL << 30},
   };
   static const char *const bad[] = {
-      "",          " ",      "-1",     "+1",  "1.5MiB", "MiB", "16MiB ", " 16", "16  MiB",
-      "16 ",       "16\tMiB", "1TiB",  "1KiBx", "1 K iB", "0x10", "1e3",  "1,000", "1iB",
-      "18446744073709551616", "17179869184GiB", "99999999999999999999999",
+      "",
+      " ",
+      "-1",
+      "+1",
+      "1.5MiB",
+      "MiB",
+      "16MiB ",
+      " 16",
+      "16  MiB",
+      "16 ",
+      "16\tMiB",
+      "1TiB",
+      "1KiBx",
+      "1 K iB",
+      "0x10",
+      "1e3",
+      "1,000",
+      "1iB",
+      "18446744073709551616",
+      "17179869184GiB",
+      "99999999999999999999999",
   };
   uint64_t out;
   size_t i;
@@ -592,8 +601,7 @@ static void test_parse_size(void **state) {
   for (i = 0; i < sizeof good / sizeof good[0]; i++) {
     out = 12345;
     if (!wp_parse_size(good[i].text, &out)) fail_msg("\"%s\" was refused", good[i].text);
-    if (out != good[i].bytes)
-      fail_msg("\"%s\" gave %llu", good[i].text, (unsigned long long)out);
+    if (out != good[i].bytes) fail_msg("\"%s\" gave %llu", good[i].text, (unsigned long long)out);
   }
   for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     out = 12345;
@@ -733,8 +741,7 @@ static void test_setter_errors(void **state) {
 
 static void test_config_get(void **state) {
   (void)state;
-  wp_manifest *m =
-      parse_ok("{\"config\": {\"greeting\": \"Hello\", \"g\": \"x\", \"\": \"e\"}}");
+  wp_manifest *m = parse_ok("{\"config\": {\"greeting\": \"Hello\", \"g\": \"x\", \"\": \"e\"}}");
 
   /* key_len bounds the key: it need not be NUL-terminated. */
   assert_string_equal(wp_manifest_config_get(m, "greeting!!", 8), "Hello");
@@ -813,7 +820,6 @@ static void test_copy(void **state) {
   wp_manifest_free(c);
 }
 
-
 /* ------------------------------------------------------------------------ */
 /* Limits: load caps, and no limit that reads as "none"                     */
 /* ------------------------------------------------------------------------ */
@@ -848,7 +854,8 @@ static void test_load_caps(void **state) {
   PARSE_FAILS("{\"limits\": {\"module_size\": 0}}",
               "'limits.module_size' must be at least 1 byte, got 0 bytes",
               "omit it to use the engine's limit");
-  PARSE_FAILS("{\"limits\": {\"module_size\": \"0 MiB\"}}", "'limits.module_size' must be at least");
+  PARSE_FAILS("{\"limits\": {\"module_size\": \"0 MiB\"}}",
+              "'limits.module_size' must be at least");
   PARSE_FAILS("{\"limits\": {\"module_size\": \"12XB\"}}",
               "'limits.module_size' must be a whole number of bytes", "got \"12XB\"");
   PARSE_FAILS("{\"limits\": {\"module_size\": []}}",
@@ -884,8 +891,8 @@ static void test_memory_below_a_page(void **state) {
 /* ------------------------------------------------------------------------ */
 
 /* A JSON manifest with `value` (raw bytes, not escaped) put where %s is. */
-static void parse_bad_text_at(int line, const char *format, const char *value,
-                              const char *want1, const char *want2) {
+static void parse_bad_text_at(int line, const char *format, const char *value, const char *want1,
+                              const char *want2) {
   char json[512];
   wp_manifest *m = NULL;
   wp_error *err;
@@ -910,8 +917,7 @@ static void test_text_in_json(void **state) {
   wp_manifest *m;
 
   BAD_TEXT("{\"name\": \"%s\"}", "a\xff", "'name'", "\"a\\xff\"");
-  BAD_TEXT("{\"wasi\": {\"env\": {\"%s\": \"1\"}}}", "X\xff", "'wasi.env' key",
-           "\"X\\xff\"");
+  BAD_TEXT("{\"wasi\": {\"env\": {\"%s\": \"1\"}}}", "X\xff", "'wasi.env' key", "\"X\\xff\"");
   BAD_TEXT("{\"wasi\": {\"env\": {\"LANG\": \"%s\"}}}", "C\xc0\xaf", "'wasi.env.LANG'",
            "\"C\\xc0\\xaf\""); /* an overlong '/' */
   BAD_TEXT("{\"wasi\": {\"args\": [\"prog\", \"%s\"]}}", "\xed\xa0\x80", "'wasi.args[1]'",
@@ -929,9 +935,10 @@ static void test_text_in_json(void **state) {
   PARSE_FAILS("{\"wasi\": {\"env\": {\"A\": \"a\\u0000b\"}}}", "must not contain \\u0000");
 
   /* UTF-8 is fine, raw or escaped; a host path is the host's business. */
-  m = parse_ok("{\"name\": \"caf\xc3\xa9\", \"wasi\": {\"env\": {\"\xe6\x97\xa5\": \"\\ud83d\\ude00\"},"
-               " \"args\": [\"\xc3\xa9\"], \"dirs\": [{\"host\": \"/h\xff\", \"guest\": \"/g\xc3\xa9\"}]},"
-               " \"config\": {\"k\xc3\xa9\": \"v\xc3\xa9\"}}");
+  m = parse_ok(
+      "{\"name\": \"caf\xc3\xa9\", \"wasi\": {\"env\": {\"\xe6\x97\xa5\": \"\\ud83d\\ude00\"},"
+      " \"args\": [\"\xc3\xa9\"], \"dirs\": [{\"host\": \"/h\xff\", \"guest\": \"/g\xc3\xa9\"}]},"
+      " \"config\": {\"k\xc3\xa9\": \"v\xc3\xa9\"}}");
   assert_string_equal(m->name, "caf\xc3\xa9");
   assert_string_equal(m->env[0].key, "\xe6\x97\xa5");
   assert_string_equal(m->env[0].value, "\xf0\x9f\x98\x80");
@@ -979,7 +986,8 @@ static void test_message_escapes_bad_bytes(void **state) {
   (void)state;
   PARSE_FAILS("{\"wasi\": {\"stdout\": \"a\xff\x62\"}}", "got \"a\\xffb\"");
   PARSE_FAILS("{\"limits\": {\"me\xffmory\": 1}}", "unknown field 'limits.me?mory'");
-  PARSE_FAILS("{\"config\": {\"k\xe2\x82\": 1}}", "'config.k?" "?' must be a string");
+  PARSE_FAILS("{\"config\": {\"k\xe2\x82\": 1}}", "'config.k?"
+                                                  "?' must be a string");
 }
 
 /* ------------------------------------------------------------------------ */
@@ -987,16 +995,15 @@ static void test_message_escapes_bad_bytes(void **state) {
 /* ------------------------------------------------------------------------ */
 
 /* A JSON object of `n` keys "<prefix><i>" with values "v<i>", then `extra`. */
-static char *many_keys_json(const char *section, const char *prefix, size_t n,
-                            const char *extra) {
+static char *many_keys_json(const char *section, const char *prefix, size_t n, const char *extra) {
   size_t cap = n * 40 + strlen(extra) + 64, len, i;
   char *json = malloc(cap);
 
   assert_non_null(json);
   len = (size_t)snprintf(json, cap, "{%s: {", section);
   for (i = 0; i < n; i++)
-    len += (size_t)snprintf(json + len, cap - len, "%s\"%s%zu\": \"v%zu\"", i ? ", " : "",
-                            prefix, i, i);
+    len += (size_t)snprintf(json + len, cap - len, "%s\"%s%zu\": \"v%zu\"", i ? ", " : "", prefix,
+                            i, i);
   snprintf(json + len, cap - len, "%s}}", extra);
   return json;
 }

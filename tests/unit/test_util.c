@@ -116,9 +116,8 @@ static void check_same(const uint8_t *s, size_t n) {
   uint32_t a = 0xFFFFFFFF, b = 0xFFFFFFFF;
   size_t ka = wp_utf8_decode(s, n, &a), kb = reference_decode(s, n, &b);
   if (ka != kb || (ka && a != b))
-    fail_msg("%02x %02x %02x %02x (n=%zu): got %zu/U+%04X, want %zu/U+%04X", s[0],
-             n > 1 ? s[1] : 0, n > 2 ? s[2] : 0, n > 3 ? s[3] : 0, n, ka, (unsigned)a, kb,
-             (unsigned)b);
+    fail_msg("%02x %02x %02x %02x (n=%zu): got %zu/U+%04X, want %zu/U+%04X", s[0], n > 1 ? s[1] : 0,
+             n > 2 ? s[2] : 0, n > 3 ? s[3] : 0, n, ka, (unsigned)a, kb, (unsigned)b);
   assert_int_equal(ka, wp_utf8_seq(s, n));
 }
 

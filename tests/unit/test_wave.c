@@ -46,8 +46,7 @@ static struct wp_type t_list_u8 = {
     .kind = WP_TYPE_LIST, .n = 1, .children = KIDS(&t_u8), .text = "list<u8>"};
 static struct wp_type t_list_string = {.kind = WP_TYPE_LIST, .n = 1, .children = KIDS(&t_string)};
 
-static struct wp_type t_tuple = {
-    .kind = WP_TYPE_TUPLE, .n = 2, .children = KIDS(&t_u8, &t_string)};
+static struct wp_type t_tuple = {.kind = WP_TYPE_TUPLE, .n = 2, .children = KIDS(&t_u8, &t_string)};
 
 static struct wp_type t_point = {
     .kind = WP_TYPE_RECORD, .n = 2, .children = KIDS(&t_s32, &t_s32), .names = NAMES("x", "y")};
@@ -58,22 +57,20 @@ static struct wp_type t_option_string = {
 static struct wp_type t_option_option = {
     .kind = WP_TYPE_OPTION, .n = 1, .children = KIDS(&t_option_u8)};
 
-static struct wp_type t_person = {
-    .kind = WP_TYPE_RECORD,
-    .n = 3,
-    .children = KIDS(&t_string, &t_option_u8, &t_option_string),
-    .names = NAMES("name", "age", "nick-name")};
+static struct wp_type t_person = {.kind = WP_TYPE_RECORD,
+                                  .n = 3,
+                                  .children = KIDS(&t_string, &t_option_u8, &t_option_string),
+                                  .names = NAMES("name", "age", "nick-name")};
 
 static struct wp_type t_all_optional = {
     .kind = WP_TYPE_RECORD, .n = 1, .children = KIDS(&t_option_u8), .names = NAMES("a")};
 
 static struct wp_type t_empty_record = {.kind = WP_TYPE_RECORD};
 
-static struct wp_type t_response = {
-    .kind = WP_TYPE_VARIANT,
-    .n = 3,
-    .children = KIDS(NULL, &t_list_u8, &t_string),
-    .names = NAMES("empty", "body", "err")};
+static struct wp_type t_response = {.kind = WP_TYPE_VARIANT,
+                                    .n = 3,
+                                    .children = KIDS(NULL, &t_list_u8, &t_string),
+                                    .names = NAMES("empty", "body", "err")};
 
 static struct wp_type t_status = {
     .kind = WP_TYPE_ENUM, .n = 2, .children = KIDS(NULL, NULL), .names = NAMES("ok", "not-found")};
@@ -81,30 +78,29 @@ static struct wp_type t_status = {
 static struct wp_type t_option_status = {
     .kind = WP_TYPE_OPTION, .n = 1, .children = KIDS(&t_status)};
 
-static struct wp_type t_result = {
-    .kind = WP_TYPE_RESULT, .n = 2, .children = KIDS(&t_u8, &t_string), .names = NAMES("ok", "err")};
+static struct wp_type t_result = {.kind = WP_TYPE_RESULT,
+                                  .n = 2,
+                                  .children = KIDS(&t_u8, &t_string),
+                                  .names = NAMES("ok", "err")};
 static struct wp_type t_result_no_ok = {
     .kind = WP_TYPE_RESULT, .n = 2, .children = KIDS(NULL, &t_string), .names = NAMES("ok", "err")};
 static struct wp_type t_result_bare = {
     .kind = WP_TYPE_RESULT, .n = 2, .children = KIDS(NULL, NULL), .names = NAMES("ok", "err")};
-static struct wp_type t_result_option = {
-    .kind = WP_TYPE_RESULT,
-    .n = 2,
-    .children = KIDS(&t_option_u8, &t_string),
-    .names = NAMES("ok", "err")};
+static struct wp_type t_result_option = {.kind = WP_TYPE_RESULT,
+                                         .n = 2,
+                                         .children = KIDS(&t_option_u8, &t_string),
+                                         .names = NAMES("ok", "err")};
 
-static struct wp_type t_perms = {
-    .kind = WP_TYPE_FLAGS,
-    .n = 3,
-    .children = KIDS(NULL, NULL, NULL),
-    .names = NAMES("read", "write", "exec")};
+static struct wp_type t_perms = {.kind = WP_TYPE_FLAGS,
+                                 .n = 3,
+                                 .children = KIDS(NULL, NULL, NULL),
+                                 .names = NAMES("read", "write", "exec")};
 
 /* list<option<result<point, string>>> */
-static struct wp_type t_result_point = {
-    .kind = WP_TYPE_RESULT,
-    .n = 2,
-    .children = KIDS(&t_point, &t_string),
-    .names = NAMES("ok", "err")};
+static struct wp_type t_result_point = {.kind = WP_TYPE_RESULT,
+                                        .n = 2,
+                                        .children = KIDS(&t_point, &t_string),
+                                        .names = NAMES("ok", "err")};
 static struct wp_type t_option_result_point = {
     .kind = WP_TYPE_OPTION, .n = 1, .children = KIDS(&t_result_point)};
 static struct wp_type t_nested = {
@@ -134,7 +130,8 @@ static void wave_at(int line, const wp_type *t, const char *in, const char *want
   wp_value *v = parse_at(line, t, in);
   char *s = wp_value_to_wave(v);
   assert_non_null(s);
-  if (strcmp(s, want) != 0) fail_msg("line %d: '%s' printed as '%s', expected '%s'", line, in, s, want);
+  if (strcmp(s, want) != 0)
+    fail_msg("line %d: '%s' printed as '%s', expected '%s'", line, in, s, want);
   wp_value *v2 = parse_at(line, t, s);
   if (!wp_value_equal(v, v2)) fail_msg("line %d: '%s' read back as another value", line, s);
   char *s2 = wp_value_to_wave(v2);
@@ -265,7 +262,8 @@ static void test_integer_errors(void **state) {
   ERROR(&t_s32, "2147483648", 1, "(out of range)");
   ERROR(&t_u32, "4294967296", 1, "(out of range)");
   ERROR(&t_u32, "-1", 1, "expected u32, got \"-1\" (out of range)");
-  ERROR(&t_u64, "18446744073709551616", 1, "expected u64, got \"18446744073709551616\" (out of range)");
+  ERROR(&t_u64, "18446744073709551616", 1,
+        "expected u64, got \"18446744073709551616\" (out of range)");
   ERROR(&t_u64, "99999999999999999999999", 1, "(out of range)");
   ERROR(&t_s64, "9223372036854775808", 1, "(out of range)");
   ERROR(&t_s64, "-9223372036854775809", 1, "(out of range)");
@@ -647,7 +645,8 @@ static void test_variants(void **state) {
   PRINTS(wp_value_new_variant("none", NULL), "%none");
   PRINTS(wp_value_new_variant("days", wp_value_new_u32(30)), "days(30)");
 
-  ERROR(&t_response, "nope", 1, "unknown case \"nope\" of variant (the cases are: empty, body, err)");
+  ERROR(&t_response, "nope", 1,
+        "unknown case \"nope\" of variant (the cases are: empty, body, err)");
   ERROR(&t_response, "empty(1)", 6, "case \"empty\" has no payload");
   ERROR(&t_response, "body", 5, "case \"body\" needs a payload: body(...)");
   ERROR(&t_response, "body([1]", 9, "expected ')' after the payload, got end of input");
@@ -742,7 +741,8 @@ static void test_flags(void **state) {
   PRINTS(wp_value_new_flags(names, 2), "{b, a}");
   PRINTS(wp_value_new_flags(NULL, 0), "{}");
 
-  ERROR(&t_perms, "{read, delete}", 8, "unknown flag \"delete\" (the flags are: read, write, exec)");
+  ERROR(&t_perms, "{read, delete}", 8,
+        "unknown flag \"delete\" (the flags are: read, write, exec)");
   ERROR(&t_perms, "{read, read}", 8, "duplicate flag \"read\"");
   ERROR(&t_perms, "{read: true}", 6, "expected ',' or '}', got \":\"");
   ERROR(&t_perms, "{:}", 2, "expected flags, got \":\"");
@@ -778,7 +778,8 @@ static void test_nested(void **state) {
 
 static void test_whitespace_and_comments(void **state) {
   (void)state;
-  WAVE(&t_list_u8, "  // leading comment\n  [1, // one\n\t2,\r\n 3 // trailing\n]  // end", "[1, 2, 3]");
+  WAVE(&t_list_u8, "  // leading comment\n  [1, // one\n\t2,\r\n 3 // trailing\n]  // end",
+       "[1, 2, 3]");
   WAVE(&t_u8, "// only a comment, then\n7", "7");
   WAVE(&t_u8, "7//", "7");
   ERROR(&t_u8, "/ 7", 1, "unexpected character '/'");
@@ -822,7 +823,8 @@ static void test_nesting_limit(void **state) {
   memset(text, '[', 101);
   memset(text + 101, ']', 101);
   text[202] = '\0';
-  error_at(__LINE__, &types[0], text, 101, "values are nested too deeply (the limit is 100 levels)");
+  error_at(__LINE__, &types[0], text, 101,
+           "values are nested too deeply (the limit is 100 levels)");
 
   /* A flattened option (a plain 1 for some(1)) counts as a level too, so
      that the printed some(1) reads back (wasm-wave does not count it:
@@ -923,7 +925,9 @@ static void test_long_line_excerpt(void **state) {
   wp_error_free(err);
 
   /* Near the start: no leading "..." */
-  err = wp_value_from_wave(&t_list_u8, "[300, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]", &v);
+  err = wp_value_from_wave(
+      &t_list_u8,
+      "[300, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]", &v);
   assert_non_null(err);
   msg = wp_error_get_message(err);
   line = strchr(msg, '\n') + 1;
@@ -943,8 +947,9 @@ static void test_excerpt_characters(void **state) {
    to the same string. */
 static void test_string_round_trips(void **state) {
   (void)state;
-  static const uint32_t specials[] = {0, '\t', '\n', '\r', '"', '\'', '\\', '{', '}', 0x7F, 0x85,
-                                      0xA0, 0x2028, 0xFEFF, 0xFFFD, 0x1F600, 0x10FFFF, '/', ' '};
+  static const uint32_t specials[] = {0,      '\t',    '\n',     '\r', '"',  '\'',   '\\',
+                                      '{',    '}',     0x7F,     0x85, 0xA0, 0x2028, 0xFEFF,
+                                      0xFFFD, 0x1F600, 0x10FFFF, '/',  ' '};
   uint32_t seed = 12345;
   for (int round = 0; round < 500; round++) {
     char s[256];

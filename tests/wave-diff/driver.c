@@ -31,9 +31,9 @@ static const struct {
   const char *name;
   wp_type_kind kind;
 } scalars[] = {
-    {"bool", WP_TYPE_BOOL}, {"s8", WP_TYPE_S8},   {"u8", WP_TYPE_U8},         {"s16", WP_TYPE_S16},
-    {"u16", WP_TYPE_U16},   {"s32", WP_TYPE_S32}, {"u32", WP_TYPE_U32},       {"s64", WP_TYPE_S64},
-    {"u64", WP_TYPE_U64},   {"f32", WP_TYPE_F32}, {"f64", WP_TYPE_F64},       {"char", WP_TYPE_CHAR},
+    {"bool", WP_TYPE_BOOL},     {"s8", WP_TYPE_S8},   {"u8", WP_TYPE_U8},   {"s16", WP_TYPE_S16},
+    {"u16", WP_TYPE_U16},       {"s32", WP_TYPE_S32}, {"u32", WP_TYPE_U32}, {"s64", WP_TYPE_S64},
+    {"u64", WP_TYPE_U64},       {"f32", WP_TYPE_F32}, {"f64", WP_TYPE_F64}, {"char", WP_TYPE_CHAR},
     {"string", WP_TYPE_STRING},
 };
 
@@ -107,8 +107,11 @@ static void read_item(reader *r, struct wp_type *t) {
       if (!eat(r, ")")) r->bad = true;
     }
     break;
-  case WP_TYPE_ENUM: case WP_TYPE_FLAGS: name = read_name(r); break;
-  case WP_TYPE_RESULT: if (!eat(r, "_")) child = read_type(r); break;
+  case WP_TYPE_ENUM:
+  case WP_TYPE_FLAGS: name = read_name(r); break;
+  case WP_TYPE_RESULT:
+    if (!eat(r, "_")) child = read_type(r);
+    break;
   default: child = read_type(r); break;
   }
   if (t->kind == WP_TYPE_RESULT) name = strdup(t->n == 0 ? "ok" : "err");
@@ -135,10 +138,10 @@ static struct wp_type *read_type(reader *r) {
     wp_type_kind kind;
     char close;
   } compounds[] = {
-      {"list<", WP_TYPE_LIST, '>'},       {"option<", WP_TYPE_OPTION, '>'},
-      {"result<", WP_TYPE_RESULT, '>'},   {"tuple<", WP_TYPE_TUPLE, '>'},
-      {"record{", WP_TYPE_RECORD, '}'},   {"variant{", WP_TYPE_VARIANT, '}'},
-      {"enum{", WP_TYPE_ENUM, '}'},       {"flags{", WP_TYPE_FLAGS, '}'},
+      {"list<", WP_TYPE_LIST, '>'},     {"option<", WP_TYPE_OPTION, '>'},
+      {"result<", WP_TYPE_RESULT, '>'}, {"tuple<", WP_TYPE_TUPLE, '>'},
+      {"record{", WP_TYPE_RECORD, '}'}, {"variant{", WP_TYPE_VARIANT, '}'},
+      {"enum{", WP_TYPE_ENUM, '}'},     {"flags{", WP_TYPE_FLAGS, '}'},
   };
   const char *start = r->s;
   struct wp_type *t = NULL;
