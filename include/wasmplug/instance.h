@@ -102,7 +102,11 @@ const uint8_t *wp_instance_get_stderr(const wp_instance *inst, size_t *len);
 /** Fuel the last call used (0 when the plugin is not metered). */
 uint64_t wp_instance_get_fuel_used(const wp_instance *inst);
 
-/** Current size of the instance's linear memory in bytes (0 if it has none). */
+/**
+ * Current size of the instance's linear memories in bytes, all together (a
+ * component has several; a core module usually one): what counts against
+ * its memory limit, tables aside. 0 if it has none.
+ */
 uint64_t wp_instance_get_memory_size(wp_instance *inst);
 
 #if defined(__GNUC__) || defined(__clang__)

@@ -208,6 +208,8 @@ WP_TEST(test_component_kinds) {
   wp_instance *inst;
   assert_ok(adv_load(e, "comp.wat", component_wat, m, &p));
   assert_ok(wp_instance_new(p, &inst));
+  /* Its one core memory, as the limiter counts it. */
+  assert_int_equal(wp_instance_get_memory_size(inst), 65536);
   wp_value *r = NULL;
   assert_error(wp_instance_invoke(inst, "grow", NULL, 0, &r), WP_ERR_MEMORY_LIMIT, "16 MiB limit");
   assert_ok(wp_instance_reset(inst));
