@@ -166,7 +166,7 @@ static wp_error *copy_output(wp_instance *inst, const char *what, uint32_t retpt
     return wp_guest_abi_error(inst, "'%s' returned output [ptr=0x%x, len=%u] outside its memory",
                               what, optr, olen);
   if (!wp_buf_reserve(&inst->out, (size_t)olen + 1)) {
-    inst->in_call = false;
+    wp_call_abandon(inst);
     return wp_error_new(WP_ERR_NO_MEMORY,
                         WP_PLUGIN_FMT ": out of memory copying %u bytes of output",
                         inst->plugin->name, olen);
@@ -261,8 +261,9 @@ wp_error *wp_instance_run(wp_instance *inst, int *exit_code) {
   wasmtime_error_t *werr = wasmtime_func_call_unchecked(inst->ctx, &f, raw, 0, &trap);
   int status;
   if (werr && !trap && wasmtime_error_exit_status(werr, &status)) {
+    /* proc_exit: the command ended normally, with this status. */
     wasmtime_error_delete(werr);
-    inst->in_call = false;
+    if ((err = wp_call_end(inst, "_start"))) return err;
     *exit_code = status;
     return NULL;
   }

@@ -39,7 +39,7 @@ wp_error *wp_guest_abi_error(wp_instance *inst, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  inst->in_call = false;
+  wp_call_abandon(inst);
   inst->failed = true;
   /* The call failed on the ABI: an error the plugin reported through
      wasmplug.error before that belongs to this call, not the next. */

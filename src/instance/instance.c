@@ -364,7 +364,7 @@ static wp_error *describe_failure(wp_instance *inst, const char *what, const cha
 
 wp_error *wp_call_failure(wp_instance *inst, const char *what, wasmtime_error_t *werr,
                           wasm_trap_t *trap) {
-  inst->in_call = false;
+  wp_call_abandon(inst);
   inst->failed = true;
   record_fuel(inst);
   free(inst->plugin_error);

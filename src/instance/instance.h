@@ -88,6 +88,13 @@ static inline wp_error *wp_call_end(wp_instance *inst, const char *what) {
   return wp_call_end_slow(inst, what);
 }
 
+/* Ends a call that failed before wp_call_end: no call runs any more, and an
+   interrupt requested during it goes with it (it must not stop the next). */
+static inline void wp_call_abandon(wp_instance *inst) {
+  inst->in_call = false;
+  atomic_store_explicit(&inst->interrupt, false, memory_order_relaxed);
+}
+
 /* True (and the request consumed, the stop reason recorded) if an interrupt
    was requested: host functions check it when their callback returns. */
 bool wp_instance_take_interrupt(wp_instance *inst);

@@ -120,6 +120,27 @@ WP_TEST(test_interrupt_between_calls) {
   wp_engine_free(e);
 }
 
+/* A command that ends with proc_exit ends its call like any other: a
+   pending request stops it, and is gone afterwards. */
+WP_TEST(test_interrupt_and_proc_exit) {
+  wp_engine *e = adv_engine(4, 0);
+  wp_plugin *p;
+  wp_instance *inst;
+  assert_ok(wp_plugin_load(e, fixture("command.wat"), NULL, &p));
+  assert_ok(wp_instance_new(p, &inst));
+  wp_instance_interrupt(inst);
+  int code = -1;
+  assert_error(wp_instance_run(inst, &code), WP_ERR_INTERRUPTED, "'_start' was interrupted");
+  assert_int_equal(code, -1);
+  assert_ok(wp_instance_reset(inst));
+  assert_ok(wp_instance_run(inst, &code));
+  assert_int_equal(code, 3);
+  wp_instance_free(inst);
+  wp_plugin_free(p);
+  adv_engine_still_works(e);
+  wp_engine_free(e);
+}
+
 static const char start_loop_wat[] = "(module (func $loop (loop $l (br $l))) (start $loop))";
 static const char init_loop_wat[] =
     "(module (func (export \"_initialize\") (loop $l (br $l))) (func (export \"f\")))";
@@ -174,6 +195,7 @@ int main(void) {
       cmocka_unit_test(test_interrupt_in_host_function),
       cmocka_unit_test(test_interrupt_in_component_host_function),
       cmocka_unit_test(test_interrupt_between_calls),
+      cmocka_unit_test(test_interrupt_and_proc_exit),
       cmocka_unit_test(test_instantiation_timeout),
       cmocka_unit_test(test_instantiation_uses_plugin_timeout),
   };
