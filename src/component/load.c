@@ -254,7 +254,7 @@ static wp_error *link(wp_plugin *p) {
   wasmtime_error_t *werr = c->needs_wasi ? wasmtime_component_linker_add_wasip2(c->linker) : NULL;
   /* Sleeps and polls inside WASI must end when the call's time is up. */
   if (c->needs_wasi && !werr)
-    werr = wasmplug_component_linker_bound_wasip2(c->linker, wp_instance_wasi_budget,
+    werr = wasmplug_component_linker_bound_wasip2(c->linker, p->engine->hooks->wasi_budget,
                                                   p->engine->tick_us);
   link_ctx *l = calloc(1, sizeof *l);
   if (!l) {

@@ -61,7 +61,7 @@ void wp_engine_config_set_max_memory(wp_engine_config *cfg, uint64_t bytes) {
   cfg->max_memory = bytes;
 }
 
-/* 0 keeps the default, as for max_memory (see wp_engine_new). */
+/* 0 keeps the default, as for max_memory (see wp_engine_create). */
 void wp_engine_config_set_max_module_size(wp_engine_config *cfg, uint64_t bytes) {
   cfg->max_module_size = bytes;
 }

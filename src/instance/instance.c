@@ -40,14 +40,9 @@ static wasmtime_error_t *on_epoch(wasmtime_context_t *ctx, void *data, uint64_t 
                                   wasmtime_update_deadline_kind_t *kind) {
   (void)ctx;
   wp_instance *inst = data;
-  if (atomic_exchange_explicit(&inst->interrupt, false, memory_order_acq_rel)) {
-    inst->stop = WP_STOP_INTERRUPT;
-    return wasmtime_error_new("interrupted");
-  }
-  if (inst->deadline_ns && now_ns() >= inst->deadline_ns) {
-    inst->stop = WP_STOP_TIMEOUT;
-    return wasmtime_error_new("timeout");
-  }
+  /* The same decision as a wait inside WASI: stop when no time is left. */
+  if (wp_instance_wasi_budget(inst) == 0)
+    return wasmtime_error_new(inst->stop == WP_STOP_INTERRUPT ? "interrupted" : "timeout");
   *delta = 1;
   *kind = WASMTIME_UPDATE_DEADLINE_CONTINUE;
   return NULL;
