@@ -71,5 +71,6 @@
 #include "wasmplug/wit.h"
 #include "wasmplug/value.h"
 #include "wasmplug/component.h"
+#include "wasmplug/http.h"
 
 #endif /* WASMPLUG_H */

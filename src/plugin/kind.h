@@ -45,6 +45,17 @@ typedef struct wp_kind {
 
   /* When the instance is freed: frees inst->kind_data. May be NULL. */
   void (*instance_free)(struct wp_instance *inst);
+
+  /* Which HTTP handler the plugin is, from its exports (WP_HTTP_NONE if
+     none). May be NULL: never a handler. */
+  wp_http_kind (*http_kind)(const struct wp_plugin *p);
+
+  /* One request (wp_instance_handle_http, which has checked that the plugin
+     is a handler, that the instance is callable, and zeroed *out). Fills
+     *out with instance/http.h's helpers, which check what the plugin
+     returns; on failure *out may be half filled (the caller clears it). */
+  wp_error *(*http_handle)(struct wp_instance *inst, const wp_http_request *req, size_t max_body,
+                           wp_http_response *out);
 } wp_kind;
 
 #endif
