@@ -1,0 +1,1 @@
+# examples/http/langs.cmake: see examples/CMakeLists.txt (filled in by the issue 9 work)

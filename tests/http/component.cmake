@@ -1,0 +1,1 @@
+# tests/http/component.cmake: HTTP handler tests of the component kind (issue 9)
