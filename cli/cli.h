@@ -56,5 +56,6 @@ int cli_fail(wp_error *err);
 int cmd_call(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * main.c - the wasmplug command: dispatch to call, run, inspect.
+ * main.c - the wasmplug command: dispatch to call, run, inspect, serve.
  */
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +13,7 @@ static const char usage[] =
     "  call PLUGIN EXPORT [ARGS...]   call an export (numbers or bytes)\n"
     "  run PLUGIN [ARGS...]           run a WASI command's _start\n"
     "  inspect PLUGIN                 show a plugin's imports, exports, memories\n"
+    "  serve PLUGIN.wasm|SERVER.json  serve HTTP with WebAssembly handlers\n"
     "\n"
     "'wasmplug COMMAND --help' tells more. wasmplug " WASMPLUG_VERSION "\n";
 
@@ -25,6 +26,7 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "call") == 0) return cmd_call(argc - 2, argv + 2);
   if (strcmp(cmd, "run") == 0) return cmd_run(argc - 2, argv + 2);
   if (strcmp(cmd, "inspect") == 0) return cmd_inspect(argc - 2, argv + 2);
+  if (strcmp(cmd, "serve") == 0) return cmd_serve(argc - 2, argv + 2);
   if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
     fputs(usage, stdout);
     return CLI_OK;

@@ -42,6 +42,9 @@ wp_error *wp_pool_take(wp_pool *pool, wp_instance **out);
  */
 void wp_pool_release(wp_pool *pool, wp_instance *inst);
 
+/** How many instances wait idle in the pool now (for metrics). */
+size_t wp_pool_get_idle(wp_pool *pool);
+
 #if defined(__GNUC__) || defined(__clang__)
 #pragma GCC visibility pop
 #endif

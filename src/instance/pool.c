@@ -76,6 +76,14 @@ static void trim_idle_buffer(wp_buf *b) {
   b->cap = 0;
 }
 
+size_t wp_pool_get_idle(wp_pool *pool) {
+  if (!pool) return 0;
+  pthread_mutex_lock(&pool->lock);
+  size_t n = pool->nidle;
+  pthread_mutex_unlock(&pool->lock);
+  return n;
+}
+
 void wp_pool_release(wp_pool *pool, wp_instance *inst) {
   if (!inst) return;
   bool keep = inst->plugin == pool->plugin && !inst->failed &&

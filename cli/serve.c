@@ -1,0 +1,420 @@
+/*
+ * serve.c - `wasmplug serve PLUGIN.wasm | SERVER.json [OPTIONS]`: runs the
+ * HTTP server of include/wasmplug/server.h until SIGTERM or SIGINT, then
+ * shuts down gracefully.
+ *
+ * With a plugin, the command writes the server config a user would have
+ * written (one plugin, one route "/..." with the options as its manifest)
+ * and serves that, so both forms behave the same (and GET /config on the
+ * control API shows it).
+ */
+#define _XOPEN_SOURCE 700 /* realpath */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli.h"
+#include "wasmplug/server.h"
+
+static const char usage[] =
+    "usage: wasmplug serve PLUGIN.wasm [OPTIONS]\n"
+    "       wasmplug serve SERVER.json [--listen ADDR] [--workers N] [--control ...]\n"
+    "\n"
+    "Serves HTTP with WebAssembly handlers: components exporting\n"
+    "wasi:http/incoming-handler (as `wasmtime serve` runs) or wasmplug:http/handler,\n"
+    "or core modules exporting a bytes-ABI 'handle' (docs/http-abi.md). With a\n"
+    "plugin, it handles every path; with a server config (docs/serve.md), routes\n"
+    "map paths and methods to plugins. Files are watched: a changed plugin or\n"
+    "config is loaded in the background and swapped in without a failed request.\n"
+    "\n"
+    "server options:\n"
+    "  --listen HOST:PORT      where to listen (default 127.0.0.1:8080)\n"
+    "  --workers N             worker threads (default 2)\n"
+    "  --instances MODE        fresh (an instance per request, the default) or\n"
+    "                          reuse[:N] (reuse an instance for up to N requests,\n"
+    "                          default 1000; a fresh one after a failure)\n"
+    "  --max-body SIZE         largest request body, e.g. 1MiB (default 10MiB)\n"
+    "  --access-log WHERE      stderr (default), stdout, off, or a file path\n"
+    "  --no-watch              do not reload changed files\n"
+    "  --grace-ms N            on SIGTERM, let requests finish for N ms (default 10000)\n"
+    "  --control unix:PATH     serve the control API on a Unix socket (mode 0600)\n"
+    "  --control HOST:PORT     ... or on loopback TCP, with --control-token-file\n"
+    "  --control-token-file F  the bearer token the control API requires\n"
+    "\n"
+    "plugin options (with PLUGIN.wasm; as for `wasmplug call`):\n"
+    "  --manifest FILE         a JSON manifest (the flags below add to it)\n"
+    "  --allow-dir HOST[:GUEST][:ro|:rw]   --env K=V   --config K=V\n"
+    "  --timeout-ms N          per request (default 30000)\n"
+    "  --max-memory SIZE       --fuel N\n"
+    "  --log LEVEL             plugin logs at LEVEL and above (default info)\n"
+    "\n"
+    "Prints \"wasmplug serve: listening on http://HOST:PORT\" when ready; exits 0\n"
+    "after SIGTERM or SIGINT.\n";
+
+typedef struct serve_opts {
+  const char *target;
+  const char *listen, *workers, *instances, *max_body, *access_log, *grace_ms;
+  const char *control, *token_file;
+  bool no_watch;
+  cJSON *manifest; /* plugin mode: built from the plugin options */
+  wp_log_level log_level;
+} serve_opts;
+
+static int usage_error(const char *fmt, const char *arg) {
+  fprintf(stderr, "wasmplug serve: ");
+  fprintf(stderr, fmt, arg);
+  fprintf(stderr, "\n%s", usage);
+  return CLI_USAGE;
+}
+
+/* The manifest object `key` (made if missing). */
+static cJSON *section(cJSON *m, const char *key) {
+  cJSON *s = cJSON_GetObjectItemCaseSensitive(m, key);
+  return s ? s : cJSON_AddObjectToObject(m, key);
+}
+
+static bool set_kv(cJSON *m, const char *where, const char *key2, const char *kv) {
+  const char *eq = strchr(kv, '=');
+  if (!eq || eq == kv) return false;
+  cJSON *sec = section(m, where);
+  if (key2) sec = section(sec, key2);
+  char *k = strndup(kv, (size_t)(eq - kv));
+  if (!k || !sec) {
+    free(k);
+    return false;
+  }
+  cJSON_DeleteItemFromObjectCaseSensitive(sec, k);
+  bool ok = cJSON_AddStringToObject(sec, k, eq + 1) != NULL;
+  free(k);
+  return ok;
+}
+
+static bool add_dir(cJSON *m, const char *spec) {
+  char *s = strdup(spec);
+  if (!s) return false;
+  const char *mode = "rw";
+  char *last = strrchr(s, ':');
+  if (last && (strcmp(last, ":ro") == 0 || strcmp(last, ":rw") == 0)) {
+    mode = last[2] == 'w' ? "rw" : "ro";
+    *last = 0;
+  }
+  char *colon = strchr(s, ':');
+  const char *guest = s;
+  if (colon) {
+    *colon = 0;
+    guest = colon + 1;
+  }
+  cJSON *wasi = section(m, "wasi");
+  cJSON *dirs = wasi ? cJSON_GetObjectItemCaseSensitive(wasi, "dirs") : NULL;
+  if (wasi && !dirs) dirs = cJSON_AddArrayToObject(wasi, "dirs");
+  cJSON *d = cJSON_CreateObject();
+  bool ok = dirs && d && cJSON_AddStringToObject(d, "host", s) &&
+            cJSON_AddStringToObject(d, "guest", guest) && cJSON_AddStringToObject(d, "mode", mode);
+  if (ok) cJSON_AddItemToArray(dirs, d);
+  else cJSON_Delete(d);
+  free(s);
+  return ok;
+}
+
+static bool parse_level(const char *s, wp_log_level *out) {
+  for (int l = WP_LOG_TRACE; l <= WP_LOG_ERROR; l++)
+    if (strcmp(s, wp_log_level_name((wp_log_level)l)) == 0) {
+      *out = (wp_log_level)l;
+      return true;
+    }
+  if (strcmp(s, "off") == 0) {
+    *out = WP_LOG_ERROR + 1;
+    return true;
+  }
+  return false;
+}
+
+/* Plugin options go into o->manifest; returns a usage exit code or 0. */
+static int plugin_option(serve_opts *o, const char *name, const char *val) {
+  cJSON *m = o->manifest;
+  if (strcmp(name, "--allow-dir") == 0) {
+    if (!add_dir(m, val)) return usage_error("--allow-dir: bad value '%s'", val);
+  } else if (strcmp(name, "--env") == 0) {
+    if (!set_kv(m, "wasi", "env", val)) return usage_error("--env takes KEY=VALUE, got '%s'", val);
+  } else if (strcmp(name, "--config") == 0) {
+    if (!set_kv(m, "config", NULL, val))
+      return usage_error("--config takes KEY=VALUE, got '%s'", val);
+  } else if (strcmp(name, "--timeout-ms") == 0 || strcmp(name, "--fuel") == 0) {
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(val, &end, 10);
+    if (errno || *end || !*val || n == 0) return usage_error("%s takes a positive number", name);
+    cJSON *l = section(m, "limits");
+    const char *key = name[2] == 't' ? "timeout_ms" : "fuel";
+    cJSON_DeleteItemFromObjectCaseSensitive(l, key);
+    cJSON_AddNumberToObject(l, key, (double)n);
+  } else if (strcmp(name, "--max-memory") == 0) {
+    uint64_t n;
+    if (!wp_parse_size(val, &n))
+      return usage_error("--max-memory takes a size such as 16MiB, got '%s'", val);
+    cJSON *l = section(m, "limits");
+    cJSON_DeleteItemFromObjectCaseSensitive(l, "memory");
+    cJSON_AddStringToObject(l, "memory", val);
+  } else {
+    return usage_error("unknown option '%s'", name);
+  }
+  return 0;
+}
+
+static int parse(int argc, char **argv, serve_opts *o) {
+  memset(o, 0, sizeof *o);
+  o->log_level = WP_LOG_INFO;
+  const char *manifest_file = NULL;
+  const char *names[256], *vals[256];
+  size_t n = 0;
+  for (int i = 0; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+      fputs(usage, stdout);
+      return -1;
+    }
+    if (strcmp(a, "--no-watch") == 0) {
+      o->no_watch = true;
+      continue;
+    }
+    if (strncmp(a, "--", 2) != 0) {
+      if (o->target) return usage_error("one PLUGIN.wasm or SERVER.json, got also '%s'", a);
+      o->target = a;
+      continue;
+    }
+    if (i + 1 >= argc) return usage_error("option '%s' needs a value", a);
+    const char *v = argv[++i];
+    const char **slot = strcmp(a, "--listen") == 0               ? &o->listen
+                        : strcmp(a, "--workers") == 0            ? &o->workers
+                        : strcmp(a, "--instances") == 0          ? &o->instances
+                        : strcmp(a, "--max-body") == 0           ? &o->max_body
+                        : strcmp(a, "--access-log") == 0         ? &o->access_log
+                        : strcmp(a, "--grace-ms") == 0           ? &o->grace_ms
+                        : strcmp(a, "--control") == 0            ? &o->control
+                        : strcmp(a, "--control-token-file") == 0 ? &o->token_file
+                        : strcmp(a, "--manifest") == 0           ? &manifest_file
+                                                                 : NULL;
+    if (slot) {
+      *slot = v;
+    } else if (strcmp(a, "--log") == 0) {
+      if (!parse_level(v, &o->log_level)) return usage_error("--log: unknown level '%s'", v);
+    } else if (n < 256) {
+      names[n] = a;
+      vals[n++] = v;
+    }
+  }
+  if (!o->target) return usage_error("%s", "a PLUGIN.wasm or SERVER.json is required");
+  size_t tl = strlen(o->target);
+  bool json = tl > 5 && strcmp(o->target + tl - 5, ".json") == 0;
+  if (json && (n || manifest_file))
+    return usage_error("plugin option '%s' does not go with a server config: put it in the "
+                       "config's plugins.NAME.manifest",
+                       n ? names[0] : "--manifest");
+  if (json) return 0;
+  if (manifest_file) {
+    char *text;
+    size_t len;
+    if (!cli_read_file(manifest_file, &text, &len)) {
+      fprintf(stderr, "wasmplug serve: --manifest %s: %s\n", manifest_file, strerror(errno));
+      return CLI_USAGE;
+    }
+    o->manifest = cJSON_ParseWithLength(text, len);
+    free(text);
+    if (!cJSON_IsObject(o->manifest))
+      return usage_error("--manifest %s: not a JSON object", manifest_file);
+    cJSON_DeleteItemFromObjectCaseSensitive(o->manifest, "sources");
+  } else if (!(o->manifest = cJSON_CreateObject())) {
+    return CLI_LOAD_FAILED;
+  }
+  for (size_t i = 0; i < n; i++) {
+    int rc = plugin_option(o, names[i], vals[i]);
+    if (rc) return rc;
+  }
+  return 0;
+}
+
+/* The config for serving one plugin at every path. */
+static char *plugin_config(serve_opts *o) {
+  cJSON *doc = cJSON_CreateObject(), *plugins = cJSON_AddObjectToObject(doc, "plugins");
+  cJSON *p = cJSON_AddObjectToObject(plugins, "main");
+  char *abs = realpath(o->target, NULL);
+  cJSON_AddStringToObject(p, "path", abs ? abs : o->target);
+  free(abs);
+  cJSON_AddItemToObject(p, "manifest", o->manifest);
+  o->manifest = NULL;
+  cJSON *routes = cJSON_AddArrayToObject(doc, "routes");
+  cJSON *r = cJSON_CreateObject();
+  cJSON_AddItemToArray(routes, r);
+  cJSON_AddStringToObject(cJSON_AddObjectToObject(r, "match"), "path", "/...");
+  cJSON_AddStringToObject(r, "plugin", "main");
+  char *text = cJSON_Print(doc);
+  cJSON_Delete(doc);
+  return text;
+}
+
+/* Applies the server options to the config text; NULL (printed) on error. */
+static char *apply_server_options(const serve_opts *o, const char *text, size_t len) {
+  cJSON *doc = cJSON_ParseWithLength(text, len);
+  if (!cJSON_IsObject(doc)) {
+    cJSON_Delete(doc);
+    return NULL;
+  }
+  if (o->listen) {
+    cJSON_DeleteItemFromObjectCaseSensitive(doc, "listen");
+    cJSON_AddStringToObject(doc, "listen", o->listen);
+  }
+  if (o->workers) {
+    cJSON_DeleteItemFromObjectCaseSensitive(doc, "workers");
+    cJSON_AddNumberToObject(doc, "workers", atof(o->workers));
+  }
+  if (o->access_log) {
+    cJSON_DeleteItemFromObjectCaseSensitive(doc, "access_log");
+    cJSON_AddStringToObject(doc, "access_log", o->access_log);
+  }
+  if (o->no_watch) {
+    cJSON_DeleteItemFromObjectCaseSensitive(doc, "watch");
+    cJSON_AddFalseToObject(doc, "watch");
+  }
+  if (o->grace_ms) {
+    cJSON *l = section(doc, "limits");
+    cJSON_DeleteItemFromObjectCaseSensitive(l, "grace_ms");
+    cJSON_AddNumberToObject(l, "grace_ms", atof(o->grace_ms));
+  }
+  cJSON *routes = cJSON_GetObjectItemCaseSensitive(doc, "routes"), *r;
+  cJSON_ArrayForEach(r, routes) {
+    if (!cJSON_IsObject(r)) continue;
+    if (o->max_body) {
+      cJSON_DeleteItemFromObjectCaseSensitive(r, "max_body");
+      cJSON_AddStringToObject(r, "max_body", o->max_body);
+    }
+    if (o->instances) {
+      cJSON_DeleteItemFromObjectCaseSensitive(r, "instances");
+      cJSON *in = cJSON_AddObjectToObject(r, "instances");
+      bool reuse = strncmp(o->instances, "reuse", 5) == 0;
+      cJSON_AddStringToObject(in, "mode", reuse ? "reuse" : o->instances);
+      if (reuse && o->instances[5] == ':')
+        cJSON_AddNumberToObject(in, "max_uses", atof(o->instances + 6));
+      else if (reuse && o->instances[5]) cJSON_AddStringToObject(in, "mode", o->instances);
+    }
+  }
+  char *out = cJSON_Print(doc);
+  cJSON_Delete(doc);
+  return out;
+}
+
+static void log_to_stderr(void *ud, wp_log_level level, const char *plugin, const char *msg,
+                          size_t len) {
+  const serve_opts *o = ud;
+  if (level >= o->log_level)
+    fprintf(stderr, "[%s] %s: %.*s\n", wp_log_level_name(level), plugin, (int)len, msg);
+}
+
+static char *read_token(const char *file) {
+  char *text;
+  size_t len;
+  if (!cli_read_file(file, &text, &len)) {
+    fprintf(stderr, "wasmplug serve: --control-token-file %s: %s\n", file, strerror(errno));
+    return NULL;
+  }
+  while (len && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' ')) len--;
+  text[len] = 0;
+  return text;
+}
+
+int cmd_serve(int argc, char **argv) {
+  serve_opts o;
+  int rc = parse(argc, argv, &o);
+  if (rc) {
+    cJSON_Delete(o.manifest);
+    return rc < 0 ? CLI_OK : rc;
+  }
+  size_t tl = strlen(o.target);
+  bool json = tl > 5 && strcmp(o.target + tl - 5, ".json") == 0;
+
+  /* Signals are taken with sigwait in this thread; the server's threads,
+     made after this, inherit the mask. */
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+  signal(SIGPIPE, SIG_IGN);
+
+  wp_engine_config *cfg = wp_engine_config_new();
+  wp_engine *engine = NULL;
+  wp_error *err = cfg ? NULL : wp_error_new(WP_ERR_NO_MEMORY, "out of memory");
+  if (cfg) {
+    wp_engine_config_set_log(cfg, log_to_stderr, &o);
+    err = wp_engine_new(cfg, &engine);
+    wp_engine_config_free(cfg);
+  }
+  wp_server *srv = NULL;
+  char *text = NULL;
+  if (!err) {
+    size_t len = 0;
+    char *raw = NULL;
+    if (json) {
+      if (!cli_read_file(o.target, &raw, &len))
+        err = wp_error_new(WP_ERR_IO, "%s: %s", o.target, strerror(errno));
+    } else {
+      raw = plugin_config(&o);
+      len = raw ? strlen(raw) : 0;
+    }
+    bool overrides = o.listen || o.workers || o.access_log || o.no_watch || o.grace_ms ||
+                     o.max_body || o.instances;
+    if (!err && raw && json && !overrides) {
+      err = wp_server_new_from_file(engine, o.target, &srv);
+    } else if (!err && raw) {
+      text = apply_server_options(&o, raw, len);
+      if (!text) err = wp_error_new(WP_ERR_BAD_INPUT, "%s: not a JSON object", o.target);
+      else if (json) {
+        /* Options override the file, so the file is not watched (it would undo them). */
+        char *dir = realpath(o.target, NULL);
+        char *slash = dir ? strrchr(dir, '/') : NULL;
+        if (slash) *slash = 0;
+        err = wp_server_new(engine, text, strlen(text), dir, &srv);
+        free(dir);
+      } else {
+        err = wp_server_new(engine, text, strlen(text), NULL, &srv);
+      }
+    }
+    free(raw);
+  }
+  if (!err && o.control) {
+    char *token = o.token_file ? read_token(o.token_file) : NULL;
+    if (o.token_file && !token) err = wp_error_new(WP_ERR_IO, "cannot read the control token");
+    else err = wp_server_set_control(srv, o.control, token);
+    free(token);
+  }
+  if (!err) err = wp_server_start(srv);
+  free(text);
+  if (err) {
+    wp_server_free(srv);
+    wp_engine_free(engine);
+    cJSON_Delete(o.manifest);
+    wp_error_kind kind = wp_error_get_kind(err);
+    fprintf(stderr, "wasmplug serve: %s\n", wp_error_get_message(err));
+    wp_error_free(err);
+    return kind == WP_ERR_BAD_INPUT ? CLI_USAGE : CLI_LOAD_FAILED;
+  }
+  const char *listen = wp_server_get_listen(srv), *colon = strrchr(listen, ':');
+  fprintf(stderr, "wasmplug serve: listening on http://%.*s:%u\n", (int)(colon - listen), listen,
+          wp_server_get_port(srv));
+  int sig = 0;
+  sigwait(&sigs, &sig);
+  fprintf(stderr, "wasmplug serve: %s: finishing requests in flight\n",
+          sig == SIGINT ? "SIGINT" : "SIGTERM");
+  unsigned cut = wp_server_stop(srv, WP_SERVER_GRACE_CONFIGURED);
+  if (cut) fprintf(stderr, "wasmplug serve: interrupted %u request(s) still running\n", cut);
+  wp_server_free(srv);
+  wp_engine_free(engine);
+  cJSON_Delete(o.manifest);
+  fprintf(stderr, "wasmplug serve: stopped\n");
+  return CLI_OK;
+}

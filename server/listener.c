@@ -1,0 +1,554 @@
+/*
+ * listener.c - the main listener, on libmicrohttpd (thread pool, epoll).
+ *
+ * libmicrohttpd parses HTTP/1.1 (keep-alive, pipelining, chunked bodies,
+ * Expect: 100-continue) and calls on_request on one of `workers` threads:
+ * first with the headers (routing, 404/405, Content-Length over the cap:
+ * 413 before reading anything), then per body chunk (copied while under the
+ * cap), then once more to answer, which runs the handler on that thread.
+ * So a handler that runs to its timeout holds one worker for that long.
+ *
+ * libmicrohttpd's own timeout is for idle connections only; a client that
+ * trickles its headers or body keeps it alive. The sweeper thread cuts such
+ * connections: each connection records what it waits for (headers, then the
+ * body) and since when, and is shut down once that takes longer than the
+ * configured limit.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "server.h"
+
+enum { PHASE_HEADERS, PHASE_BODY, PHASE_HANDLING };
+
+struct srv_conn {
+  int fd;
+  int phase;
+  uint64_t since_ns;
+  bool cut;
+  srv_conn *prev, *next;
+};
+
+struct srv_request {
+  wp_server *srv;
+  srv_state *st;
+  const route *rt;
+  const native_route *nat;
+  srv_conn *conn;
+  char *uri; /* as sent: path and query */
+  const char *method;
+  char remote[64];
+  bool started;
+  int status;
+  uint8_t *body;
+  size_t body_len, body_cap;
+  uint64_t body_seen;
+  bool too_big;
+  uint64_t start_ns, bytes_out;
+  wp_instance *inst; /* while the handler runs, for shutdown's interrupt */
+  char *error;
+  srv_request *prev, *next; /* srv->active */
+};
+
+/* ---- connections and the sweeper --------------------------------------------------- */
+
+static void set_phase(srv_request *rq, int phase) {
+  if (!rq->conn) return;
+  pthread_mutex_lock(&rq->srv->conn_lock);
+  rq->conn->phase = phase;
+  rq->conn->since_ns = srv_now_ns();
+  pthread_mutex_unlock(&rq->srv->conn_lock);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code) {
+  wp_server *srv = cls;
+  if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+    srv_conn *conn = calloc(1, sizeof *conn);
+    if (!conn) return;
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c,
+                                                                 MHD_CONNECTION_INFO_CONNECTION_FD);
+    conn->fd = ci ? ci->connect_fd : -1;
+    conn->phase = PHASE_HEADERS;
+    conn->since_ns = srv_now_ns();
+    pthread_mutex_lock(&srv->conn_lock);
+    conn->next = srv->conns;
+    if (srv->conns) srv->conns->prev = conn;
+    srv->conns = conn;
+    pthread_mutex_unlock(&srv->conn_lock);
+    *socket_context = conn;
+  } else if (code == MHD_CONNECTION_NOTIFY_CLOSED && *socket_context) {
+    srv_conn *conn = *socket_context;
+    pthread_mutex_lock(&srv->conn_lock);
+    if (conn->prev) conn->prev->next = conn->next;
+    else srv->conns = conn->next;
+    if (conn->next) conn->next->prev = conn->prev;
+    pthread_mutex_unlock(&srv->conn_lock);
+    free(conn);
+    *socket_context = NULL;
+  }
+}
+
+static void *sweeper_main(void *arg) {
+  wp_server *srv = arg;
+  struct pollfd pfd = {.fd = srv->sweeper_pipe[0], .events = POLLIN};
+  for (;;) {
+    int r = poll(&pfd, 1, 100);
+    if (r > 0 || (r < 0 && errno != EINTR)) break;
+    uint64_t now = srv_now_ns();
+    pthread_mutex_lock(&srv->conn_lock);
+    for (srv_conn *c = srv->conns; c; c = c->next) {
+      uint64_t limit_ms = c->phase == PHASE_HEADERS ? srv->settings.header_timeout_ms
+                          : c->phase == PHASE_BODY  ? srv->settings.body_timeout_ms
+                                                    : 0;
+      if (!limit_ms || c->cut || c->fd < 0 || now - c->since_ns < limit_ms * 1000000u) continue;
+      /* Shutting the socket down (not closing it: libmicrohttpd owns the fd)
+         makes its next read fail, and it closes the connection itself. */
+      shutdown(c->fd, SHUT_RDWR);
+      c->cut = true;
+      atomic_fetch_add_explicit(&srv->metrics.rejected_slow, 1, memory_order_relaxed);
+    }
+    pthread_mutex_unlock(&srv->conn_lock);
+  }
+  return NULL;
+}
+
+/* ---- requests ----------------------------------------------------------------------- */
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
+  (void)c;
+  srv_request *rq = calloc(1, sizeof *rq);
+  if (!rq) return NULL;
+  rq->srv = cls;
+  rq->uri = strdup(uri ? uri : "");
+  return rq;
+}
+
+static enum MHD_Result queue_text(struct MHD_Connection *c, srv_request *rq, int status,
+                                  const char *text, const char *allow) {
+  size_t len = strlen(text);
+  struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)text,
+                                                           MHD_RESPMEM_MUST_COPY);
+  if (!r) return MHD_NO;
+  MHD_add_response_header(r, "content-type", "text/plain; charset=utf-8");
+  if (allow) MHD_add_response_header(r, "allow", allow);
+  if (status == 503) MHD_add_response_header(r, "retry-after", "1");
+  enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, r);
+  MHD_destroy_response(r);
+  rq->status = status;
+  rq->bytes_out = len;
+  return ret;
+}
+
+static enum MHD_Result fail_text(struct MHD_Connection *c, srv_request *rq, int status,
+                                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static enum MHD_Result fail_text(struct MHD_Connection *c, srv_request *rq, int status,
+                                 const char *fmt, ...) {
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  return queue_text(c, rq, status, msg, NULL);
+}
+
+/* Headers as the handler sees them: lower-case names, in one allocation. */
+typedef struct header_list {
+  wp_http_header *h;
+  size_t n, cap;
+  bool bad;
+} header_list;
+
+static enum MHD_Result add_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  size_t key_size, const char *value, size_t value_size) {
+  (void)kind;
+  header_list *l = cls;
+  if (l->n == l->cap) return MHD_NO;
+  if (!wp_http_header_name_valid(key, key_size) ||
+      !wp_http_header_value_valid((const uint8_t *)value, value_size)) {
+    l->bad = true;
+    return MHD_NO;
+  }
+  char *name = malloc(key_size + 1);
+  if (!name) {
+    l->bad = true;
+    return MHD_NO;
+  }
+  for (size_t i = 0; i < key_size; i++)
+    name[i] = (key[i] >= 'A' && key[i] <= 'Z') ? (char)(key[i] - 'A' + 'a') : key[i];
+  name[key_size] = 0;
+  l->h[l->n++] = (wp_http_header){name, key_size, (const uint8_t *)value, value_size};
+  return MHD_YES;
+}
+
+static void free_headers(header_list *l) {
+  for (size_t i = 0; i < l->n; i++) free((char *)l->h[i].name);
+  free(l->h);
+}
+
+/* Response headers the server sets itself. */
+static bool server_header(const char *name) {
+  return strcmp(name, "content-length") == 0 || strcmp(name, "transfer-encoding") == 0 ||
+         strcmp(name, "connection") == 0 || strcmp(name, "keep-alive") == 0;
+}
+
+static enum MHD_Result send_response(struct MHD_Connection *c, srv_request *rq,
+                                     wp_http_response *resp) {
+  uint8_t *body = resp->body;
+  size_t len = resp->body_len;
+  resp->body = NULL;
+  struct MHD_Response *r = body
+                               ? MHD_create_response_from_buffer_with_free_callback(len, body, free)
+                               : MHD_create_response_from_buffer(0, (void *)"",
+                                                                 MHD_RESPMEM_PERSISTENT);
+  if (!r) {
+    free(body);
+    return MHD_NO;
+  }
+  for (size_t i = 0; i < resp->n_headers; i++)
+    if (!server_header(resp->headers[i].name))
+      MHD_add_response_header(r, resp->headers[i].name, (const char *)resp->headers[i].value);
+  enum MHD_Result ret = MHD_queue_response(c, resp->status, r);
+  MHD_destroy_response(r);
+  rq->status = resp->status;
+  rq->bytes_out = len;
+  return ret;
+}
+
+/* The status a failed handler call answers with. */
+static int error_status(wp_error_kind kind) {
+  switch (kind) {
+  case WP_ERR_TIMEOUT: return 504;
+  case WP_ERR_BUSY: return 503;
+  case WP_ERR_INTERRUPTED: return 503;
+  default: return 500;
+  }
+}
+
+static void set_running(srv_request *rq, wp_instance *inst) {
+  pthread_mutex_lock(&rq->srv->conn_lock);
+  rq->inst = inst;
+  pthread_mutex_unlock(&rq->srv->conn_lock);
+}
+
+static enum MHD_Result run_handler(struct MHD_Connection *c, srv_request *rq) {
+  wp_server *srv = rq->srv;
+  header_list hl = {0};
+  int n = MHD_get_connection_values(c, MHD_HEADER_KIND, NULL, NULL);
+  hl.cap = n > 0 ? (size_t)n : 0;
+  if (hl.cap && !(hl.h = calloc(hl.cap, sizeof *hl.h)))
+    return fail_text(c, rq, 503, "out of memory\n");
+  MHD_get_connection_values_n(c, MHD_HEADER_KIND, add_header, &hl);
+  if (hl.bad) {
+    free_headers(&hl);
+    return fail_text(c, rq, 400, "bad request: a header name or value is not valid\n");
+  }
+  const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "host");
+  wp_http_request req = {
+      .method = rq->method,
+      .scheme = "http",
+      .authority = host ? host : "",
+      .path_with_query = rq->uri,
+      .headers = hl.h,
+      .n_headers = hl.n,
+      .body = rq->body,
+      .body_len = rq->body_len,
+  };
+  wp_http_response resp = {0};
+  wp_error *err = NULL;
+  if (rq->nat) {
+    rq->nat->fn(rq->nat->user_data, &req, &resp);
+    if (resp.status < 100 || resp.status > 599)
+      err = wp_error_new(WP_ERR_ABI, "native route %s: status %u", rq->nat->path, resp.status);
+  } else {
+    wp_instance *inst = NULL;
+    err = wp_pool_take(rq->rt->pool, &inst);
+    if (!err) {
+      set_running(rq, inst);
+      err = wp_instance_handle_http(inst, &req, 0, &resp);
+      set_running(rq, NULL);
+      wp_pool_release(rq->rt->pool, inst);
+    }
+  }
+  free_headers(&hl);
+  if (!err) return send_response(c, rq, &resp);
+  wp_http_response_clear(&resp);
+  wp_error_kind kind = wp_error_get_kind(err);
+  int status = error_status(kind);
+  const char *plugin = rq->rt ? rq->rt->cfg->plugin : "native";
+  rq->error = strdup(wp_error_get_message(err));
+  if (rq->rt && kind == WP_ERR_TIMEOUT)
+    atomic_fetch_add_explicit(&rq->rt->stats->timeouts, 1, memory_order_relaxed);
+  if (rq->rt && kind == WP_ERR_TRAP)
+    atomic_fetch_add_explicit(&rq->rt->stats->traps, 1, memory_order_relaxed);
+  const char *bt = wp_error_get_backtrace(err);
+  srv_log("%s %s: plugin '%s' failed (%s): %s%s%s", rq->method, rq->uri, plugin,
+          wp_error_kind_name(kind), wp_error_get_message(err), bt && *bt ? "\n" : "", bt ? bt : "");
+  wp_error_free(err);
+  (void)srv;
+  return fail_text(c, rq, status, "%d %s: the handler %s\n", status,
+                   status == 504   ? "Gateway Timeout"
+                   : status == 503 ? "Service Unavailable"
+                                   : "Internal Server Error",
+                   kind == WP_ERR_TIMEOUT ? "ran past its time limit"
+                   : kind == WP_ERR_TRAP  ? "trapped"
+                                          : "failed");
+}
+
+/* The route's body cap. */
+static uint64_t max_body(const srv_request *rq) {
+  return rq->rt ? rq->rt->cfg->max_body : (uint64_t)1 << 20;
+}
+
+static enum MHD_Result first_call(struct MHD_Connection *c, srv_request *rq, const char *method) {
+  wp_server *srv = rq->srv;
+  rq->started = true;
+  rq->method = method;
+  rq->start_ns = srv_now_ns();
+  const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c,
+                                                               MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+  rq->conn = ci ? ci->socket_context : NULL;
+  const union MHD_ConnectionInfo *ai = MHD_get_connection_info(c,
+                                                               MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  if (ai && ai->client_addr)
+    getnameinfo(ai->client_addr,
+                ai->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                       : sizeof(struct sockaddr_in),
+                rq->remote, sizeof rq->remote, NULL, 0, NI_NUMERICHOST);
+  set_phase(rq, PHASE_BODY);
+  atomic_fetch_add(&srv->in_flight, 1);
+  pthread_mutex_lock(&srv->conn_lock);
+  rq->next = srv->active;
+  if (srv->active) srv->active->prev = rq;
+  srv->active = rq;
+  pthread_mutex_unlock(&srv->conn_lock);
+  rq->st = state_acquire(srv);
+
+  if (rq->uri[0] != '/')
+    return fail_text(c, rq, 400, "bad request: the request target must be a path\n");
+  size_t plen = strcspn(rq->uri, "?");
+  for (size_t i = 0; i < srv->nnatives; i++)
+    if (strlen(srv->natives[i].path) == plen && memcmp(srv->natives[i].path, rq->uri, plen) == 0)
+      rq->nat = &srv->natives[i];
+  const char *mpath = rq->st ? rq->st->config->metrics_path : NULL;
+  if (!rq->nat && mpath && strlen(mpath) == plen && memcmp(mpath, rq->uri, plen) == 0) {
+    char *text = metrics_render(srv);
+    if (!text) return fail_text(c, rq, 503, "out of memory\n");
+    struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback(strlen(text), text,
+                                                                                free);
+    if (!r) {
+      free(text);
+      return MHD_NO;
+    }
+    MHD_add_response_header(r, "content-type", "text/plain; version=0.0.4; charset=utf-8");
+    rq->status = 200;
+    rq->bytes_out = strlen(text);
+    enum MHD_Result ret = MHD_queue_response(c, 200, r);
+    MHD_destroy_response(r);
+    return ret;
+  }
+  if (!rq->nat) {
+    int status = 404;
+    char allow[256];
+    rq->rt = rq->st ? routes_match(rq->st, rq->uri, plen, method, &status, allow, sizeof allow)
+                    : NULL;
+    if (!rq->rt)
+      return status == 405
+                 ? queue_text(c, rq, 405, "405 Method Not Allowed\n", allow)
+                 : queue_text(c, rq, 404, "404 Not Found: no route for this path\n", NULL);
+  }
+  /* A declared length over the cap is refused before reading anything (and
+     before any 100 Continue). */
+  const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "content-length");
+  if (cl) {
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(cl, &end, 10);
+    if (errno || *end || end == cl)
+      return fail_text(c, rq, 400, "bad request: Content-Length is not a number\n");
+    if (n > max_body(rq))
+      return fail_text(c, rq, 413, "413 Content Too Large: the limit is %llu bytes\n",
+                       (unsigned long long)max_body(rq));
+  }
+  return MHD_YES;
+}
+
+static bool append_body(srv_request *rq, const char *data, size_t len) {
+  if (rq->body_len + len > rq->body_cap) {
+    size_t cap = rq->body_cap ? rq->body_cap : 4096;
+    while (cap < rq->body_len + len) cap *= 2;
+    uint8_t *b = realloc(rq->body, cap);
+    if (!b) return false;
+    rq->body = b;
+    rq->body_cap = cap;
+  }
+  memcpy(rq->body + rq->body_len, data, len);
+  rq->body_len += len;
+  return true;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_size, void **con_cls) {
+  (void)url;
+  (void)version;
+  srv_request *rq = *con_cls;
+  if (!rq) {
+    if (!(rq = on_uri(cls, url, c))) return MHD_NO;
+    *con_cls = rq;
+  }
+  if (!rq->uri) return MHD_NO;
+  if (!rq->started) return first_call(c, rq, method);
+  if (rq->status) { /* answered already (413 while reading): drop the rest */
+    *upload_size = 0;
+    return MHD_YES;
+  }
+  if (*upload_size) {
+    size_t len = *upload_size;
+    *upload_size = 0;
+    rq->body_seen += len;
+    if (rq->body_seen > max_body(rq)) {
+      free(rq->body);
+      rq->body = NULL;
+      rq->body_len = rq->body_cap = 0;
+      return fail_text(c, rq, 413, "413 Content Too Large: the limit is %llu bytes\n",
+                       (unsigned long long)max_body(rq));
+    }
+    if (!append_body(rq, upload_data, len)) return fail_text(c, rq, 503, "out of memory\n");
+    return MHD_YES;
+  }
+  set_phase(rq, PHASE_HANDLING);
+  return run_handler(c, rq);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe) {
+  (void)c;
+  wp_server *srv = cls;
+  srv_request *rq = *con_cls;
+  if (!rq) return;
+  *con_cls = NULL;
+  if (rq->started) {
+    uint64_t us = (srv_now_ns() - rq->start_ns) / 1000;
+    int status = rq->status;
+    if (!status) status = toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? 408 : 400;
+    route_stats *rs = rq->rt ? rq->rt->stats : rq->nat ? rq->nat->stats : NULL;
+    metrics_count(rs, status, us);
+    accesslog_write(srv, rq->remote, rq->method, rq->uri,
+                    rq->rt    ? rq->rt->cfg->pattern
+                    : rq->nat ? rq->nat->path
+                              : NULL,
+                    status, rq->body_seen, rq->bytes_out, us, rq->rt ? rq->rt->cfg->plugin : NULL,
+                    rq->rt ? (rq->rt->cfg->reuse ? "reuse" : "fresh") : NULL, rq->error);
+    pthread_mutex_lock(&srv->conn_lock);
+    if (rq->prev) rq->prev->next = rq->next;
+    else srv->active = rq->next;
+    if (rq->next) rq->next->prev = rq->prev;
+    pthread_mutex_unlock(&srv->conn_lock);
+    set_phase(rq, PHASE_HEADERS);
+    state_release(rq->st);
+    atomic_fetch_sub(&srv->in_flight, 1);
+  }
+  free(rq->body);
+  free(rq->uri);
+  free(rq->error);
+  free(rq);
+}
+
+/* ---- start and stop ------------------------------------------------------------------- */
+
+/* "host:port", "[v6]:port" -> a socket address. */
+static wp_error *parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *len) {
+  char host[256];
+  const char *colon = strrchr(listen, ':');
+  if (!colon || (size_t)(colon - listen) >= sizeof host)
+    return wp_error_new(WP_ERR_BAD_INPUT, "listen '%s': expected HOST:PORT", listen);
+  memcpy(host, listen, (size_t)(colon - listen));
+  host[colon - listen] = 0;
+  char *h = host;
+  size_t hl = strlen(h);
+  if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+    h[hl - 1] = 0;
+    h++;
+  }
+  struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                           .ai_socktype = SOCK_STREAM,
+                           .ai_flags = AI_PASSIVE | AI_NUMERICSERV},
+                  *res;
+  int rc = getaddrinfo(*h ? h : NULL, colon + 1, &hints, &res);
+  if (rc != 0) return wp_error_new(WP_ERR_BAD_INPUT, "listen '%s': %s", listen, gai_strerror(rc));
+  memcpy(ss, res->ai_addr, res->ai_addrlen);
+  *len = res->ai_addrlen;
+  freeaddrinfo(res);
+  return NULL;
+}
+
+wp_error *listener_start(wp_server *srv) {
+  struct sockaddr_storage ss;
+  socklen_t sslen;
+  wp_error *err = parse_listen(srv->settings.listen, &ss, &sslen);
+  if (err) return err;
+  if (pipe(srv->sweeper_pipe) != 0) return wp_error_new(WP_ERR_IO, "pipe: %s", strerror(errno));
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+                   MHD_USE_ERROR_LOG | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+  unsigned workers = srv->settings.workers;
+  srv->daemon = MHD_start_daemon(
+      flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+      MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(workers > 1 ? workers : 0),
+      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)srv->settings.idle_timeout_s,
+      MHD_OPTION_CONNECTION_LIMIT, (unsigned)srv->settings.max_connections,
+      MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
+      MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
+      srv, MHD_OPTION_END);
+  if (!srv->daemon) {
+    close(srv->sweeper_pipe[0]);
+    close(srv->sweeper_pipe[1]);
+    return wp_error_new(WP_ERR_IO, "cannot listen on %s (in use, or not an address here?)",
+                        srv->settings.listen);
+  }
+  const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+  srv->port = di ? di->port : 0;
+  if (pthread_create(&srv->sweeper, NULL, sweeper_main, srv) == 0) srv->sweeper_running = true;
+  return NULL;
+}
+
+void listener_quiesce(wp_server *srv) {
+  if (!srv->daemon) return;
+  MHD_socket fd = MHD_quiesce_daemon(srv->daemon);
+  if (fd != MHD_INVALID_SOCKET) close(fd);
+}
+
+unsigned listener_interrupt_all(wp_server *srv) {
+  unsigned n = 0;
+  pthread_mutex_lock(&srv->conn_lock);
+  for (srv_request *rq = srv->active; rq; rq = rq->next)
+    if (rq->inst) {
+      wp_instance_interrupt(rq->inst);
+      n++;
+    }
+  pthread_mutex_unlock(&srv->conn_lock);
+  return n;
+}
+
+void listener_stop(wp_server *srv) {
+  if (srv->daemon) MHD_stop_daemon(srv->daemon);
+  srv->daemon = NULL;
+  if (srv->sweeper_running) {
+    ssize_t w = write(srv->sweeper_pipe[1], "x", 1);
+    (void)w;
+    pthread_join(srv->sweeper, NULL);
+    srv->sweeper_running = false;
+    close(srv->sweeper_pipe[0]);
+    close(srv->sweeper_pipe[1]);
+  }
+}

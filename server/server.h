@@ -1,0 +1,251 @@
+/*
+ * server.h - the insides of wasmplug serve (internal to server/).
+ *
+ *   config.c     the JSON document -> settings, plugins and routes (validated)
+ *   state.c      loaded plugins (kept across changes) and the published state
+ *   routes.c     matching a request to a route
+ *   listener.c   libmicrohttpd glue of the main listener: requests, bodies,
+ *                limits, slow clients, in-flight requests
+ *   control.c    the control API (GET/PUT/POST/DELETE on the document,
+ *                plugin uploads) and its listener
+ *   watch.c      hot reload: inotify on the plugins' and the config's files
+ *   metrics.c    counters and Prometheus text
+ *   accesslog.c  one JSON line per request
+ *   server.c     the public wp_server_* functions, tying them together
+ *
+ * Only the public API (wasmplug.h, wasmplug/server.h) is used from here.
+ */
+#ifndef WP_SERVER_SERVER_H
+#define WP_SERVER_SERVER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <cjson/cJSON.h>
+
+#include "wasmplug.h"
+#include "wasmplug/server.h"
+
+/* ---- settings, fixed when the server starts ------------------------------- */
+
+typedef struct srv_settings {
+  char *listen;               /* "127.0.0.1:8080" */
+  unsigned workers;           /* threads of the main listener */
+  uint32_t header_timeout_ms; /* a request's headers must arrive within this */
+  uint32_t body_timeout_ms;   /* and its body within this after them */
+  uint32_t idle_timeout_s;    /* an idle connection is closed after this */
+  unsigned max_connections;
+  uint32_t grace_ms;          /* graceful shutdown: how long requests may finish */
+  char *access_log;           /* "stderr", "off" or a file path */
+  bool watch;                 /* hot reload on file changes */
+} srv_settings;
+
+/* ---- metrics ---------------------------------------------------------------- */
+
+#define SRV_BUCKETS 16 /* latency histogram upper bounds, metrics.c */
+
+typedef struct route_stats {
+  char *label;                         /* the route's pattern */
+  atomic_ullong by_class[6];           /* requests by status class (1xx..5xx at 1..5) */
+  atomic_ullong buckets[SRV_BUCKETS];  /* request durations, cumulative at render */
+  atomic_ullong count, sum_us;
+  atomic_ullong traps, timeouts;
+  struct route_stats *next;
+} route_stats;
+
+typedef struct srv_metrics {
+  pthread_mutex_t lock; /* guards the list, not the counters */
+  route_stats *routes;
+  atomic_ullong in_flight, reloads, reload_failures, rejected_slow;
+} srv_metrics;
+
+void metrics_init(srv_metrics *m);
+void metrics_free(srv_metrics *m);
+/* The counters of the route labelled `label`, made on first use (NULL: no memory). */
+route_stats *metrics_route(srv_metrics *m, const char *label);
+void metrics_count(route_stats *rs, int status, uint64_t duration_us);
+
+/* ---- the configuration document, parsed -------------------------------------- */
+
+typedef struct cfg_plugin {
+  const char *name;
+  char *path;            /* resolved against the base directory */
+  const char *sha256;    /* or NULL */
+  const cJSON *manifest; /* borrowed from the document, or NULL */
+} cfg_plugin;
+
+#define SRV_DEFAULT_TIMEOUT_MS 30000
+
+typedef struct cfg_route {
+  char *pattern;        /* as configured: "/api/..." */
+  char *path;           /* without the "..." */
+  bool prefix;
+  const char **methods; /* borrowed strings; NULL: any */
+  size_t nmethods;
+  const char *plugin;   /* a key of "plugins" */
+  const cJSON *manifest; /* route-level manifest, merged over the plugin's */
+  uint32_t timeout_ms;   /* 0: the manifest's limits.timeout_ms, else SRV_DEFAULT_TIMEOUT_MS */
+  uint64_t max_body;
+  bool reuse;
+  uint32_t max_uses, max_idle;
+} cfg_route;
+
+typedef struct srv_config {
+  cJSON *doc; /* owned */
+  srv_settings settings;
+  cfg_plugin *plugins;
+  size_t nplugins;
+  cfg_route *routes;
+  size_t nroutes;
+  char *metrics_path; /* also serve metrics on the main listener here, or NULL */
+} srv_config;
+
+/* Parses and validates a document (takes ownership of `doc`). Errors are
+   WP_ERR_BAD_INPUT naming the field: "routes[2].match.path: ...". */
+wp_error *config_parse(cJSON *doc, const char *base_dir, srv_config **out);
+void config_free(srv_config *c);
+
+/* ---- the published state ------------------------------------------------------ */
+
+typedef struct route {
+  const cfg_route *cfg;
+  wp_plugin *plugin;
+  wp_pool *pool;
+  wp_http_kind kind;
+  route_stats *stats;
+} route;
+
+typedef struct native_route {
+  char *path;
+  wp_server_native_fn fn;
+  void *user_data;
+  route_stats *stats;
+} native_route;
+
+/* What a request runs on: immutable once published, freed by its last user. */
+typedef struct srv_state {
+  atomic_uint refs;
+  srv_config *config;
+  route *routes; /* parallel to config->routes */
+  uint64_t generation;
+} srv_state;
+
+/* A plugin kept loaded across changes while its file stays the same. */
+typedef struct loaded_plugin {
+  char *key; /* path, pin and manifest: what it was loaded with */
+  dev_t dev;
+  ino_t ino;
+  off_t size;
+  int64_t mtime_ns;
+  wp_plugin *plugin;
+  bool used; /* by the state being built */
+  struct loaded_plugin *next;
+} loaded_plugin;
+
+/* ---- the server ------------------------------------------------------------------ */
+
+struct MHD_Daemon;
+typedef struct srv_conn srv_conn;
+typedef struct srv_request srv_request;
+
+struct wp_server {
+  wp_engine *engine;
+  char *base_dir;
+  char *config_path; /* watched, if the server came from a file */
+  srv_settings settings;
+
+  pthread_mutex_t state_lock; /* held for the pointer swap and reference only */
+  srv_state *state;
+  pthread_mutex_t write_lock; /* one change at a time; guards `plugins` */
+  loaded_plugin *plugins;
+  uint64_t generation;
+
+  native_route *natives;
+  size_t nnatives;
+
+  struct MHD_Daemon *daemon;
+  uint16_t port;
+  bool started, stopping;
+
+  /* control API */
+  char *control_listen, *control_token, *control_unix_path;
+  struct MHD_Daemon *control_daemon;
+  uint16_t control_port;
+  char *state_dir; /* uploaded plugins */
+
+  /* connections and requests, for slow clients and shutdown */
+  pthread_mutex_t conn_lock;
+  srv_conn *conns;
+  srv_request *active;
+  atomic_uint in_flight;
+  pthread_t sweeper;
+  bool sweeper_running;
+  int sweeper_pipe[2];
+
+  /* hot reload */
+  pthread_t watcher;
+  bool watcher_running;
+  int watch_fd, watch_pipe[2];
+
+  srv_metrics metrics;
+  int log_fd; /* access log, -1: off */
+  bool log_close;
+};
+
+/* state.c */
+wp_error *state_build(wp_server *srv, srv_config *cfg, srv_state **out); /* takes cfg */
+void state_publish(wp_server *srv, srv_state *st);
+srv_state *state_acquire(wp_server *srv);
+void state_release(srv_state *st);
+/* Rebuilds from a new document (owned), publishes it; the error says why not. */
+wp_error *state_apply_doc(wp_server *srv, cJSON *doc, bool allow_settings_change);
+/* Reloads from the live document (files changed on disk). */
+wp_error *state_reload(wp_server *srv);
+void state_free_plugins(wp_server *srv);
+
+/* routes.c: the matching route, or NULL with *status 404 or 405 (and `allow`
+   filled with the allowed methods, comma-separated). */
+const route *routes_match(const srv_state *st, const char *path, size_t path_len,
+                          const char *method, int *status, char *allow, size_t allow_size);
+
+/* listener.c */
+wp_error *listener_start(wp_server *srv);
+void listener_quiesce(wp_server *srv);
+unsigned listener_interrupt_all(wp_server *srv);
+void listener_stop(wp_server *srv);
+
+/* control.c */
+wp_error *control_start(wp_server *srv);
+void control_stop(wp_server *srv);
+
+/* watch.c */
+wp_error *watch_start(wp_server *srv);
+void watch_stop(wp_server *srv);
+
+/* metrics.c */
+char *metrics_render(wp_server *srv);
+
+/* accesslog.c */
+wp_error *accesslog_open(wp_server *srv);
+void accesslog_close(wp_server *srv);
+void accesslog_write(wp_server *srv, const char *remote, const char *method, const char *path,
+                     const char *route, int status, uint64_t bytes_in, uint64_t bytes_out,
+                     uint64_t duration_us, const char *plugin, const char *instances,
+                     const char *error);
+
+/* Time for durations and deadlines. */
+uint64_t srv_now_ns(void);
+
+/* Errors the public API has no constructor for. */
+wp_error *srv_no_memory(void);
+/* A new error of err's kind with the formatted text before its message; frees err. */
+wp_error *srv_error_prefix(wp_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Logs a server message to stderr ("wasmplug serve: ..."). */
+void srv_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif
