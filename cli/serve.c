@@ -212,6 +212,13 @@ static int parse(int argc, char **argv, serve_opts *o) {
   if (!o->target) return usage_error("%s", "a PLUGIN.wasm or SERVER.json is required");
   size_t tl = strlen(o->target);
   bool json = tl > 5 && strcmp(o->target + tl - 5, ".json") == 0;
+  if (json && (o->instances || o->max_body || o->access_log || o->grace_ms || o->no_watch))
+    return usage_error("%s: with a server config, put this in the config file (docs/serve.md)",
+                       o->instances    ? "--instances"
+                       : o->max_body   ? "--max-body"
+                       : o->access_log ? "--access-log"
+                       : o->grace_ms   ? "--grace-ms"
+                                       : "--no-watch");
   if (json && (n || manifest_file))
     return usage_error("plugin option '%s' does not go with a server config: put it in the "
                        "config's plugins.NAME.manifest",
@@ -264,14 +271,6 @@ static char *apply_server_options(const serve_opts *o, const char *text, size_t 
   if (!cJSON_IsObject(doc)) {
     cJSON_Delete(doc);
     return NULL;
-  }
-  if (o->listen) {
-    cJSON_DeleteItemFromObjectCaseSensitive(doc, "listen");
-    cJSON_AddStringToObject(doc, "listen", o->listen);
-  }
-  if (o->workers) {
-    cJSON_DeleteItemFromObjectCaseSensitive(doc, "workers");
-    cJSON_AddNumberToObject(doc, "workers", atof(o->workers));
   }
   if (o->access_log) {
     cJSON_DeleteItemFromObjectCaseSensitive(doc, "access_log");
@@ -357,32 +356,21 @@ int cmd_serve(int argc, char **argv) {
   wp_server *srv = NULL;
   char *text = NULL;
   if (!err) {
-    size_t len = 0;
-    char *raw = NULL;
+    char *raw = json ? NULL : plugin_config(&o);
     if (json) {
-      if (!cli_read_file(o.target, &raw, &len))
-        err = wp_error_new(WP_ERR_IO, "%s: %s", o.target, strerror(errno));
-    } else {
-      raw = plugin_config(&o);
-      len = raw ? strlen(raw) : 0;
-    }
-    bool overrides = o.listen || o.workers || o.access_log || o.no_watch || o.grace_ms ||
-                     o.max_body || o.instances;
-    if (!err && raw && json && !overrides) {
       err = wp_server_new_from_file(engine, o.target, &srv);
-    } else if (!err && raw) {
-      text = apply_server_options(&o, raw, len);
-      if (!text) err = wp_error_new(WP_ERR_BAD_INPUT, "%s: not a JSON object", o.target);
-      else if (json) {
-        /* Options override the file, so the file is not watched (it would undo them). */
-        char *dir = realpath(o.target, NULL);
-        char *slash = dir ? strrchr(dir, '/') : NULL;
-        if (slash) *slash = 0;
-        err = wp_server_new(engine, text, strlen(text), dir, &srv);
-        free(dir);
-      } else {
-        err = wp_server_new(engine, text, strlen(text), NULL, &srv);
-      }
+    } else {
+      text = raw ? apply_server_options(&o, raw, strlen(raw)) : NULL;
+      err = text ? wp_server_new(engine, text, strlen(text), NULL, &srv)
+                 : wp_error_new(WP_ERR_NO_MEMORY, "out of memory");
+    }
+    if (!err && o.listen) err = wp_server_set_listen(srv, o.listen);
+    if (!err && o.workers) {
+      char *end;
+      long w = strtol(o.workers, &end, 10);
+      err = *end || w < 1 || w > 256
+                ? wp_error_new(WP_ERR_BAD_INPUT, "--workers takes 1 to 256, got '%s'", o.workers)
+                : wp_server_set_workers(srv, (unsigned)w);
     }
     free(raw);
   }

@@ -31,6 +31,10 @@
 
 enum { PHASE_HEADERS, PHASE_BODY, PHASE_HANDLING };
 
+/* How much of a body past its cap is read (and dropped) to answer 413; a
+   client sending more loses the connection instead. */
+#define DISCARD_MAX ((uint64_t)1 << 20)
+
 struct srv_conn {
   int fd;
   int phase;
@@ -105,13 +109,15 @@ static void *sweeper_main(void *arg) {
   for (;;) {
     int r = poll(&pfd, 1, 100);
     if (r > 0 || (r < 0 && errno != EINTR)) break;
-    uint64_t now = srv_now_ns();
     pthread_mutex_lock(&srv->conn_lock);
+    uint64_t now = srv_now_ns(); /* under the lock: no phase starts after it */
     for (srv_conn *c = srv->conns; c; c = c->next) {
       uint64_t limit_ms = c->phase == PHASE_HEADERS ? srv->settings.header_timeout_ms
                           : c->phase == PHASE_BODY  ? srv->settings.body_timeout_ms
                                                     : 0;
-      if (!limit_ms || c->cut || c->fd < 0 || now - c->since_ns < limit_ms * 1000000u) continue;
+      if (!limit_ms || c->cut || c->fd < 0 || c->since_ns > now ||
+          now - c->since_ns < limit_ms * 1000000u)
+        continue;
       /* Shutting the socket down (not closing it: libmicrohttpd owns the fd)
          makes its next read fail, and it closes the connection itself. */
       shutdown(c->fd, SHUT_RDWR);
@@ -409,7 +415,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
   }
   if (!rq->uri) return MHD_NO;
   if (!rq->started) return first_call(c, rq, method);
-  if (rq->status) { /* answered already (413 while reading): drop the rest */
+  if (rq->status) { /* answered already */
     *upload_size = 0;
     return MHD_YES;
   }
@@ -418,15 +424,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     *upload_size = 0;
     rq->body_seen += len;
     if (rq->body_seen > max_body(rq)) {
+      /* libmicrohttpd cannot answer in the middle of a body: drop what
+         comes and answer 413 at its end, unless the client keeps sending
+         far past the cap, which ends the connection now. */
       free(rq->body);
       rq->body = NULL;
       rq->body_len = rq->body_cap = 0;
-      return fail_text(c, rq, 413, "413 Content Too Large: the limit is %llu bytes\n",
-                       (unsigned long long)max_body(rq));
+      rq->too_big = true;
+      return rq->body_seen - max_body(rq) > DISCARD_MAX ? MHD_NO : MHD_YES;
     }
-    if (!append_body(rq, upload_data, len)) return fail_text(c, rq, 503, "out of memory\n");
+    if (!append_body(rq, upload_data, len)) return MHD_NO;
     return MHD_YES;
   }
+  if (rq->too_big)
+    return fail_text(c, rq, 413, "413 Content Too Large: the limit is %llu bytes\n",
+                     (unsigned long long)max_body(rq));
   set_phase(rq, PHASE_HANDLING);
   return run_handler(c, rq);
 }
@@ -441,7 +453,15 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
   if (rq->started) {
     uint64_t us = (srv_now_ns() - rq->start_ns) / 1000;
     int status = rq->status;
-    if (!status) status = toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? 408 : 400;
+    /* Never answered: the client went away or was cut off. */
+    bool cut = false;
+    if (rq->conn) {
+      pthread_mutex_lock(&srv->conn_lock);
+      cut = rq->conn->cut;
+      pthread_mutex_unlock(&srv->conn_lock);
+    }
+    if (!status)
+      status = rq->too_big ? 413 : cut || toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? 408 : 499;
     route_stats *rs = rq->rt ? rq->rt->stats : rq->nat ? rq->nat->stats : NULL;
     metrics_count(rs, status, us);
     accesslog_write(srv, rq->remote, rq->method, rq->uri,

@@ -78,10 +78,14 @@ static wp_error *make(wp_engine *engine, cJSON *doc, const char *base_dir, const
   else err = config_parse(doc, srv->base_dir, &cfg);
   if (!err) {
     /* The settings the listener starts with; changes to them need a restart. */
-    srv->settings = cfg->settings;
+    srv->settings = srv->doc_settings = cfg->settings;
     srv->settings.listen = strdup(cfg->settings.listen);
     srv->settings.access_log = strdup(cfg->settings.access_log);
-    if (!srv->settings.listen || !srv->settings.access_log) err = srv_no_memory();
+    srv->doc_settings.listen = strdup(cfg->settings.listen);
+    srv->doc_settings.access_log = strdup(cfg->settings.access_log);
+    if (!srv->settings.listen || !srv->settings.access_log || !srv->doc_settings.listen ||
+        !srv->doc_settings.access_log)
+      err = srv_no_memory();
   }
   srv_state *st = NULL;
   if (!err) err = state_build(srv, cfg, &st);
@@ -199,6 +203,25 @@ wp_error *wp_server_set_control(wp_server *srv, const char *listen, const char *
   return NULL;
 }
 
+wp_error *wp_server_set_listen(wp_server *srv, const char *listen) {
+  if (!srv || !listen || !strchr(listen, ':'))
+    return wp_error_new(WP_ERR_BAD_INPUT, "wp_server_set_listen: expected HOST:PORT");
+  if (srv->started) return wp_error_new(WP_ERR_BAD_INPUT, "wp_server_set_listen: already started");
+  char *l = strdup(listen);
+  if (!l) return srv_no_memory();
+  free(srv->settings.listen);
+  srv->settings.listen = l;
+  return NULL;
+}
+
+wp_error *wp_server_set_workers(wp_server *srv, unsigned workers) {
+  if (!srv || workers < 1 || workers > 256)
+    return wp_error_new(WP_ERR_BAD_INPUT, "wp_server_set_workers: 1 to 256 workers");
+  if (srv->started) return wp_error_new(WP_ERR_BAD_INPUT, "wp_server_set_workers: already started");
+  srv->settings.workers = workers;
+  return NULL;
+}
+
 wp_error *wp_server_start(wp_server *srv) {
   if (!srv) return wp_error_new(WP_ERR_BAD_INPUT, "wp_server_start: NULL server");
   if (srv->started) return wp_error_new(WP_ERR_BAD_INPUT, "wp_server_start: already started");
@@ -283,6 +306,8 @@ void wp_server_free(wp_server *srv) {
   free(srv->control_token);
   free(srv->settings.listen);
   free(srv->settings.access_log);
+  free(srv->doc_settings.listen);
+  free(srv->doc_settings.access_log);
   free(srv->base_dir);
   free(srv->config_path);
   metrics_free(&srv->metrics);

@@ -155,7 +155,8 @@ struct wp_server {
   wp_engine *engine;
   char *base_dir;
   char *config_path; /* watched, if the server came from a file */
-  srv_settings settings;
+  srv_settings settings;      /* what the server runs with */
+  srv_settings doc_settings;  /* what the config said at start: changes are checked against it */
 
   pthread_mutex_t state_lock; /* held for the pointer swap and reference only */
   srv_state *state;

@@ -251,7 +251,7 @@ wp_error *state_apply_doc(wp_server *srv, cJSON *doc, bool allow_settings_change
     return err;
   }
   pthread_mutex_lock(&srv->write_lock);
-  if (!allow_settings_change && (err = check_settings(&srv->settings, &cfg->settings))) {
+  if (!allow_settings_change && (err = check_settings(&srv->doc_settings, &cfg->settings))) {
     pthread_mutex_unlock(&srv->write_lock);
     config_free(cfg);
     atomic_fetch_add_explicit(&srv->metrics.reload_failures, 1, memory_order_relaxed);

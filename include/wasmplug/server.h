@@ -79,6 +79,15 @@ wp_error *wp_server_add_native_route(wp_server *srv, const char *path, wp_server
  */
 wp_error *wp_server_set_control(wp_server *srv, const char *listen, const char *token);
 
+/**
+ * Overrides the config's listen address ("HOST:PORT", port 0 for any free
+ * port) or worker count for this run, e.g. from a command line. The config
+ * document keeps its own values (and a changed config file is still
+ * applied). Call before wp_server_start.
+ */
+wp_error *wp_server_set_listen(wp_server *srv, const char *listen);
+wp_error *wp_server_set_workers(wp_server *srv, unsigned workers);
+
 /** Starts listening (the main listener, the control listener, the file watcher). */
 wp_error *wp_server_start(wp_server *srv);
 
