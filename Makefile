@@ -1,10 +1,15 @@
 # wasmplug - top-level entry points; CMake (with Ninja) does the building.
 #
 #   make            library (shared + static), CLI, example plugins
-#   make run        the demo: example plugins in C and Go, called from C
+#   make run        the main job: wasmplug serve with every HTTP example on
+#                   127.0.0.1:8080 (build/serve.json), until Ctrl-C
+#   make run-examples  the library demo: example plugins called from C and the CLI
 #   make test       build everything and run every test through ctest
 #   make bench      benchmarks (with bench/rust, the Wasmtime Rust API baseline);
 #                   table on stdout, figures in build/bench/core.json
+#   make bench-http HTTP throughput of wasmplug serve (wrk on loopback) beside a
+#                   native C handler and wasmtime serve 48.0.8; table on stdout,
+#                   figures in build/bench/http.json (BENCH_HTTP_ARGS=--quick: a smoke run)
 #   make sanitize   ASan + UBSan build in build-sanitize/, and the tests
 #   make fuzz       libFuzzer (clang-19) on each harness of fuzz/ for
 #                   FUZZ_SECONDS (default 60) in build-fuzz/; see HACKING.md
@@ -21,7 +26,7 @@ JOBS     ?= $(shell nproc)
 GENERATOR = $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 SETUP    := $(if $(WASMPLUG_NO_SETUP),,setup)
 
-.PHONY: all setup configure run test bench sanitize fuzz install clean
+.PHONY: all setup configure run run-examples test bench sanitize fuzz install clean
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -33,6 +38,15 @@ configure: $(SETUP)
 	@test -f $(BUILD)/CMakeCache.txt || cmake -S . -B $(BUILD) $(GENERATOR) -DCMAKE_BUILD_TYPE=Release
 
 run: all
+	@echo "== wasmplug serve $(BUILD)/serve.json: every HTTP example, Ctrl-C stops it"
+	@for u in $$(cat $(BUILD)/serve-urls.txt); do echo "   curl http://127.0.0.1:8080$$u"; done
+	@echo "   curl -d 'any bytes' http://127.0.0.1:8080/python   (POST echoes)"
+	@echo "   curl http://127.0.0.1:8080/api/items ; curl -d '{\"name\": \"milk\"}' http://127.0.0.1:8080/api/items"
+	@echo "   curl http://127.0.0.1:8080/metrics"
+	@exec $(BUILD)/bin/wasmplug serve $(BUILD)/serve.json
+
+# The plugin examples of the library (not HTTP): example-host and wasmplug call.
+run-examples: all
 	@for p in hello-c hello-go; do \
 	  echo "== $$p: greet(\"world\")"; \
 	  $(BUILD)/bin/example-host $(BUILD)/plugins/$$p.wasm greet world || exit 1; \
@@ -55,6 +69,14 @@ bench: all
 	bench/rust/build.sh $(BUILD)/bin/wasmplug-bench-rust
 	$(BUILD)/bin/wasmplug-bench --out $(BUILD)/bench/core.json --rust-harness $(BUILD)/bin/wasmplug-bench-rust
 
+# bench/http/run.py builds bench/http/native.c (row a) against $(BUILD)/lib;
+# deps/tools/wasmtime-cli.sh builds the wasmtime serve baseline once (cached).
+BENCH_HTTP_ARGS ?=
+.PHONY: bench-http
+bench-http: all
+	deps/tools/wasmtime-cli.sh $(BUILD)/bin/wasmtime
+	bench/http/run.py --build $(BUILD) --wasmtime $(BUILD)/bin/wasmtime --out $(BUILD)/bench/http.json $(BENCH_HTTP_ARGS)
+
 sanitize: $(SETUP)
 	@test -f build-sanitize/CMakeCache.txt || cmake -S . -B build-sanitize $(GENERATOR) \
 	  -DCMAKE_BUILD_TYPE=Debug -DWASMPLUG_SANITIZE=ON
@@ -70,7 +92,7 @@ sanitize: $(SETUP)
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_CC      ?= clang-19
 FUZZ_SECONDS ?= 60
-FUZZERS      ?= manifest wave abi
+FUZZERS      ?= manifest wave abi http
 
 fuzz: $(SETUP)
 	@test -f $(FUZZ_BUILD)/CMakeCache.txt || CC=$(FUZZ_CC) cmake -S . -B $(FUZZ_BUILD) $(GENERATOR) \

@@ -17,6 +17,9 @@
 #   rust/bin/rustc                      a Rust compiler whose standard library can be
 #                                       built for wasm32 (see "Rust" below); optional:
 #                                       when it cannot be had, RUSTC_WASM is empty
+#   wasi-wit-<crate version>/           the WASI 0.2 WIT (wasi:http with its deps io,
+#                                       clocks, random, cli, filesystem, sockets) as
+#                                       published in the crate `wasi` (see "WASI WIT")
 # The key is a hash of the pins below and of the npm lock file, so changing a
 # version installs side by side; each part has its own stamp, so an
 # interrupted install resumes where it stopped. Needs cargo, python3 (with
@@ -39,6 +42,13 @@ RUST_DEB_VERSION=1.96.0+dfsg1-1~deb12u2
 LLVM_DEB_VERSION=1:22.1.8-1~deb12u1
 RUST_DEBS="rustc-web=$RUST_DEB_VERSION libstd-rust-web-1.96=$RUST_DEB_VERSION
            libstd-rust-web-dev=$RUST_DEB_VERSION rust-web-src=$RUST_DEB_VERSION libllvm22=$LLVM_DEB_VERSION"
+# WASI WIT: the proxy world for wasi:http guests (WASI_HTTP_WIT: a directory
+# whose deps/ hold the wasi:* packages; world `wasi:http/proxy@0.2.4`). Taken
+# from the crate `wasi`, which ships wit/ with its deps, rather than kept in
+# the tree. At most WASI 0.2.10: componentize-js 0.22 refuses newer. Not in
+# the key below: the version is in the part's stamp and directory, so a new
+# one is fetched beside the old without reinstalling the other tools.
+WASI_WIT_CRATE_VERSION=0.14.2+wasi-0.2.4
 WASM_TOOLS_FEATURES=validate,print,parse,dump,objdump,strip,component,metadata,demangle,compose
 LAYOUT=1                          # bump when the layout of the cache changes
 
@@ -154,25 +164,54 @@ EOF
     rm -rf "$prefix/.rust-debs"; done_step rust
   fi
 
+  if step "wasi-wit-$WASI_WIT_CRATE_VERSION"; then
+    need cargo "Rust, to fetch the crate with the WASI WIT"
+    log "WASI WIT from the crate wasi $WASI_WIT_CRATE_VERSION (crates.io)"
+    local w="$prefix/.wasi-wit-fetch"
+    rm -rf "$w" && mkdir -p "$w/src"
+    cat > "$w/Cargo.toml" <<EOF
+[package]
+name = "fetch-wasi-wit"
+version = "0.0.0"
+edition = "2021"
+publish = false
+[lib]
+path = "src/lib.rs"
+[dependencies]
+wasi = "=$WASI_WIT_CRATE_VERSION"
+EOF
+    : > "$w/src/lib.rs"
+    (cd "$w" && cargo vendor --quiet --versioned-dirs vendor >/dev/null)
+    rm -rf "$prefix/wasi-wit-$WASI_WIT_CRATE_VERSION"
+    cp -r "$w/vendor/wasi-$WASI_WIT_CRATE_VERSION/wit" "$prefix/wasi-wit-$WASI_WIT_CRATE_VERSION"
+    rm -rf "$w"; done_step "wasi-wit-$WASI_WIT_CRATE_VERSION"
+  fi
+
   touch "$prefix/.complete"
   log "installed into $prefix in $(( $(date +%s) - t0 )) s"
 }
 
-if [ ! -f "$prefix/.complete" ]; then
+# Complete, and the part added after the others is there too (a prefix made
+# before that part has .complete but not its stamp).
+installed() {
+  [ -f "$prefix/.complete" ] && [ -f "$prefix/.done-wasi-wit-$WASI_WIT_CRATE_VERSION" ]
+}
+if ! installed; then
   mkdir -p "$cache"
   exec 9>"$cache/tools.lock"
   flock 9
-  # Not "[ ... ] || install_all": set -e does not apply inside a function
+  # Not "installed || install_all": set -e does not apply inside a function
   # called from an || list.
-  if [ ! -f "$prefix/.complete" ]; then install_all; fi
+  if ! installed; then install_all; fi
   flock -u 9
 fi
 
-names=(WASM_TOOLS WIT_BINDGEN WASI_ADAPTER_REACTOR COMPONENTIZE_PY COMPONENTIZE_JS JCO)
+names=(WASM_TOOLS WIT_BINDGEN WASI_ADAPTER_REACTOR COMPONENTIZE_PY COMPONENTIZE_JS JCO WASI_HTTP_WIT)
 paths=("$prefix/bin/wasm-tools" "$prefix/bin/wit-bindgen"
        "$prefix/adapter/wasi_snapshot_preview1.reactor.wasm"
        "$prefix/py/bin/componentize-py"
-       "$prefix/js/node_modules/.bin/componentize-js" "$prefix/js/node_modules/.bin/jco")
+       "$prefix/js/node_modules/.bin/componentize-js" "$prefix/js/node_modules/.bin/jco"
+       "$prefix/wasi-wit-$WASI_WIT_CRATE_VERSION")
 for p in "${paths[@]}"; do
   [ -e "$p" ] || { log "missing $p (remove $prefix and run again)"; exit 1; }
 done

@@ -40,6 +40,9 @@ struct wp_component {
   struct wp_functype **import_types; /* parallel to plugin->imports (NULL for resources) */
   size_t nimports, nexports;
   bool needs_wasi;
+  bool needs_wasi_http;  /* imports wasi:http: the extension's wasi:http is linked */
+  wp_http_kind http_kind; /* which HTTP handler it is (http.c), found at load */
+  size_t http_export;     /* then: the index of its `handle` in exports */
   /* resource names for printing types */
   wasmtime_component_resource_type_t **res_types;
   char **res_names;

@@ -1,13 +1,14 @@
 /*
  * kind.c - the component kind (plugin/kind.h): Component Model components,
  * loaded by load.c, instantiated by call.c, with host objects released by
- * host.c.
+ * host.c, handling HTTP requests in http.c.
  */
 #include "component/kind.h"
 
 #include <stdlib.h>
 
 #include "component/component.h"
+#include "component/http.h"
 #include "engine/error.h"
 
 static void free_component(wp_plugin *p) { wp_component_free(p->kind_data); }
@@ -51,4 +52,6 @@ const wp_kind wp_component_kind = {
     .instantiate = instantiate,
     .release = release,
     .instance_free = instance_free,
+    .http_kind = wp_component_http_kind,
+    .http_handle = wp_component_http_handle,
 };

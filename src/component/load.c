@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "component/component.h"
+#include "component/http.h"
 #include "engine/error.h"
 #include "util/str.h"
 
@@ -185,8 +186,14 @@ static wp_error *reflect(wp_plugin *p) {
                         p->name);
   if (!resolve_indices(p))
     return wp_error_new(WP_ERR_LOAD, WP_PLUGIN_FMT ": cannot resolve its exports", p->name);
-  for (size_t i = 0; i < p->nimports; i++)
-    if (p->imports[i].module && is_wasip2(p->imports[i].module)) c->needs_wasi = true;
+  wp_component_http_detect(p);
+  /* wasi:http's resources (a handler's requests too) live in the WASI p2 table. */
+  if (c->http_kind == WP_HTTP_WASI) c->needs_wasi = c->needs_wasi_http = true;
+  for (size_t i = 0; i < p->nimports; i++) {
+    const char *iface = p->imports[i].module;
+    if (iface && is_wasip2(iface)) c->needs_wasi = true;
+    if (wp_component_is_wasi_http(iface)) c->needs_wasi = c->needs_wasi_http = true;
+  }
   p->needs_wasi = c->needs_wasi;
   return NULL;
 }
@@ -256,6 +263,8 @@ static wp_error *link(wp_plugin *p) {
   if (c->needs_wasi && !werr)
     werr = wasmplug_component_linker_bound_wasip2(c->linker, p->engine->hooks->wasi_budget,
                                                   p->engine->tick_us);
+  /* wasi:http/types and outgoing-handler (outgoing requests refused). */
+  if (c->needs_wasi_http && !werr) werr = wasmplug_component_linker_add_wasi_http(c->linker);
   link_ctx *l = calloc(1, sizeof *l);
   if (!l) {
     if (werr) wasmtime_error_delete(werr);
@@ -268,7 +277,7 @@ static wp_error *link(wp_plugin *p) {
   if (root) werr = link_group(l, root, NULL);
   for (size_t i = 0; !werr && i < p->nimports; i++) {
     const char *iface = p->imports[i].module;
-    bool first = iface && !is_wasip2(iface);
+    bool first = iface && !is_wasip2(iface) && !wp_component_is_wasi_http(iface);
     for (size_t j = 0; first && j < i; j++)
       first = !(p->imports[j].module && strcmp(p->imports[j].module, iface) == 0);
     if (!first) continue;

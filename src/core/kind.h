@@ -15,6 +15,7 @@ typedef struct wp_core_plugin {
   int32_t realloc_export; /* export index of cabi_realloc, -1 if none */
   int32_t memory_export;  /* export index of "memory", -1 if none */
   int32_t *post_export;   /* per export: index of cabi_post_<name>, or -1 */
+  int32_t http_export;    /* export index of a bytes-ABI "handle" (core/http.h), -1 if none */
 } wp_core_plugin;
 
 static inline const wp_core_plugin *wp_core_of(const wp_plugin *p) { return p->kind_data; }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/http.h"
 #include "engine/error.h"
 #include "util/str.h"
 
@@ -285,6 +286,7 @@ static wp_error *load(wp_plugin *p, const uint8_t *bytes, size_t len) {
   wp_error *err = wp_cache_compile(p, bytes, len, &core_of(p)->module, NULL);
   if (!err) err = reflect(p);
   if (!err) err = link(p);
+  if (!err) wp_core_http_detect(p);
   return err;
 }
 
@@ -392,4 +394,6 @@ const wp_kind wp_core_kind = {
     .instantiate = instantiate,
     .release = release,
     .instance_free = instance_free,
+    .http_kind = wp_core_http_kind,
+    .http_handle = wp_core_http_handle,
 };

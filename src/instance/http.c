@@ -75,9 +75,17 @@ static size_t header_bytes(const wp_http_response *r) {
 wp_error *wp_http_response_add_header(wp_instance *inst, wp_http_response *r, const char *name,
                                       size_t name_len, const uint8_t *value, size_t value_len) {
   const char *pn = inst->plugin->name;
-  if (!wp_http_header_name_valid(name, name_len))
-    return wp_error_new(WP_ERR_ABI, WP_PLUGIN_FMT ": response header name '%.*s' is not a token",
-                        pn, (int)(name_len > 64 ? 64 : name_len), name ? name : "");
+  if (!wp_http_header_name_valid(name, name_len)) {
+    /* The name is the plugin's bytes: quote it printable, and short. */
+    char shown[65];
+    size_t n = 0;
+    for (size_t i = 0; name && i < name_len && n < sizeof shown - 1; i++)
+      shown[n++] = name[i] > ' ' && name[i] < 0x7f ? name[i] : '?';
+    shown[n] = 0;
+    return wp_error_new(WP_ERR_ABI,
+                        WP_PLUGIN_FMT ": response header name '%s' (%zu bytes) is not a token", pn,
+                        shown, name_len);
+  }
   if (!wp_http_header_value_valid(value, value_len))
     return wp_error_new(WP_ERR_ABI,
                         WP_PLUGIN_FMT ": response header '%.*s' has CR, LF or NUL in its value", pn,

@@ -10,8 +10,12 @@ A file may include headers of its own floor and of lower ones; the kinds
 top (src/wasmplug.c) sees them all. Public headers ("wasmplug.h") and
 headers next to the file are always allowed.
 
-    check_floors.py SRC_DIR      check; exit 1 naming file and line
-    check_floors.py --self-test  show that an upward include is caught
+Programs on the library (cli/, server/) use its public API only: they may
+include "wasmplug.h", "wasmplug/..." and headers of their own directory,
+nothing from src/.
+
+    check_floors.py SRC_DIR [PROGRAM_DIR...]  check; exit 1 naming file and line
+    check_floors.py --self-test               show that bad includes are caught
 """
 import os
 import re
@@ -57,32 +61,57 @@ def violations(src):
     return found
 
 
+def program_violations(prog):
+    """Includes of library internals from a program directory (cli/, server/)."""
+    found = []
+    for name in sorted(os.listdir(prog)):
+        if not name.endswith((".c", ".h")):
+            continue
+        path = os.path.join(prog, name)
+        with open(path, encoding="utf-8") as f:
+            for lineno, line in enumerate(f, 1):
+                m = INCLUDE.match(line)
+                if m and "/" in m.group(1) and m.group(1).split("/")[0] != "wasmplug":
+                    found.append(f"{os.path.basename(prog)}/{name}:{lineno}: includes "
+                                 f"{m.group(1)} (programs use the public API only)")
+    return found
+
+
 def self_test():
     with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, "src")
         for d in ("engine", "component", "core"):
-            os.makedirs(os.path.join(tmp, d))
-        with open(os.path.join(tmp, "component", "component.h"), "w") as f:
+            os.makedirs(os.path.join(src, d))
+        with open(os.path.join(src, "component", "component.h"), "w") as f:
             f.write('#include "engine/engine.h"\n')
-        with open(os.path.join(tmp, "engine", "engine.c"), "w") as f:
+        with open(os.path.join(src, "engine", "engine.c"), "w") as f:
             f.write('#include "engine/engine.h"\n\n#include "component/component.h"\n')
-        with open(os.path.join(tmp, "core", "x.c"), "w") as f:
+        with open(os.path.join(src, "core", "x.c"), "w") as f:
             f.write('#include "component/component.h"\n')
-        got = violations(tmp)
+        prog = os.path.join(tmp, "programs", "server")
+        os.makedirs(prog)
+        with open(os.path.join(prog, "s.c"), "w") as f:
+            f.write('#include "wasmplug.h"\n#include "wasmplug/server.h"\n#include "mine.h"\n'
+                    '#include "instance/instance.h"\n')
+        got = violations(os.path.join(tmp, "src")) + program_violations(prog)
         want = ["core/x.c:1: includes component/component.h",
-                "engine/engine.c:3: includes component/component.h"]
-        ok = len(got) == 2 and all(any(g.startswith(w) for g in got) for w in want)
+                "engine/engine.c:3: includes component/component.h",
+                "server/s.c:4: includes instance/instance.h"]
+        ok = len(got) == 3 and all(any(g.startswith(w) for g in got) for w in want)
         print("\n".join(got))
-        print("self-test:", "upward and sideways includes caught" if ok else "FAILED")
+        print("self-test:", "upward, sideways and internal includes caught" if ok else "FAILED")
         return 0 if ok else 1
 
 
 def main():
     if sys.argv[1:] == ["--self-test"]:
         return self_test()
-    if len(sys.argv) != 2:
+    if len(sys.argv) < 2:
         print(__doc__)
         return 2
     found = violations(sys.argv[1])
+    for prog in sys.argv[2:]:
+        found += program_violations(prog)
     for v in found:
         print(v)
     print(f"{len(found)} include(s) against the floor order" if found else "floors: ok")

@@ -7,8 +7,13 @@
 //! `#[no_mangle]` functions then become this library's exports.
 pub use wasmtime_c_api::*;
 
+mod http;
 mod sandbox;
 mod wit;
+pub use http::{
+    wasmplug_component_linker_add_wasi_http, wasmplug_http_handle, wasmplug_http_own_handle,
+    wasmplug_http_response_free,
+};
 pub use sandbox::{
     wasmplug_component_linker_bound_wasip2, wasmplug_linker_bound_wasi, wasmplug_store_set_limits,
 };
