@@ -2,6 +2,7 @@
 405 with Allow), the request as the handler sees it, and config errors that
 name the field."""
 import os
+import socket
 import subprocess
 
 from serve_lib import *
@@ -51,6 +52,35 @@ def test_one_plugin_everywhere():
         for p in ("/", "/a", "/a/b/c?d=e"):
             eq(get(s.port, p)[0], 200, "serve PLUGIN answers every path (%s)" % p)
         eq(request(s.port, "PATCH", "/p", body=b"z")[0], 200, "and every method")
+
+
+def test_keepalive_and_pipelining():
+    with Server(fixture("http_echo.wat"), "--access-log", "off") as s:
+        # Three requests in one write: three answers, in order, on one connection.
+        c = socket.create_connection(("127.0.0.1", s.port), timeout=10)
+        c.sendall(b"GET /one HTTP/1.1\r\nHost: x\r\n\r\n"
+                  b"POST /two HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
+                  b"GET /three HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        data = b""
+        while True:
+            d = c.recv(65536)
+            if not d:
+                break
+            data += d
+        c.close()
+        eq(data.count(b"HTTP/1.1 200"), 3, "three pipelined requests, three 200s")
+        i1, i2, i3 = data.find(b"/one"), data.find(b"/two"), data.find(b"/three")
+        check(0 < i1 < i2 < i3, "answered in order", (i1, i2, i3))
+        check(b"hello" in data[i2:i3], "the POST's body reached its handler")
+        # Keep-alive: many requests on one connection.
+        conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=10)
+        for i in range(50):
+            conn.request("GET", "/k%d" % i)
+            r = conn.getresponse()
+            body = r.read()
+            eq(r.status, 200, "keep-alive request %d" % i)
+            check(not r.will_close, "the connection stays open")
+        conn.close()
 
 
 def config_error(doc):
