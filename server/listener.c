@@ -237,6 +237,9 @@ static int error_status(wp_error_kind kind) {
   case WP_ERR_TIMEOUT: return 504;
   case WP_ERR_BUSY: return 503;
   case WP_ERR_INTERRUPTED: return 503;
+  /* The request itself is unacceptable to the handler's interface (e.g. a
+     header value wasi:http refuses). */
+  case WP_ERR_BAD_INPUT: return 400;
   default: return 500;
   }
 }
@@ -305,10 +308,12 @@ static enum MHD_Result run_handler(struct MHD_Connection *c, srv_request *rq) {
   return fail_text(c, rq, status, "%d %s: the handler %s\n", status,
                    status == 504   ? "Gateway Timeout"
                    : status == 503 ? "Service Unavailable"
+                   : status == 400 ? "Bad Request"
                                    : "Internal Server Error",
-                   kind == WP_ERR_TIMEOUT ? "ran past its time limit"
-                   : kind == WP_ERR_TRAP  ? "trapped"
-                                          : "failed");
+                   kind == WP_ERR_TIMEOUT     ? "ran past its time limit"
+                   : kind == WP_ERR_TRAP      ? "trapped"
+                   : kind == WP_ERR_BAD_INPUT ? "cannot take this request"
+                                              : "failed");
 }
 
 /* The route's body cap. */

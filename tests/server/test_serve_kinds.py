@@ -58,6 +58,11 @@ def test_hellos():
                       "got %d bytes" % len(b))
                 st, h, b = request(s.port, "PUT", "/%s/%s/empty" % (mode, v), body=b"")
                 eq((st, b), (200, b""), "%s %s echoes an empty body" % (v, mode))
+        if "c-wasi" in hellos:
+            # wasi:http refuses header values with control bytes: 400, not 500.
+            st, _, _ = get(s.port, "/reuse/c-wasi/x", headers={"X-Odd": "a\x01b"})
+            eq(st, 400, "a control byte in a header value wasi:http refuses: 400, not 500")
+            eq(get(s.port, "/reuse/c-wasi/x")[0], 200, "the next request works")
 
 
 def test_json_api():
