@@ -41,7 +41,7 @@ run: all
 	@echo "== wasmplug serve $(BUILD)/serve.json: every HTTP example, Ctrl-C stops it"
 	@for u in $$(cat $(BUILD)/serve-urls.txt); do echo "   curl http://127.0.0.1:8080$$u"; done
 	@echo "   curl -d 'any bytes' http://127.0.0.1:8080/python   (POST echoes)"
-	@echo "   curl http://127.0.0.1:8080/api/items ; curl -d '{\"name\": \"milk\"}' http://127.0.0.1:8080/api/items"
+	@echo "   curl http://127.0.0.1:8080/api/items ; curl -H 'content-type: application/json' -d '{\"name\": \"milk\"}' http://127.0.0.1:8080/api/items"
 	@echo "   curl http://127.0.0.1:8080/metrics"
 	@exec $(BUILD)/bin/wasmplug serve $(BUILD)/serve.json
 
