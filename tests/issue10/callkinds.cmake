@@ -1,0 +1,1 @@
+# tests/issue10/callkinds.cmake: see tests/CMakeLists.txt

@@ -1,0 +1,1 @@
+# tests/issue10/errors.cmake: see tests/CMakeLists.txt

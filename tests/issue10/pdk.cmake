@@ -1,0 +1,1 @@
+# tests/issue10/pdk.cmake: see tests/CMakeLists.txt

@@ -1,0 +1,1 @@
+# tests/issue10/templates.cmake: see tests/CMakeLists.txt
