@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -21,7 +22,10 @@ static const char usage[] =
     "  numeric exports of core modules take their arguments as ARGS and print\n"
     "    the results, one per line:   wasmplug call add.wat add 2 3   prints 5\n"
     "  bytes exports (the wasmplug bytes ABI) take their input from an option\n"
-    "    and write the output bytes to stdout.\n"
+    "    and write the output bytes to stdout:\n"
+    "    wasmplug call hello.wasm greet --input world   prints Hello, world!\n"
+    "    component functions taking and returning one list<u8> or string take\n"
+    "    --input too (or their argument as WAVE).\n"
     "\n"
     "options:\n"
     "  --input TEXT            input bytes for a bytes export\n"
@@ -84,6 +88,17 @@ static void print_val(const wp_val *v) {
   }
 }
 
+/* Whether ARGS are numbers for each parameter of e: a bytes export has the
+   shape (i32, i32) -> i32, and a numeric function of that shape in a plugin
+   with cabi_realloc is still called with two numbers. */
+static bool numeric_args(const wp_extern_info *e, const cli_opts *o) {
+  if (!e->numeric || o->npositional - 2 != e->nparams) return false;
+  wp_val v;
+  for (size_t i = 0; i < e->nparams; i++)
+    if (!parse_arg(o->positional[2 + i], e->params[i], &v)) return false;
+  return true;
+}
+
 static int call_numeric(wp_instance *inst, const wp_extern_info *e, const cli_opts *o) {
   size_t nargs = o->npositional - 2;
   if (!e->numeric) {
@@ -114,13 +129,15 @@ static int call_numeric(wp_instance *inst, const wp_extern_info *e, const cli_op
   return CLI_OK;
 }
 
-static int call_bytes(wp_instance *inst, const wp_extern_info *e, const cli_opts *o) {
+/* A bytes export (of a core module, or a component function taking and
+   returning one list<u8> or string): input from --input or --input-file. */
+static int call_bytes(wp_instance *inst, wp_func_id id, const cli_opts *o) {
   char *input = NULL;
   size_t len = 0;
   if ((o->input || o->input_file) && !cli_read_input(o, &input, &len)) return CLI_USAGE;
   const uint8_t *out;
   size_t out_len;
-  wp_error *err = wp_instance_call_bytes(inst, e->name, input ? input : "", len, &out, &out_len);
+  wp_error *err = wp_instance_call_func_bytes(inst, id, input ? input : "", len, &out, &out_len);
   free(input);
   if (err) return cli_fail(err);
   if (fwrite(out, 1, out_len, stdout) != out_len) return CLI_PLUGIN_FAILED;
@@ -128,21 +145,112 @@ static int call_bytes(wp_instance *inst, const wp_extern_info *e, const cli_opts
   return CLI_OK;
 }
 
+/* Writes s as one shell word: as it is when that is safe, else in single quotes. */
+static void put_word(const char *s, FILE *f) {
+  if (*s &&
+      strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:@%+=,-#") ==
+          strlen(s) &&
+      s[0] != '#') {
+    fputs(s, f);
+    return;
+  }
+  fputc('\'', f);
+  for (; *s; s++) {
+    if (*s == '\'') fputs("'\\''", f);
+    else fputc(*s, f);
+  }
+  fputc('\'', f);
+}
+
+/* The command that gives the ARGS from `first` on (joined by spaces) as
+   --input instead, e.g. `wasmplug call hello.wasm greet --input 'world'`. */
+static void show_input_command(const cli_opts *o, size_t first) {
+  fputs("  wasmplug call ", stderr);
+  put_word(o->positional[0], stderr);
+  fputc(' ', stderr);
+  put_word(o->positional[1], stderr);
+  fputs(" --input '", stderr);
+  for (size_t i = first; i < o->npositional; i++) {
+    if (i > first) fputc(' ', stderr);
+    for (const char *c = o->positional[i]; *c; c++) {
+      if (*c == '\'') fputs("'\\''", stderr);
+      else fputc(*c, stderr);
+    }
+  }
+  fputs("'\n", stderr);
+}
+
+/* A core bytes export given ARGS: they are not its input. */
+static int bytes_with_args(const cli_opts *o) {
+  fprintf(stderr,
+          "wasmplug: '%s' is a bytes export: it takes its input from --input TEXT or "
+          "--input-file PATH, not from arguments; for example:\n",
+          o->positional[1]);
+  show_input_command(o, 2);
+  return CLI_USAGE;
+}
+
+/* Writes arg as a WAVE string in a shell word: '"text"', escaped for both. */
+static void put_wave_string(const char *arg, FILE *f) {
+  fputs("'\"", f);
+  for (const char *c = arg; *c; c++) {
+    if (*c == '\'') fputs("'\\''", f);
+    else if (*c == '"' || *c == '\\') fprintf(f, "\\%c", *c);
+    else fputc(*c, f);
+  }
+  fputs("\"'", f);
+}
+
+/* Why a WAVE argument did not parse, when the likely cause is the shell:
+   quotes it ate from a string, or bytes meant for --input. */
+static void wave_hints(const cli_opts *o, const wp_functype *ft, size_t i, bool bytes) {
+  const char *arg = o->positional[2 + i];
+  bool unquoted = wp_type_get_kind(wp_functype_param_type(ft, i)) == WP_TYPE_STRING &&
+                  arg[0] != '"';
+  if (unquoted) {
+    fputs("  a WAVE string is in double quotes, which the shell removes unless they are quoted "
+          "too: write ",
+          stderr);
+    put_wave_string(arg, stderr);
+    if (wp_functype_param_count(ft) == 1) {
+      fputs(", as in\n  wasmplug call ", stderr);
+      put_word(o->positional[0], stderr);
+      fputc(' ', stderr);
+      put_word(o->positional[1], stderr);
+      fputc(' ', stderr);
+      put_wave_string(arg, stderr);
+    }
+    fputc('\n', stderr);
+  }
+  if (bytes) {
+    fprintf(stderr, "  %s'%s' takes bytes or text, give them with --input:\n",
+            unquoted ? "or, as " : "as ", o->positional[1]);
+    show_input_command(o, 2 + i);
+  }
+}
+
 /* A component export: ARGS are WAVE values of the parameter types. */
 static int call_component(wp_instance *inst, const wp_plugin *p, wp_func_id id, const cli_opts *o) {
   const wp_functype *ft = wp_plugin_get_functype(p, id);
   const char *name = o->positional[1];
   size_t nargs = o->npositional - 2, nparams = wp_functype_param_count(ft);
+  bool bytes = wp_plugin_is_bytes_func(p, id);
+  if (bytes && (o->input || o->input_file || nargs == 0)) return call_bytes(inst, id, o);
   if (o->input || o->input_file) {
     fprintf(stderr,
             "wasmplug: '%s' is a component function (%s); give its arguments as WAVE values, "
-            "not --input\n",
+            "not --input (--input is for functions taking and returning one list<u8> or "
+            "string)\n",
             name, wp_functype_to_string(ft));
     return CLI_USAGE;
   }
   if (nargs != nparams) {
     fprintf(stderr, "wasmplug: '%s' takes %zu argument%s (%s), got %zu\n", name, nparams,
             nparams == 1 ? "" : "s", wp_functype_to_string(ft), nargs);
+    if (bytes) {
+      fprintf(stderr, "  '%s' takes bytes or text: give them with --input:\n", name);
+      show_input_command(o, 2);
+    }
     return CLI_USAGE;
   }
   wp_value **args = calloc(nargs ? nargs : 1, sizeof *args);
@@ -154,6 +262,7 @@ static int call_component(wp_instance *inst, const wp_plugin *p, wp_func_id id, 
       fprintf(stderr, "wasmplug: argument %zu ('%s: %s') of '%s': %s\n", i + 1,
               wp_functype_param_name(ft, i), wp_type_to_string(wp_functype_param_type(ft, i)), name,
               wp_error_get_message(err));
+      wave_hints(o, ft, i, bytes);
       wp_error_free(err);
       rc = CLI_USAGE;
     }
@@ -219,9 +328,13 @@ int cmd_call(int argc, char **argv) {
     goto done;
   }
   const wp_extern_info *e = wp_plugin_get_export(plugin, id);
-  bool bytes = o.input || o.input_file ||
-               (o.npositional == 2 && wp_plugin_is_bytes_func(plugin, id));
-  rc = bytes ? call_bytes(inst, e, &o) : call_numeric(inst, e, &o);
+  bool is_bytes = wp_plugin_is_bytes_func(plugin, id);
+  if (is_bytes && o.npositional > 2 && !o.input && !o.input_file && !numeric_args(e, &o)) {
+    rc = bytes_with_args(&o);
+    goto done;
+  }
+  bool bytes = o.input || o.input_file || (o.npositional == 2 && is_bytes);
+  rc = bytes ? call_bytes(inst, id, &o) : call_numeric(inst, e, &o);
 done:
   wp_instance_free(inst);
   wp_plugin_free(plugin);

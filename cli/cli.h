@@ -57,5 +57,12 @@ int cmd_call(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_new(int argc, char **argv);
+int cmd_tools(int argc, char **argv);
+
+/* Where an installed part (templates, wit, go-pdk, include, or a tool of
+   `wasmplug tools path`) is: beside the executable when installed, else in the
+   source and build trees (tools.c). False when unknown or not installed. */
+bool cli_share_path(const char *what, char *out, size_t size);
 
 #endif

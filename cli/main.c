@@ -14,6 +14,8 @@ static const char usage[] =
     "  run PLUGIN [ARGS...]           run a WASI command's _start\n"
     "  inspect PLUGIN                 show a plugin's imports, exports, memories\n"
     "  serve PLUGIN.wasm|SERVER.json  serve HTTP with WebAssembly handlers\n"
+    "  new TEMPLATE NAME              make a plugin project (new --list: the templates)\n"
+    "  tools path [NAME] | env        where the installed PDKs and guest tools are\n"
     "\n"
     "'wasmplug COMMAND --help' tells more. wasmplug " WASMPLUG_VERSION "\n";
 
@@ -27,6 +29,8 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "run") == 0) return cmd_run(argc - 2, argv + 2);
   if (strcmp(cmd, "inspect") == 0) return cmd_inspect(argc - 2, argv + 2);
   if (strcmp(cmd, "serve") == 0) return cmd_serve(argc - 2, argv + 2);
+  if (strcmp(cmd, "new") == 0) return cmd_new(argc - 2, argv + 2);
+  if (strcmp(cmd, "tools") == 0) return cmd_tools(argc - 2, argv + 2);
   if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
     fputs(usage, stdout);
     return CLI_OK;

@@ -103,6 +103,8 @@ static bool apply(cli_opts *o, const char *name, const char *val, const char *us
     if (!parse_u64(val, &n) || n > UINT32_MAX)
       return usage_error(usage, "--timeout-ms takes milliseconds, got '%s'", val);
     wp_manifest_set_timeout_ms(o->manifest, (uint32_t)n);
+    /* The timeout's hint names the flag, not the library call. */
+    return check_option(name, wp_manifest_set_timeout_origin(o->manifest, "--timeout-ms"), usage);
   } else if (strcmp(name, "--max-memory") == 0) {
     if (!wp_parse_size(val, &n))
       return usage_error(usage, "--max-memory takes a size such as 16MiB, got '%s'", val);

@@ -68,15 +68,18 @@ static int64_t mtime_ns(const struct stat *st) {
 
 /* The plugin for (path, pin, manifest), kept if its file is unchanged. */
 static wp_error *get_plugin(wp_server *srv, const cfg_plugin *p, const char *manifest_json,
-                            const char *base_dir, const char *where, wp_plugin **out) {
+                            const char *timeout_origin, const char *base_dir, const char *where,
+                            wp_plugin **out) {
   struct stat st;
   if (stat(p->path, &st) != 0)
     return wp_error_new(WP_ERR_IO, "%s: plugin '%s': cannot read %s: %s", where, p->name, p->path,
                         strerror(errno));
-  size_t klen = strlen(p->path) + strlen(manifest_json) + (p->sha256 ? strlen(p->sha256) : 0) + 3;
+  size_t klen = strlen(p->path) + strlen(manifest_json) + (p->sha256 ? strlen(p->sha256) : 0) +
+                strlen(timeout_origin) + 4;
   char *key = malloc(klen);
   if (!key) return srv_no_memory();
-  snprintf(key, klen, "%s\n%s\n%s", p->path, p->sha256 ? p->sha256 : "", manifest_json);
+  snprintf(key, klen, "%s\n%s\n%s\n%s", p->path, p->sha256 ? p->sha256 : "", timeout_origin,
+           manifest_json);
   for (loaded_plugin *lp = srv->plugins; lp; lp = lp->next)
     if (strcmp(lp->key, key) == 0 && lp->dev == st.st_dev && lp->ino == st.st_ino &&
         lp->size == st.st_size && lp->mtime_ns == mtime_ns(&st)) {
@@ -88,6 +91,8 @@ static wp_error *get_plugin(wp_server *srv, const cfg_plugin *p, const char *man
   wp_manifest *m = NULL;
   wp_error *err = wp_manifest_parse(manifest_json, strlen(manifest_json), base_dir, &m);
   if (!err && p->sha256) err = wp_manifest_set_sha256(m, p->sha256);
+  /* A timeout error names where the limit came from in the server config. */
+  if (!err) err = wp_manifest_set_timeout_origin(m, timeout_origin);
   wp_plugin *plugin = NULL;
   if (!err) err = wp_plugin_load(srv->engine, p->path, m, &plugin);
   wp_manifest_free(m);
@@ -158,11 +163,27 @@ static wp_error *build_route(wp_server *srv, srv_state *st, size_t i) {
   char where[96];
   snprintf(where, sizeof where, "server config: routes[%zu]", i);
   const cfg_plugin *p = find_plugin(st->config, r->plugin);
+  const cJSON *pl = p->manifest ? cJSON_GetObjectItemCaseSensitive(p->manifest, "limits") : NULL;
+  const cJSON *rl = r->manifest ? cJSON_GetObjectItemCaseSensitive(r->manifest, "limits") : NULL;
+  char origin[256];
+  if (r->timeout_ms)
+    snprintf(origin, sizeof origin, "routes[%zu].timeout_ms in the server config", i);
+  else if (rl && cJSON_GetObjectItemCaseSensitive(rl, "timeout_ms"))
+    snprintf(origin, sizeof origin, "routes[%zu].manifest.limits.timeout_ms in the server config",
+             i);
+  else if (pl && cJSON_GetObjectItemCaseSensitive(pl, "timeout_ms"))
+    snprintf(origin, sizeof origin,
+             "plugins.%s.manifest.limits.timeout_ms (--timeout-ms with serve PLUGIN.wasm)",
+             p->name);
+  else
+    snprintf(origin, sizeof origin,
+             "the server's default of %d ms; set routes[%zu].timeout_ms in the server config",
+             SRV_DEFAULT_TIMEOUT_MS, i);
   cJSON *m = effective_manifest(p, r);
   char *json = m ? cJSON_PrintUnformatted(m) : NULL;
   cJSON_Delete(m);
   if (!json) return srv_no_memory();
-  wp_error *err = get_plugin(srv, p, json, srv->base_dir, where, &rt->plugin);
+  wp_error *err = get_plugin(srv, p, json, origin, srv->base_dir, where, &rt->plugin);
   free(json);
   if (err) return err;
   rt->kind = wp_plugin_get_http_kind(rt->plugin);

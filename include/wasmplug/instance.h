@@ -1,7 +1,7 @@
 /*
  * wasmplug/instance.h - instances (wp_instance): sandboxes made from a
- * plugin, and calls into core-module exports (numeric, bytes, string, WASI
- * commands).
+ * plugin, and calls into their exports (numeric, bytes, string, WASI
+ * commands); the bytes and string calls serve components too.
  *
  * Part of the public API of libwasmplug. Include <wasmplug.h> for all of it
  * (it describes the objects and the conventions), or this header alone.
@@ -69,11 +69,23 @@ wp_error *wp_instance_call_func(wp_instance *inst, wp_func_id func, const wp_val
                                 size_t nargs, wp_val *results, size_t nresults);
 
 /**
- * Calls a bytes export `(func (param i32 i32) (result i32))` through the
- * bytes ABI: the input is copied into the plugin (via its `cabi_realloc`),
- * and the output it returns is bounds-checked and copied out. `*out` is
- * borrowed from the instance, valid until its next call, reset or free, and
- * is followed by a NUL byte not counted in `*out_len`.
+ * Calls a bytes export (wp_plugin_is_bytes_func) with `input_len` bytes and
+ * gets the bytes it returns, whatever the plugin's kind, so a host can switch
+ * a plugin between a core module and a component without changing code:
+ *
+ * - a core module's `(func (param i32 i32) (result i32))`, through the bytes
+ *   ABI: the input is copied into the plugin (via its `cabi_realloc`), and
+ *   the output it returns is bounds-checked and copied out;
+ * - a component's function taking one `list<u8>` or `string` and returning
+ *   one `list<u8>` or `string` (all four pairs), lowered and lifted in one
+ *   copy each. A `string` parameter needs UTF-8 input, else WP_ERR_BAD_INPUT
+ *   before the call; a `string` result is UTF-8 (Wasmtime checks it).
+ *
+ * Other exports fail with WP_ERR_BAD_INPUT naming their type and the call to
+ * use (wp_instance_call for numbers, wp_instance_invoke for other component
+ * functions). `*out` is borrowed from the instance, valid until its next
+ * call, reset or free (wp_pool_release included), and is followed by a NUL
+ * byte not counted in `*out_len`.
  */
 wp_error *wp_instance_call_bytes(wp_instance *inst, const char *name, const void *input,
                                  size_t input_len, const uint8_t **out, size_t *out_len);
@@ -83,8 +95,9 @@ wp_error *wp_instance_call_func_bytes(wp_instance *inst, wp_func_id func, const 
                                       size_t input_len, const uint8_t **out, size_t *out_len);
 
 /**
- * As wp_instance_call_bytes for NUL-terminated UTF-8 strings: the output
- * must be UTF-8 without NUL bytes, else WP_ERR_ABI. `*out` as above.
+ * As wp_instance_call_bytes for NUL-terminated UTF-8 strings, on the same
+ * exports of either kind: the input must be UTF-8, else WP_ERR_BAD_INPUT, and
+ * the output UTF-8 without NUL bytes, else WP_ERR_ABI. `*out` as above.
  */
 wp_error *wp_instance_call_string(wp_instance *inst, const char *name, const char *input,
                                   const char **out);

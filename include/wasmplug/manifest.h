@@ -125,6 +125,17 @@ void wp_manifest_set_max_functions(wp_manifest *m, uint32_t n);
 void wp_manifest_set_timeout_ms(wp_manifest *m, uint32_t ms);
 
 /**
+ * Names where the timeout was set, for the hint of a WP_ERR_TIMEOUT ("call
+ * 'run' ran past its 50 ms timeout (set by --timeout-ms; raise it if ...)"):
+ * a program that takes the limit from its own option or file says so here,
+ * after wp_manifest_set_timeout_ms. Without it the hint names
+ * wp_manifest_set_timeout_ms, or "limits.timeout_ms in manifest 'FILE'" for a
+ * manifest read from JSON; wp_manifest_set_timeout_ms forgets an earlier
+ * origin, and NULL goes back to that default.
+ */
+wp_error *wp_manifest_set_timeout_origin(wp_manifest *m, const char *origin);
+
+/**
  * Fuel per call (about one unit per wasm instruction). 0: no metering.
  * Metered plugins are compiled with fuel checks and run somewhat slower.
  */

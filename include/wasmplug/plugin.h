@@ -118,10 +118,13 @@ typedef uint32_t wp_func_id;
 wp_error *wp_plugin_find_func(const wp_plugin *plugin, const char *name, wp_func_id *out);
 
 /**
- * True if `func` is a bytes function (docs/abi.md): an export of a core module
- * typed (i32, i32) -> i32, in a plugin that exports cabi_realloc. Call it with
- * wp_instance_call_bytes / wp_instance_call_func_bytes, and the other exports
- * with wp_instance_call. False for components and for handles out of range.
+ * True if `func` is a bytes function, one that wp_instance_call_bytes /
+ * wp_instance_call_func_bytes / wp_instance_call_string can call: in a core
+ * module, an export typed (i32, i32) -> i32 in a plugin that exports
+ * cabi_realloc (docs/abi.md); in a component, a function taking one
+ * `list<u8>` or `string` and returning one `list<u8>` or `string`. Call the
+ * other exports with wp_instance_call (core) or wp_instance_invoke
+ * (components). False for handles out of range.
  */
 bool wp_plugin_is_bytes_func(const wp_plugin *plugin, wp_func_id func);
 

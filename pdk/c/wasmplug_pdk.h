@@ -292,16 +292,38 @@ static inline void wp__run_post(uint32_t *ret) {
  * empty) and may call wp_error to fail the call. Use at file scope, once per
  * export. The C functions it defines are wp__export_<name> and wp__post_<name>.
  */
-#define WP_EXPORT_BYTES(name, handler)                                              \
-  static uint32_t wp__ret_##name[2] __attribute__((aligned(8)));                   \
-  uint32_t *wp__export_##name(uint8_t *wp__in, size_t wp__len);                    \
-  void wp__post_##name(uint32_t *wp__ret);                                         \
-  __attribute__((export_name(#name))) uint32_t *wp__export_##name(uint8_t *wp__in, \
-                                                                  size_t wp__len) {  \
-    return wp__run_export(wp__ret_##name, handler, wp__in, wp__len);              \
-  }                                                                                 \
-  __attribute__((export_name("cabi_post_" #name))) void wp__post_##name(uint32_t *wp__ret) { \
-    wp__run_post(wp__ret);                                                          \
+#define WP_EXPORT_BYTES(name, handler) \
+  WP__EXPORT_BYTES(#name, wp__ret_##name, wp__export_##name, wp__post_##name, handler)
+
+/**
+ * As WP_EXPORT_BYTES, for an export name that is not a C identifier (WIT
+ * style names such as "count-words"): `name_str` is a string literal and
+ * `handler` must be an identifier (the name of the handler function):
+ *
+ *   WP_EXPORT_BYTES_AS("count-words", count_words)   // exports "count-words"
+ *                                                    // and "cabi_post_count-words"
+ *
+ * The C functions it defines are wp__export_as_<handler> and
+ * wp__post_as_<handler>: each handler can be exported once this way.
+ */
+#define WP_EXPORT_BYTES_AS(name_str, handler)                                                      \
+  WP__EXPORT_BYTES(name_str, wp__ret_as_##handler, wp__export_as_##handler, wp__post_as_##handler, \
+                   handler)
+
+/**
+ * What both export macros expand to: the return area `ret`, the export
+ * `export_fn` named `name_str` and "cabi_post_" `name_str` (the host looks
+ * the latter up by exactly that name, '-' and all; docs/abi.md).
+ */
+#define WP__EXPORT_BYTES(name_str, ret, export_fn, post_fn, handler)                            \
+  static uint32_t ret[2] __attribute__((aligned(8)));                                           \
+  uint32_t *export_fn(uint8_t *wp__in, size_t wp__len);                                         \
+  void post_fn(uint32_t *wp__ret);                                                              \
+  __attribute__((export_name(name_str))) uint32_t *export_fn(uint8_t *wp__in, size_t wp__len) { \
+    return wp__run_export(ret, handler, wp__in, wp__len);                                       \
+  }                                                                                             \
+  __attribute__((export_name("cabi_post_" name_str))) void post_fn(uint32_t *wp__ret) {         \
+    wp__run_post(wp__ret);                                                                      \
   }
 
 /* ======================================================================== */
@@ -350,14 +372,14 @@ static inline char *wp_bytes_to_cstr(wp_bytes b) {
  * The raw import `(ptr: i32, len: i32, retptr: i32) -> ()` is declared as
  * wp__import_<c_name>.
  */
-#define WP_IMPORT_BYTES(module_str, name_str, c_name)                                   \
-  WP__IMPORT(module_str, name_str)                                                      \
+#define WP_IMPORT_BYTES(module_str, name_str, c_name)                                  \
+  WP__IMPORT(module_str, name_str)                                                     \
   void wp__import_##c_name(const void *wp__ptr, size_t wp__len, uint32_t *wp__retptr); \
   static inline wp_bytes c_name(const void *wp__in, size_t wp__len) {                  \
-    uint32_t wp__ret[2] = {0, 0}; /* 8 bytes, 4-aligned */                              \
-    wp__import_##c_name(wp__in, wp__len, wp__ret);                                      \
-    wp_bytes wp__out = {(uint8_t *)WP__PTR(wp__ret[0]), (size_t)wp__ret[1]};            \
-    return wp__out;                                                                     \
+    uint32_t wp__ret[2] = {0, 0}; /* 8 bytes, 4-aligned */                             \
+    wp__import_##c_name(wp__in, wp__len, wp__ret);                                     \
+    wp_bytes wp__out = {(uint8_t *)WP__PTR(wp__ret[0]), (size_t)wp__ret[1]};           \
+    return wp__out;                                                                    \
   }
 
 #ifdef __cplusplus

@@ -6,8 +6,8 @@
 //   - it exports cabi_realloc, the allocator the host uses to place inputs
 //     and host-function outputs in the plugin's memory (importing this
 //     package is enough: //go:wasmexport works in any package);
-//   - [Handle] and [Post] implement a bytes-ABI export and its
-//     cabi_post_<name>;
+//   - [Handle] implements a bytes-ABI export around a function of []byte or
+//     string, and [Post] the optional cabi_post_<name>;
 //   - [Log], [Logf], [ConfigGet] and [Error] wrap the host's wasmplug.log,
 //     wasmplug.config_get and wasmplug.error imports;
 //   - [CallBytes] and [CallString] call a bytes host function that the
@@ -20,15 +20,12 @@
 //	import "wasmplug.dev/pdk"
 //
 //	//go:wasmexport greet
-//	func greet(ptr, size uint32) uint32 {
-//		return pdk.Handle(ptr, size, func(in []byte) ([]byte, error) {
-//			pdk.Logf(pdk.LevelInfo, "greeting %s", in)
-//			return []byte("Hello, " + string(in) + "!"), nil
-//		})
-//	}
+//	func greet(ptr, size uint32) uint32 { return pdk.Handle(ptr, size, Greet) }
 //
-//	//go:wasmexport cabi_post_greet
-//	func greetPost(ret uint32) { pdk.Post(ret) }
+//	func Greet(name string) (string, error) {
+//		pdk.Logf(pdk.LevelInfo, "greeting %s", name)
+//		return "Hello, " + name + "!", nil
+//	}
 //
 //	func main() {}
 //
@@ -42,8 +39,8 @@
 // every buffer cabi_realloc hands out is kept in a table until the plugin
 // takes it back: [Handle] takes the input, [CallBytes] the host function's
 // output, [ConfigGet] the config value. From then on they are ordinary Go
-// slices. The output of a bytes export is kept alive until [Post] (or the
-// next export call). Buffers the host allocated but never handed over (a
+// slices. The output of a bytes export is kept alive until [Post] (when the
+// plugin exports cabi_post_<name>) or the next export call. Buffers the host allocated but never handed over (a
 // failed call) are released at the start of the next [Handle].
 //
 // The pdk is not safe for concurrent use from several goroutines while a

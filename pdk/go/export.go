@@ -15,33 +15,41 @@ var pending []byte
 
 // Handler computes a bytes export's output from its input. A non-nil error
 // fails the call: its message goes to wasmplug.error and the output is
-// dropped.
+// dropped. [Handle] takes a Handler, or the same shape with strings.
 type Handler func(in []byte) ([]byte, error)
 
-// Handle implements a bytes-ABI export (ptr, len) -> retptr around fn. Call
-// it from a //go:wasmexport function and pair it with a cabi_post_<name>
-// export that calls [Post]:
+// Data is what an export's input and output may be: []byte (no copy) or
+// string (one copy), or a type defined on either.
+type Data interface{ ~[]byte | ~string }
+
+// Handle implements a bytes-ABI export (ptr, len) -> retptr around fn, so
+// one //go:wasmexport function per export is all the glue a plugin needs:
 //
 //	//go:wasmexport greet
-//	func greet(ptr, size uint32) uint32 { return pdk.Handle(ptr, size, doGreet) }
+//	func greet(ptr, size uint32) uint32 { return pdk.Handle(ptr, size, Greet) }
+//
+//	func Greet(name string) (string, error) { return "Hello, " + name + "!", nil }
+//
+// fn takes and returns []byte or string, in any combination. A []byte input
+// is an ordinary Go slice owned by fn (it may keep it); a returned []byte is
+// used as is, without a copy, so fn must not change it afterwards. A non-nil
+// error, or a panic in fn, fails the call with its message (the caller gets
+// WP_ERR_PLUGIN).
+//
+// The output stays referenced until the next export call. A cabi_post_<name>
+// export calling [Post] releases it as soon as the host has copied it; it is
+// optional (docs/abi.md), worth adding only for large outputs on long-lived
+// instances:
 //
 //	//go:wasmexport cabi_post_greet
 //	func greetPost(ret uint32) { pdk.Post(ret) }
-//
-// The input slice is an ordinary Go slice owned by fn (it may keep it). The
-// returned slice is used as is, without a copy, so fn must not change it
-// afterwards. A panic in fn is recovered and reported like an error.
-func Handle(ptr, size uint32, fn Handler) uint32 {
+func Handle[In, Out Data](ptr, size uint32, fn func(In) (Out, error)) uint32 {
 	dropAllocsExcept(ptr)
 	pending = nil
 	in := take(ptr, size)
 	out, err := run(fn, in)
 	if err != nil {
-		msg := err.Error()
-		if msg == "" {
-			msg = fmt.Sprintf("%T with an empty message", err)
-		}
-		hostError(msg)
+		hostError(errorMessage(err))
 		out = nil
 	}
 	if len(out) == 0 {
@@ -55,18 +63,32 @@ func Handle(ptr, size uint32, fn Handler) uint32 {
 	return addr(unsafe.Pointer(&retArea))
 }
 
-// run calls fn, turning a panic into an error.
-func run(fn Handler, in []byte) (out []byte, err error) {
+// run calls fn on in, converting the input and output between []byte and
+// fn's types, and turns a panic into an error.
+func run[In, Out Data](fn func(In) (Out, error), in []byte) (out []byte, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			out, err = nil, fmt.Errorf("panic: %v", r)
 		}
 	}()
-	return fn(in)
+	res, err := fn(In(in))
+	if err != nil {
+		return nil, err
+	}
+	return []byte(res), nil
 }
 
-// Post implements cabi_post_<name> for an export made with [Handle]: it
-// releases the output once the host has copied it out.
+// errorMessage is the text wasmplug.error gets for err, never empty.
+func errorMessage(err error) string {
+	if msg := err.Error(); msg != "" {
+		return msg
+	}
+	return fmt.Sprintf("%T with an empty message", err)
+}
+
+// Post implements the optional cabi_post_<name> for an export made with
+// [Handle]: it releases the output once the host has copied it out, rather
+// than at the next export call.
 func Post(ret uint32) {
 	_ = ret // always &retArea
 	pending = nil

@@ -198,14 +198,12 @@ func (r *Response) Encode() ([]byte, error) {
 type HTTPHandler func(req *Request) *Response
 
 // HandleHTTP implements the core HTTP handler export `handle`
-// (docs/http-abi.md) around fn, on top of [Handle]. Pair it with
-// cabi_post_handle calling [Post]:
+// (docs/http-abi.md) around fn, on top of [Handle]:
 //
 //	//go:wasmexport handle
 //	func handle(ptr, size uint32) uint32 { return pdk.HandleHTTP(ptr, size, serve) }
 //
-//	//go:wasmexport cabi_post_handle
-//	func handlePost(ret uint32) { pdk.Post(ret) }
+// A cabi_post_handle export calling [Post] is optional, as for [Handle].
 func HandleHTTP(ptr, size uint32, fn HTTPHandler) uint32 {
 	return Handle(ptr, size, func(in []byte) ([]byte, error) {
 		req, err := ParseRequest(in)

@@ -2,12 +2,16 @@
  * call.c - calling a component's exports with wp_values, and making
  * component instances.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <wasmplug_bytes.h>
+
 #include "component/component.h"
 #include "engine/error.h"
+#include "util/utf8.h"
 
 wp_error *wp_component_instantiate(wp_instance *inst) {
   wp_plugin *p = inst->plugin;
@@ -133,6 +137,79 @@ wp_error *wp_instance_drop_resource(wp_instance *inst, wp_value *v) {
   v->of.res = NULL;
   if (werr) return wp_call_failure(inst, "resource drop", werr, NULL);
   return wp_call_end(inst, "resource drop");
+}
+
+/* ---- bytes and string calls (wp_instance_call_bytes, plugin/kind.h) ------ */
+
+static bool is_u8_list(const struct wp_type *t) {
+  return t->kind == WP_TYPE_LIST && t->n == 1 && t->children[0] &&
+         t->children[0]->kind == WP_TYPE_U8;
+}
+
+/* The wasmplug_component_call_bytes flags for a function taking and returning
+   one list<u8> or string; -1 for every other type. */
+static int bytes_flags(const struct wp_functype *ft) {
+  if (!ft || ft->nparams != 1 || !ft->result) return -1;
+  const struct wp_type *in = ft->params[0], *out = ft->result;
+  if (!(in->kind == WP_TYPE_STRING || is_u8_list(in)) ||
+      !(out->kind == WP_TYPE_STRING || is_u8_list(out)))
+    return -1;
+  return (in->kind == WP_TYPE_STRING ? WASMPLUG_BYTES_PARAM_STRING : 0) |
+         (out->kind == WP_TYPE_STRING ? WASMPLUG_BYTES_RESULT_STRING : 0);
+}
+
+bool wp_component_is_bytes_func(const wp_plugin *p, size_t id) {
+  return wp_comp(p) && id < p->nexports && bytes_flags(wp_comp(p)->exports[id].type) >= 0;
+}
+
+/* Room for the output in inst->out, NUL-terminated as the core path leaves it. */
+static uint8_t *out_room(void *data, size_t len) {
+  wp_instance *inst = data;
+  if (len == SIZE_MAX || !wp_buf_reserve(&inst->out, len + 1)) return NULL;
+  inst->out.data[len] = '\0';
+  inst->out.len = len;
+  return inst->out.data;
+}
+
+static wp_error *not_bytes(const wp_plugin *p, const wp_cexport *e) {
+  return wp_error_new(
+      WP_ERR_BAD_INPUT,
+      WP_PLUGIN_FMT ": '%s' is not a bytes or string function: its type is %s, and those "
+                    "take one list<u8> or string and return one; call it with "
+                    "wp_instance_invoke and wp_values (in the CLI: its arguments as WAVE "
+                    "values, e.g. wasmplug call PLUGIN %s ARG...)",
+      p->name, e->qualified, e->type ? e->type->text : "not a function", e->qualified);
+}
+
+wp_error *wp_component_call_bytes(wp_instance *inst, wp_func_id id, const void *input, size_t len) {
+  const wp_plugin *p = inst->plugin;
+  wp_error *err = wp_instance_check_callable(inst, id);
+  if (err) return err;
+  const wp_cexport *e = &wp_comp(p)->exports[id];
+  int flags = bytes_flags(e->type);
+  if (flags < 0) return not_bytes(p, e);
+  if ((flags & WASMPLUG_BYTES_PARAM_STRING) && !wp_utf8_valid(input, len))
+    return wp_error_new(WP_ERR_BAD_INPUT,
+                        WP_PLUGIN_FMT ": input to '%s' is not valid UTF-8, and its parameter "
+                                      "is a string (its type is %s)",
+                        p->name, e->qualified, e->type->text);
+  wasmtime_component_func_t func;
+  if (!resolve(inst, id, &func))
+    return wp_error_new(WP_ERR_NOT_FOUND,
+                        WP_PLUGIN_FMT ": export '%s' is not a function in this instance", p->name,
+                        e->qualified);
+  wp_call_begin(inst);
+  wasmtime_error_t *werr = NULL;
+  int rc = wasmplug_component_call_bytes(inst->ctx, &func, (uint32_t)flags, input, len, out_room,
+                                         inst, &werr);
+  if (rc == WASMPLUG_BYTES_CALL_FAILED) return wp_call_failure(inst, e->qualified, werr, NULL);
+  if (werr) wasmtime_error_delete(werr);
+  if (rc == WASMPLUG_BYTES_OK) return wp_call_end(inst, e->qualified);
+  wp_call_abandon(inst);
+  /* The checks above make the others unreachable but for memory. */
+  if (rc == WASMPLUG_BYTES_NO_MEMORY) return wp_error_no_memory();
+  return wp_error_new(WP_ERR_HOST, WP_PLUGIN_FMT ": cannot call '%s' with bytes (code %d)", p->name,
+                      e->qualified, rc);
 }
 
 const wp_functype *wp_plugin_get_functype(const wp_plugin *p, wp_func_id id) {

@@ -74,6 +74,11 @@ void wp_component_free(struct wp_component *c);
 /* Instantiates a component plugin into inst->store. */
 wp_error *wp_component_instantiate(wp_instance *inst);
 
+/* Bytes and string calls on exports typed func(list<u8> or string) ->
+   list<u8> or string (call.c; plugin/kind.h's is_bytes_func, call_bytes). */
+bool wp_component_is_bytes_func(const wp_plugin *p, size_t id);
+wp_error *wp_component_call_bytes(wp_instance *inst, wp_func_id id, const void *input, size_t len);
+
 /* Drops the host objects the instance still holds (after the store is gone). */
 void wp_component_release_objects(wp_instance *inst);
 

@@ -52,6 +52,8 @@ const wp_kind wp_component_kind = {
     .instantiate = instantiate,
     .release = release,
     .instance_free = instance_free,
+    .is_bytes_func = wp_component_is_bytes_func,
+    .call_bytes = wp_component_call_bytes,
     .http_kind = wp_component_http_kind,
     .http_handle = wp_component_http_handle,
 };

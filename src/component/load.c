@@ -11,6 +11,7 @@
 #include "component/component.h"
 #include "component/http.h"
 #include "engine/error.h"
+#include "util/buf.h"
 #include "util/str.h"
 
 /* WASI preview 2 packages that wasmtime_component_linker_add_wasip2 provides. */
@@ -221,15 +222,29 @@ static const wp_chost_def *find_def(const struct wp_engine *e, const char *iface
 
 typedef struct link_ctx {
   wp_plugin *p;
-  char missing[2048];
+  bool *aliased;   /* per import: a resource that `use`s one imported before it */
+  bool *missing;   /* per import: not provided by the host */
   size_t nmissing;
 } link_ctx;
 
-static void note_missing(link_ctx *l, const wp_extern_info *imp) {
-  size_t n = strlen(l->missing);
-  snprintf(l->missing + n, sizeof l->missing - n, "%s%s%s%s (%s)", l->nmissing ? ", " : "",
-           imp->module ? imp->module : "", imp->module ? "#" : "", imp->name, imp->type);
-  l->nmissing++;
+/*
+ * Marks the resource imports that are the same type as one imported before
+ * them: an interface that `use`s another's resource (`use wasi:io/poll.{pollable}`)
+ * lists it among its own exports with an `(eq ...)` type. Wasmtime takes those
+ * as satisfied by the first definition and refuses any other one, stubs
+ * included ("mismatched resource types"), so they are never linked nor missing.
+ * reflect() kept the resource types in import order, so the k-th resource
+ * import is res_types[k].
+ */
+static void find_aliases(const wp_plugin *p, bool *aliased) {
+  const struct wp_component *c = wp_comp(p);
+  size_t k = 0;
+  for (size_t i = 0; i < p->nimports && k < c->nres; i++) {
+    if (p->imports[i].kind != WP_EXTERN_RESOURCE) continue;
+    for (size_t j = 0; j < k && !aliased[i]; j++)
+      aliased[i] = wasmtime_component_resource_type_equal(c->res_types[j], c->res_types[k]);
+    k++;
+  }
 }
 
 /* Links the imports of one interface (or of the root when iface is NULL). */
@@ -239,11 +254,15 @@ static wasmtime_error_t *link_group(link_ctx *l, wasmtime_component_linker_insta
   for (size_t i = 0; i < p->nimports; i++) {
     const wp_extern_info *imp = &p->imports[i];
     if (!(iface ? imp->module && strcmp(imp->module, iface) == 0 : imp->module == NULL)) continue;
+    if (l->aliased[i]) continue;
     bool resource = imp->kind == WP_EXTERN_RESOURCE;
     const wp_chost_def *d = iface && wp_component_is_builtin_iface(iface) && !resource
                                 ? wp_component_builtin(imp->name)
                                 : find_def(p->engine, iface, imp->name, resource);
-    if (!d) note_missing(l, imp);
+    if (!d) {
+      l->missing[i] = true;
+      l->nmissing++;
+    }
     /* A missing import gets a stub only when the plugin asked for traps;
        otherwise loading fails below with the list. */
     if (!d && !p->manifest->trap_missing_imports) continue;
@@ -253,6 +272,88 @@ static wasmtime_error_t *link_group(link_ctx *l, wasmtime_component_linker_insta
     if (werr) return werr;
   }
   return NULL;
+}
+
+/* ---- the message for missing imports ------------------------------------------ */
+
+/* At most this many interfaces are named, with at most this many items each. */
+#define MISSING_IFACES 4
+#define MISSING_ITEMS 3
+/* A list this long or shorter is given in full, each import with its type. */
+#define MISSING_FULL_CHARS 320
+
+static bool same_iface(const char *a, const char *b) {
+  return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* The full list: "iface#name (type), ...". */
+static void missing_full(const link_ctx *l, wp_buf *b) {
+  const wp_plugin *p = l->p;
+  size_t n = 0;
+  for (size_t i = 0; i < p->nimports; i++) {
+    const wp_extern_info *imp = &p->imports[i];
+    if (!l->missing[i]) continue;
+    wp_buf_printf(b, "%s%s%s%s (%s)", n++ ? ", " : "", imp->module ? imp->module : "",
+                  imp->module ? "#" : "", imp->name, imp->type);
+  }
+}
+
+/* One group of the short list: "wasi:http/types@0.2.10 (12: fields, request,
+   response, ...)", for the missing imports of `iface` among [from, to). */
+static void missing_group(const link_ctx *l, wp_buf *b, const char *iface, size_t from, size_t to,
+                          size_t *groups) {
+  const wp_extern_info *imps = l->p->imports;
+  size_t count = 0, shown = 0;
+  for (size_t j = from; j < to; j++) count += l->missing[j] && same_iface(imps[j].module, iface);
+  if (!count || (*groups)++ >= MISSING_IFACES) return;
+  wp_buf_printf(b, "%s%s (", *groups > 1 ? ", " : "", iface ? iface : "the world's own imports");
+  if (count > 1) wp_buf_printf(b, "%zu: ", count);
+  for (size_t j = from; j < to && shown < MISSING_ITEMS; j++)
+    if (l->missing[j] && same_iface(imps[j].module, iface))
+      wp_buf_printf(b, "%s%s", shown++ ? ", " : "", imps[j].name);
+  wp_buf_printf(b, "%s)", count > shown ? ", ..." : "");
+}
+
+/* The short list: the missing imports grouped by interface, the first
+   MISSING_IFACES groups named. Import names are unique, so one interface's
+   imports are contiguous; the world's own imports may be spread among them
+   and come first, as one group. */
+static void missing_grouped(const link_ctx *l, wp_buf *b) {
+  const wp_plugin *p = l->p;
+  size_t groups = 0;
+  missing_group(l, b, NULL, 0, p->nimports, &groups);
+  for (size_t i = 0, end; i < p->nimports; i = end) {
+    const char *iface = p->imports[i].module;
+    for (end = i + 1; end < p->nimports && same_iface(p->imports[end].module, iface); end++) {}
+    if (iface) missing_group(l, b, iface, i, end, &groups);
+  }
+  if (groups > MISSING_IFACES)
+    wp_buf_printf(b, " and %zu more interfaces", groups - MISSING_IFACES);
+}
+
+static wp_error *missing_error(const link_ctx *l) {
+  const wp_plugin *p = l->p;
+  wp_buf list = {0};
+  missing_full(l, &list);
+  if (list.data && list.len > MISSING_FULL_CHARS) {
+    list.len = 0;
+    missing_grouped(l, &list);
+  }
+  if (list.oom || !list.data) {
+    wp_buf_free(&list);
+    return wp_error_no_memory();
+  }
+  wp_error *err = wp_error_new(
+      WP_ERR_LINK,
+      WP_PLUGIN_FMT
+      ": %zu import%s not provided by the host: %s. Define %s with "
+      "wp_engine_define_component_func / wp_engine_define_resource before loading, "
+      "or set \"imports\": {\"missing\": \"trap\"} in the manifest (--missing-imports "
+      "trap) to load anyway",
+      p->name, l->nmissing, l->nmissing == 1 ? " is" : "s are", (const char *)list.data,
+      l->nmissing == 1 ? "it" : "them");
+  wp_buf_free(&list);
+  return err;
 }
 
 static wp_error *link(wp_plugin *p) {
@@ -265,16 +366,20 @@ static wp_error *link(wp_plugin *p) {
                                                   p->engine->tick_us);
   /* wasi:http/types and outgoing-handler (outgoing requests refused). */
   if (c->needs_wasi_http && !werr) werr = wasmplug_component_linker_add_wasi_http(c->linker);
-  link_ctx *l = calloc(1, sizeof *l);
-  if (!l) {
+  link_ctx l = {.p = p,
+                .aliased = calloc(p->nimports + 1, sizeof *l.aliased),
+                .missing = calloc(p->nimports + 1, sizeof *l.missing)};
+  if (!l.aliased || !l.missing) {
     if (werr) wasmtime_error_delete(werr);
+    free(l.aliased);
+    free(l.missing);
     return wp_error_no_memory();
   }
-  l->p = p;
+  find_aliases(p, l.aliased);
   wasmtime_component_linker_instance_t *root = werr ? NULL
                                                     : wasmtime_component_linker_root(c->linker);
   pthread_mutex_lock(&p->engine->lock);
-  if (root) werr = link_group(l, root, NULL);
+  if (root) werr = link_group(&l, root, NULL);
   for (size_t i = 0; !werr && i < p->nimports; i++) {
     const char *iface = p->imports[i].module;
     bool first = iface && !is_wasip2(iface) && !wp_component_is_wasi_http(iface);
@@ -283,24 +388,16 @@ static wp_error *link(wp_plugin *p) {
     if (!first) continue;
     wasmtime_component_linker_instance_t *li = NULL;
     werr = wasmtime_component_linker_instance_add_instance(root, iface, strlen(iface), &li);
-    if (!werr) werr = link_group(l, li, iface);
+    if (!werr) werr = link_group(&l, li, iface);
     if (li) wasmtime_component_linker_instance_delete(li);
   }
   pthread_mutex_unlock(&p->engine->lock);
   if (root) wasmtime_component_linker_instance_delete(root);
   wp_error *err = NULL;
-  if (werr) {
-    err = wp_error_from_wasmtime(WP_ERR_LINK, werr, WP_PLUGIN_FMT ": cannot link", p->name);
-  } else if (l->nmissing && !p->manifest->trap_missing_imports) {
-    err = wp_error_new(
-        WP_ERR_LINK,
-        WP_PLUGIN_FMT ": %zu import%s not provided by the host: %s. Define %s with "
-                      "wp_engine_define_component_func / wp_engine_define_resource before loading, "
-                      "or set \"imports\": {\"missing\": \"trap\"} in the manifest to load anyway",
-        p->name, l->nmissing, l->nmissing == 1 ? " is" : "s are", l->missing,
-        l->nmissing == 1 ? "it" : "them");
-  }
-  free(l);
+  if (werr) err = wp_error_from_wasmtime(WP_ERR_LINK, werr, WP_PLUGIN_FMT ": cannot link", p->name);
+  else if (l.nmissing && !p->manifest->trap_missing_imports) err = missing_error(&l);
+  free(l.aliased);
+  free(l.missing);
   return err;
 }
 

@@ -34,6 +34,14 @@ static wp_error *check_callable(wp_instance *inst, wp_func_id id, wasmtime_func_
   const wp_plugin *p = inst->plugin;
   wp_error *err = wp_instance_check_callable(inst, id);
   if (err) return err;
+  /* Another kind's instance holds no core functions to look up. */
+  if (p->kind != &wp_core_kind)
+    return wp_error_new(WP_ERR_BAD_INPUT,
+                        WP_PLUGIN_FMT ": '%s' is a %s function (%s): call it with "
+                                      "wp_instance_invoke, or with wp_instance_call_bytes / "
+                                      "_call_string if it takes and returns one list<u8> or string",
+                        p->name, p->exports[id].name, p->kind->name,
+                        p->exports[id].type ? p->exports[id].type : "?");
   if (!wp_core_export_func(inst, id, f))
     return wp_error_new(WP_ERR_NOT_FOUND, WP_PLUGIN_FMT ": export '%s' is not a function", p->name,
                         p->exports[id].name);
@@ -129,9 +137,9 @@ static bool is_bytes_signature(const wp_extern_info *e) {
 /* The shape alone, as the PDKs build it; a plugin that exports cabi_realloc
    but no memory is still asking for bytes, and its calls fail as ABI errors. */
 bool wp_plugin_is_bytes_func(const wp_plugin *p, wp_func_id id) {
-  if (!p || p->kind != &wp_core_kind || id >= p->nexports) return false;
-  const wp_extern_info *e = &p->exports[id];
-  return e->kind == WP_EXTERN_FUNC && is_bytes_signature(e) && wp_core_of(p)->realloc_export >= 0;
+  if (!p || id >= p->nexports || p->exports[id].kind != WP_EXTERN_FUNC) return false;
+  if (p->kind != &wp_core_kind) return p->kind->is_bytes_func && p->kind->is_bytes_func(p, id);
+  return is_bytes_signature(&p->exports[id]) && wp_core_of(p)->realloc_export >= 0;
 }
 
 static wp_error *check_bytes_export(wp_instance *inst, const wp_extern_info *e) {
@@ -177,7 +185,16 @@ static wp_error *copy_output(wp_instance *inst, const char *what, uint32_t retpt
   return NULL;
 }
 
+/* Another kind's bytes call, through its table (plugin/kind.h). */
+static wp_error *kind_call_bytes(wp_instance *inst, wp_func_id id, const void *input, size_t len) {
+  const wp_plugin *p = inst->plugin;
+  if (p->kind->call_bytes) return p->kind->call_bytes(inst, id, input, len);
+  return wp_error_new(WP_ERR_BAD_INPUT, WP_PLUGIN_FMT ": a %s has no bytes functions", p->name,
+                      p->kind->name);
+}
+
 static wp_error *call_bytes(wp_instance *inst, wp_func_id id, const void *input, size_t len) {
+  if (inst->plugin->kind != &wp_core_kind) return kind_call_bytes(inst, id, input, len);
   wasmtime_func_t f;
   wp_error *err = check_callable(inst, id, &f);
   if (err) return err;

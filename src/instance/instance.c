@@ -307,17 +307,78 @@ static wp_error *timeout_error(const wp_instance *inst, const char *what) {
                         "wp_engine_config_set_instantiate_timeout_ms, or give the plugin a "
                         "limits.timeout_ms)",
                         p->name, what, inst->deadline_ms);
+  const char *origin = p->manifest->timeout_origin;
   return wp_error_new(WP_ERR_TIMEOUT,
-                      WP_PLUGIN_FMT ": call '%s' ran past its %u ms timeout (raise "
-                                    "limits.timeout_ms in the manifest if it needs longer)",
-                      p->name, what, inst->deadline_ms);
+                      WP_PLUGIN_FMT ": call '%s' ran past its %u ms timeout (set by %s; raise it "
+                                    "if the call needs longer)",
+                      p->name, what, inst->deadline_ms,
+                      origin ? origin : "wp_manifest_set_timeout_ms");
+}
+
+/* "3 MiB" when exact, else "2.98 MiB" (wp_format_size gives exact sizes or bytes). */
+static void format_size(uint64_t bytes, char *buf, size_t cap) {
+  if (bytes < (1u << 20) || bytes % 65536 == 0) wp_format_size(bytes, buf, cap);
+  else snprintf(buf, cap, "%.2f MiB", (double)bytes / (1u << 20));
+}
+
+/*
+ * A call that failed after the limiter refused a grow: a C or Go allocator
+ * traps when malloc fails, often well below the limit, when one grow asks
+ * for more than is left. Both sizes are named, and where the limit is set.
+ */
+static wp_error *memory_error(const wp_instance *inst, const char *what, const char *msg) {
+  const wp_plugin *p = inst->plugin;
+  char limit[32], used[32], asked[32];
+  uint64_t in_use = inst->limits.memory_bytes + inst->limits.table_bytes;
+  const char *fix = p->manifest->max_memory
+                        ? "raise limits.memory in the manifest, wp_manifest_set_max_memory or "
+                          "--max-memory"
+                        : "the engine's limit: raise wp_engine_config_set_max_memory, or give the "
+                          "plugin limits.memory";
+  format_size(p->max_memory, limit, sizeof limit);
+  format_size(in_use, used, sizeof used);
+  format_size(inst->limits.refused_total, asked, sizeof asked);
+  /* Nothing was charged yet: the memories the plugin declares are too big. */
+  if (in_use == 0)
+    return wp_error_new(WP_ERR_MEMORY_LIMIT,
+                        WP_PLUGIN_FMT ": '%s' failed: its memories and tables need %s to start, "
+                                      "over the %s limit (%s): %s",
+                        p->name, what, asked, limit, fix, msg);
+  /* Not even one more 64 KiB page fits: the memory is full. */
+  if (in_use + 65536 > p->max_memory)
+    return wp_error_new(WP_ERR_MEMORY_LIMIT,
+                        WP_PLUGIN_FMT ": '%s' failed after its memory reached the %s limit (%s in "
+                                      "use, a grow to %s refused; %s): %s",
+                        p->name, what, limit, used, asked, fix, msg);
+  return wp_error_new(WP_ERR_MEMORY_LIMIT,
+                      WP_PLUGIN_FMT ": '%s' failed after a memory grow was refused below the %s "
+                                    "limit: %s in use, and the grow asked for %s in all (%s): %s",
+                      p->name, what, limit, used, asked, fix, msg);
+}
+
+static bool exports_func(const wp_plugin *p, const char *name) {
+  for (size_t i = 0; i < p->nexports; i++)
+    if (p->exports[i].kind == WP_EXTERN_FUNC && !p->exports[i].module &&
+        strcmp(p->exports[i].name, name) == 0)
+      return true;
+  return false;
+}
+
+/*
+ * A Go program built as a WASI command (`go build` without -buildmode=c-shared)
+ * exports _start and no _initialize: only _start initialises the Go runtime,
+ * and any other export traps in runtime.notInitialized (its stderr says "call
+ * _start first", but calling it runs main and exits).
+ */
+static bool go_command(const wp_plugin *p, const char *backtrace) {
+  return backtrace && strstr(backtrace, "runtime.notInitialized") && exports_func(p, "_start") &&
+         !exports_func(p, "_initialize");
 }
 
 static wp_error *describe_failure(wp_instance *inst, const char *what, const char *msg,
-                                  bool has_code, wasmtime_trap_code_t code, int exit_status,
-                                  bool exited) {
+                                  const char *backtrace, bool has_code, wasmtime_trap_code_t code,
+                                  int exit_status, bool exited) {
   const wp_plugin *p = inst->plugin;
-  char size[32];
   if (inst->host_error) {
     wp_error *err = inst->host_error;
     inst->host_error = NULL;
@@ -327,7 +388,8 @@ static wp_error *describe_failure(wp_instance *inst, const char *what, const cha
   if (inst->stop == WP_STOP_INTERRUPT)
     return wp_error_new(WP_ERR_INTERRUPTED, WP_PLUGIN_FMT ": call '%s' was interrupted", p->name,
                         what);
-  if (exited)
+  /* A runtime may exit instead of trapping when its allocator fails. */
+  if (exited && !(exit_status != 0 && memory_exhausted(inst)))
     return wp_error_new(WP_ERR_TRAP, WP_PLUGIN_FMT ": '%s' called proc_exit(%d)", p->name, what,
                         exit_status);
   if (has_code && code == WASMTIME_TRAP_CODE_OUT_OF_FUEL)
@@ -340,15 +402,16 @@ static wp_error *describe_failure(wp_instance *inst, const char *what, const cha
                         WP_PLUGIN_FMT ": call '%s' overflowed the wasm stack (recursion too "
                                       "deep)",
                         p->name, what);
-  if (memory_exhausted(inst))
-    return wp_error_new(WP_ERR_MEMORY_LIMIT,
-                        WP_PLUGIN_FMT
-                        ": '%s' failed after its memory reached the %s limit "
-                        "(memories and tables asked for %llu bytes in all; raise limits.memory "
-                        "in the manifest): %s",
-                        p->name, what, wp_format_size(p->max_memory, size, sizeof size),
-                        (unsigned long long)inst->limits.refused_total, msg);
+  if (memory_exhausted(inst)) return memory_error(inst, what, msg);
   if (strstr(msg, "maximum concurrent limit of")) return pool_busy(p, what, msg);
+  if (go_command(p, backtrace))
+    return wp_error_new(WP_ERR_TRAP,
+                        WP_PLUGIN_FMT
+                        ": '%s' trapped because the plugin is a Go program built as a WASI "
+                        "command (it exports _start and no _initialize), so the Go runtime was "
+                        "never initialised and its exports cannot be called; rebuild it with "
+                        "`GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared`",
+                        p->name, what);
   if (!has_code && is_abi_violation(msg))
     return wp_error_new(WP_ERR_ABI,
                         WP_PLUGIN_FMT ": '%s' returned a value that breaks the canonical ABI "
@@ -400,7 +463,7 @@ wp_error *wp_call_failure(wp_instance *inst, const char *what, wasmtime_error_t 
     }
   }
   wp_error *err = describe_failure(inst, what, msg ? wp_trap_reason(msg) : "unknown failure",
-                                   has_code, code, status, exited);
+                                   backtrace, has_code, code, status, exited);
   wp_error_set_backtrace(err, backtrace);
   free(msg);
   return err;

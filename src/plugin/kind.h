@@ -46,6 +46,18 @@ typedef struct wp_kind {
   /* When the instance is freed: frees inst->kind_data. May be NULL. */
   void (*instance_free)(struct wp_instance *inst);
 
+  /* Whether export i (a function, i checked) is one that
+     wp_instance_call_bytes / _call_string can call (wp_plugin_is_bytes_func).
+     NULL for the core kind, whose bytes ABI src/core/call.c implements
+     beside those entry points. */
+  bool (*is_bytes_func)(const struct wp_plugin *p, size_t i);
+
+  /* A bytes call (wp_instance_call_func_bytes) on export `id` of another
+     kind: checks the export and the instance, calls, and leaves the output
+     in inst->out followed by a NUL byte not counted in its len. NULL for
+     the core kind (as above), and for kinds without bytes exports. */
+  wp_error *(*call_bytes)(struct wp_instance *inst, wp_func_id id, const void *input, size_t len);
+
   /* Which HTTP handler the plugin is, from its exports (WP_HTTP_NONE if
      none). May be NULL: never a handler. */
   wp_http_kind (*http_kind)(const struct wp_plugin *p);

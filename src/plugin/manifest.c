@@ -386,6 +386,7 @@ void wp_manifest_free(wp_manifest *m) {
   if (!m) return;
   free(m->name);
   free(m->source_path);
+  free(m->timeout_origin);
   for (i = 0; i < m->ndirs; i++) {
     free(m->dirs[i].host);
     free(m->dirs[i].guest);
@@ -471,7 +472,20 @@ void wp_manifest_set_max_functions(wp_manifest *m, uint32_t n) {
 }
 
 void wp_manifest_set_timeout_ms(wp_manifest *m, uint32_t ms) {
-  if (m) m->timeout_ms = ms;
+  if (!m) return;
+  m->timeout_ms = ms;
+  free(m->timeout_origin);
+  m->timeout_origin = NULL;
+}
+
+wp_error *wp_manifest_set_timeout_origin(wp_manifest *m, const char *origin) {
+  char *copy = NULL;
+
+  if (!m) return wp_manifest_fail("manifest", "wp_manifest_set_timeout_origin needs a manifest");
+  if (origin && !(copy = strdup(origin))) return wp_manifest_no_memory();
+  free(m->timeout_origin);
+  m->timeout_origin = copy;
+  return NULL;
 }
 
 void wp_manifest_set_fuel(wp_manifest *m, uint64_t fuel) {
@@ -582,7 +596,9 @@ static bool copy_kvs(wp_kv_list dst, const wp_kv *src, size_t n) {
 static bool copy_owned(wp_manifest *c, const wp_manifest *m) {
   size_t i;
 
-  if (!dup_opt(m->name, &c->name) || !dup_opt(m->source_path, &c->source_path)) return false;
+  if (!dup_opt(m->name, &c->name) || !dup_opt(m->source_path, &c->source_path) ||
+      !dup_opt(m->timeout_origin, &c->timeout_origin))
+    return false;
   for (i = 0; i < m->ndirs; i++)
     if (!wp_manifest_dir_set(c, m->dirs[i].host, m->dirs[i].guest, m->dirs[i].writable))
       return false;

@@ -54,6 +54,9 @@ struct wp_manifest {
   uint8_t sha256[32];    /* pin, valid when has_sha256 */
   uint64_t max_memory;   /* bytes, 0 = engine default */
   uint32_t timeout_ms;   /* 0 = none */
+  /* where timeout_ms was set, named by the timeout's hint ("--timeout-ms", "limits.timeout_ms
+     in manifest 'm.json'"); NULL: in code, by wp_manifest_set_timeout_ms */
+  char *timeout_origin;
   uint64_t fuel;         /* 0 = unmetered */
   uint64_t max_module_size; /* bytes of the plugin file, 0 = engine's cap */
   uint32_t max_functions;   /* 0 = engine's cap */

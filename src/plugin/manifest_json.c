@@ -316,6 +316,21 @@ static wp_error *parse_count_field(const parser *p, const cJSON *v, const char *
   return NULL;
 }
 
+/* The timeout's hint names the manifest it came from: "limits.timeout_ms in
+   manifest 'm.json'", or "... in the manifest" for text without a file. */
+static wp_error *set_timeout_origin(const parser *p) {
+  bool file = strcmp(p->label, "manifest") != 0;
+  size_t n = strlen(p->label) + sizeof "limits.timeout_ms in the ";
+  char *origin = malloc(n);
+  wp_error *err;
+
+  if (!origin) return wp_manifest_no_memory();
+  snprintf(origin, n, "limits.timeout_ms in %s%s", file ? "" : "the ", p->label);
+  err = wp_manifest_set_timeout_origin(p->m, origin);
+  free(origin);
+  return err;
+}
+
 static wp_error *parse_limits(const parser *p, const cJSON *v) {
   const cJSON *memory = field(v, "memory"), *timeout = field(v, "timeout_ms");
   const cJSON *fuel = field(v, "fuel"), *size = field(v, "module_size");
@@ -333,6 +348,7 @@ static wp_error *parse_limits(const parser *p, const cJSON *v) {
   if (timeout) {
     if ((err = get_uint(p, timeout, "limits.timeout_ms", UINT32_MAX, &ms))) return err;
     p->m->timeout_ms = (uint32_t)ms;
+    if ((err = set_timeout_origin(p))) return err;
   }
   if (fuel && (err = get_uint(p, fuel, "limits.fuel", UINT64_MAX, &p->m->fuel))) return err;
   if (size &&

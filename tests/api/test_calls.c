@@ -180,7 +180,7 @@ WP_TEST(test_memory_limit) {
   const uint8_t *out;
   size_t len;
   assert_error(wp_instance_call_bytes(t->inst, "echo", big, sizeof big, &out, &len),
-               WP_ERR_MEMORY_LIMIT, "memory reached the 256 KiB limit");
+               WP_ERR_MEMORY_LIMIT, "memory grow was refused below the 256 KiB limit");
   assert_ok(wp_instance_reset(t->inst));
   assert_ok(wp_instance_call_bytes(t->inst, "echo", "fits", 4, &out, &len));
   assert_memory_equal(out, "fits", 4);

@@ -69,8 +69,8 @@ run call "$C" spin 0 --fuel 10000 --missing-imports trap
 rc 1
 err_has "ran out of fuel"
 
-t "component: --input is refused with a hint"
-run call "$C" echo --input x --missing-imports trap
+t "component: --input on a function that is not list<u8>/string is refused with a hint"
+run call "$C" add --input x --missing-imports trap
 rc 2
 err_has "give its arguments as WAVE values"
 

@@ -46,6 +46,8 @@ def test_timeout():
     eq(st, 504, "a handler past its timeout answers 504")
     check(0.25 < took < 3, "504 comes at about the route's 300 ms timeout", took)
     eq(get(S.port, "/loop")[0], 504, "the next request to the route runs (and times out) again")
+    check("set by routes[3].timeout_ms in the server config" in S.log(),
+          "the log names where the limit was set", S.log()[-600:])
 
 
 def test_bad_response():

@@ -7,6 +7,7 @@
 //! `#[no_mangle]` functions then become this library's exports.
 pub use wasmtime_c_api::*;
 
+mod bytes;
 mod http;
 mod sandbox;
 mod wit;

@@ -22,17 +22,15 @@ import (
 func callMe(ptr unsafe.Pointer, len uint32, retptr unsafe.Pointer)
 
 //go:wasmexport callback
-func callback(ptr, size uint32) uint32 {
-	return pdk.Handle(ptr, size, func(name []byte) ([]byte, error) {
-		if len(name) == 0 {
-			name = []byte("Nic")
-		}
-		return pdk.CallBytes(callMe, name), nil
-	})
-}
+func callback(ptr, size uint32) uint32 { return pdk.Handle(ptr, size, Callback) }
 
-//go:wasmexport cabi_post_callback
-func callbackPost(ret uint32) { pdk.Post(ret) }
+// Callback is the export's handler: bytes in and out.
+func Callback(name []byte) ([]byte, error) {
+	if len(name) == 0 {
+		name = []byte("Nic")
+	}
+	return pdk.CallBytes(callMe, name), nil
+}
 
 // main is required but never runs: a c-shared (reactor) build only runs
 // package initialization, from _initialize.

@@ -12,19 +12,17 @@ package main
 import "wasmplug.dev/pdk"
 
 //go:wasmexport greet
-func greet(ptr, size uint32) uint32 {
-	return pdk.Handle(ptr, size, func(name []byte) ([]byte, error) {
-		pdk.Logf(pdk.LevelInfo, "greeting %s", name)
-		greeting, ok := pdk.ConfigGet("greeting")
-		if !ok {
-			greeting = "Hello"
-		}
-		return []byte(greeting + ", " + string(name) + "!"), nil
-	})
-}
+func greet(ptr, size uint32) uint32 { return pdk.Handle(ptr, size, Greet) }
 
-//go:wasmexport cabi_post_greet
-func greetPost(ret uint32) { pdk.Post(ret) }
+// Greet is the export's handler: strings in and out (pdk.Handle converts).
+func Greet(name string) (string, error) {
+	pdk.Logf(pdk.LevelInfo, "greeting %s", name)
+	greeting, ok := pdk.ConfigGet("greeting")
+	if !ok {
+		greeting = "Hello"
+	}
+	return greeting + ", " + name + "!", nil
+}
 
 // main is required but never runs: a c-shared (reactor) build only runs
 // package initialization, from _initialize.
