@@ -532,7 +532,10 @@ wp_error *listener_start(wp_server *srv) {
       MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(workers > 1 ? workers : 0),
       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)srv->settings.idle_timeout_s,
       MHD_OPTION_CONNECTION_LIMIT, (unsigned)srv->settings.max_connections,
-      MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
+      MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+      /* RFC 9112: an HTTP/1.1 request without Host, or with spaces in its
+         target, is a 400. */
+      MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
       MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
       srv, MHD_OPTION_END);
   if (!srv->daemon) {

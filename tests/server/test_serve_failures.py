@@ -109,6 +109,11 @@ def test_malformed():
         check(out == b"" or out.startswith(b"HTTP/1.1 400") or out.startswith(b"HTTP/1.0 400"),
               "a malformed request gets 400 or a closed connection", out[:80])
         check(not out.startswith(b"HTTP/1.1 200"), "and never reaches a handler", junk)
+    for bad in (b"GET /echo HTTP/1.1\r\n\r\n",  # HTTP/1.1 without Host (RFC 9112)
+                b"GET /echo HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n",
+                b"GET /echo HTTP/1.1\r\nHost: x\r\nContent-Length: zz\r\n\r\n"):
+        out = raw(bad)
+        check(out.startswith(b"HTTP/1.1 400"), "answered 400: %r" % bad[:40], out[:60])
     eq(get(S.port, "/echo")[0], 200, "next request fine")
 
 
