@@ -114,6 +114,42 @@ cc -std=c11 -Wall -Wextra -Werror -pedantic "$tmp/umbrella.c" -o "$tmp/umbrella"
 out=$("$tmp/umbrella" "$build/plugins/hello-c.wasm" 2>&1)
 [ "$out" = "$(pkg-config --modversion wasmplug) hello Hello, world! i32 \"hi\" string trap" ] || fail "<wasmplug.h> program printed '$out'"
 
+# The server library through pkg-config wasmplug-server: a program that
+# serves a native route and a plugin route on port 0, asked over a socket.
+cat > "$tmp/embed-server.c" <<'C'
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wasmplug.h>
+#include <wasmplug/server.h>
+int main(int argc, char **argv) {
+  (void)argc;
+  char cfg[4096];
+  snprintf(cfg, sizeof cfg,
+           "{\"listen\": \"127.0.0.1:0\", \"access_log\": \"off\", \"watch\": false,"
+           " \"plugins\": {\"h\": {\"path\": \"%s\"}},"
+           " \"routes\": [{\"match\": {\"path\": \"/...\"}, \"plugin\": \"h\"}]}", argv[1]);
+  wp_engine *e;
+  wp_server *srv;
+  wp_error *err = wp_engine_new(NULL, &e);
+  if (!err) err = wp_server_new(e, cfg, strlen(cfg), NULL, &srv);
+  if (!err) err = wp_server_start(srv);
+  if (err) { fprintf(stderr, "%s\n", wp_error_get_message(err)); return 1; }
+  char cmd[256];
+  snprintf(cmd, sizeof cmd, "curl -s http://127.0.0.1:%u/embedded", wp_server_get_port(srv));
+  int rc = system(cmd);
+  wp_server_stop(srv, 1000);
+  wp_server_free(srv);
+  wp_engine_free(e);
+  return rc == 0 ? 0 : 1;
+}
+C
+[ -e "$tmp/prefix/lib/pkgconfig/wasmplug-server.pc" ] || fail "install is missing lib/pkgconfig/wasmplug-server.pc"
+cc -std=c11 -Wall -Wextra -Werror "$tmp/embed-server.c" -o "$tmp/embed-server" \
+   $(pkg-config --cflags --libs wasmplug-server) || fail "building against pkg-config wasmplug-server"
+out=$("$tmp/embed-server" "$build/plugins/http-hello-c.wasm" 2>&1)
+[ "$out" = "Hello from C (core)! You asked for GET /embedded" ] || fail "embedded server answered '$out'"
+
 # CMake package
 mkdir -p "$tmp/consumer"
 cat > "$tmp/consumer/CMakeLists.txt" <<CMAKE
