@@ -169,7 +169,7 @@ static char *resolve(const char *base_dir, const char *path) {
   return out;
 }
 
-static bool valid_plugin_name(const char *s) {
+bool srv_valid_plugin_name(const char *s) {
   size_t n = strlen(s);
   if (n == 0 || n > 64) return false;
   for (size_t i = 0; i < n; i++) {
@@ -205,8 +205,9 @@ static wp_error *parse_plugins(const cJSON *v, const char *base_dir, srv_config 
   cJSON_ArrayForEach(p, v) {
     char path[256];
     snprintf(path, sizeof path, "plugins.%s", p->string);
-    if (!valid_plugin_name(p->string))
-      return fail(path, "a plugin name is 1-64 letters, digits, '-', '_' or '.'");
+    if (!srv_valid_plugin_name(p->string))
+      return fail(path,
+                  "a plugin name is 1-64 letters, digits, '-', '_' or '.', not starting with '.'");
     cfg_plugin *cp = &c->plugins[c->nplugins++];
     cp->name = p->string;
     const char *file = NULL;

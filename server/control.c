@@ -173,16 +173,6 @@ static void config_request(wp_server *srv, const char *method, char *path, const
 
 /* ---- uploads ---------------------------------------------------------------------------- */
 
-static bool valid_name(const char *s) {
-  size_t n = strlen(s);
-  if (!n || n > 64 || s[0] == '.') return false;
-  for (size_t i = 0; i < n; i++)
-    if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-          (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_' || s[i] == '.'))
-      return false;
-  return true;
-}
-
 static wp_error *ensure_state_dir(wp_server *srv) {
   if (srv->state_dir) return NULL;
   const char *base = getenv("TMPDIR");
@@ -196,7 +186,7 @@ static wp_error *ensure_state_dir(wp_server *srv) {
 
 static void upload(wp_server *srv, const char *name, const uint8_t *body, size_t len, int *status,
                    char **response) {
-  if (!valid_name(name)) {
+  if (!srv_valid_plugin_name(name)) {
     answer(status, response, 400, "error",
            "a plugin name is 1-64 letters, digits, '-', '_' or '.', not starting with '.'");
     return;
@@ -395,41 +385,24 @@ static bool is_loopback(const struct sockaddr *sa) {
 
 static wp_error *bind_tcp(wp_server *srv, int *out) {
   const char *l = srv->control_listen;
-  char host[256];
-  const char *colon = strrchr(l, ':');
-  if (!colon || (size_t)(colon - l) >= sizeof host)
-    return wp_error_new(WP_ERR_BAD_INPUT, "control listen '%s': expected unix:PATH or HOST:PORT",
-                        l);
-  memcpy(host, l, (size_t)(colon - l));
-  host[colon - l] = 0;
-  char *h = host;
-  size_t hl = strlen(h);
-  if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
-    h[hl - 1] = 0;
-    h++;
-  }
-  struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV}, *res;
-  int rc = getaddrinfo(h, colon + 1, &hints, &res);
-  if (rc) return wp_error_new(WP_ERR_BAD_INPUT, "control listen '%s': %s", l, gai_strerror(rc));
-  if (!is_loopback(res->ai_addr)) {
-    freeaddrinfo(res);
+  struct sockaddr_storage ss;
+  socklen_t sl;
+  wp_error *err = srv_resolve("control listen", l, &ss, &sl);
+  if (err) return err;
+  if (!is_loopback((const struct sockaddr *)&ss))
     return wp_error_new(WP_ERR_BAD_INPUT,
                         "control listen '%s': TCP control is loopback only (127.0.0.1 or [::1]); "
                         "use unix:PATH otherwise",
                         l);
-  }
-  int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   int one = 1;
   if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 64) != 0) {
+  if (fd < 0 || bind(fd, (const struct sockaddr *)&ss, sl) != 0 || listen(fd, 64) != 0) {
     int e = errno;
     if (fd >= 0) close(fd);
-    freeaddrinfo(res);
     return wp_error_new(WP_ERR_IO, "control listen '%s': %s", l, strerror(e));
   }
-  freeaddrinfo(res);
-  struct sockaddr_storage ss;
-  socklen_t sl = sizeof ss;
+  sl = sizeof ss;
   if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
     srv->control_port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
                                                       : ((struct sockaddr_in6 *)&ss)->sin6_port);

@@ -492,36 +492,10 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 /* ---- start and stop ------------------------------------------------------------------- */
 
-/* "host:port", "[v6]:port" -> a socket address. */
-static wp_error *parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *len) {
-  char host[256];
-  const char *colon = strrchr(listen, ':');
-  if (!colon || (size_t)(colon - listen) >= sizeof host)
-    return wp_error_new(WP_ERR_BAD_INPUT, "listen '%s': expected HOST:PORT", listen);
-  memcpy(host, listen, (size_t)(colon - listen));
-  host[colon - listen] = 0;
-  char *h = host;
-  size_t hl = strlen(h);
-  if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
-    h[hl - 1] = 0;
-    h++;
-  }
-  struct addrinfo hints = {.ai_family = AF_UNSPEC,
-                           .ai_socktype = SOCK_STREAM,
-                           .ai_flags = AI_PASSIVE | AI_NUMERICSERV},
-                  *res;
-  int rc = getaddrinfo(*h ? h : NULL, colon + 1, &hints, &res);
-  if (rc != 0) return wp_error_new(WP_ERR_BAD_INPUT, "listen '%s': %s", listen, gai_strerror(rc));
-  memcpy(ss, res->ai_addr, res->ai_addrlen);
-  *len = res->ai_addrlen;
-  freeaddrinfo(res);
-  return NULL;
-}
-
 wp_error *listener_start(wp_server *srv) {
   struct sockaddr_storage ss;
   socklen_t sslen;
-  wp_error *err = parse_listen(srv->settings.listen, &ss, &sslen);
+  wp_error *err = srv_resolve("listen", srv->settings.listen, &ss, &sslen);
   if (err) return err;
   if (pipe(srv->sweeper_pipe) != 0) return wp_error_new(WP_ERR_IO, "pipe: %s", strerror(errno));
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |

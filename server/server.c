@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <libgen.h>
+#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,67 @@ void srv_log(const char *fmt, ...) {
     ssize_t w = write(STDERR_FILENO, line, (size_t)len < sizeof line ? (size_t)len : sizeof line);
     (void)w;
   }
+}
+
+wp_error *srv_resolve(const char *what, const char *addr, struct sockaddr_storage *ss,
+                      socklen_t *len) {
+  char host[256];
+  const char *colon = strrchr(addr, ':');
+  if (!colon || (size_t)(colon - addr) >= sizeof host)
+    return wp_error_new(WP_ERR_BAD_INPUT, "%s '%s': expected HOST:PORT", what, addr);
+  memcpy(host, addr, (size_t)(colon - addr));
+  host[colon - addr] = 0;
+  char *h = host;
+  size_t hl = strlen(h);
+  if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+    h[hl - 1] = 0;
+    h++;
+  }
+  struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                           .ai_socktype = SOCK_STREAM,
+                           .ai_flags = AI_PASSIVE | AI_NUMERICSERV},
+                  *res;
+  int rc = getaddrinfo(*h ? h : NULL, colon + 1, &hints, &res);
+  if (rc != 0) return wp_error_new(WP_ERR_BAD_INPUT, "%s '%s': %s", what, addr, gai_strerror(rc));
+  memcpy(ss, res->ai_addr, res->ai_addrlen);
+  *len = res->ai_addrlen;
+  freeaddrinfo(res);
+  return NULL;
+}
+
+char *srv_read_file(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  char *text = NULL;
+  size_t n = 0, cap = 0;
+  for (;;) {
+    if (n == cap) {
+      cap = cap ? cap * 2 : 65536;
+      char *t = cap <= ((size_t)64 << 20) ? realloc(text, cap + 1) : NULL;
+      if (!t) {
+        errno = cap > ((size_t)64 << 20) ? EFBIG : ENOMEM;
+        break;
+      }
+      text = t;
+    }
+    size_t got = fread(text + n, 1, cap - n, f);
+    n += got;
+    if (got == 0) {
+      if (ferror(f)) errno = EIO;
+      else {
+        fclose(f);
+        text[n] = 0;
+        *len = n;
+        return text;
+      }
+      break;
+    }
+  }
+  int e = errno;
+  fclose(f);
+  free(text);
+  errno = e;
+  return NULL;
 }
 
 wp_error *srv_no_memory(void) { return wp_error_new(WP_ERR_NO_MEMORY, "out of memory"); }
@@ -119,31 +181,14 @@ wp_error *wp_server_new_from_file(wp_engine *engine, const char *path, wp_server
   *out = NULL;
   char *real = realpath(path, NULL);
   if (!real) return wp_error_new(WP_ERR_IO, "server config %s: %s", path, strerror(errno));
-  FILE *f = fopen(real, "rb");
-  char *text = NULL;
-  size_t len = 0, cap = 0;
-  while (f) {
-    if (len == cap) {
-      cap = cap ? cap * 2 : 65536;
-      char *t = cap <= ((size_t)64 << 20) ? realloc(text, cap + 1) : NULL;
-      if (!t) break;
-      text = t;
-    }
-    size_t n = fread(text + len, 1, cap - len, f);
-    len += n;
-    if (n == 0) break;
-  }
-  bool ok = f && !ferror(f) && text;
-  int e = errno;
-  if (f) fclose(f);
-  if (!ok) {
-    free(text);
+  size_t len;
+  char *text = srv_read_file(real, &len);
+  if (!text) {
     wp_error *err = wp_error_new(WP_ERR_IO, "server config %s: %s", path,
-                                 f ? "cannot read it (or over 64 MiB)" : strerror(e));
+                                 errno == EFBIG ? "over 64 MiB" : strerror(errno));
     free(real);
     return err;
   }
-  text[len] = 0;
   cJSON *doc = cJSON_ParseWithLength(text, len);
   wp_error *err = NULL;
   if (!doc) {

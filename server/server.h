@@ -22,6 +22,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include <cjson/cJSON.h>
@@ -239,6 +240,20 @@ void accesslog_write(wp_server *srv, const char *remote, const char *method, con
 
 /* Time for durations and deadlines. */
 uint64_t srv_now_ns(void);
+
+/* "HOST:PORT" or "[v6]:PORT" (empty HOST: every address) -> a socket
+   address; errors start with `what` ("listen", "control listen"). */
+struct sockaddr_storage;
+wp_error *srv_resolve(const char *what, const char *addr, struct sockaddr_storage *ss,
+                      socklen_t *len);
+
+/* A plugin name of the config or the control API: 1-64 letters, digits,
+   '-', '_' or '.', not starting with '.'. */
+bool srv_valid_plugin_name(const char *name);
+
+/* A whole file (up to 64 MiB), malloc'ed and NUL-terminated; NULL with errno
+   set on failure. */
+char *srv_read_file(const char *path, size_t *len);
 
 /* Errors the public API has no constructor for. */
 wp_error *srv_no_memory(void);

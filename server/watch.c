@@ -102,31 +102,13 @@ static int which_file(wp_server *srv, const char *dir, const char *name) {
 }
 
 static void apply_config_file(wp_server *srv) {
-  char *text;
   size_t len;
-  FILE *f = fopen(srv->config_path, "rb");
-  if (!f) {
-    srv_log("hot reload: %s: %s (keeping the running config)", srv->config_path, strerror(errno));
+  char *text = srv_read_file(srv->config_path, &len);
+  if (!text) {
+    srv_log("hot reload: %s: %s (keeping the running config)", srv->config_path,
+            errno == EFBIG ? "over 64 MiB" : strerror(errno));
     return;
   }
-  size_t cap = 65536;
-  text = malloc(cap + 1);
-  len = 0;
-  while (text) {
-    len += fread(text + len, 1, cap - len, f);
-    if (len < cap) break;
-    char *t = realloc(text, cap * 2 + 1);
-    if (!t) {
-      free(text);
-      text = NULL;
-      break;
-    }
-    text = t;
-    cap *= 2;
-  }
-  fclose(f);
-  if (!text) return;
-  text[len] = 0;
   cJSON *doc = cJSON_ParseWithLength(text, len);
   free(text);
   if (!doc) {
