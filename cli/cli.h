@@ -46,6 +46,18 @@ bool cli_read_input(const cli_opts *o, char **data, size_t *len);
    without printing. */
 bool cli_read_file(const char *path, char **data, size_t *len);
 
+/* --allow-dir's HOST[:GUEST][:ro|:rw], split in place: `spec` keeps HOST,
+   `*guest` points into it (HOST when not given), read-write unless ":ro". */
+void cli_split_dir_spec(char *spec, const char **guest, bool *writable);
+
+/* "trace".."error" or "off" (above error) -> a level; false if unknown. */
+bool cli_parse_log_level(const char *s, wp_log_level *out);
+
+/* A wp_log_fn printing "[level] plugin: message" to stderr; `min_level`
+   points to the lowest wp_log_level shown. */
+void cli_log_to_stderr(void *min_level, wp_log_level level, const char *plugin, const char *msg,
+                       size_t len);
+
 /* An engine whose plugin logs go to stderr at o->log_level and above. */
 wp_engine *cli_engine(const cli_opts *o);
 

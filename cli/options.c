@@ -45,22 +45,27 @@ static bool check_option(const char *name, wp_error *err, const char *usage) {
   return false;
 }
 
-/* HOST[:GUEST][:ro|:rw]; the guest path defaults to the host path. */
+void cli_split_dir_spec(char *spec, const char **guest, bool *writable) {
+  *writable = true;
+  char *last = strrchr(spec, ':');
+  if (last && (strcmp(last, ":ro") == 0 || strcmp(last, ":rw") == 0)) {
+    *writable = last[2] == 'w';
+    *last = '\0';
+  }
+  char *colon = strchr(spec, ':');
+  *guest = spec;
+  if (colon) {
+    *colon = '\0';
+    *guest = colon + 1;
+  }
+}
+
 static wp_error *allow_dir(wp_manifest *m, const char *spec) {
   char *s = strdup(spec);
   if (!s) return wp_error_new(WP_ERR_HOST, "out of memory");
-  bool writable = true;
-  char *last = strrchr(s, ':');
-  if (last && (strcmp(last, ":ro") == 0 || strcmp(last, ":rw") == 0)) {
-    writable = last[2] == 'w';
-    *last = '\0';
-  }
-  char *colon = strchr(s, ':');
-  const char *guest = s;
-  if (colon) {
-    *colon = '\0';
-    guest = colon + 1;
-  }
+  const char *guest;
+  bool writable;
+  cli_split_dir_spec(s, &guest, &writable);
   wp_error *err = wp_manifest_allow_dir(m, s, guest, writable);
   free(s);
   return err;
@@ -77,7 +82,7 @@ static wp_error *key_value(wp_manifest *m, const char *kv, bool env) {
   return err;
 }
 
-static bool parse_level(const char *s, wp_log_level *out) {
+bool cli_parse_log_level(const char *s, wp_log_level *out) {
   for (int l = WP_LOG_TRACE; l <= WP_LOG_ERROR; l++)
     if (strcmp(s, wp_log_level_name((wp_log_level)l)) == 0) {
       *out = (wp_log_level)l;
@@ -137,7 +142,7 @@ static bool apply(cli_opts *o, const char *name, const char *val, const char *us
   } else if (strcmp(name, "--input-file") == 0) {
     o->input_file = val;
   } else if (strcmp(name, "--log") == 0) {
-    if (!parse_level(val, &o->log_level))
+    if (!cli_parse_log_level(val, &o->log_level))
       return usage_error(usage, "--log takes trace, debug, info, warn, error or off, got '%s'",
                          val);
   } else {
@@ -251,10 +256,9 @@ bool cli_read_file(const char *path, char **data, size_t *len) {
   return ok;
 }
 
-static void log_to_stderr(void *ud, wp_log_level level, const char *plugin, const char *msg,
-                          size_t len) {
-  const cli_opts *o = ud;
-  if (level >= o->log_level)
+void cli_log_to_stderr(void *min_level, wp_log_level level, const char *plugin, const char *msg,
+                       size_t len) {
+  if (level >= *(const wp_log_level *)min_level)
     fprintf(stderr, "[%s] %s: %.*s\n", wp_log_level_name(level), plugin, (int)len, msg);
 }
 
@@ -262,7 +266,7 @@ wp_engine *cli_engine(const cli_opts *o) {
   wp_engine_config *cfg = wp_engine_config_new();
   wp_engine *engine = NULL;
   if (!cfg) return NULL;
-  wp_engine_config_set_log(cfg, log_to_stderr, (void *)o);
+  wp_engine_config_set_log(cfg, cli_log_to_stderr, (void *)&o->log_level);
   /* A CLI run makes one instance: no need to reserve a pool. */
   wp_engine_config_set_pooling(cfg, 0);
   /* The load caps are the engine's: these options may raise them. */

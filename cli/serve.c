@@ -98,18 +98,10 @@ static bool set_kv(cJSON *m, const char *where, const char *key2, const char *kv
 static bool add_dir(cJSON *m, const char *spec) {
   char *s = strdup(spec);
   if (!s) return false;
-  const char *mode = "rw";
-  char *last = strrchr(s, ':');
-  if (last && (strcmp(last, ":ro") == 0 || strcmp(last, ":rw") == 0)) {
-    mode = last[2] == 'w' ? "rw" : "ro";
-    *last = 0;
-  }
-  char *colon = strchr(s, ':');
-  const char *guest = s;
-  if (colon) {
-    *colon = 0;
-    guest = colon + 1;
-  }
+  const char *guest;
+  bool writable;
+  cli_split_dir_spec(s, &guest, &writable);
+  const char *mode = writable ? "rw" : "ro";
   cJSON *wasi = section(m, "wasi");
   cJSON *dirs = wasi ? cJSON_GetObjectItemCaseSensitive(wasi, "dirs") : NULL;
   if (wasi && !dirs) dirs = cJSON_AddArrayToObject(wasi, "dirs");
@@ -120,19 +112,6 @@ static bool add_dir(cJSON *m, const char *spec) {
   else cJSON_Delete(d);
   free(s);
   return ok;
-}
-
-static bool parse_level(const char *s, wp_log_level *out) {
-  for (int l = WP_LOG_TRACE; l <= WP_LOG_ERROR; l++)
-    if (strcmp(s, wp_log_level_name((wp_log_level)l)) == 0) {
-      *out = (wp_log_level)l;
-      return true;
-    }
-  if (strcmp(s, "off") == 0) {
-    *out = WP_LOG_ERROR + 1;
-    return true;
-  }
-  return false;
 }
 
 /* Plugin options go into o->manifest; returns a usage exit code or 0. */
@@ -203,7 +182,8 @@ static int parse(int argc, char **argv, serve_opts *o) {
     if (slot) {
       *slot = v;
     } else if (strcmp(a, "--log") == 0) {
-      if (!parse_level(v, &o->log_level)) return usage_error("--log: unknown level '%s'", v);
+      if (!cli_parse_log_level(v, &o->log_level))
+        return usage_error("--log: unknown level '%s'", v);
     } else if (n < 256) {
       names[n] = a;
       vals[n++] = v;
@@ -307,13 +287,6 @@ static char *apply_server_options(const serve_opts *o, const char *text, size_t 
   return out;
 }
 
-static void log_to_stderr(void *ud, wp_log_level level, const char *plugin, const char *msg,
-                          size_t len) {
-  const serve_opts *o = ud;
-  if (level >= o->log_level)
-    fprintf(stderr, "[%s] %s: %.*s\n", wp_log_level_name(level), plugin, (int)len, msg);
-}
-
 static char *read_token(const char *file) {
   char *text;
   size_t len;
@@ -349,7 +322,7 @@ int cmd_serve(int argc, char **argv) {
   wp_engine *engine = NULL;
   wp_error *err = cfg ? NULL : wp_error_new(WP_ERR_NO_MEMORY, "out of memory");
   if (cfg) {
-    wp_engine_config_set_log(cfg, log_to_stderr, &o);
+    wp_engine_config_set_log(cfg, cli_log_to_stderr, &o.log_level);
     err = wp_engine_new(cfg, &engine);
     wp_engine_config_free(cfg);
   }
