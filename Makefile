@@ -92,7 +92,7 @@ sanitize: $(SETUP)
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_CC      ?= clang-19
 FUZZ_SECONDS ?= 60
-FUZZERS      ?= manifest wave abi http
+FUZZERS      ?= manifest wave abi http pw_map
 
 fuzz: $(SETUP)
 	@test -f $(FUZZ_BUILD)/CMakeCache.txt || CC=$(FUZZ_CC) cmake -S . -B $(FUZZ_BUILD) $(GENERATOR) \

@@ -5,6 +5,7 @@
  *                      their raw Wasmtime C API baselines; the shared setup
  *   cases_instance.c   instances, pools, loading (cold and cached)
  *   cases_component.c  component calls, and the Rust harness's baselines
+ *   cases_proxywasm.c  a Proxy-Wasm filter's cost per HTTP stream (Rust and Go SDKs)
  *
  * Each topic measures its rows with the harness (harness.h) and then states
  * their baselines and targets. A new row goes into its topic's file, next to
@@ -54,5 +55,9 @@ wp_error *bench_instances(bench_env *env);
    their baseline. Skipped, with a note, without the types component
    (cases_component.c). */
 wp_error *bench_components(bench_env *env, const char *rust_harness);
+
+/* Proxy-Wasm streams through the example header filters; needs them built
+   (cases_proxywasm.c). */
+wp_error *bench_proxywasm(bench_env *env);
 
 #endif

@@ -9,6 +9,7 @@
  * control API shows it).
  */
 #define _XOPEN_SOURCE 700 /* realpath */
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -25,13 +26,16 @@
 static const char usage[] =
     "usage: wasmplug serve PLUGIN.wasm [OPTIONS]\n"
     "       wasmplug serve SERVER.json [--listen ADDR] [--workers N] [--control ...]\n"
+    "       wasmplug serve --upstream http://HOST:PORT[/BASE] [OPTIONS]\n"
     "\n"
     "Serves HTTP with WebAssembly handlers: components exporting\n"
     "wasi:http/incoming-handler (as `wasmtime serve` runs) or wasmplug:http/handler,\n"
     "or core modules exporting a bytes-ABI 'handle' (docs/http-abi.md). With a\n"
     "plugin, it handles every path; with a server config (docs/serve.md), routes\n"
-    "map paths and methods to plugins. Files are watched: a changed plugin or\n"
-    "config is loaded in the background and swapped in without a failed request.\n"
+    "map paths and methods to plugins or upstream servers. Files are watched: a\n"
+    "changed plugin or config is loaded in the background and swapped in without\n"
+    "a failed request. With --upstream and no file, it is a reverse proxy: every\n"
+    "request goes to the upstream URL (its base path prefixed to the request's).\n"
     "\n"
     "server options:\n"
     "  --listen HOST:PORT      where to listen (default 127.0.0.1:8080)\n"
@@ -46,6 +50,13 @@ static const char usage[] =
     "  --control unix:PATH     serve the control API on a Unix socket (mode 0600)\n"
     "  --control HOST:PORT     ... or on loopback TCP, with --control-token-file\n"
     "  --control-token-file F  the bearer token the control API requires\n"
+    "  --filter F.wasm[,config=FILE][,vm-config=FILE]\n"
+    "                          a Proxy-Wasm filter in front of every route\n"
+    "                          (repeatable: a chain in the given order;\n"
+    "                          docs/proxywasm.md); filter logs go to stderr\n"
+    "  --upstream URL          no plugin or config: forward every request to URL\n"
+    "                          (http:// only; --timeout-ms bounds each exchange,\n"
+    "                          502 if it fails, 504 past the timeout)\n"
     "\n"
     "plugin options (with PLUGIN.wasm; as for `wasmplug call`):\n"
     "  --manifest FILE         a JSON manifest (the flags below add to it)\n"
@@ -61,6 +72,10 @@ typedef struct serve_opts {
   const char *target;
   const char *listen, *workers, *instances, *max_body, *access_log, *grace_ms;
   const char *control, *token_file;
+  const char *upstream;  /* --upstream URL: a reverse proxy, no target */
+  const char *filters[32]; /* --filter FILTER.wasm[,config=FILE][,vm-config=FILE] */
+  size_t nfilters;
+  double timeout_ms;     /* with --upstream: --timeout-ms, or 0 */
   bool no_watch;
   cJSON *manifest; /* plugin mode: built from the plugin options */
   wp_log_level log_level;
@@ -146,6 +161,26 @@ static int plugin_option(serve_opts *o, const char *name, const char *val) {
   return 0;
 }
 
+/* With --upstream: the only plugin option that means something is
+   --timeout-ms (the route's timeout); the rest are refused. */
+static int upstream_options(serve_opts *o, const char **names, const char **vals, size_t n,
+                            const char *manifest_file) {
+  if (manifest_file || o->instances)
+    return usage_error("%s does not go with --upstream (no plugin runs)",
+                       manifest_file ? "--manifest" : "--instances");
+  for (size_t i = 0; i < n; i++) {
+    if (strcmp(names[i], "--timeout-ms") != 0)
+      return usage_error("%s does not go with --upstream (no plugin runs)", names[i]);
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(vals[i], &end, 10);
+    if (errno || *end || !*vals[i] || v == 0 || v > 3600000)
+      return usage_error("--timeout-ms takes 1 to 3600000, got '%s'", vals[i]);
+    o->timeout_ms = (double)v;
+  }
+  return 0;
+}
+
 static int parse(int argc, char **argv, serve_opts *o) {
   memset(o, 0, sizeof *o);
   o->log_level = WP_LOG_INFO;
@@ -177,10 +212,15 @@ static int parse(int argc, char **argv, serve_opts *o) {
                         : strcmp(a, "--grace-ms") == 0           ? &o->grace_ms
                         : strcmp(a, "--control") == 0            ? &o->control
                         : strcmp(a, "--control-token-file") == 0 ? &o->token_file
+                        : strcmp(a, "--upstream") == 0           ? &o->upstream
                         : strcmp(a, "--manifest") == 0           ? &manifest_file
                                                                  : NULL;
     if (slot) {
       *slot = v;
+    } else if (strcmp(a, "--filter") == 0) {
+      if (o->nfilters == sizeof o->filters / sizeof *o->filters)
+        return usage_error("at most 32 --filter options, got also '%s'", v);
+      o->filters[o->nfilters++] = v;
     } else if (strcmp(a, "--log") == 0) {
       if (!cli_parse_log_level(v, &o->log_level))
         return usage_error("--log: unknown level '%s'", v);
@@ -189,7 +229,13 @@ static int parse(int argc, char **argv, serve_opts *o) {
       vals[n++] = v;
     }
   }
-  if (!o->target) return usage_error("%s", "a PLUGIN.wasm or SERVER.json is required");
+  if (o->upstream && o->target)
+    return usage_error("--upstream serves without a plugin or config, got also '%s' (in a "
+                       "config, give routes an \"upstream\")",
+                       o->target);
+  if (o->upstream) return upstream_options(o, names, vals, n, manifest_file);
+  if (!o->target)
+    return usage_error("%s", "a PLUGIN.wasm, a SERVER.json or --upstream URL is required");
   size_t tl = strlen(o->target);
   bool json = tl > 5 && strcmp(o->target + tl - 5, ".json") == 0;
   if (json && (o->instances || o->max_body || o->access_log || o->grace_ms || o->no_watch))
@@ -199,6 +245,9 @@ static int parse(int argc, char **argv, serve_opts *o) {
                        : o->access_log ? "--access-log"
                        : o->grace_ms   ? "--grace-ms"
                                        : "--no-watch");
+  if (json && o->nfilters)
+    return usage_error("%s", "--filter does not go with a server config: add the filter to its "
+                             "\"filters\" and \"filter_chain\" (docs/serve.md)");
   if (json && (n || manifest_file))
     return usage_error("plugin option '%s' does not go with a server config: put it in the "
                        "config's plugins.NAME.manifest",
@@ -245,6 +294,85 @@ static char *plugin_config(serve_opts *o) {
   return text;
 }
 
+/* The config for a reverse proxy of every path to --upstream. */
+static char *upstream_config(const serve_opts *o) {
+  cJSON *doc = cJSON_CreateObject();
+  cJSON *r = cJSON_CreateObject();
+  cJSON_AddItemToArray(cJSON_AddArrayToObject(doc, "routes"), r);
+  cJSON_AddStringToObject(cJSON_AddObjectToObject(r, "match"), "path", "/...");
+  cJSON_AddStringToObject(r, "upstream", o->upstream);
+  if (o->timeout_ms) cJSON_AddNumberToObject(r, "timeout_ms", o->timeout_ms);
+  char *text = cJSON_Print(doc);
+  cJSON_Delete(doc);
+  return text;
+}
+
+/* One --filter FILE[,config=FILE][,vm-config=FILE] as a "filters" entry named
+   after the file ("NAME", "NAME-2"...); false (printed) if malformed. */
+static bool add_filter(cJSON *defs, cJSON *chain, const char *spec) {
+  char *copy = strdup(spec), *save = NULL;
+  char *file = copy ? strtok_r(copy, ",", &save) : NULL;
+  if (!file) {
+    free(copy);
+    return false;
+  }
+  cJSON *f = cJSON_CreateObject();
+  char *abs = realpath(file, NULL);
+  cJSON_AddStringToObject(f, "path", abs ? abs : file);
+  free(abs);
+  bool ok = true;
+  for (char *kv; ok && (kv = strtok_r(NULL, ",", &save));) {
+    char *eq = strchr(kv, '=');
+    const char *key = !eq                                  ? NULL
+                      : strncmp(kv, "config=", 7) == 0     ? "config_file"
+                      : strncmp(kv, "vm-config=", 10) == 0 ? "vm_config_file"
+                                                           : NULL;
+    if (!key) {
+      fprintf(stderr, "wasmplug serve: --filter %s: '%s' is not config=FILE or vm-config=FILE\n",
+              spec, kv);
+      ok = false;
+      break;
+    }
+    char *path = realpath(eq + 1, NULL);
+    cJSON_AddStringToObject(f, key, path ? path : eq + 1);
+    free(path);
+  }
+  /* The name: the file's, without directory and .wasm, made unique. */
+  const char *base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
+  char name[48], unique[64]; /* names are at most 64 characters */
+  snprintf(name, sizeof name, "%.*s", (int)strcspn(base, "."), base);
+  for (size_t i = 0; name[i]; i++)
+    if (!isalnum((unsigned char)name[i]) && name[i] != '-' && name[i] != '_') name[i] = '_';
+  snprintf(unique, sizeof unique, "%s", name[0] ? name : "filter");
+  for (int k = 2; cJSON_GetObjectItemCaseSensitive(defs, unique); k++)
+    snprintf(unique, sizeof unique, "%s-%d", name[0] ? name : "filter", k);
+  free(copy);
+  if (!ok) {
+    cJSON_Delete(f);
+    return false;
+  }
+  cJSON_AddItemToObject(defs, unique, f);
+  cJSON_AddItemToArray(chain, cJSON_CreateString(unique));
+  return true;
+}
+
+/* --filter options: filters in front of every route, after the config's own chain. */
+static bool add_filters(const serve_opts *o, cJSON *doc) {
+  if (!o->nfilters) return true;
+  cJSON *defs = cJSON_GetObjectItemCaseSensitive(doc, "filters");
+  if (!defs) defs = cJSON_AddObjectToObject(doc, "filters");
+  cJSON *chain = cJSON_GetObjectItemCaseSensitive(doc, "filter_chain");
+  if (!chain) chain = cJSON_AddArrayToObject(doc, "filter_chain");
+  if (!cJSON_IsObject(defs) || !cJSON_IsArray(chain)) {
+    fprintf(stderr, "wasmplug serve: --filter: the config's \"filters\" or \"filter_chain\" is "
+                    "not what docs/serve.md says\n");
+    return false;
+  }
+  for (size_t i = 0; i < o->nfilters; i++)
+    if (!add_filter(defs, chain, o->filters[i])) return false;
+  return true;
+}
+
 /* Applies the server options to the config text; NULL (printed) on error. */
 static char *apply_server_options(const serve_opts *o, const char *text, size_t len) {
   cJSON *doc = cJSON_ParseWithLength(text, len);
@@ -264,6 +392,10 @@ static char *apply_server_options(const serve_opts *o, const char *text, size_t 
     cJSON *l = section(doc, "limits");
     cJSON_DeleteItemFromObjectCaseSensitive(l, "grace_ms");
     cJSON_AddNumberToObject(l, "grace_ms", atof(o->grace_ms));
+  }
+  if (!add_filters(o, doc)) {
+    cJSON_Delete(doc);
+    return NULL;
   }
   cJSON *routes = cJSON_GetObjectItemCaseSensitive(doc, "routes"), *r;
   cJSON_ArrayForEach(r, routes) {
@@ -306,7 +438,7 @@ int cmd_serve(int argc, char **argv) {
     cJSON_Delete(o.manifest);
     return rc < 0 ? CLI_OK : rc;
   }
-  size_t tl = strlen(o.target);
+  size_t tl = o.target ? strlen(o.target) : 0;
   bool json = tl > 5 && strcmp(o.target + tl - 5, ".json") == 0;
 
   /* Signals are taken with sigwait in this thread; the server's threads,
@@ -329,7 +461,7 @@ int cmd_serve(int argc, char **argv) {
   wp_server *srv = NULL;
   char *text = NULL;
   if (!err) {
-    char *raw = json ? NULL : plugin_config(&o);
+    char *raw = json ? NULL : o.upstream ? upstream_config(&o) : plugin_config(&o);
     if (json) {
       err = wp_server_new_from_file(engine, o.target, &srv);
     } else {
@@ -360,7 +492,9 @@ int cmd_serve(int argc, char **argv) {
     wp_engine_free(engine);
     cJSON_Delete(o.manifest);
     wp_error_kind kind = wp_error_get_kind(err);
-    fprintf(stderr, "wasmplug serve: %s\n", wp_error_get_message(err));
+    /* With --upstream the config is ours: say which option it came from. */
+    fprintf(stderr, "wasmplug serve: %s%s%s%s\n", o.upstream ? "--upstream " : "",
+            o.upstream ? o.upstream : "", o.upstream ? ": " : "", wp_error_get_message(err));
     wp_error_free(err);
     return kind == WP_ERR_BAD_INPUT ? CLI_USAGE : CLI_LOAD_FAILED;
   }

@@ -32,6 +32,20 @@ if(WASMPLUG_GUESTS)
   wasmplug_serve_route(/rust http-hello-rust fresh)
   wasmplug_serve_route(/api/... http-api-go reuse "{\"service_name\": \"wasmplug example notes\"}")
 endif()
+# /filtered: the C hello behind a Proxy-Wasm filter (Rust SDK, else Go SDK)
+# that adds response headers from its JSON configuration.
+set(filters_json "")
+foreach(lang rust go)
+  if(TARGET plugin-pw-headers-${lang} AND TARGET plugin-http-hello-c AND NOT filters_json)
+    set(filters_json ",
+  \"filters\": {
+    \"headers\": {\"path\": \"${WASMPLUG_PLUGIN_DIR}/pw-headers-${lang}.wasm\",
+                \"config\": {\"response\": {\"set\": {\"x-demo\": \"filtered\"}}}}
+  }")
+    list(APPEND serve_routes "    {\"match\": {\"path\": \"/filtered\"}, \"plugin\": \"http-hello-c\", \"filters\": [\"headers\"]}")
+    list(APPEND serve_urls /filtered)
+  endif()
+endforeach()
 string(JOIN ",\n" plugins_json ${serve_plugins})
 string(JOIN ",\n" routes_json ${serve_routes})
 file(CONFIGURE OUTPUT ${CMAKE_BINARY_DIR}/serve.json CONTENT
@@ -44,7 +58,7 @@ ${plugins_json}
   },
   \"routes\": [
 ${routes_json}
-  ]
+  ]${filters_json}
 }
 ")
 string(JOIN " " serve_urls_text ${serve_urls})

@@ -52,6 +52,7 @@
  *   wasmplug/plugin.h     wp_plugin: loading, imports and exports
  *   wasmplug/instance.h   wp_instance and core-module calls
  *   wasmplug/pool.h       wp_pool
+ *   wasmplug/proxywasm.h  wp_pw_*: Proxy-Wasm filters (hosts, plugins, workers, streams)
  *   wasmplug/wit.h        Component Model: WIT types
  *   wasmplug/value.h      Component Model: values (wp_value), WAVE
  *   wasmplug/component.h  Component Model: calls, host imports, resources
@@ -68,6 +69,7 @@
 #include "wasmplug/plugin.h"
 #include "wasmplug/instance.h"
 #include "wasmplug/pool.h"
+#include "wasmplug/proxywasm.h"
 #include "wasmplug/wit.h"
 #include "wasmplug/value.h"
 #include "wasmplug/component.h"

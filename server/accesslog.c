@@ -58,9 +58,9 @@ static size_t esc(char *out, size_t cap, size_t n, const char *s, size_t max) {
 void accesslog_write(wp_server *srv, const char *remote, const char *method, const char *path,
                      const char *route, int status, uint64_t bytes_in, uint64_t bytes_out,
                      uint64_t duration_us, const char *plugin, const char *instances,
-                     const char *error) {
+                     const char *upstream, const char *error) {
   if (srv->log_fd < 0) return;
-  char line[20480]; /* room for every field at its cap, escaped 6x */
+  char line[28672]; /* room for every field at its cap, escaped 6x */
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   struct tm tm;
@@ -94,6 +94,11 @@ void accesslog_write(wp_server *srv, const char *remote, const char *method, con
   }
   if (instances)
     n += (size_t)snprintf(line + n, sizeof line - n, ",\"instances\":\"%s\"", instances);
+  if (upstream) {
+    n += (size_t)snprintf(line + n, sizeof line - n, ",\"upstream\":\"");
+    n = esc(line, sizeof line, n, upstream, 1024);
+    line[n++] = '"';
+  }
   if (error) {
     n += (size_t)snprintf(line + n, sizeof line - n, ",\"error\":\"");
     n = esc(line, sizeof line, n, error, 1024);

@@ -103,6 +103,91 @@ static void put_label(text *t, const char *v) {
 
 #define LOAD(x) ((unsigned long long)atomic_load_explicit(&(x), memory_order_relaxed))
 
+/* ---- metrics Proxy-Wasm filters defined ------------------------------------------ */
+
+/* One filter metric: its family (wasmplug_filter_<name>, with characters
+   Prometheus does not take in a name made '_') and the sample. */
+typedef struct filter_metric {
+  char family[300];
+  char *name; /* as the filter spelt it: the sample's `name` label */
+  wp_pw_metric m;
+} filter_metric;
+
+typedef struct filter_metrics {
+  filter_metric *v;
+  size_t n, cap;
+} filter_metrics;
+
+static void collect_metric(void *user, const wp_pw_metric *m) {
+  filter_metrics *fm = user;
+  if (fm->n == fm->cap) {
+    size_t cap = fm->cap ? fm->cap * 2 : 16;
+    filter_metric *v = realloc(fm->v, cap * sizeof *v);
+    if (!v) return;
+    fm->v = v;
+    fm->cap = cap;
+  }
+  filter_metric *e = &fm->v[fm->n];
+  if (!(e->name = strdup(m->name))) return;
+  size_t n = (size_t)snprintf(e->family, sizeof e->family, "wasmplug_filter_%s", m->name);
+  if (n >= sizeof e->family) n = sizeof e->family - 1;
+  for (size_t i = 16; i < n; i++) {
+    char ch = e->family[i];
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+          ch == '_' || ch == ':'))
+      e->family[i] = '_';
+  }
+  e->m = *m;
+  e->m.name = e->name;
+  fm->n++;
+}
+
+static int by_family(const void *a, const void *b) {
+  const filter_metric *x = a, *y = b;
+  int c = strcmp(x->family, y->family);
+  return c ? c : (int)x->m.type - (int)y->m.type;
+}
+
+static const char *const TYPE_NAMES[] = {"counter", "gauge", "summary"};
+
+/*
+ * Filter metrics, one family per name once made valid: names that differ
+ * only in such characters (a-b, a.b, a_b) share a family, told apart by
+ * their `name` label; one of another type gets its type's name appended to
+ * the family. A histogram is a summary of its count and sum.
+ */
+static void put_filter_metrics(text *t, wp_pw_host *host) {
+  filter_metrics fm = {0};
+  wp_pw_host_foreach_metric(host, collect_metric, &fm);
+  if (fm.n) qsort(fm.v, fm.n, sizeof *fm.v, by_family);
+  char family[320] = "", base[300] = "";
+  int type = -1;
+  for (size_t i = 0; i < fm.n; i++) {
+    const filter_metric *e = &fm.v[i];
+    if (strcmp(e->family, base) != 0 || (int)e->m.type != type) {
+      bool clash = strcmp(e->family, base) == 0; /* same name, another type */
+      snprintf(family, sizeof family, "%s%s%s", e->family, clash ? "_" : "",
+               clash ? TYPE_NAMES[e->m.type] : "");
+      snprintf(base, sizeof base, "%s", e->family);
+      type = (int)e->m.type;
+      put(t, "# TYPE %s %s\n", family, TYPE_NAMES[e->m.type]);
+    }
+    if (e->m.type == WP_PW_HISTOGRAM) {
+      put(t, "%s_count{name=\"", family);
+      put_label(t, e->name);
+      put(t, "\"} %llu\n%s_sum{name=\"", (unsigned long long)e->m.count, family);
+      put_label(t, e->name);
+      put(t, "\"} %llu\n", (unsigned long long)e->m.sum);
+    } else {
+      put(t, "%s{name=\"", family);
+      put_label(t, e->name);
+      put(t, "\"} %lld\n", (long long)e->m.value);
+    }
+  }
+  for (size_t i = 0; i < fm.n; i++) free(fm.v[i].name);
+  free(fm.v);
+}
+
 char *metrics_render(wp_server *srv) {
   srv_metrics *m = &srv->metrics;
   text t = {0};
@@ -142,7 +227,8 @@ char *metrics_render(wp_server *srv) {
     put_label(&t, r->label);
     put(&t, "\"} %llu\n", LOAD(r->traps));
   }
-  put(&t, "# HELP wasmplug_handler_timeouts_total Handler calls stopped at their time limit.\n"
+  put(&t, "# HELP wasmplug_handler_timeouts_total Handler calls and upstream exchanges stopped "
+          "at their time limit.\n"
           "# TYPE wasmplug_handler_timeouts_total counter\n");
   for (route_stats *r = m->routes; r; r = r->next) {
     put(&t, "wasmplug_handler_timeouts_total{route=\"");
@@ -155,6 +241,7 @@ char *metrics_render(wp_server *srv) {
           "# TYPE wasmplug_pool_instances gauge\n");
   srv_state *st = state_acquire(srv);
   for (size_t i = 0; st && i < st->config->nroutes; i++) {
+    if (st->config->routes[i].upstream) continue; /* no instances */
     put(&t, "wasmplug_pool_instances{route=\"");
     put_label(&t, st->config->routes[i].pattern);
     put(&t, "\",mode=\"%s\"} %zu\n", st->config->routes[i].reuse ? "reuse" : "fresh",
@@ -172,5 +259,27 @@ char *metrics_render(wp_server *srv) {
       "# TYPE wasmplug_http_slow_clients_total counter\nwasmplug_http_slow_clients_total %llu\n",
       atomic_load(&srv->in_flight), LOAD(m->reloads), LOAD(m->reload_failures),
       LOAD(m->rejected_slow));
+  put(&t,
+      "# HELP wasmplug_tcp_connections_total Connections accepted by the TCP listeners.\n"
+      "# TYPE wasmplug_tcp_connections_total counter\nwasmplug_tcp_connections_total %llu\n"
+      "# HELP wasmplug_tcp_connections_active TCP connections open now.\n"
+      "# TYPE wasmplug_tcp_connections_active gauge\nwasmplug_tcp_connections_active %llu\n"
+      "# HELP wasmplug_tcp_refused_total TCP connections closed at once (max_connections).\n"
+      "# TYPE wasmplug_tcp_refused_total counter\nwasmplug_tcp_refused_total %llu\n"
+      "# HELP wasmplug_tcp_upstream_failures_total TCP upstream connects and transfers that "
+      "failed.\n"
+      "# TYPE wasmplug_tcp_upstream_failures_total counter\n"
+      "wasmplug_tcp_upstream_failures_total %llu\n"
+      "# HELP wasmplug_tcp_filter_failures_total Network filter failures.\n"
+      "# TYPE wasmplug_tcp_filter_failures_total counter\n"
+      "wasmplug_tcp_filter_failures_total %llu\n"
+      "# HELP wasmplug_tcp_received_bytes_total Bytes the TCP listeners read, by side.\n"
+      "# TYPE wasmplug_tcp_received_bytes_total counter\n"
+      "wasmplug_tcp_received_bytes_total{from=\"client\"} %llu\n"
+      "wasmplug_tcp_received_bytes_total{from=\"upstream\"} %llu\n",
+      LOAD(srv->tcp_connections), LOAD(srv->tcp_active), LOAD(srv->tcp_refused),
+      LOAD(srv->tcp_upstream_failures), LOAD(srv->tcp_filter_failures), LOAD(srv->tcp_bytes[0]),
+      LOAD(srv->tcp_bytes[1]));
+  if (srv->pw) put_filter_metrics(&t, pw_host(srv->pw));
   return t.s;
 }

@@ -149,6 +149,9 @@ static wp_error *make(wp_engine *engine, cJSON *doc, const char *base_dir, const
         !srv->doc_settings.access_log)
       err = srv_no_memory();
   }
+  /* Filters load with the first state: their host comes first (one slot per
+     listener thread, and one for the TCP listeners). */
+  if (!err) err = pw_start(srv, cfg->settings.workers + 1, &srv->pw);
   srv_state *st = NULL;
   if (!err) err = state_build(srv, cfg, &st);
   else config_free(cfg);
@@ -274,8 +277,9 @@ wp_error *wp_server_start(wp_server *srv) {
   if (!err) err = listener_start(srv);
   if (!err) {
     srv->started = true;
-    err = control_start(srv);
+    err = tcp_start(srv);
   }
+  if (!err) err = control_start(srv);
   if (!err && srv->settings.watch) err = watch_start(srv);
   if (err) {
     wp_server_stop(srv, 0);
@@ -305,6 +309,7 @@ unsigned wp_server_stop(wp_server *srv, uint32_t grace_ms) {
   }
   unsigned interrupted = 0;
   if (atomic_load(&srv->in_flight)) {
+    pw_resume_all(srv->pw); /* requests a filter paused answer 503 */
     interrupted = listener_interrupt_all(srv);
     /* Interrupted calls end within a timer tick; give them a moment to answer. */
     uint64_t end2 = srv_now_ns() + 1000000000u;
@@ -313,6 +318,7 @@ unsigned wp_server_stop(wp_server *srv, uint32_t grace_ms) {
       nanosleep(&ts, NULL);
     }
   }
+  tcp_stop(srv);
   listener_stop(srv);
   accesslog_close(srv);
   srv->started = false;
@@ -343,6 +349,7 @@ void wp_server_free(wp_server *srv) {
   pthread_mutex_unlock(&srv->state_lock);
   state_release(st);
   state_free_plugins(srv);
+  pw_stop(srv->pw);
   for (size_t i = 0; i < srv->nnatives; i++) free(srv->natives[i].path);
   free(srv->natives);
   if (srv->state_dir) remove_state_dir(srv->state_dir);

@@ -8,9 +8,19 @@
  *                limits, slow clients, in-flight requests
  *   control.c    the control API (GET/PUT/POST/DELETE on the document,
  *                plugin uploads) and its listener
- *   watch.c      hot reload: inotify on the plugins' and the config's files
+ *   watch.c      hot reload: inotify on the config's, plugins' and filters' files
  *   metrics.c    counters and Prometheus text
  *   accesslog.c  one JSON line per request
+ *   filters.c    Proxy-Wasm filters (filters.h): the host, a worker per thread,
+ *                the driver thread, HTTP calls to clusters, a request's run
+ *                through its chain with pause and resume
+ *   tcp.c        the TCP listeners ("tcp"): connections proxied to an upstream
+ *                through Proxy-Wasm network filters, on one epoll thread
+ *   upstream.c   reverse-proxy routes: a request forwarded with libcurl on a
+ *                handle kept by each worker thread; the curl pieces it
+ *                shares with httpclient.c
+ *   httpclient.c an asynchronous HTTP client (a thread on a curl multi handle)
+ *                for calls made on behalf of filters
  *   server.c     the public wp_server_* functions, tying them together
  *
  * Only the public API (wasmplug.h, wasmplug/server.h) is used from here.
@@ -29,6 +39,7 @@
 
 #include "wasmplug.h"
 #include "wasmplug/server.h"
+#include "filters.h"
 
 /* ---- settings, fixed when the server starts ------------------------------- */
 
@@ -79,20 +90,55 @@ typedef struct cfg_plugin {
 } cfg_plugin;
 
 #define SRV_DEFAULT_TIMEOUT_MS 30000
+#define SRV_FILTER_TIMEOUT_MS 1000 /* per filter callback, unless its manifest sets one */
 
 typedef struct cfg_route {
   char *pattern;        /* as configured: "/api/..." */
+  const char *host;     /* match.host: only requests for this host (no port), or NULL */
+  const char *name;     /* "name", else the pattern: the route_name filters see */
+  const cJSON *metadata; /* "metadata": route_metadata.<key> for filters, or NULL */
+  const char **filters; /* "filters": names from "filters", run after routing */
+  size_t nfilters;
   char *path;           /* without the "..." */
   bool prefix;
   const char **methods; /* borrowed strings; NULL: any */
   size_t nmethods;
-  const char *plugin;   /* a key of "plugins" */
+  const char *plugin;   /* a key of "plugins", or NULL for an upstream route */
+  char *upstream;       /* "http://host:port/base" (no trailing '/'): a reverse proxy */
+  uint64_t max_response_body; /* the handler's or upstream's response body cap */
   const cJSON *manifest; /* route-level manifest, merged over the plugin's */
   uint32_t timeout_ms;   /* 0: the manifest's limits.timeout_ms, else SRV_DEFAULT_TIMEOUT_MS */
   uint64_t max_body;
   bool reuse;
   uint32_t max_uses, max_idle;
 } cfg_route;
+
+/* A Proxy-Wasm filter ("filters"): its module and configuration. */
+typedef struct cfg_filter {
+  const char *name;
+  char *path;              /* resolved against the base directory */
+  const char *sha256;      /* or NULL */
+  char *config, *vm_config; /* the bytes the filter reads (a JSON value is given as its text) */
+  char *config_file, *vm_config_file; /* where they were read from (watched), or NULL */
+  size_t config_len, vm_config_len;
+  const char *vm_id, *root_id;
+  bool fail_open;
+  const cJSON *manifest;   /* limits and grants, or NULL */
+} cfg_filter;
+
+/* A TCP listener ("tcp"): proxies connections to an upstream through network filters. */
+typedef struct cfg_tcp {
+  const char *listen;   /* HOST:PORT */
+  const char *upstream; /* HOST:PORT */
+  const char **filters;
+  size_t nfilters;
+} cfg_tcp;
+
+/* A named upstream for filters' outgoing calls ("clusters"). */
+typedef struct cfg_cluster {
+  const char *name; /* borrowed from the document */
+  char *url;        /* "http://host:port" */
+} cfg_cluster;
 
 typedef struct srv_config {
   cJSON *doc; /* owned */
@@ -102,6 +148,14 @@ typedef struct srv_config {
   cfg_route *routes;
   size_t nroutes;
   char *metrics_path; /* also serve metrics on the main listener here, or NULL */
+  cfg_cluster *clusters;
+  size_t nclusters;
+  cfg_filter *filters;
+  size_t nfilters;
+  const char **chain;   /* "filter_chain": run on every request before routing */
+  size_t nchain;
+  cfg_tcp *tcp;
+  size_t ntcp;
 } srv_config;
 
 /* Parses and validates a document (takes ownership of `doc`). Errors are
@@ -113,7 +167,9 @@ void config_free(srv_config *c);
 
 typedef struct route {
   const cfg_route *cfg;
-  wp_plugin *plugin;
+  wp_pw_plugin **chain; /* the route's filters (references in srv_state.filters) */
+  size_t nchain;
+  wp_plugin *plugin; /* NULL for an upstream route (cfg->upstream) */
   wp_pool *pool;
   wp_http_kind kind;
   route_stats *stats;
@@ -131,6 +187,11 @@ typedef struct srv_state {
   atomic_uint refs;
   srv_config *config;
   route *routes; /* parallel to config->routes */
+  wp_pw_plugin **filters; /* parallel to config->filters (references) */
+  wp_pw_plugin **chain;   /* config->chain resolved */
+  uint64_t max_body;      /* the largest route's: requests are read before routing when
+                             filters run first */
+  struct srv_pw *pw;      /* to retire the filters when the state goes */
   uint64_t generation;
 } srv_state;
 
@@ -154,6 +215,7 @@ typedef struct srv_request srv_request;
 
 struct wp_server {
   wp_engine *engine;
+  struct srv_pw *pw; /* Proxy-Wasm filters (filters.h) */
   char *base_dir;
   char *config_path; /* watched, if the server came from a file */
   srv_settings settings;      /* what the server runs with */
@@ -183,6 +245,7 @@ struct wp_server {
   srv_conn *conns;
   srv_request *active;
   atomic_uint in_flight;
+  atomic_ullong next_conn_id;
   pthread_t sweeper;
   bool sweeper_running;
   int sweeper_pipe[2];
@@ -195,6 +258,11 @@ struct wp_server {
   srv_metrics metrics;
   int log_fd; /* access log, -1: off */
   bool log_close;
+
+  /* TCP listeners (tcp.c) and their counters (metrics.c) */
+  struct tcp_srv *tcp;
+  atomic_ullong tcp_connections, tcp_active, tcp_refused, tcp_upstream_failures,
+      tcp_filter_failures, tcp_bytes[2]; /* bytes read from clients [0] and upstreams [1] */
 };
 
 /* state.c */
@@ -208,10 +276,19 @@ wp_error *state_apply_doc(wp_server *srv, cJSON *doc, bool allow_settings_change
 wp_error *state_reload(wp_server *srv);
 void state_free_plugins(wp_server *srv);
 
-/* routes.c: the matching route, or NULL with *status 404 or 405 (and `allow`
+/* routes.c: the matching route (host: the request's Host or :authority, may be
+   NULL), or NULL with *status 404 or 405 (and `allow`
    filled with the allowed methods, comma-separated). */
 const route *routes_match(const srv_state *st, const char *path, size_t path_len,
-                          const char *method, int *status, char *allow, size_t allow_size);
+                          const char *method, const char *host, int *status, char *allow,
+                          size_t allow_size);
+
+/* tcp.c: starts the TCP listeners of the config (none: nothing), stops them
+   (closing their connections; before the filters are freed); a reload may
+   not change "tcp" (the error says so). */
+wp_error *tcp_start(wp_server *srv);
+void tcp_stop(wp_server *srv);
+wp_error *tcp_check_change(wp_server *srv, const srv_config *next);
 
 /* listener.c */
 wp_error *listener_start(wp_server *srv);
@@ -236,7 +313,107 @@ void accesslog_close(wp_server *srv);
 void accesslog_write(wp_server *srv, const char *remote, const char *method, const char *path,
                      const char *route, int status, uint64_t bytes_in, uint64_t bytes_out,
                      uint64_t duration_us, const char *plugin, const char *instances,
-                     const char *error);
+                     const char *upstream, const char *error);
+
+/* upstream.c ---------------------------------------------------------------------- */
+
+/* Checks "http://HOST[:PORT][/BASE]" (BASE only if `with_path`): NULL if
+   good, else why not. HOST is a name, an IPv4 address or [IPv6]. */
+const char *upstream_url_check(const char *url, bool with_path);
+/* The URL as routes and clusters keep it: without a trailing '/' (malloc'd). */
+char *upstream_url_normalize(const char *url);
+
+/* One request to forward; everything borrowed for the call. */
+typedef struct upstream_request {
+  const char *base;              /* cfg_route.upstream */
+  const char *method, *uri;      /* uri: path and query as the client sent them */
+  const wp_http_header *headers; /* the client's, lower-case names, NUL-terminated values */
+  size_t n_headers;
+  const char *remote; /* the client's address, for x-forwarded-for */
+  const uint8_t *body;
+  size_t body_len;
+  uint32_t timeout_ms;
+  uint64_t max_response_body;
+  const atomic_bool *cancel; /* set by shutdown: give up now */
+} upstream_request;
+
+/* Why a forward failed: the status to answer, a short text for the client,
+   and the details for the log. */
+typedef struct upstream_failure {
+  int status; /* 502, 503 or 504 */
+  const char *reason;
+  char detail[320];
+} upstream_failure;
+
+/* Forwards `req` on this thread's kept handle. True with `resp` filled (the
+   upstream's status, headers minus hop-by-hop ones, body), else false with
+   `why` filled and `resp` empty. */
+bool upstream_forward(const upstream_request *req, wp_http_response *resp, upstream_failure *why);
+
+/* Shared with httpclient.c: curl's global set-up, once per process. */
+bool srv_curl_init(void);
+
+/* A response as curl delivers it: the final response's headers (lower-case
+   names, NUL-terminated values; those of 1xx responses and trailers are
+   dropped) and its body up to a cap. */
+typedef struct srv_curl_sink {
+  wp_http_response resp;
+  uint64_t max_body;
+  bool too_big, bad, in_body;
+  size_t body_cap;
+} srv_curl_sink;
+
+struct curl_slist;
+/* Points easy's header and write callbacks at `s`. */
+void srv_curl_sink_attach(void *easy, srv_curl_sink *s);
+/* A curl header list of `h` (but Expect) plus what stops curl adding its own
+   (Accept, Expect, a form Content-Type) unless `h` gives them; NULL if out of
+   memory. */
+struct curl_slist *srv_curl_headers(const wp_http_header *h, size_t n);
+/* Sets the method and body on easy (HEAD without a body, others as given). */
+void srv_curl_method(void *easy, const char *method, const uint8_t *body, size_t len,
+                     bool has_body);
+
+/* httpclient.c ------------------------------------------------------------------ */
+
+typedef struct srv_http_client srv_http_client;
+
+/* An outgoing call; submit copies what it needs, so all of it may go once
+   httpclient_submit returns. */
+typedef struct srv_http_call {
+  const char *url;               /* full: "http://host:port/path?query" */
+  const char *method;            /* NULL: GET */
+  const wp_http_header *headers; /* sent as given (valid names and values) */
+  size_t n_headers;
+  const uint8_t *body; /* NULL: no body */
+  size_t body_len;
+  uint32_t timeout_ms;       /* the whole exchange; 0: SRV_DEFAULT_TIMEOUT_MS */
+  size_t max_response_bytes; /* the response body's cap; 0: 64 MiB */
+} srv_http_call;
+
+/* What came back, valid during the callback only. */
+typedef struct srv_http_result {
+  bool ok;
+  const char *error; /* when !ok: why ("timed out", "connection refused"...) */
+  uint16_t status;
+  const wp_http_header *headers; /* lower-case names, NUL-terminated values */
+  size_t n_headers;
+  const uint8_t *body;
+  size_t body_len;
+} srv_http_result;
+
+typedef void (*srv_http_done)(void *user, const srv_http_result *res);
+
+/* A client with its own thread; NULL if that cannot be made. */
+srv_http_client *httpclient_new(void);
+/* Fails the calls still pending (their callbacks run, !ok) and joins the
+   thread. Not from inside a callback. */
+void httpclient_free(srv_http_client *c);
+/* Queues a call from any thread: 0, and `done` runs exactly once on the
+   client's thread (also on failure); or -1 (a bad call, no memory, the client
+   closing) and `done` never runs. */
+int httpclient_submit(srv_http_client *c, const srv_http_call *call, srv_http_done done,
+                      void *user);
 
 /* Time for durations and deadlines. */
 uint64_t srv_now_ns(void);

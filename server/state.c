@@ -141,6 +141,14 @@ void state_free_plugins(wp_server *srv) {
 
 static void state_free(srv_state *st) {
   if (!st) return;
+  for (size_t i = 0; st->filters && i < st->config->nfilters; i++) {
+    if (!st->filters[i]) continue;
+    if (st->pw) pw_plugin_retired(st->pw, st->filters[i]);
+    wp_pw_plugin_free(st->filters[i]);
+  }
+  free(st->filters);
+  free(st->chain);
+  for (size_t i = 0; st->routes && i < st->config->nroutes; i++) free(st->routes[i].chain);
   for (size_t i = 0; st->routes && i < st->config->nroutes; i++) {
     if (st->routes[i].pool) wp_pool_free(st->routes[i].pool);
     if (st->routes[i].plugin) wp_plugin_free(st->routes[i].plugin);
@@ -160,6 +168,10 @@ static wp_error *build_route(wp_server *srv, srv_state *st, size_t i) {
   const cfg_route *r = &st->config->routes[i];
   route *rt = &st->routes[i];
   rt->cfg = r;
+  if (r->upstream) { /* a reverse proxy: nothing to load */
+    rt->stats = metrics_route(&srv->metrics, r->pattern);
+    return rt->stats ? NULL : srv_no_memory();
+  }
   char where[96];
   snprintf(where, sizeof where, "server config: routes[%zu]", i);
   const cfg_plugin *p = find_plugin(st->config, r->plugin);
@@ -199,6 +211,72 @@ static wp_error *build_route(wp_server *srv, srv_state *st, size_t i) {
   return NULL;
 }
 
+/* ---- filters ---------------------------------------------------------------------- */
+
+static wp_error *load_filter(wp_server *srv, const cfg_filter *f, wp_pw_plugin **out) {
+  char where[128];
+  snprintf(where, sizeof where, "server config: filters.%s", f->name);
+  wp_manifest *m = NULL;
+  wp_error *err = NULL;
+  if (f->manifest) {
+    char *json = cJSON_PrintUnformatted(f->manifest);
+    if (!json) return srv_no_memory();
+    err = wp_manifest_parse(json, strlen(json), srv->base_dir, &m);
+    free(json);
+  } else if (!(m = wp_manifest_new())) {
+    err = srv_no_memory();
+  }
+  if (!err && f->sha256) err = wp_manifest_set_sha256(m, f->sha256);
+  /* A callback that never returns must not hold a worker: 1 s each unless
+     the filter's manifest says otherwise (docs/serve.md). */
+  const cJSON *lim = f->manifest ? cJSON_GetObjectItemCaseSensitive(f->manifest, "limits") : NULL;
+  if (!err && !(lim && cJSON_GetObjectItemCaseSensitive(lim, "timeout_ms")))
+    wp_manifest_set_timeout_ms(m, SRV_FILTER_TIMEOUT_MS);
+  wp_pw_config *cfg = err ? NULL : wp_pw_config_new();
+  if (!err && !cfg) err = srv_no_memory();
+  if (!err) err = wp_pw_config_set_name(cfg, f->name);
+  if (!err && f->vm_id) err = wp_pw_config_set_vm_id(cfg, f->vm_id);
+  if (!err && f->root_id) err = wp_pw_config_set_root_id(cfg, f->root_id);
+  if (!err && f->config) err = wp_pw_config_set_plugin_config(cfg, f->config, f->config_len);
+  if (!err && f->vm_config) err = wp_pw_config_set_vm_config(cfg, f->vm_config, f->vm_config_len);
+  if (!err) err = wp_pw_config_set_manifest(cfg, m);
+  if (!err) {
+    wp_pw_config_set_fail_open(cfg, f->fail_open);
+    err = wp_pw_plugin_load(pw_host(srv->pw), f->path, cfg, out);
+  }
+  wp_pw_config_free(cfg);
+  wp_manifest_free(m);
+  return err ? srv_error_prefix(err, "%s: ", where) : NULL;
+}
+
+static wp_pw_plugin *filter_named(const srv_state *st, const char *name) {
+  for (size_t i = 0; i < st->config->nfilters; i++)
+    if (strcmp(st->config->filters[i].name, name) == 0) return st->filters[i];
+  return NULL;
+}
+
+static wp_error *resolve_chain(const srv_state *st, const char **names, size_t n, wp_pw_plugin ***out) {
+  if (!n) return NULL;
+  if (!(*out = calloc(n, sizeof **out))) return srv_no_memory();
+  for (size_t i = 0; i < n; i++) (*out)[i] = filter_named(st, names[i]);
+  return NULL;
+}
+
+static wp_error *build_filters(wp_server *srv, srv_state *st) {
+  const srv_config *c = st->config;
+  st->pw = srv->pw;
+  if (c->nfilters && !(st->filters = calloc(c->nfilters, sizeof *st->filters))) return srv_no_memory();
+  wp_error *err = NULL;
+  for (size_t i = 0; !err && i < c->nfilters; i++) err = load_filter(srv, &c->filters[i], &st->filters[i]);
+  if (!err) err = resolve_chain(st, c->chain, c->nchain, &st->chain);
+  for (size_t i = 0; !err && i < c->nroutes; i++) {
+    err = resolve_chain(st, c->routes[i].filters, c->routes[i].nfilters, &st->routes[i].chain);
+    st->routes[i].nchain = c->routes[i].nfilters;
+    if (c->routes[i].max_body > st->max_body) st->max_body = c->routes[i].max_body;
+  }
+  return err;
+}
+
 wp_error *state_build(wp_server *srv, srv_config *cfg, srv_state **out) {
   *out = NULL;
   srv_state *st = calloc(1, sizeof *st);
@@ -211,6 +289,7 @@ wp_error *state_build(wp_server *srv, srv_config *cfg, srv_state **out) {
   st->routes = calloc(cfg->nroutes ? cfg->nroutes : 1, sizeof *st->routes);
   wp_error *err = st->routes ? NULL : srv_no_memory();
   for (size_t i = 0; !err && i < cfg->nroutes; i++) err = build_route(srv, st, i);
+  if (!err) err = build_filters(srv, st);
   if (err) {
     state_free(st);
     /* Keep every loaded plugin: the live state's stay cached, and those
@@ -226,6 +305,9 @@ wp_error *state_build(wp_server *srv, srv_config *cfg, srv_state **out) {
 }
 
 void state_publish(wp_server *srv, srv_state *st) {
+  /* Filters' root contexts start on every worker now: ticks and queues run without traffic. */
+  for (size_t i = 0; i < st->config->nfilters; i++) pw_plugin_started(srv->pw, st->filters[i]);
+  pw_set_clusters(srv->pw, st->config);
   pthread_mutex_lock(&srv->state_lock);
   srv_state *old = srv->state;
   st->generation = ++srv->generation;
@@ -272,7 +354,8 @@ wp_error *state_apply_doc(wp_server *srv, cJSON *doc, bool allow_settings_change
     return err;
   }
   pthread_mutex_lock(&srv->write_lock);
-  if (!allow_settings_change && (err = check_settings(&srv->doc_settings, &cfg->settings))) {
+  if (!allow_settings_change && ((err = check_settings(&srv->doc_settings, &cfg->settings)) ||
+                                 (err = tcp_check_change(srv, cfg)))) {
     pthread_mutex_unlock(&srv->write_lock);
     config_free(cfg);
     atomic_fetch_add_explicit(&srv->metrics.reload_failures, 1, memory_order_relaxed);

@@ -62,17 +62,29 @@ static void watch_dir_of(int fd, watch_set *w, const char *path) {
   w->dir[w->n++] = d;
 }
 
+/* The files a state was built from besides the config: plugins, filters and
+   the filters' configuration files (NULL entries are skipped). */
+static const char *source_file(const srv_config *c, size_t i) {
+  if (i < c->nplugins) return c->plugins[i].path;
+  i -= c->nplugins;
+  const cfg_filter *f = &c->filters[i / 3];
+  return i % 3 == 0 ? f->path : i % 3 == 1 ? f->config_file : f->vm_config_file;
+}
+
+static size_t source_files(const srv_config *c) { return c->nplugins + 3 * c->nfilters; }
+
 /* Watches what the live state was built from. */
 static void rewatch(wp_server *srv, watch_set *w) {
   unwatch_all(srv->watch_fd, w);
   srv_state *st = state_acquire(srv);
-  for (size_t i = 0; st && i < st->config->nplugins; i++)
-    watch_dir_of(srv->watch_fd, w, st->config->plugins[i].path);
+  for (size_t i = 0; st && i < source_files(st->config); i++)
+    if (source_file(st->config, i)) watch_dir_of(srv->watch_fd, w, source_file(st->config, i));
   state_release(st);
   if (srv->config_path) watch_dir_of(srv->watch_fd, w, srv->config_path);
 }
 
-/* Whether directory `dir` + file `name` is the config file or a plugin's. */
+/* Whether directory `dir` + file `name` is the config file (2) or one of a
+   plugin's or a filter's (1). */
 static int which_file(wp_server *srv, const char *dir, const char *name) {
   size_t dl = strlen(dir);
   char path[4096];
@@ -91,8 +103,10 @@ static int which_file(wp_server *srv, const char *dir, const char *name) {
   }
   int hit = 0;
   srv_state *st = state_acquire(srv);
-  for (size_t i = 0; st && i < st->config->nplugins && !hit; i++) {
-    char *pc = strdup(st->config->plugins[i].path), *pd = strdup(st->config->plugins[i].path);
+  for (size_t i = 0; st && i < source_files(st->config) && !hit; i++) {
+    const char *file = source_file(st->config, i);
+    if (!file) continue;
+    char *pc = strdup(file), *pd = strdup(file);
     if (pc && pd && strcmp(basename(pc), name) == 0 && strcmp(dirname(pd), dir) == 0) hit = 1;
     free(pc);
     free(pd);

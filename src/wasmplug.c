@@ -12,9 +12,12 @@
 #include "component/kind.h"
 #include "engine/engine.h"
 #include "instance/instance.h"
+#include "proxywasm/kind.h"
 
-/* Tried in this order: the first that claims the bytes loads them. */
-static const struct wp_kind *const kinds[] = {&wp_component_kind, &wp_core_kind, NULL};
+/* Tried in this order: the first that claims the bytes loads them (a
+   Proxy-Wasm filter is a core module too, so it comes before the core kind). */
+static const struct wp_kind *const kinds[] = {&wp_component_kind, &wp_proxywasm_kind, &wp_core_kind,
+                                              NULL};
 
 static const wp_engine_hooks hooks = {
     .kinds = kinds,

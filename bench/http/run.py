@@ -14,24 +14,53 @@ wrk on loopback against one server at a time, every server answering GET
   f  http_python_fresh           http-hello-python.wasm via wasmplug serve, fresh
      http_python_reuse           ... reused
      http_wasmtime_serve_python  `wasmtime serve -S cli=y` on the same file
+  g  http_filter_none            the native handler of (a), no filter: the
+                                 baseline of the filter rows
+     http_filter_rust            ... behind one Proxy-Wasm header filter,
+                                 pw-headers-rust.wasm (Rust SDK)
+     http_filter_go              ... behind pw-headers-go.wasm (Go SDK)
+     http_filter_chain3          ... behind a chain of three pw-headers-rust.wasm
 
 Targets: b >= 1.2 x e (rps); c and d >= 0.5 x a; python reused >= 10 x
-wasmtime serve on the same file. Rows are interleaved over several rounds
+wasmtime serve on the same file; one Rust header filter adds <= 3 us per
+request at p50 (g). Rows are interleaved over several rounds
 (noise on a 2-vCPU box is about +-20%), in a rotated order each round; each
 sample starts its server, waits until it answers (curl), checks the answer
 is the expected hello, warms up, runs wrk, checks the answer again, and stops
 the server (SIGTERM). A row whose server fails or answers wrong is an error,
 not a number; a row whose plugin or server is not built is skipped.
 
+The filter rows (g) run bench/http/native.c with --filter (the server's
+filter_chain) and --echo: every filter sets the request header
+x-bench-request (the client sends "x-bench-request: client") and one
+response header of its own, and adds x-filtered-by; the checks before and
+after the run want the hello body, every response header the filters set,
+one x-filtered-by per filter, and the request header as the last filter set
+it (echoed by the handler), so a row whose filters did not run is an error.
+Each of their samples runs wrk twice on one server: unloaded (-t1 -c1
+--latency for --latency-duration s: p50 is one request's latency, shown in
+microseconds) and loaded (the usual -t/-c, for --filter-duration s: rps).
+added_us_p50 is p50(row) - p50(http_filter_none) of the same round, median
+over the rounds (likewise added_us_p99; wrk records whole microseconds, so
+these move in 1 us steps); added_us_mean does the same with the mean time
+per request at one connection, 1e6 / rps (finer, but pulled by outliers).
+
 The table goes to stdout, the figures to --out (build/bench/http.json), in
 the shape of build/bench/core.json (bench/harness.c): name, unit ("rps"),
 median, min, max, reps, and baseline, baseline_median, ratio, target_of,
 target, met where they apply; plus p50_ms and p99_ms (medians over the
-rounds) and target_cmp (">=": here higher is better). Python 3 stdlib only.
+rounds) and target_cmp (">=": here higher is better). The filter rows give
+two entries each: NAME (unit "rps", loaded, as above, baseline
+http_filter_none) and NAME_latency (unit "us": median/min/max of the p50s;
+p50_us, p99_us, rps and mean_us at one connection; baseline
+http_filter_none_latency, added_us_p50, added_us_p99, added_us_mean,
+added_us_p50_per_round; target_of "added_us_p50", target_cmp "<=",
+target, met where a target applies). Python 3 stdlib only.
 
   bench/http/run.py [--build DIR] [--out PATH] [--quick] [--rounds N]
                     [--threads T] [--connections C] [--duration S]
-                    [--rows a,b,c,d,e,f | names] [--wasmtime PATH] ...
+                    [--rows a,b,c,d,e,f,g | names] [--wasmtime PATH]
+                    [--latency-duration S] [--filter-duration S] ...
 """
 import argparse
 import json
@@ -55,20 +84,68 @@ HELLO_RE = re.compile(r"Hello from [^\n]+! You asked for GET /hello\n")
 
 class Row:
     def __init__(self, key, name, title, server, plugin=None, instances=None,
-                 body_re=HELLO_RE, baseline=None, target=None):
+                 body_re=HELLO_RE, baseline=None, target=None, filters=None,
+                 target_us=None):
         self.key, self.name, self.title = key, name, title
         self.server = server          # "native", "wasmplug" or "wasmtime"
         self.plugin = plugin          # file name in BUILD/plugins
         self.instances = instances    # wasmplug serve --instances
         self.body_re = body_re
         self.baseline, self.target = baseline, target  # row name, ratio >= target
+        # Filter rows (native server only): a list of (filter file name in
+        # BUILD/plugins, its config), [] for none; None for the other rows.
+        self.filters = filters
+        self.target_us = target_us    # added_us_p50 <= target_us
         self.samples = []             # (rps, p50_ms, p99_ms) per round
+        self.lat_samples = {}         # filter rows: round -> (rps, p50_ms, p99_ms) at -t1 -c1
         self.skipped = None           # reason
         self.error = None             # reason
         self.warnings = []
 
+    @property
+    def latency(self):
+        return self.filters is not None
+
+    def client_headers(self):
+        """What the client (curl and wrk) sends besides Host."""
+        return {ECHO_HEADER: CLIENT_VALUE} if self.latency else {}
+
+    def expected_headers(self):
+        """Response headers the filters must have put, name -> list of values
+        (in the order they were added), for the checks."""
+        if not self.latency:
+            return {}
+        want = {}
+        if self.filters:
+            # Responses go back through the chain: the last filter adds first.
+            want["x-filtered-by"] = ["go" if "-go" in plugin else "rust"
+                                     for plugin, _ in reversed(self.filters)]
+        echo = CLIENT_VALUE
+        for plugin, config in self.filters:
+            echo = config["request"]["set"][ECHO_HEADER]
+            for name, value in config["response"]["set"].items():
+                want[name] = [value]
+        want["x-bench-echo"] = [echo]
+        return want
+
 
 PY_RE = re.compile(r"Hello from Python \(wasi:http\)! You asked for GET /hello\n")
+NATIVE_RE = re.compile(r"Hello from C \(native\)! You asked for GET /hello\n")
+# The filter rows: the request header every filter rewrites (the client sends
+# it, the native handler echoes it back in x-bench-echo).
+ECHO_HEADER = "x-bench-request"
+CLIENT_VALUE = "client"
+RUST_FILTER = "pw-headers-rust.wasm"
+GO_FILTER = "pw-headers-go.wasm"
+
+
+def header_filter(plugin, request_value, response_header, response_value):
+    """A header filter (examples/proxywasm/README.md, "headers") rewriting one
+    request header and setting one response header."""
+    return (plugin, {"request": {"set": {ECHO_HEADER: request_value}},
+                     "response": {"set": {response_header: response_value}}})
+
+
 ROWS = [
     Row("a", "http_native_c", "native C handler in the server", "native"),
     Row("b", "http_wasi_c_fresh", "C wasi:http, wasmplug serve, fresh", "wasmplug",
@@ -86,6 +163,18 @@ ROWS = [
         target=10),
     Row("f-wasmtime", "http_wasmtime_serve_python", "Python wasi:http, wasmtime serve",
         "wasmtime", "http-hello-python.wasm", body_re=PY_RE),
+    Row("g-none", "http_filter_none", "native handler, no filter", "native",
+        body_re=NATIVE_RE, filters=[]),
+    Row("g-rust", "http_filter_rust", "native handler, 1 Rust header filter", "native",
+        body_re=NATIVE_RE, baseline="http_filter_none", target_us=3,
+        filters=[header_filter(RUST_FILTER, "rust", "x-bench-response", "rust")]),
+    Row("g-go", "http_filter_go", "native handler, 1 Go header filter", "native",
+        body_re=NATIVE_RE, baseline="http_filter_none",
+        filters=[header_filter(GO_FILTER, "go", "x-bench-response", "go")]),
+    Row("g-chain3", "http_filter_chain3", "native handler, 3 Rust header filters", "native",
+        body_re=NATIVE_RE, baseline="http_filter_none",
+        filters=[header_filter(RUST_FILTER, f"chain-{i}", f"x-bench-chain-{i}", str(i))
+                 for i in (1, 2, 3)]),
 ]
 
 
@@ -107,10 +196,12 @@ def free_port():
         return s.getsockname()[1]
 
 
-def curl(url, timeout=5.0):
-    """(status, headers dict, body bytes), or None if nothing answered."""
+def curl(url, timeout=5.0, headers=None):
+    """(status, headers dict: lower-case name -> list of values, body bytes), or
+    None if nothing answered."""
+    extra = [a for name, value in (headers or {}).items() for a in ("-H", f"{name}: {value}")]
     try:
-        p = subprocess.run(["curl", "-s", "-S", "-i", "--max-time", str(timeout), url],
+        p = subprocess.run(["curl", "-s", "-S", "-i", "--max-time", str(timeout), *extra, url],
                            capture_output=True, timeout=timeout + 5)
     except subprocess.TimeoutExpired:
         return None
@@ -126,7 +217,7 @@ def curl(url, timeout=5.0):
     headers = {}
     for line in lines[1:]:
         name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
+        headers.setdefault(name.strip().lower(), []).append(value.strip())
     return int(m.group(1)), headers, body
 
 
@@ -141,6 +232,13 @@ def check_answer(row, answer, when):
         raise RowError(f"{when}: unexpected body {text[:200]!r} (expected /{row.body_re.pattern}/)")
     if "x-wasmplug-example" not in headers:
         raise RowError(f"{when}: no x-wasmplug-example header (headers: {sorted(headers)})")
+    for name, want in row.expected_headers().items():
+        got = headers.get(name)
+        if got != want:
+            what = "the filters did not run" if name == "x-filtered-by" or not got \
+                else "the filters did not do what their config says"
+            raise RowError(f"{when}: {name}: {got!r}, expected {want!r} ({what}; response "
+                           f"headers: {headers})")
 
 
 class Server:
@@ -164,13 +262,13 @@ class Server:
             return ""
         return "\n".join("    " + line for line in lines[-n:])
 
-    def wait_ready(self, url, timeout):
+    def wait_ready(self, url, timeout, headers=None):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RowError(f"the server exited with status {self.proc.returncode} before "
                                f"answering:\n{self.log_tail()}")
-            answer = curl(url, timeout=2.0)
+            answer = curl(url, timeout=2.0, headers=headers)
             if answer is not None:
                 return answer
             time.sleep(0.1)
@@ -207,9 +305,12 @@ def to_ms(text):
     return float(m.group(1)) * UNITS_MS[m.group(2)]
 
 
-def run_wrk(args, url, duration):
-    cmd = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{duration}s",
-           f"--timeout={args.wrk_timeout}s", "--latency", url]
+def run_wrk(args, url, duration, threads=None, connections=None, headers=None):
+    """(rps, p50 ms, p99 ms, socket errors or None). wrk prints latencies with
+    two decimals in its unit (41.00us, 1.23ms): to_ms keeps that precision."""
+    extra = [a for name, value in (headers or {}).items() for a in ("-H", f"{name}: {value}")]
+    cmd = ["wrk", f"-t{threads or args.threads}", f"-c{connections or args.connections}",
+           f"-d{duration}s", f"--timeout={args.wrk_timeout}s", "--latency", *extra, url]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60)
     if p.returncode != 0:
         raise RowError(f"wrk failed ({p.returncode}): {p.stderr.strip() or p.stdout.strip()}")
@@ -260,10 +361,12 @@ def build_native(args):
         return out
     libdir = os.path.join(os.path.abspath(args.build), "lib")
     wasmtime_lib = os.path.join(os.path.abspath(args.build), "deps", "wasmtime", "lib")
-    pkg = subprocess.run(["pkg-config", "--cflags", "--libs", "libmicrohttpd", "libcjson"],
-                         capture_output=True, text=True)
+    # The server library's own dependencies (server/CMakeLists.txt): libcurl
+    # for upstream routes and the filters' outgoing calls.
+    pkgs = ["libmicrohttpd", "libcurl", "libcjson"]
+    pkg = subprocess.run(["pkg-config", "--cflags", "--libs", *pkgs], capture_output=True, text=True)
     if pkg.returncode != 0:
-        raise RowError(f"pkg-config libmicrohttpd libcjson: {pkg.stderr.strip()}")
+        raise RowError(f"pkg-config {' '.join(pkgs)}: {pkg.stderr.strip()}")
     cmd = [os.environ.get("CC", "cc"), "-std=c11", "-O2", "-Wall", "-Wextra",
            "-I", os.path.join(ROOT, "include"), src, "-o", out, lib, "-L", libdir, "-lwasmplug",
            *pkg.stdout.split(), "-lpthread", f"-Wl,-rpath,{libdir}", f"-Wl,-rpath,{wasmtime_lib}"]
@@ -285,9 +388,12 @@ def prepare(rows, args):
         p = subprocess.run([wasmplug, "serve", "--help"], capture_output=True, text=True)
         wasmplug_ok = p.returncode == 0
     native = None
+    config_dir = os.path.join(args.build, "bench", "http-filters")
     for row in rows:
-        if row.plugin and not os.path.exists(os.path.join(plugins, row.plugin)):
-            row.skipped = f"{row.plugin} is not built"
+        missing = [f for f in [row.plugin] + [p for p, _ in row.filters or []]
+                   if f and not os.path.exists(os.path.join(plugins, f))]
+        if missing:
+            row.skipped = f"{missing[0]} is not built"
         elif row.server == "wasmplug" and not wasmplug_ok:
             row.skipped = f"{wasmplug} serve is not available"
         elif row.server == "wasmtime" and not (args.wasmtime and os.path.exists(args.wasmtime)):
@@ -298,13 +404,27 @@ def prepare(rows, args):
             except RowError as e:
                 row.skipped = str(e)
         row.plugin_path = os.path.join(plugins, row.plugin) if row.plugin else None
+        # The filter rows' --filter FILE,config=JSON-FILE arguments.
+        row.filter_specs = []
+        for i, (plugin, config) in enumerate(row.filters or []):
+            os.makedirs(config_dir, exist_ok=True)
+            path = os.path.join(config_dir, f"{row.name}-{i + 1}.json")
+            with open(path, "w") as f:
+                json.dump(config, f)
+                f.write("\n")
+            row.filter_specs.append(f"{os.path.join(plugins, plugin)},config={path}")
     return wasmplug, native
 
 
 def command(row, args, port, wasmplug, native):
     listen = f"127.0.0.1:{port}"
     if row.server == "native":
-        return [native, "--listen", listen, "--workers", str(args.workers)]
+        cmd = [native, "--listen", listen, "--workers", str(args.workers)]
+        if row.latency:
+            cmd += ["--echo", ECHO_HEADER]
+            for spec in row.filter_specs:
+                cmd += ["--filter", spec]
+        return cmd
     if row.server == "wasmtime":
         # -S cli=y: the guests built with a WASI adapter or a language runtime
         # import wasi:cli too (it changes nothing for the others).
@@ -317,25 +437,39 @@ def command(row, args, port, wasmplug, native):
 
 
 def sample(row, args, wasmplug, native, log_dir):
+    """The loaded (rps, p50 ms, p99 ms), or None for a filter row with
+    --filter-duration 0; and for a filter row the unloaded one (-t1 -c1), else
+    None."""
     port = free_port()
     url = f"http://127.0.0.1:{port}{PATH}"
     server = Server(command(row, args, port, wasmplug, native),
                     os.path.join(log_dir, f"{row.name}.log"))
+    headers = row.client_headers()
+    loaded = lat = None
+    errors = []
     try:
-        check_answer(row, server.wait_ready(url, args.ready_timeout), "first answer")
+        check_answer(row, server.wait_ready(url, args.ready_timeout, headers), "first answer")
         if args.warmup > 0:
-            run_wrk(args, url, args.warmup)
-        rps, p50, p99, socket_errors = run_wrk(args, url, args.duration)
-        check_answer(row, curl(url), "answer after the run")
+            run_wrk(args, url, args.warmup, headers=headers)
+        if row.latency:
+            *lat, socket_errors = run_wrk(args, url, args.latency_duration, 1, 1, headers)
+            errors.append(socket_errors)
+        duration = args.filter_duration if row.latency else args.duration
+        if duration > 0:
+            *loaded, socket_errors = run_wrk(args, url, duration, headers=headers)
+            errors.append(socket_errors)
+        check_answer(row, curl(url, headers=headers), "answer after the run")
         if server.proc.poll() is not None:
             raise RowError(f"the server exited during the run:\n{server.log_tail()}")
     finally:
         warning = server.stop()
         if warning:
             row.warnings.append(f"server {warning}")
-    if socket_errors and not re.fullmatch(r"connect 0, read 0, write 0, timeout 0", socket_errors):
-        row.warnings.append(f"wrk socket errors: {socket_errors}")
-    return rps, p50, p99
+    for socket_errors in errors:
+        if socket_errors and not re.fullmatch(r"connect 0, read 0, write 0, timeout 0",
+                                              socket_errors):
+            row.warnings.append(f"wrk socket errors: {socket_errors}")
+    return loaded, lat
 
 
 # --------------------------------------------------------------------------
@@ -369,6 +503,57 @@ def summarize(rows):
             res["target_cmp"] = ">="
             res["target"] = r.target
             res["met"] = bool(base) and res["ratio"] >= r.target
+    results += summarize_latency(rows)
+    return results
+
+
+def summarize_latency(rows):
+    """The filter rows' unloaded figures (r.lat_result): p50 and p99 in us,
+    and what each adds to its baseline's p50 and p99, round by round."""
+    by_name = {r.name: r for r in rows}
+    results = []
+    for r in rows:
+        if r.skipped or r.error or not r.lat_samples:
+            continue
+        p50s = sorted(1e3 * s[1] for s in r.lat_samples.values())
+        res = {"name": f"{r.name}_latency", "unit": "us", "median": round(statistics.median(p50s), 3),
+               "min": round(p50s[0], 3), "max": round(p50s[-1], 3), "reps": len(p50s),
+               "p50_ms": statistics.median(s[1] for s in r.lat_samples.values()),
+               "p99_ms": statistics.median(s[2] for s in r.lat_samples.values()),
+               "p50_us": round(statistics.median(p50s), 3),
+               "p99_us": round(statistics.median(1e3 * s[2] for s in r.lat_samples.values()), 3),
+               "rps": statistics.median(s[0] for s in r.lat_samples.values()),
+               "mean_us": round(statistics.median(1e6 / s[0] for s in r.lat_samples.values()), 3),
+               "threads": 1, "connections": 1}
+        results.append(res)
+        r.lat_result = res
+    for r in rows:
+        res = getattr(r, "lat_result", None)
+        if not res or not r.baseline:
+            continue
+        base = by_name.get(r.baseline)
+        base_res = getattr(base, "lat_result", None)
+        # The same round's baseline sample.
+        rounds = sorted(set(r.lat_samples) & set(base.lat_samples)) if base_res else []
+        if rounds:
+            res["baseline"] = base_res["name"]
+            res["baseline_median"] = base_res["median"]
+            res["ratio"] = res["median"] / base_res["median"] if base_res["median"] > 0 else 0
+            for i, key in ((1, "added_us_p50"), (2, "added_us_p99")):
+                res[key] = round(statistics.median(
+                    1e3 * (r.lat_samples[n][i] - base.lat_samples[n][i]) for n in rounds), 3)
+            res["added_us_p50_per_round"] = [
+                round(1e3 * (r.lat_samples[n][1] - base.lat_samples[n][1]), 3) for n in rounds]
+            # One connection: 1e6 / rps is the mean time per request (wrk's
+            # own turnaround included), not quantized to wrk's 1 us buckets,
+            # but pulled by outliers.
+            res["added_us_mean"] = round(statistics.median(
+                1e6 / r.lat_samples[n][0] - 1e6 / base.lat_samples[n][0] for n in rounds), 3)
+        if r.target_us is not None:
+            res["target_of"] = "added_us_p50"
+            res["target_cmp"] = "<="
+            res["target"] = r.target_us
+            res["met"] = "added_us_p50" in res and res["added_us_p50"] <= r.target_us
     return results
 
 
@@ -378,7 +563,8 @@ def print_table(rows, args):
     for r in rows:
         res = getattr(r, "result", None)
         if not res:
-            why = f"skipped: {r.skipped}" if r.skipped else f"ERROR: {r.error}" if r.error else "-"
+            why = f"skipped: {r.skipped}" if r.skipped else f"ERROR: {r.error}" if r.error else \
+                "no loaded run (--filter-duration 0)" if r.latency and not args.filter_duration else "-"
             print(f"{r.name:<28} {'-':>10}  {'':<5} {'':>8} {'':>8}  {why.splitlines()[0]}")
             continue
         ratio = f"{res['ratio']:.3g}" if "ratio" in res else "-"
@@ -388,9 +574,50 @@ def print_table(rows, args):
         print(f"{r.name:<28} {res['median']:>10.0f}  {'rps':<5} {res['p50_ms']:>8.3f} "
               f"{res['p99_ms']:>8.3f}  {res.get('baseline', '-'):<28} {ratio:>6}  "
               f"{target:<12} {status:<8} {spread:.0f}%/{res['reps']}")
-    print(f"(wrk -t{args.threads} -c{args.connections} -d{args.duration}s --latency, GET {PATH}, "
-          f"{args.rounds} round(s), {os.cpu_count()} CPUs shared by wrk and the server"
+    filter_note = ""
+    if any(r.latency for r in rows):
+        filter_note = (f"; the http_filter_* rows -d{args.filter_duration}s" if args.filter_duration
+                       else "; the http_filter_* rows: no loaded run (--filter-duration 0)")
+    print(f"(wrk -t{args.threads} -c{args.connections} -d{args.duration}s --latency{filter_note}, "
+          f"GET {PATH}, {args.rounds} round(s), {os.cpu_count()} CPUs shared by wrk and the server"
           f"{'; --quick: a smoke test, not figures' if args.quick else ''})")
+    lat_rows = [r for r in rows if r.latency]
+    if lat_rows:
+        print_latency_table(lat_rows, args)
+
+
+def print_latency_table(rows, args):
+    print(f"\nfilters in front of the native handler, unloaded (wrk -t1 -c1 "
+          f"-d{args.latency_duration}s --latency):")
+    print(f"{'name':<28} {'p50 us':>8} {'p99 us':>8} {'rps':>8} {'mean us':>8}  {'+p50 us':>8} "
+          f"{'+p99 us':>8} {'+mean us':>8}  {'target':<14} {'status':<8} spread/reps")
+    for r in rows:
+        res = getattr(r, "lat_result", None)
+        if not res:
+            why = f"skipped: {r.skipped}" if r.skipped else f"ERROR: {r.error}" if r.error else "-"
+            print(f"{r.name:<28} {'-':>8}  {why.splitlines()[0]}")
+            continue
+        added50 = f"{res['added_us_p50']:+.1f}" if "added_us_p50" in res else "-"
+        added99 = f"{res['added_us_p99']:+.1f}" if "added_us_p99" in res else "-"
+        added_mean = f"{res['added_us_mean']:+.2f}" if "added_us_mean" in res else "-"
+        target = f"+p50 <= {r.target_us:g} us" if r.target_us is not None else "-"
+        status = "-" if r.target_us is None else ("met" if res.get("met") else "not met")
+        spread = 100 * (res["max"] - res["min"]) / res["median"] if res["median"] else 0
+        print(f"{r.name:<28} {res['p50_us']:>8.1f} {res['p99_us']:>8.1f} {res['rps']:>8.0f} "
+              f"{res['mean_us']:>8.2f}  {added50:>8} {added99:>8} {added_mean:>8}  {target:<14} "
+              f"{status:<8} {spread:.0f}%/{res['reps']}")
+    # The issue's target, with the Go filter and the chain beside it.
+    by_key = {r.key: getattr(r, "lat_result", None) or {} for r in rows}
+    def added(key):
+        v = by_key.get(key, {}).get("added_us_p50")
+        return f"{v:+.1f} us" if v is not None else "-"
+    rust = by_key.get("g-rust", {})
+    if "g-rust" in by_key:
+        status = "no figure" if "added_us_p50" not in rust else "met" if rust.get("met") else "not met"
+        print(f"target: one Rust header filter adds <= 3 us per request at p50: {added('g-rust')}, "
+              f"{status} (Go header filter: {added('g-go')}, no target; chain of three Rust: "
+              f"{added('g-chain3')}; median over rounds of p50(row) - p50(http_filter_none) in "
+              f"the same round; wrk's latencies are whole microseconds)")
 
 
 # --------------------------------------------------------------------------
@@ -402,9 +629,9 @@ def select_rows(spec):
     for item in spec.split(","):
         item = item.strip()
         match = [r for r in ROWS if r.key == item or r.name == item or
-                 (item == "f" and r.key.startswith("f-"))]
+                 (item in ("f", "g") and r.key.startswith(item + "-"))]
         if not match:
-            keys = ", ".join([r.key for r in ROWS] + ["f"])
+            keys = ", ".join([r.key for r in ROWS] + ["f", "g"])
             sys.exit(f"bench-http: unknown row {item!r} (rows: {keys}, or a row's name)")
         wanted += [r for r in match if r not in wanted]
     return [r for r in ROWS if r in wanted]  # in the table's order
@@ -423,7 +650,13 @@ def main():
     ap.add_argument("--wrk-timeout", type=int, default=10, help="wrk --timeout in seconds")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 2,
                     help="server worker threads (default: the number of CPUs)")
-    ap.add_argument("--rows", help="comma-separated rows: a,b,c,d,e,f (f-fresh,f-reuse,f-wasmtime) or names")
+    ap.add_argument("--rows", help="comma-separated rows: a,b,c,d,e,f (f-fresh,f-reuse,f-wasmtime),"
+                    "g (g-none,g-rust,g-go,g-chain3: the filter rows) or names")
+    ap.add_argument("--latency-duration", type=int,
+                    help="filter rows: wrk -t1 -c1 -d in seconds (default 3; --quick 1)")
+    ap.add_argument("--filter-duration", type=int,
+                    help="filter rows: the loaded run's wrk -d in seconds, 0 for none "
+                         "(default 3; --quick 1)")
     ap.add_argument("--wasmtime", help="the wasmtime 48.0.8 CLI (deps/tools/wasmtime-cli.sh)")
     ap.add_argument("--serve-args", default="", help="more arguments for every `wasmplug serve`")
     ap.add_argument("--ready-timeout", type=float, default=180,
@@ -432,6 +665,9 @@ def main():
     args.rounds = args.rounds or (1 if args.quick else 5)
     args.duration = args.duration or (1 if args.quick else 5)
     args.warmup = args.warmup if args.warmup is not None else (0 if args.quick else 1)
+    args.latency_duration = args.latency_duration or (1 if args.quick else 3)
+    if args.filter_duration is None:
+        args.filter_duration = 1 if args.quick else 3
     args.out = args.out or os.path.join(args.build, "bench", "http.json")
     for tool in ("wrk", "curl"):
         if not shutil.which(tool):
@@ -455,14 +691,20 @@ def main():
             if row.error:
                 continue
             try:
-                rps, p50, p99 = sample(row, args, wasmplug, native, log_dir)
+                loaded, lat = sample(row, args, wasmplug, native, log_dir)
             except (RowError, OSError, subprocess.SubprocessError) as e:
                 row.error = str(e)
                 log(f"bench-http: round {rnd + 1}: {row.name}: ERROR: {e}")
                 continue
-            row.samples.append((rps, p50, p99))
-            log(f"bench-http: round {rnd + 1}/{args.rounds}: {row.name:<28} {rps:10.0f} rps"
-                f"  p50 {p50:.3f} ms  p99 {p99:.3f} ms")
+            if lat:
+                row.lat_samples[rnd] = tuple(lat)
+                log(f"bench-http: round {rnd + 1}/{args.rounds}: {row.name:<28} {lat[0]:10.0f} rps"
+                    f"  p50 {1e3 * lat[1]:.1f} us  p99 {1e3 * lat[2]:.1f} us  (-t1 -c1)")
+            if loaded:
+                rps, p50, p99 = loaded
+                row.samples.append((rps, p50, p99))
+                log(f"bench-http: round {rnd + 1}/{args.rounds}: {row.name:<28} {rps:10.0f} rps"
+                    f"  p50 {p50:.3f} ms  p99 {p99:.3f} ms")
 
     results = summarize(rows)
     print_table(rows, args)

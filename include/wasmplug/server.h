@@ -13,7 +13,11 @@
  *     "plugins": { "hello": { "path": "hello.wasm", "manifest": { ... } } },
  *     "routes": [ { "match": { "path": "/api/...", "methods": ["GET"] },
  *                   "plugin": "hello", "timeout_ms": 1000, "max_body": "1MiB",
- *                   "instances": { "mode": "reuse", "max_uses": 1000 } } ] }
+ *                   "instances": { "mode": "reuse", "max_uses": 1000 } },
+ *                 { "match": { "path": "/old/..." }, "upstream": "http://10.0.0.5:8080" } ] }
+ *
+ * A route runs a plugin, or with "upstream" forwards to an HTTP server (a
+ * reverse proxy; the library then also needs libcurl).
  *
  * Every change (a file replaced on disk, wp_server_control, the control
  * listener) builds and compiles a whole new state off the request path and

@@ -11,9 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
+#include "util/hash.h"
 #include "util/utf8.h"
 
 /* ------------------------------------------------------------------------ */
@@ -98,51 +98,9 @@ static uint8_t *bytes_dup(const void *data, size_t len) {
 /* Key indexes (see wp_key_index in manifest.h)                             */
 /* ------------------------------------------------------------------------ */
 
-static uint64_t rotl(uint64_t x, int b) { return x << b | x >> (64 - b); }
-
-static void sip_round(uint64_t v[4]) {
-  v[0] += v[1], v[1] = rotl(v[1], 13), v[1] ^= v[0], v[0] = rotl(v[0], 32);
-  v[2] += v[3], v[3] = rotl(v[3], 16), v[3] ^= v[2];
-  v[0] += v[3], v[3] = rotl(v[3], 21), v[3] ^= v[0];
-  v[2] += v[1], v[1] = rotl(v[1], 17), v[1] ^= v[2], v[2] = rotl(v[2], 32);
-}
-
-/*
- * SipHash-1-3 of `len` bytes under `key`: a keyed hash, so that whoever
- * writes the manifest cannot pick keys that all land in one slot without
- * knowing the key.
- */
-static uint64_t siphash13(const uint64_t key[2], const char *s, size_t len) {
-  uint64_t v[4] = {key[0] ^ 0x736f6d6570736575ULL, key[1] ^ 0x646f72616e646f6dULL,
-                   key[0] ^ 0x6c7967656e657261ULL, key[1] ^ 0x7465646279746573ULL};
-  const unsigned char *u = (const unsigned char *)s;
-  uint64_t m;
-  size_t i, j;
-
-  for (i = 0; i + 8 <= len; i += 8) {
-    for (m = 0, j = 0; j < 8; j++) m |= (uint64_t)u[i + j] << (8 * j);
-    v[3] ^= m, sip_round(v), v[0] ^= m;
-  }
-  for (m = (uint64_t)len << 56, j = 0; i + j < len; j++) m |= (uint64_t)u[i + j] << (8 * j);
-  v[3] ^= m, sip_round(v), v[0] ^= m;
-  v[2] ^= 0xff;
-  sip_round(v), sip_round(v), sip_round(v);
-  return v[0] ^ v[1] ^ v[2] ^ v[3];
-}
-
-/*
- * A fresh random hash key. Without the kernel's randomness (a very old
- * kernel), the clock and addresses still vary between processes, which is
- * all that is needed against keys prepared in advance.
- */
-static void index_seed(wp_key_index *ix) {
-  struct timespec ts;
-
-  if (getrandom(ix->seed, sizeof ix->seed, GRND_NONBLOCK) == (ssize_t)sizeof ix->seed) return;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  ix->seed[0] = (uint64_t)(uintptr_t)ix ^ (uint64_t)ts.tv_nsec << 21;
-  ix->seed[1] = (uint64_t)ts.tv_sec * 0x9E3779B97F4A7C15ULL ^ (uint64_t)(uintptr_t)&ts;
-}
+/* Keyed: whoever writes the manifest cannot pick keys that all land in one
+   slot without knowing the key (util/hash.h). */
+static void index_seed(wp_key_index *ix) { wp_hash_seed(ix->seed); }
 
 /* The key of item i of a list (env, config or dirs). */
 typedef const char *(*key_at_fn)(const void *list, size_t i);
@@ -176,7 +134,7 @@ static size_t index_find(const wp_key_index *ix, const void *list, size_t n, key
   size_t slot;
 
   if (!ix->nslots) return n;
-  slot = index_slot(ix, list, key_at, key, len, siphash13(ix->seed, key, len));
+  slot = index_slot(ix, list, key_at, key, len, wp_siphash13(ix->seed, key, len));
   return ix->slots[slot].pos ? ix->slots[slot].pos - 1 : n;
 }
 
@@ -184,7 +142,7 @@ static size_t index_find(const wp_key_index *ix, const void *list, size_t n, key
 static void index_put(wp_key_index *ix, const void *list, key_at_fn key_at, size_t pos) {
   const char *key = key_at(list, pos);
   size_t len = strlen(key);
-  uint64_t hash = siphash13(ix->seed, key, len);
+  uint64_t hash = wp_siphash13(ix->seed, key, len);
 
   ix->slots[index_slot(ix, list, key_at, key, len, hash)] = (wp_key_slot){.pos = pos + 1,
                                                                           .hash = hash};

@@ -11,7 +11,7 @@ trap cleanup EXIT
 "$WASMPLUG" serve "$plugin" --listen 127.0.0.1:0 --access-log off --no-watch 2>"$log" &
 pid=$!
 url=
-for _ in $(seq 300); do
+for _ in $(seq 1200); do  # up to 2 minutes: a JS component compiles slowly under sanitizers
   url=$(sed -n 's/^wasmplug serve: listening on \(http:[^ ]*\)$/\1/p' "$log")
   [ -n "$url" ] && break
   kill -0 "$pid" 2>/dev/null || { echo "FAIL: wasmplug serve exited:"; cat "$log"; exit 1; }

@@ -63,7 +63,9 @@ class Server:
         timeout = timeout or self.timeout
         fd, self.log_path = tempfile.mkstemp(dir=TMP, suffix=".log")
         self.log_file = os.fdopen(fd, "w+")
-        cmd = [CLI, "serve", self.target, "--listen", "127.0.0.1:0"] + self.args
+        # target None: no PLUGIN.wasm or SERVER.json (e.g. serve --upstream URL).
+        cmd = ([CLI, "serve"] + ([self.target] if self.target else []) +
+               ["--listen", "127.0.0.1:0"] + self.args)
         env = dict(os.environ)
         env.update(self.env or {})
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=self.log_file, env=env)

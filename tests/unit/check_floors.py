@@ -3,7 +3,7 @@
 
 The floors, lowest first (also in HACKING.md):
 
-    util < engine < plugin < instance < {core, component} < src/*.c (the top)
+    util < engine < plugin < instance < {core, component, proxywasm} < src/*.c (the top)
 
 A file may include headers of its own floor and of lower ones; the kinds
 (core, component) are side by side and do not include each other; only the
@@ -22,7 +22,8 @@ import re
 import sys
 import tempfile
 
-FLOORS = {"util": 0, "engine": 1, "plugin": 2, "instance": 3, "core": 4, "component": 4}
+FLOORS = {"util": 0, "engine": 1, "plugin": 2, "instance": 3, "core": 4, "component": 4,
+          "proxywasm": 4}
 TOP = 5
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 
