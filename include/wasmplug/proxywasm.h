@@ -65,11 +65,14 @@ typedef struct wp_pw_config wp_pw_config;
 typedef struct wp_pw_worker wp_pw_worker;
 typedef struct wp_pw_stream wp_pw_stream;
 
-/** What a filter decided for a stream after one step. */
+/**
+ * What a filter decided for a stream after one step. PAUSE on a body chunk
+ * before its end means "keep buffering: send the next chunk"; otherwise it
+ * means "wait for WP_PW_EVENT_CONTINUE_*".
+ */
 typedef enum wp_pw_action {
   WP_PW_CONTINUE = 0,       /**< pass on what the stream holds now (headers, body) */
-  WP_PW_PAUSE = 1,          /**< hold it: on a body, keep buffering (send the next chunk);
-               after end of stream, wait for WP_PW_EVENT_CONTINUE_* */
+  WP_PW_PAUSE = 1,          /**< hold it (see above) */
   WP_PW_LOCAL_RESPONSE = 2, /**< answer with wp_pw_stream_get_local_response instead */
   WP_PW_CLOSE = 3,          /**< the filter closed the stream: reset it */
 } wp_pw_action;
@@ -90,14 +93,18 @@ typedef enum wp_pw_buffer {
   WP_PW_UPSTREAM_DATA = 3,
 } wp_pw_buffer;
 
-/** Something that happened to a stream outside a step (from wp_pw_worker_poll). */
+/**
+ * Something that happened to a stream outside a step (from
+ * wp_pw_worker_poll). After FAILED (the stream's VM failed) answer 500, or
+ * let the request pass if the plugin is fail-open; the stream can only be
+ * freed then.
+ */
 typedef enum wp_pw_event {
   WP_PW_EVENT_CONTINUE_REQUEST = 0,  /**< resume the paused request (or downstream data) */
   WP_PW_EVENT_CONTINUE_RESPONSE = 1, /**< resume the paused response (or upstream data) */
   WP_PW_EVENT_LOCAL_RESPONSE = 2,    /**< answer with wp_pw_stream_get_local_response */
   WP_PW_EVENT_CLOSE = 3,             /**< the filter closed the stream */
-  WP_PW_EVENT_FAILED = 4,            /**< the stream's VM failed: answer 500 (or pass if
-                    the plugin is fail-open); only free it now */
+  WP_PW_EVENT_FAILED = 4,            /**< the stream's VM failed (see above) */
 } wp_pw_event;
 
 /**
