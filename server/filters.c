@@ -261,10 +261,11 @@ static char *cluster_url(srv_pw *pw, const char *name) {
   return url;
 }
 
-static const char *header_value(const wp_http_header *h, size_t n, const char *name) {
+/* A header's value (NUL-terminated: maps and messages keep them so), or "". */
+static const char *value_of(const wp_http_header *h, size_t n, const char *name) {
   for (size_t i = 0; i < n; i++)
     if (strcmp(h[i].name, name) == 0) return (const char *)h[i].value;
-  return NULL;
+  return "";
 }
 
 /* proxy_http_call: the cluster's URL + :path, :method, the other headers, Host = :authority. */
@@ -277,9 +278,9 @@ static int http_call(void *user, wp_pw_worker *w, const wp_pw_plugin *p, uint64_
             call->cluster);
     return -1;
   }
-  const char *path = header_value(call->headers, call->n_headers, ":path");
-  const char *method = header_value(call->headers, call->n_headers, ":method");
-  const char *authority = header_value(call->headers, call->n_headers, ":authority");
+  const char *path = value_of(call->headers, call->n_headers, ":path");
+  const char *method = value_of(call->headers, call->n_headers, ":method");
+  const char *authority = value_of(call->headers, call->n_headers, ":authority");
   size_t ulen = strlen(base) + strlen(path) + 2;
   char *url = malloc(ulen);
   wp_http_header *h = calloc(call->n_headers + 1, sizeof *h);
@@ -479,13 +480,14 @@ void pw_run_set_timeout(pw_run *r, uint32_t timeout_ms) {
   r->deadline_ns = r->start_ns + (uint64_t)timeout_ms * 1000000u;
 }
 
-/* A header borrowed into m (room was made for it). */
-static void put(message *m, const char *name, const char *value) {
-  m->h[m->n++] = (wp_http_header){name, strlen(name), (const uint8_t *)value, strlen(value)};
+/* Pseudo-header i of m (message_set made room for it). */
+static void put(message *m, size_t i, const char *name, const char *value) {
+  m->h[i] = (wp_http_header){name, strlen(name), (const uint8_t *)value, strlen(value)};
 }
 
-/* m's header array: `extra` pseudo-headers, then the caller's (but Host, which
-   is :authority). */
+/* m's header array: room for `extra` pseudo-headers (put first by the
+   caller), then the caller's headers but Host when `drop_host` (the request
+   has it as :authority). */
 static bool message_set(message *m, size_t extra, const wp_http_header *h, size_t n,
                         const uint8_t *body, size_t len, bool drop_host) {
   message_free(m);
@@ -495,7 +497,6 @@ static bool message_set(message *m, size_t extra, const wp_http_header *h, size_
     if (!drop_host || strcmp(h[i].name, "host") != 0) m->h[m->n++] = h[i];
   m->body = body;
   m->len = len;
-  m->n = 0; /* the caller puts the pseudo-headers first */
   return true;
 }
 
@@ -503,13 +504,10 @@ bool pw_run_set_request(pw_run *r, const char *method, const char *uri, const ch
                         const wp_http_header *headers, size_t n, const uint8_t *body, size_t len) {
   message *m = &r->req;
   if (!message_set(m, 4, headers, n, body, len, true)) return false;
-  size_t given = 0;
-  for (size_t i = 0; i < n; i++) given += strcmp(headers[i].name, "host") != 0;
-  put(m, ":method", method);
-  put(m, ":path", uri);
-  put(m, ":authority", authority);
-  put(m, ":scheme", "http");
-  m->n += given;
+  put(m, 0, ":method", method);
+  put(m, 1, ":path", uri);
+  put(m, 2, ":authority", authority);
+  put(m, 3, ":scheme", "http");
   return true;
 }
 
@@ -518,8 +516,7 @@ bool pw_run_set_response(pw_run *r, int status, const wp_http_header *headers, s
   message *m = &r->resp;
   if (!message_set(m, 1, headers, n, body, len, false)) return false;
   snprintf(m->status, sizeof m->status, "%d", status);
-  put(m, ":status", m->status);
-  m->n += n;
+  put(m, 0, ":status", m->status);
   r->phase = PH_RESP_HEADERS;
   r->at = 0;
   r->hsrc = r->bsrc = -1;
@@ -755,13 +752,6 @@ pw_result pw_run_response(pw_run *r) {
   pw_result res = run_phases(r, PH_RESP_DONE);
   pthread_mutex_unlock(&r->slot->lock);
   return res;
-}
-
-/* A header's value (NUL-terminated: maps and messages keep them so), or "". */
-static const char *value_of(const wp_http_header *h, size_t n, const char *name) {
-  for (size_t i = 0; i < n; i++)
-    if (strcmp(h[i].name, name) == 0) return (const char *)h[i].value;
-  return "";
 }
 
 /* r->out_h: the headers of h but the pseudo-headers (borrowed from h). */

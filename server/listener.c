@@ -52,7 +52,8 @@ struct srv_request {
   srv_conn *conn;
   char *uri; /* as sent: path and query */
   const char *method;
-  char remote[64];
+  char remote[64];      /* the client's address, and its port */
+  char remote_port[8];
   bool started;
   int status;
   uint8_t *body;
@@ -549,20 +550,6 @@ static bool handle_filtered(srv_request *rq) {
                              resp->body_len);
 }
 
-/* "ip:port" of the client (rq->remote is the address alone). */
-static void client_address(struct MHD_Connection *c, const srv_request *rq, char *out,
-                           size_t size) {
-  out[0] = '\0';
-  const union MHD_ConnectionInfo *ai = MHD_get_connection_info(c,
-                                                               MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-  if (!ai || !ai->client_addr) return;
-  const struct sockaddr *sa = ai->client_addr;
-  unsigned port = sa->sa_family == AF_INET6
-                      ? ntohs(((const struct sockaddr_in6 *)(const void *)sa)->sin6_port)
-                      : ntohs(((const struct sockaddr_in *)(const void *)sa)->sin_port);
-  snprintf(out, size, sa->sa_family == AF_INET6 ? "[%s]:%u" : "%s:%u", rq->remote, port);
-}
-
 static enum MHD_Result start_filtered(struct MHD_Connection *c, srv_request *rq) {
   enum MHD_Result ret;
   if (!(rq->fhl = calloc(1, sizeof *rq->fhl))) return fail_text(c, rq, 503, "out of memory\n");
@@ -572,8 +559,10 @@ static enum MHD_Result start_filtered(struct MHD_Connection *c, srv_request *rq)
     return ret;
   }
   const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "host");
+  /* "ip:port" ("[v6]:port") for the source.address property. */
   char remote[96];
-  client_address(c, rq, remote, sizeof remote);
+  snprintf(remote, sizeof remote, strchr(rq->remote, ':') ? "[%s]:%s" : "%s:%s", rq->remote,
+           rq->remote_port);
   pw_run_info info = {.remote = remote,
                       .local = rq->srv->settings.listen,
                       .connection_id = rq->conn ? rq->conn->id : 0,
@@ -664,7 +653,8 @@ static enum MHD_Result first_call(struct MHD_Connection *c, srv_request *rq, con
     getnameinfo(ai->client_addr,
                 ai->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
                                                        : sizeof(struct sockaddr_in),
-                rq->remote, sizeof rq->remote, NULL, 0, NI_NUMERICHOST);
+                rq->remote, sizeof rq->remote, rq->remote_port, sizeof rq->remote_port,
+                NI_NUMERICHOST | NI_NUMERICSERV);
   set_phase(rq, PHASE_BODY);
   atomic_fetch_add(&srv->in_flight, 1);
   pthread_mutex_lock(&srv->conn_lock);

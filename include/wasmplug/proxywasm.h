@@ -243,6 +243,7 @@ void wp_pw_host_foreach_metric(wp_pw_host *host, void (*fn)(void *user, const wp
 
 /** A new plugin configuration: no name (the file's), root id "", vm id "", no configuration. */
 wp_pw_config *wp_pw_config_new(void);
+/** Frees a configuration (plugins loaded with it keep their own copy). NULL is ignored. */
 void wp_pw_config_free(wp_pw_config *cfg);
 
 /** The plugin's name (logs, the plugin_name property). */
@@ -279,11 +280,13 @@ wp_error *wp_pw_plugin_load_bytes(wp_pw_host *host, const char *name, const void
 wp_pw_plugin *wp_pw_plugin_ref(wp_pw_plugin *plugin);
 void wp_pw_plugin_free(wp_pw_plugin *plugin);
 
+/** The plugin's name, root id and vm id, as configured (borrowed; "" when not set). */
 const char *wp_pw_plugin_get_name(const wp_pw_plugin *plugin);
 const char *wp_pw_plugin_get_root_id(const wp_pw_plugin *plugin);
 const char *wp_pw_plugin_get_vm_id(const wp_pw_plugin *plugin);
 /** "0.2.0" or "0.2.1", from the module's export. */
 const char *wp_pw_plugin_get_abi_version(const wp_pw_plugin *plugin);
+/** Whether a failure of this filter should let the request through (wp_pw_config_set_fail_open). */
 bool wp_pw_plugin_get_fail_open(const wp_pw_plugin *plugin);
 /** Whether the filter has HTTP callbacks (request or response) or TCP ones. */
 bool wp_pw_plugin_is_http_filter(const wp_pw_plugin *plugin);
@@ -302,6 +305,7 @@ wp_error *wp_pw_worker_new(wp_pw_host *host, void *user_data, wp_pw_worker **out
  */
 void wp_pw_worker_free(wp_pw_worker *w);
 
+/** The `user_data` given to wp_pw_worker_new. */
 void *wp_pw_worker_get_user_data(const wp_pw_worker *w);
 
 /**
@@ -344,11 +348,11 @@ void wp_pw_worker_post_http_failure(wp_pw_worker *w, uint64_t token);
 
 /** Facts about the connection a stream belongs to (all optional, copied). */
 typedef struct wp_pw_stream_info {
-  const char *source_address;      /**< "ip:port" of the client */
+  const char *source_address; /**< "ip:port" of the client */
   const char *destination_address; /**< "ip:port" the client connected to */
-  const char *protocol;            /**< "HTTP/1.1" */
-  const char *route_name;          /**< for the route_name property */
-  const char *upstream_address;    /**< where the request goes, if known */
+  const char *protocol; /**< "HTTP/1.1" */
+  const char *route_name; /**< for the route_name property */
+  const char *upstream_address; /**< where the request goes, if known */
   uint64_t connection_id;
 } wp_pw_stream_info;
 
@@ -375,6 +379,7 @@ wp_error *wp_pw_stream_new_tcp(wp_pw_worker *w, wp_pw_plugin *plugin, const wp_p
  */
 void wp_pw_stream_free(wp_pw_stream *s);
 
+/** The `user_data` given when the stream was made, and its plugin (borrowed). */
 void *wp_pw_stream_get_user_data(const wp_pw_stream *s);
 wp_pw_plugin *wp_pw_stream_get_plugin(const wp_pw_stream *s);
 

@@ -278,16 +278,20 @@ wp_error *pw_vm_get(wp_pw_worker *w, wp_pw_plugin *p, pw_vm **out, pw_root **roo
   return NULL;
 }
 
+/* A root context's goodbye: on_done, then on_delete (its on_done answer
+   cannot be waited for: the root is going now). */
+static void end_root(pw_vm *vm, uint32_t id) {
+  uint32_t done;
+  wp_error *err = pw_vm_call(vm, PW_ON_DONE, id, &id, 1, 1, &done);
+  if (err) log_failure(vm, err);
+  else call_logged(vm, PW_ON_DELETE, id);
+}
+
 bool pw_vm_stop_root(pw_vm *vm, const wp_pw_plugin *p) {
   for (size_t i = 0; i < vm->nroots; i++) {
     pw_root *r = vm->roots[i];
     if (r->plugin != p) continue;
-    if (!vm->failed) {
-      uint32_t id = r->ctx, done;
-      wp_error *err = pw_vm_call(vm, PW_ON_DONE, id, &id, 1, 1, &done);
-      if (err) log_failure(vm, err);
-      else call_logged(vm, PW_ON_DELETE, id);
-    }
+    if (!vm->failed) end_root(vm, r->ctx);
     pw_worker_forget_calls(vm->w, vm, r->ctx);
     remove_ctx(vm, r->ctx);
     vm->roots[i] = vm->roots[--vm->nroots];
@@ -309,12 +313,7 @@ void pw_vm_fail(pw_vm *vm) {
    cannot be waited for: the worker is going). */
 void pw_vm_free(pw_vm *vm) {
   if (!vm) return;
-  for (size_t i = 0; i < vm->nroots && !vm->failed; i++) {
-    uint32_t id = vm->roots[i]->ctx, done;
-    wp_error *err = pw_vm_call(vm, PW_ON_DONE, id, &id, 1, 1, &done);
-    if (err) log_failure(vm, err);
-    else call_logged(vm, PW_ON_DELETE, id);
-  }
+  for (size_t i = 0; i < vm->nroots && !vm->failed; i++) end_root(vm, vm->roots[i]->ctx);
   pw_worker_forget_calls(vm->w, vm, 0);
   wp_instance_free(vm->inst);
   for (size_t i = 0; i < vm->nroots; i++) {

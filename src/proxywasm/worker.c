@@ -207,15 +207,19 @@ static pw_pending_call *take_call(wp_pw_worker *w, uint64_t token) {
 
 void pw_pending_call_cancel(wp_pw_worker *w, uint64_t token) { free(take_call(w, token)); }
 
+/* The first of two errors (either may be NULL); the other is freed. */
+static wp_error *first_of(wp_error *first, wp_error *err) {
+  if (!first) return err;
+  wp_error_free(err);
+  return first;
+}
+
+/* As first_of, logging err (a filter's failure) with the filter's name. */
 static wp_error *keep_first(wp_error *first, wp_error *err, pw_vm *vm) {
-  if (!err) return first;
-  pw_log(vm->w->host, pw_vm_plugin(vm), WP_LOG_ERROR, wp_error_get_message(err),
-         strlen(wp_error_get_message(err)));
-  if (first) {
-    wp_error_free(err);
-    return first;
-  }
-  return err;
+  if (err)
+    pw_log(vm->w->host, pw_vm_plugin(vm), WP_LOG_ERROR, wp_error_get_message(err),
+           strlen(wp_error_get_message(err)));
+  return first_of(first, err);
 }
 
 /* proxy_on_http_call_response(root, token, headers, body size, trailers); no response: zeros. */
@@ -343,18 +347,12 @@ wp_error *wp_pw_worker_poll(wp_pw_worker *w) {
   while (mail) {
     pw_mail *m = mail;
     mail = m->next;
-    wp_error *err = handle_mail(w, m);
-    if (err && !first) first = err;
-    else wp_error_free(err);
+    first = first_of(first, handle_mail(w, m));
     pw_mail_free(m);
   }
   uint64_t now = pw_now_ns();
-  wp_error *err = run_timeouts(w, now);
-  if (err && !first) first = err;
-  else wp_error_free(err);
-  err = run_ticks(w, now);
-  if (err && !first) first = err;
-  else wp_error_free(err);
+  first = first_of(first, run_timeouts(w, now));
+  first = first_of(first, run_ticks(w, now));
   pw_worker_reap(w);
   deliver_events(w);
   return first;

@@ -18,6 +18,8 @@ import threading
 from serve_lib import *  # noqa: F401,F403  (CLI, PLUG, TMP, Server, check, eq, request...)
 import serve_lib
 
+req = raw_request  # (status, [(name, value)], body): repeated headers kept
+
 
 class Skip(Exception):
     """A test that cannot run here (a filter not built): not a failure."""
@@ -134,26 +136,6 @@ def wait_for(cond, timeout=5.0, step=0.02):
 def wait_log(s, text, timeout=5.0, count=1):
     """Waits until the server's log has `text` (at least `count` times)."""
     return wait_for(lambda: s.log().count(text) >= count, timeout)
-
-
-def free_port():
-    """A port with nothing listening on it (bound, then closed)."""
-    so = socket.socket()
-    so.bind(("127.0.0.1", 0))
-    port = so.getsockname()[1]
-    so.close()
-    return port
-
-
-def req(port, method, path, body=None, headers=None, timeout=30):
-    """One request on a new connection: (status, [(lower-case name, value)], body)."""
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        c.request(method, path, body=body, headers=headers or {})
-        r = c.getresponse()
-        return r.status, [(k.lower(), v) for k, v in r.getheaders()], r.read()
-    finally:
-        c.close()
 
 
 def values(hdrs, name):

@@ -104,15 +104,31 @@ class Server:
         self.stop()
 
 
-def request(port, method, path, body=None, headers=None, timeout=30):
-    """One request on a new connection: (status, headers dict, body bytes)."""
+def raw_request(port, method, path, body=None, headers=None, timeout=30):
+    """One request on a new connection: (status, [(lower-case name, value)], body
+    bytes), every header kept (repeated ones too)."""
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         c.request(method, path, body=body, headers=headers or {})
         r = c.getresponse()
-        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+        return r.status, [(k.lower(), v) for k, v in r.getheaders()], r.read()
     finally:
         c.close()
+
+
+def request(port, method, path, body=None, headers=None, timeout=30):
+    """One request on a new connection: (status, headers dict, body bytes)."""
+    st, hdrs, body = raw_request(port, method, path, body, headers, timeout)
+    return st, dict(hdrs), body
+
+
+def free_port():
+    """A port with nothing listening on it (bound, then closed)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
 
 
 def get(port, path, **kw):

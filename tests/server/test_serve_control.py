@@ -99,12 +99,4 @@ def test_tcp_token():
           r.stderr)
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
 run_tests(globals())

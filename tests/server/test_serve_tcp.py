@@ -60,14 +60,6 @@ class Echo:
             return len(self.received)
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def tcp_ports(server):
     """The TCP listeners' ports, in config order, from the server's log."""
     return [int(p) for p in re.findall(r"tcp listening on 127\.0\.0\.1:(\d+)", server.log())]

@@ -109,26 +109,6 @@ class Upstream:
 UP = Upstream()
 
 
-def free_port():
-    """A port with nothing listening on it (bound, then closed)."""
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def raw_request(port, method, path, body=None, headers=None, timeout=30):
-    """Like request(), but the headers as a list of (lower-case name, value)."""
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        c.request(method, path, body=body, headers=headers or {})
-        r = c.getresponse()
-        return r.status, [(k.lower(), v) for k, v in r.getheaders()], r.read()
-    finally:
-        c.close()
-
-
 def echoed(body):
     """The upstream's echo, with its headers as a dict of lists."""
     e = json.loads(body)
