@@ -427,13 +427,17 @@ void pw_unlock_worker(srv_pw *pw) { pthread_mutex_unlock(&thread_slot(pw)->lock)
 
 pw_run *pw_run_new(srv_pw *pw, const pw_run_info *info, void (*suspend_fn)(void *),
                    void (*resume_fn)(void *), void *user) {
-  pw_run *r = calloc(1, sizeof *r);
+  /* One allocation: the run, then copies of the two addresses. */
+  size_t lr = info->remote ? strlen(info->remote) + 1 : 0;
+  size_t ll = info->local ? strlen(info->local) + 1 : 0;
+  pw_run *r = calloc(1, sizeof *r + lr + ll);
   if (!r) return NULL;
   r->pw = pw;
   r->slot = thread_slot(pw);
   r->info = *info;
-  r->remote = info->remote ? strdup(info->remote) : NULL;
-  r->local = info->local ? strdup(info->local) : NULL;
+  char *at = (char *)(r + 1);
+  if (lr) r->remote = memcpy(at, info->remote, lr);
+  if (ll) r->local = memcpy(at + lr, info->local, ll);
   r->info.remote = r->remote;
   r->info.local = r->local;
   r->hsrc = r->bsrc = -1;
@@ -466,8 +470,6 @@ void pw_run_free(pw_run *r) {
   message_free(&r->req);
   message_free(&r->resp);
   free(r->out_h);
-  free(r->remote);
-  free(r->local);
   free(r->error);
   free(r);
 }
@@ -515,7 +517,12 @@ bool pw_run_set_response(pw_run *r, int status, const wp_http_header *headers, s
                          const uint8_t *body, size_t len) {
   message *m = &r->resp;
   if (!message_set(m, 1, headers, n, body, len, false)) return false;
-  snprintf(m->status, sizeof m->status, "%d", status);
+  /* Three digits: handlers' statuses are 100-599 (the server answers 500 for others). */
+  if (status < 100 || status > 999) status = 500;
+  m->status[0] = (char)('0' + status / 100);
+  m->status[1] = (char)('0' + status / 10 % 10);
+  m->status[2] = (char)('0' + status % 10);
+  m->status[3] = '\0';
   put(m, 0, ":status", m->status);
   r->phase = PH_RESP_HEADERS;
   r->at = 0;

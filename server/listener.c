@@ -37,6 +37,9 @@ enum { PHASE_HEADERS, PHASE_BODY, PHASE_HANDLING };
 
 struct srv_conn {
   uint64_t id; /* the connection.id filters see: unique for the server's life */
+  /* The client's address and port, and both as "ip:port" ("[v6]:port"):
+     formatted once per connection, not per request. */
+  char remote[64], remote_port[8], source[96];
   int fd;
   int phase;
   uint64_t since_ns;
@@ -89,6 +92,20 @@ static void set_phase(srv_request *rq, int phase) {
   pthread_mutex_unlock(&rq->srv->conn_lock);
 }
 
+/* The client's numeric address and port, and "ip:port" (for source.address). */
+static void client_address(struct MHD_Connection *c, char remote[64], char port[8],
+                           char source[96]) {
+  remote[0] = port[0] = source[0] = '\0';
+  const union MHD_ConnectionInfo *ai = MHD_get_connection_info(c,
+                                                               MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  if (!ai || !ai->client_addr) return;
+  getnameinfo(ai->client_addr,
+              ai->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                     : sizeof(struct sockaddr_in),
+              remote, 64, port, 8, NI_NUMERICHOST | NI_NUMERICSERV);
+  snprintf(source, 96, strchr(remote, ':') ? "[%s]:%s" : "%s:%s", remote, port);
+}
+
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
                           enum MHD_ConnectionNotificationCode code) {
   wp_server *srv = cls;
@@ -101,6 +118,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
     conn->id = atomic_fetch_add(&srv->next_conn_id, 1) + 1;
     conn->phase = PHASE_HEADERS;
     conn->since_ns = srv_now_ns();
+    client_address(c, conn->remote, conn->remote_port, conn->source);
     pthread_mutex_lock(&srv->conn_lock);
     conn->next = srv->conns;
     if (srv->conns) srv->conns->prev = conn;
@@ -220,8 +238,12 @@ static void free_headers(header_list *l) {
 
 /* Response headers the server sets itself. */
 static bool server_header(const char *name) {
-  return strcmp(name, "content-length") == 0 || strcmp(name, "transfer-encoding") == 0 ||
-         strcmp(name, "connection") == 0 || strcmp(name, "keep-alive") == 0;
+  switch (name[0]) { /* most names start with none of these letters */
+  case 'c': return strcmp(name, "content-length") == 0 || strcmp(name, "connection") == 0;
+  case 't': return strcmp(name, "transfer-encoding") == 0;
+  case 'k': return strcmp(name, "keep-alive") == 0;
+  default: return false;
+  }
 }
 
 /* libmicrohttpd refuses a header with an empty value, which HTTP allows: one
@@ -531,7 +553,8 @@ static bool handle_filtered(srv_request *rq) {
   const uint8_t *body;
   pw_run_request_out(rq->pw, &method, &path, &authority, &h, &n, &body, &len);
   /* Handlers and upstreams see Host as the filters left :authority. */
-  wp_http_header *hs = malloc((n + 1) * sizeof *hs);
+  wp_http_header small[32];
+  wp_http_header *hs = n < 32 ? small : malloc((n + 1) * sizeof *hs);
   if (!hs) return false;
   memcpy(hs, h, n * sizeof *h);
   hs[n] = (wp_http_header){"host", 4, (const uint8_t *)authority, strlen(authority)};
@@ -544,7 +567,7 @@ static bool handle_filtered(srv_request *rq) {
                          .body = body,
                          .body_len = len};
   run_route(rq, &req, &rq->fresp);
-  free(hs);
+  if (hs != small) free(hs);
   wp_http_response *resp = &rq->fresp;
   return pw_run_set_response(rq->pw, resp->status, resp->headers, resp->n_headers, resp->body,
                              resp->body_len);
@@ -561,8 +584,10 @@ static enum MHD_Result start_filtered(struct MHD_Connection *c, srv_request *rq)
   const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "host");
   /* "ip:port" ("[v6]:port") for the source.address property. */
   char remote[96];
-  snprintf(remote, sizeof remote, strchr(rq->remote, ':') ? "[%s]:%s" : "%s:%s", rq->remote,
-           rq->remote_port);
+  if (rq->conn) memcpy(remote, rq->conn->source, sizeof remote);
+  else
+    snprintf(remote, sizeof remote, strchr(rq->remote, ':') ? "[%s]:%s" : "%s:%s", rq->remote,
+             rq->remote_port);
   pw_run_info info = {.remote = remote,
                       .local = rq->srv->settings.listen,
                       .connection_id = rq->conn ? rq->conn->id : 0,
@@ -647,14 +672,13 @@ static enum MHD_Result first_call(struct MHD_Connection *c, srv_request *rq, con
   const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c,
                                                                MHD_CONNECTION_INFO_SOCKET_CONTEXT);
   rq->conn = ci ? ci->socket_context : NULL;
-  const union MHD_ConnectionInfo *ai = MHD_get_connection_info(c,
-                                                               MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-  if (ai && ai->client_addr)
-    getnameinfo(ai->client_addr,
-                ai->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                                       : sizeof(struct sockaddr_in),
-                rq->remote, sizeof rq->remote, rq->remote_port, sizeof rq->remote_port,
-                NI_NUMERICHOST | NI_NUMERICSERV);
+  if (rq->conn) {
+    memcpy(rq->remote, rq->conn->remote, sizeof rq->remote);
+    memcpy(rq->remote_port, rq->conn->remote_port, sizeof rq->remote_port);
+  } else {
+    char source[96];
+    client_address(c, rq->remote, rq->remote_port, source);
+  }
   set_phase(rq, PHASE_BODY);
   atomic_fetch_add(&srv->in_flight, 1);
   pthread_mutex_lock(&srv->conn_lock);

@@ -25,27 +25,40 @@ static bool name_eq(const pw_pair *p, const char *name, size_t len) {
   return true;
 }
 
-/* Frees a pair's storage: the name and the value share one allocation (or
-   the map's block, freed with it). */
+/* Frees a pair's storage: one allocation for the name and the value, or
+   none when they live in the map's arena. */
 static void pair_free(pw_pair *p) {
   if (!p->in_block) free(p->name);
 }
 
-/*
- * A checked pair: "name\0value\0" in one allocation, so a pair costs one
- * malloc and one free. The caller has checked the caps.
- */
-static pw_map_status pair_make(pw_pair *p, const char *name, size_t name_len, const uint8_t *value,
-                               size_t value_len) {
-  if (!pw_header_name_ok(name, name_len) || !pw_header_value_ok(value, value_len))
-    return PW_MAP_BAD;
-  char *s = malloc(name_len + value_len + 2); /* both under PW_MAP_MAX_BYTES: no wrap */
-  if (!s) return PW_MAP_NO_MEMORY;
+/* Room for a pair's strings: from the arena while it has some, else malloc. */
+static char *pair_storage(pw_map *m, size_t size, bool *in_block) {
+  *in_block = m->block && size <= m->block_cap - m->block_used;
+  if (!*in_block) return malloc(size);
+  char *s = m->block + m->block_used;
+  m->block_used += size;
+  return s;
+}
+
+/* "name\0value\0", the name lower-cased, at s. */
+static void pair_write(pw_pair *p, char *s, const char *name, size_t name_len, const uint8_t *value,
+                       size_t value_len, bool in_block) {
   for (size_t i = 0; i < name_len; i++) s[i] = lower(name[i]);
   s[name_len] = '\0';
   if (value_len) memcpy(s + name_len + 1, value, value_len);
   s[name_len + 1 + value_len] = '\0';
-  *p = (pw_pair){s, name_len, (uint8_t *)s + name_len + 1, value_len, false};
+  *p = (pw_pair){s, name_len, (uint8_t *)s + name_len + 1, value_len, in_block};
+}
+
+/* A checked pair. The caller has checked the caps. */
+static pw_map_status pair_make(pw_map *m, pw_pair *p, const char *name, size_t name_len,
+                               const uint8_t *value, size_t value_len) {
+  if (!pw_header_name_ok(name, name_len) || !pw_header_value_ok(value, value_len))
+    return PW_MAP_BAD;
+  bool in_block;
+  char *s = pair_storage(m, name_len + value_len + 2, &in_block); /* under the caps: no wrap */
+  if (!s) return PW_MAP_NO_MEMORY;
+  pair_write(p, s, name, name_len, value, value_len, in_block);
   return PW_MAP_OK;
 }
 
@@ -68,8 +81,12 @@ static bool grow(pw_map *m) {
 
 void pw_map_clear(pw_map *m) {
   for (size_t i = 0; i < m->n; i++) pair_free(&m->pairs[i]);
-  free(m->block);
-  m->block = NULL;
+  if (m->block_cap > PW_MAP_KEEP_BYTES) {
+    free(m->block);
+    m->block = NULL;
+    m->block_cap = 0;
+  }
+  m->block_used = 0;
   m->n = 0;
   m->bytes = 0;
   m->view_valid = false;
@@ -79,6 +96,7 @@ void pw_map_free(pw_map *m) {
   pw_map_clear(m);
   free(m->pairs);
   free(m->view);
+  free(m->block);
   *m = (pw_map){0};
 }
 
@@ -87,7 +105,7 @@ pw_map_status pw_map_add(pw_map *m, const char *name, size_t name_len, const uin
   /* The caps first: they cost nothing, while checking a huge value would. */
   if (!fits(m->n, m->bytes, name_len, value_len)) return PW_MAP_TOO_BIG;
   if (!grow(m)) return PW_MAP_NO_MEMORY;
-  pw_map_status st = pair_make(&m->pairs[m->n], name, name_len, value, value_len);
+  pw_map_status st = pair_make(m, &m->pairs[m->n], name, name_len, value, value_len);
   if (st != PW_MAP_OK) return st;
   m->n++;
   m->bytes += name_len + value_len;
@@ -95,11 +113,25 @@ pw_map_status pw_map_add(pw_map *m, const char *name, size_t name_len, const uin
   return PW_MAP_OK;
 }
 
+/* Whether any of the n headers points into [b, b + len). */
+static bool points_into(const wp_http_header *h, size_t n, const char *b, size_t len) {
+  uintptr_t lo = (uintptr_t)b, hi = lo + len;
+  for (size_t i = 0; i < n; i++) {
+    uintptr_t a = (uintptr_t)h[i].name, v = (uintptr_t)h[i].value;
+    if ((a >= lo && a < hi) || (v >= lo && v < hi)) return true;
+  }
+  return false;
+}
+
+/* Slack left in a fresh arena for the pairs filters add to the headers. */
+#define PW_MAP_SLACK 512
+
 /*
  * The whole map at once, as a request's or response's headers arrive: every
  * pair checked first (so a refusal leaves the map as it was), then their
- * strings copied into one block instead of one allocation per pair, and the
- * pairs array kept when it is big enough. This runs for every stream.
+ * strings copied into the arena, which is reused when big enough and not
+ * what the headers are read from (they may be this map's own view). This
+ * runs for every stream: in the steady state it allocates nothing.
  */
 pw_map_status pw_map_set_all(pw_map *m, const wp_http_header *h, size_t n) {
   size_t bytes = 0, total = 0;
@@ -111,32 +143,41 @@ pw_map_status pw_map_set_all(pw_map *m, const wp_http_header *h, size_t n) {
     bytes += h[i].name_len + h[i].value_len;
     total += h[i].name_len + h[i].value_len + 2;
   }
-  char *block = n ? malloc(total) : NULL;
+  bool reuse = total <= m->block_cap && !points_into(h, n, m->block, m->block_cap);
+  size_t block_cap = reuse ? m->block_cap : total + PW_MAP_SLACK;
+  char *block = reuse ? m->block : malloc(block_cap);
   pw_pair *pairs = n > m->cap ? malloc(n * sizeof *pairs) : m->pairs;
-  if ((n && !block) || (n && !pairs)) {
-    free(block);
+  if ((!reuse && !block) || (n && !pairs)) {
+    if (!reuse) free(block);
     if (pairs != m->pairs) free(pairs);
     return PW_MAP_NO_MEMORY;
   }
-  size_t cap = pairs == m->pairs ? m->cap : n;
-  pw_map_clear(m);
-  if (pairs != m->pairs) free(m->pairs);
-  m->pairs = pairs;
-  m->cap = cap;
-  m->block = block;
+  /* The strings first: the old pairs may be what they are read from. */
   char *at = block;
   for (size_t i = 0; i < n; i++) {
-    char *name = at;
-    for (size_t k = 0; k < h[i].name_len; k++) name[k] = lower(h[i].name[k]);
-    name[h[i].name_len] = '\0';
-    uint8_t *value = (uint8_t *)name + h[i].name_len + 1;
-    if (h[i].value_len) memcpy(value, h[i].value, h[i].value_len);
-    value[h[i].value_len] = '\0';
-    m->pairs[i] = (pw_pair){name, h[i].name_len, value, h[i].value_len, true};
-    at = (char *)value + h[i].value_len + 1;
+    pw_pair p;
+    pair_write(&p, at, h[i].name, h[i].name_len, h[i].value, h[i].value_len, true);
+    at += h[i].name_len + h[i].value_len + 2;
   }
+  for (size_t i = 0; i < m->n; i++) pair_free(&m->pairs[i]);
+  if (!reuse) free(m->block);
+  if (pairs != m->pairs) {
+    free(m->pairs);
+    m->pairs = pairs;
+    m->cap = n;
+  }
+  m->block = block;
+  m->block_cap = block_cap;
+  at = block;
+  for (size_t i = 0; i < n; i++) {
+    size_t nl = h[i].name_len, vl = h[i].value_len;
+    m->pairs[i] = (pw_pair){at, nl, (uint8_t *)at + nl + 1, vl, true};
+    at += nl + vl + 2;
+  }
+  m->block_used = (size_t)(at - block);
   m->n = n;
   m->bytes = bytes;
+  m->view_valid = false;
   return PW_MAP_OK;
 }
 
@@ -175,7 +216,7 @@ pw_map_status pw_map_replace(pw_map *m, const char *name, size_t name_len, const
   if (first == m->n) return pw_map_add(m, name, name_len, value, value_len);
   if (!fits(m->n - same, m->bytes - same_bytes, name_len, value_len)) return PW_MAP_TOO_BIG;
   pw_pair p;
-  pw_map_status st = pair_make(&p, name, name_len, value, value_len);
+  pw_map_status st = pair_make(m, &p, name, name_len, value, value_len);
   if (st != PW_MAP_OK) return st;
   pw_pair *old = &m->pairs[first];
   m->bytes = m->bytes - old->name_len - old->value_len + name_len + value_len;

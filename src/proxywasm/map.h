@@ -37,7 +37,7 @@ typedef struct pw_pair {
   size_t name_len;
   uint8_t *value; /* NUL-terminated too */
   size_t value_len;
-  bool in_block; /* its strings live in the map's block (pw_map_set_all), not on their own */
+  bool in_block; /* its strings live in the map's block, not in an allocation of their own */
 } pw_pair;
 
 typedef struct pw_map {
@@ -47,11 +47,19 @@ typedef struct pw_map {
   wp_http_header *view;  /* pw_map_view's array, rebuilt after changes */
   size_t view_cap;
   bool view_valid;
-  char *block;           /* the strings of the pairs pw_map_set_all made, in one allocation */
+  /* An arena for the pairs' strings: pw_map_set_all fills it, later pairs
+     take what it has left, and clearing empties it without freeing it, so a
+     map reused for the next request costs no allocation. */
+  char *block;
+  size_t block_used, block_cap;
 } pw_map;
 
+/* Bytes of arena a map kept for reuse may hold (more is freed on clear). */
+#define PW_MAP_KEEP_BYTES (64u << 10)
+
 /* A zeroed pw_map is an empty map; pw_map_free releases it (and leaves it
-   empty); pw_map_clear empties it and keeps its arrays for reuse. */
+   empty); pw_map_clear empties it and keeps its arrays and its arena (up to
+   PW_MAP_KEEP_BYTES) for reuse. */
 void pw_map_free(pw_map *m);
 void pw_map_clear(pw_map *m);
 

@@ -278,7 +278,8 @@ struct wp_pw_stream {
   wp_pw_event_fn event_fn;
   void *user_data;
   char *source, *destination, *protocol, *route_name, *upstream; /* in `info`, or NULL */
-  char *info;
+  char *info;      /* kept (with its capacity) when the stream is recycled */
+  size_t info_cap;
   uint64_t connection_id;
   pw_property *props;
   /* effects the filter recorded during a callback */

@@ -21,8 +21,13 @@ static wp_error *copy_info(wp_pw_stream *s, const wp_pw_stream_info *info) {
   for (int i = 0; i < 5; i++) total += src[i] ? strlen(src[i]) + 1 : 0;
   s->connection_id = info->connection_id;
   if (!total) return NULL;
-  char *at = s->info = malloc(total);
-  if (!at) return wp_error_no_memory();
+  if (total > s->info_cap) {
+    free(s->info);
+    s->info_cap = 0;
+    if (!(s->info = malloc(total))) return wp_error_no_memory();
+    s->info_cap = total;
+  }
+  char *at = s->info;
   for (int i = 0; i < 5; i++) {
     if (!src[i]) continue;
     size_t n = strlen(src[i]) + 1;
@@ -48,7 +53,6 @@ static void clear_fields(wp_pw_stream *s) {
     pw_map_clear(&s->maps[i]);
     pw_buffer_clear(&s->bufs[i]);
   }
-  free(s->info);
   pw_properties_free(s->props);
   free_local(s->local);
   wp_pw_plugin_free(s->plugin);
@@ -56,18 +60,28 @@ static void clear_fields(wp_pw_stream *s) {
   pw_buffer bufs[4];
   memcpy(maps, s->maps, sizeof maps);
   memcpy(bufs, s->bufs, sizeof bufs);
+  char *info = s->info;
+  size_t info_cap = s->info_cap;
   memset(s, 0, sizeof *s);
   memcpy(s->maps, maps, sizeof maps);
   memcpy(s->bufs, bufs, sizeof bufs);
+  s->info = info;
+  s->info_cap = info_cap;
 }
 
-void pw_stream_destroy(wp_pw_stream *s) {
-  clear_fields(s);
+/* Frees what clear_fields keeps. */
+static void free_kept(wp_pw_stream *s) {
   for (int i = 0; i < 4; i++) {
     pw_map_free(&s->maps[i]);
     pw_buffer_free(&s->bufs[i]);
   }
+  free(s->info);
   free(s);
+}
+
+void pw_stream_destroy(wp_pw_stream *s) {
+  clear_fields(s);
+  free_kept(s);
 }
 
 /* A stream goes back to its worker's spares (a few, so that a burst does not
@@ -80,11 +94,7 @@ static void recycle(wp_pw_worker *w, wp_pw_stream *s) {
     w->spare[w->nspare++] = s;
     return;
   }
-  for (int i = 0; i < 4; i++) {
-    pw_map_free(&s->maps[i]);
-    pw_buffer_free(&s->bufs[i]);
-  }
-  free(s);
+  free_kept(s);
 }
 
 static wp_error *stream_new(wp_pw_worker *w, wp_pw_plugin *p, const wp_pw_stream_info *info,

@@ -212,6 +212,79 @@ static void test_map_set_all_and_view(void **state) {
   pw_map_free(&m);
 }
 
+/* The arena: reused after a clear, shared by later pairs, never read while
+   it is rewritten (set_all from the map's own view), and not kept when big. */
+static void test_map_arena(void **state) {
+  (void)state;
+  pw_map m = {0};
+  wp_http_header h[] = {{S(":path"), V("/a")}, {S("Accept"), V("*/*")}};
+  assert_int_equal(pw_map_set_all(&m, h, 2), PW_MAP_OK);
+  char *block = m.block;
+  assert_non_null(block);
+  /* A pair added later takes room in the arena (no allocation of its own). */
+  assert_int_equal(pw_map_add(&m, S("x-one"), V("1")), PW_MAP_OK);
+  assert_true(m.pairs[2].in_block);
+  assert_true((char *)m.pairs[2].name >= block && (char *)m.pairs[2].name < block + m.block_cap);
+  /* One bigger than what is left: an allocation of its own, freed with the map. */
+  char big[2048];
+  memset(big, 'v', sizeof big);
+  assert_int_equal(pw_map_add(&m, S("x-big"), (const uint8_t *)big, sizeof big), PW_MAP_OK);
+  assert_false(m.pairs[3].in_block);
+
+  /* set_all from the map's own view: the copy reads the old strings before
+     it overwrites anything, and the pair with storage of its own is freed. */
+  size_t n;
+  const wp_http_header *v = pw_map_view(&m, &n);
+  assert_int_equal(n, 4);
+  assert_int_equal(pw_map_set_all(&m, v, n), PW_MAP_OK);
+  assert_int_equal(m.n, 4);
+  assert_pair(&m, 0, ":path", "/a");
+  assert_pair(&m, 1, "accept", "*/*");
+  assert_pair(&m, 2, "x-one", "1");
+  assert_int_equal(m.pairs[3].value_len, sizeof big);
+  assert_memory_equal(m.pairs[3].value, big, sizeof big);
+  for (size_t i = 0; i < 4; i++) assert_true(m.pairs[i].in_block);
+
+  /* Cleared, the arena stays for the next headers, which land at its start. */
+  block = m.block;
+  size_t cap = m.block_cap;
+  pw_map_clear(&m);
+  assert_int_equal(m.n, 0);
+  assert_ptr_equal(m.block, block);
+  assert_int_equal(pw_map_set_all(&m, h, 2), PW_MAP_OK);
+  assert_ptr_equal(m.block, block);
+  assert_int_equal(m.block_cap, cap);
+  assert_ptr_equal(m.pairs[0].name, block);
+  assert_pair(&m, 1, "accept", "*/*");
+  /* Its own view again, small enough for the arena: a fresh arena is made
+     instead of writing over what is being read. */
+  v = pw_map_view(&m, &n);
+  assert_int_equal(pw_map_set_all(&m, v, n), PW_MAP_OK);
+  assert_ptr_not_equal(m.block, block);
+  assert_pair(&m, 0, ":path", "/a");
+  assert_pair(&m, 1, "accept", "*/*");
+
+  /* A replace while the arena is full: the old value's room is not reused,
+     the map still reads right. */
+  for (int i = 0; i < 64; i++)
+    assert_int_equal(pw_map_replace(&m, S("Accept"), V("text/html")), PW_MAP_OK);
+  assert_int_equal(m.n, 2);
+  assert_pair(&m, 1, "accept", "text/html");
+
+  /* An arena over PW_MAP_KEEP_BYTES is let go on clear. */
+  static char huge[PW_MAP_KEEP_BYTES + 1];
+  memset(huge, 'h', sizeof huge);
+  wp_http_header hh[] = {{S("x-huge"), (const uint8_t *)huge, sizeof huge}};
+  assert_int_equal(pw_map_set_all(&m, hh, 1), PW_MAP_OK);
+  assert_true(m.block_cap > PW_MAP_KEEP_BYTES);
+  pw_map_clear(&m);
+  assert_null(m.block);
+  assert_int_equal(m.block_cap, 0);
+  assert_int_equal(pw_map_set_all(&m, h, 2), PW_MAP_OK);
+  assert_pair(&m, 0, ":path", "/a");
+  pw_map_free(&m);
+}
+
 /* ---- maps: the serialized form ---------------------------------------------------- */
 
 static void test_map_serialize_exact(void **state) {
@@ -976,6 +1049,7 @@ int main(void) {
       cmocka_unit_test(test_map_replace),
       cmocka_unit_test(test_map_remove),
       cmocka_unit_test(test_map_set_all_and_view),
+      cmocka_unit_test(test_map_arena),
       cmocka_unit_test(test_map_serialize_exact),
       cmocka_unit_test(test_map_round_trip),
       cmocka_unit_test(test_map_deserialize_empty_forms),
