@@ -13,6 +13,7 @@
 #include "filters.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,15 @@ typedef struct pw_slot {
   pthread_mutex_t lock;
   wp_pw_worker *w;
   srv_pw *pw;
+  /* Runs kept for the next requests of the slot's thread: a run is big (its
+     headers are inline) and every request needs one. */
+  pthread_mutex_t spare_lock;
+  pw_run *spare; /* linked through next */
+  unsigned nspare;
 } pw_slot;
+
+/* Spare runs a slot keeps at most. */
+#define SLOT_SPARE_RUNS 16
 
 struct srv_pw {
   wp_server *srv;
@@ -47,11 +56,20 @@ struct srv_pw {
 
 enum { PH_REQ_HEADERS, PH_REQ_BODY, PH_REQ_DONE, PH_RESP_HEADERS, PH_RESP_BODY, PH_RESP_DONE };
 
+/* Headers a run holds without an allocation of their own (most requests). */
+#define RUN_INLINE_HEADERS 16
+/* Filters a run holds without an allocation of its own. */
+#define RUN_INLINE_FILTERS 4
+
+/* Bytes of addresses (remote and local, NUL-terminated) a run holds inline. */
+#define RUN_INLINE_ADDRS 160
+
 /* A message (request or response) as it enters the chain: the caller's
    headers and body, borrowed, behind the pseudo-headers made here. */
 typedef struct message {
-  wp_http_header *h; /* owned array; the names and values are borrowed */
+  wp_http_header *h; /* `in`, or an owned array; the names and values are borrowed */
   size_t n;
+  wp_http_header *in; /* the run's inline array for this message */
   const uint8_t *body;
   size_t len;
   char status[8];      /* :status of a response */
@@ -61,7 +79,9 @@ struct pw_run {
   srv_pw *pw;
   pw_slot *slot;
   pw_run_info info;
-  char *remote, *local;
+  char *remote, *local; /* in addr_in, or in addr_heap */
+  char *addr_heap;
+  bool paused_once; /* it was on the paused list: pw_run_free must take it off */
   wp_pw_stream **s;
   wp_pw_plugin **p;
   size_t n, cap;
@@ -81,8 +101,16 @@ struct pw_run {
   void (*suspend_fn)(void *), (*resume_fn)(void *);
   void *user;
   /* the headers as the chain left them, without the pseudo-headers (borrowed) */
-  wp_http_header *out_h;
+  wp_http_header *out_h; /* out_in, or an owned array */
   size_t out_n, out_cap;
+  /* Inline storage (not cleared when a run is reused): everything above
+     RUN_INLINE is reset for each request. */
+#define RUN_INLINE out_in
+  wp_http_header out_in[RUN_INLINE_HEADERS];
+  wp_http_header req_in[RUN_INLINE_HEADERS], resp_in[RUN_INLINE_HEADERS];
+  wp_pw_stream *s_in[RUN_INLINE_FILTERS];
+  wp_pw_plugin *p_in[RUN_INLINE_FILTERS];
+  char addr_in[RUN_INLINE_ADDRS];
 };
 
 /* ---- the driver ------------------------------------------------------------------------ */
@@ -325,6 +353,7 @@ wp_error *pw_start(wp_server *srv, unsigned nslots, srv_pw **out) {
   if (!err && !(pw->slots = calloc(nslots, sizeof *pw->slots))) err = srv_no_memory();
   for (unsigned i = 0; !err && i < nslots; i++) {
     pthread_mutex_init(&pw->slots[i].lock, NULL);
+    pthread_mutex_init(&pw->slots[i].spare_lock, NULL);
     pw->slots[i].pw = pw;
     pw->nslots = i + 1;
     err = wp_pw_worker_new(pw->host, &pw->slots[i], &pw->slots[i].w);
@@ -373,6 +402,11 @@ void pw_stop(srv_pw *pw) {
   for (unsigned i = 0; i < pw->nslots; i++) {
     wp_pw_worker_free(pw->slots[i].w);
     pthread_mutex_destroy(&pw->slots[i].lock);
+    for (pw_run *r = pw->slots[i].spare, *next; r; r = next) {
+      next = r->next;
+      free(r);
+    }
+    pthread_mutex_destroy(&pw->slots[i].spare_lock);
   }
   free(pw->slots);
   free(pw->ready);
@@ -427,19 +461,38 @@ void pw_unlock_worker(srv_pw *pw) { pthread_mutex_unlock(&thread_slot(pw)->lock)
 
 pw_run *pw_run_new(srv_pw *pw, const pw_run_info *info, void (*suspend_fn)(void *),
                    void (*resume_fn)(void *), void *user) {
-  /* One allocation: the run, then copies of the two addresses. */
+  pw_slot *slot = thread_slot(pw);
+  pthread_mutex_lock(&slot->spare_lock);
+  pw_run *r = slot->spare;
+  if (r) {
+    slot->spare = r->next;
+    slot->nspare--;
+  }
+  pthread_mutex_unlock(&slot->spare_lock);
+  if (!r && !(r = malloc(sizeof *r))) return NULL;
+  memset(r, 0, offsetof(pw_run, RUN_INLINE));
+  /* The addresses: inline when they fit (they nearly always do). */
   size_t lr = info->remote ? strlen(info->remote) + 1 : 0;
   size_t ll = info->local ? strlen(info->local) + 1 : 0;
-  pw_run *r = calloc(1, sizeof *r + lr + ll);
-  if (!r) return NULL;
+  char *at = r->addr_in;
+  if (lr + ll > sizeof r->addr_in && !(at = r->addr_heap = malloc(lr + ll))) {
+    free(r);
+    return NULL;
+  }
   r->pw = pw;
-  r->slot = thread_slot(pw);
+  r->slot = slot;
   r->info = *info;
-  char *at = (char *)(r + 1);
   if (lr) r->remote = memcpy(at, info->remote, lr);
   if (ll) r->local = memcpy(at + lr, info->local, ll);
   r->info.remote = r->remote;
   r->info.local = r->local;
+  r->s = r->s_in;
+  r->p = r->p_in;
+  r->cap = RUN_INLINE_FILTERS;
+  r->out_h = r->out_in;
+  r->out_cap = RUN_INLINE_HEADERS;
+  r->req.in = r->req_in;
+  r->resp.in = r->resp_in;
   r->hsrc = r->bsrc = -1;
   r->start_ns = srv_now_ns();
   r->deadline_ns = r->start_ns + (uint64_t)(info->timeout_ms ? info->timeout_ms : 30000) * 1000000u;
@@ -450,28 +503,43 @@ pw_run *pw_run_new(srv_pw *pw, const pw_run_info *info, void (*suspend_fn)(void 
 }
 
 static void message_free(message *m) {
-  free(m->h);
-  *m = (message){0};
+  if (m->h != m->in) free(m->h);
+  m->h = NULL;
+  m->n = 0;
+  m->body = NULL;
+  m->len = 0;
 }
 
 void pw_run_free(pw_run *r) {
   if (!r) return;
-  pthread_mutex_lock(&r->pw->lock);
-  unpause(r->pw, r);
-  for (size_t i = 0; i < r->pw->nready; i++)
-    if (r->pw->ready[i] == r) r->pw->ready[i] = NULL;
-  pthread_mutex_unlock(&r->pw->lock);
+  if (r->paused_once) { /* else it never was on the paused or the ready list */
+    pthread_mutex_lock(&r->pw->lock);
+    unpause(r->pw, r);
+    for (size_t i = 0; i < r->pw->nready; i++)
+      if (r->pw->ready[i] == r) r->pw->ready[i] = NULL;
+    pthread_mutex_unlock(&r->pw->lock);
+  }
   pthread_mutex_lock(&r->slot->lock);
   for (size_t i = 0; i < r->n; i++) wp_pw_stream_free(r->s[i]);
   pthread_mutex_unlock(&r->slot->lock);
   for (size_t i = 0; i < r->n; i++) wp_pw_plugin_free(r->p[i]);
-  free(r->s);
-  free(r->p);
+  if (r->s != r->s_in) free(r->s);
+  if (r->p != r->p_in) free(r->p);
   message_free(&r->req);
   message_free(&r->resp);
-  free(r->out_h);
+  if (r->out_h != r->out_in) free(r->out_h);
   free(r->error);
-  free(r);
+  free(r->addr_heap);
+  pw_slot *slot = r->slot;
+  pthread_mutex_lock(&slot->spare_lock);
+  bool keep = slot->nspare < SLOT_SPARE_RUNS;
+  if (keep) {
+    r->next = slot->spare;
+    slot->spare = r;
+    slot->nspare++;
+  }
+  pthread_mutex_unlock(&slot->spare_lock);
+  if (!keep) free(r);
 }
 
 size_t pw_run_filters(const pw_run *r) { return r->n; }
@@ -493,7 +561,8 @@ static void put(message *m, size_t i, const char *name, const char *value) {
 static bool message_set(message *m, size_t extra, const wp_http_header *h, size_t n,
                         const uint8_t *body, size_t len, bool drop_host) {
   message_free(m);
-  if (!(m->h = malloc((n + extra) * sizeof *m->h))) return false;
+  m->h = n + extra <= RUN_INLINE_HEADERS ? m->in : malloc((n + extra) * sizeof *m->h);
+  if (!m->h) return false;
   m->n = extra;
   for (size_t i = 0; i < n; i++)
     if (!drop_host || strcmp(h[i].name, "host") != 0) m->h[m->n++] = h[i];
@@ -544,12 +613,20 @@ static void stream_event(void *user, wp_pw_stream *s, wp_pw_event ev) {
 
 static bool grow(pw_run *r) {
   if (r->n < r->cap) return true;
-  size_t cap = r->cap ? r->cap * 2 : 4;
-  wp_pw_stream **s = realloc(r->s, cap * sizeof *s);
-  if (s) r->s = s;
-  wp_pw_plugin **p = s ? realloc(r->p, cap * sizeof *p) : NULL;
-  if (p) r->p = p;
-  if (!s || !p) return false;
+  size_t cap = r->cap * 2;
+  wp_pw_stream **s = malloc(cap * sizeof *s);
+  wp_pw_plugin **p = malloc(cap * sizeof *p);
+  if (!s || !p) {
+    free(s);
+    free(p);
+    return false;
+  }
+  memcpy(s, r->s, r->n * sizeof *s);
+  memcpy(p, r->p, r->n * sizeof *p);
+  if (r->s != r->s_in) free(r->s);
+  if (r->p != r->p_in) free(r->p);
+  r->s = s;
+  r->p = p;
   r->cap = cap;
   return true;
 }
@@ -648,6 +725,7 @@ static pw_result wait_for(pw_run *r, size_t i) {
   (void)i;
   r->waiting = true;
   r->got_event = false;
+  r->paused_once = true;
   pthread_mutex_lock(&r->pw->lock);
   r->next = r->pw->paused;
   r->prev = NULL;
@@ -764,9 +842,14 @@ pw_result pw_run_response(pw_run *r) {
 /* r->out_h: the headers of h but the pseudo-headers (borrowed from h). */
 static void split_out(pw_run *r, const wp_http_header *h, size_t n) {
   if (n > r->out_cap) {
-    wp_http_header *o = realloc(r->out_h, n * sizeof *o);
-    if (!o) n = r->out_cap; /* the first ones only: better than none */
-    else r->out_h = o, r->out_cap = n;
+    wp_http_header *o = malloc(n * sizeof *o);
+    if (!o) {
+      n = r->out_cap; /* the first ones only: better than none */
+    } else {
+      if (r->out_h != r->out_in) free(r->out_h);
+      r->out_h = o;
+      r->out_cap = n;
+    }
   }
   r->out_n = 0;
   for (size_t i = 0; i < n; i++)

@@ -37,13 +37,23 @@ response header of its own, and adds x-filtered-by; the checks before and
 after the run want the hello body, every response header the filters set,
 one x-filtered-by per filter, and the request header as the last filter set
 it (echoed by the handler), so a row whose filters did not run is an error.
-Each of their samples runs wrk twice on one server: unloaded (-t1 -c1
---latency for --latency-duration s: p50 is one request's latency, shown in
-microseconds) and loaded (the usual -t/-c, for --filter-duration s: rps).
+Each of their samples runs two servers one after the other. Unloaded: the
+server and the client, bench/http/latency.c (wasmplug-bench-latency: one
+keep-alive connection, one request at a time, nanosecond timing), pinned
+to one CPU (taskset) for --latency-duration s; p50 and p99 are one
+request's latency in microseconds. Loaded: an unpinned server and wrk (the
+usual -t/-c, for --filter-duration s): rps, p50, p99.
+Why pinned: unpinned, one request at a time on this 2-vCPU VM, a request's
+latency is mostly the wake-up of an idle vCPU, and whether the client and
+the server share a CPU changes from run to run, so the same server measures
+53 us in one run and 58 us in the next, and 24 or 55 us inside one run
+depending on where the scheduler puts it. On one CPU there is no idle vCPU
+to wake: the latency is the server's own work per request, the client's,
+two context switches and loopback TCP, and repeats to about 0.1 us, which
+is what a difference of a few microseconds needs.
 added_us_p50 is p50(row) - p50(http_filter_none) of the same round, median
-over the rounds (likewise added_us_p99; wrk records whole microseconds, so
-these move in 1 us steps); added_us_mean does the same with the mean time
-per request at one connection, 1e6 / rps (finer, but pulled by outliers).
+over the rounds (likewise added_us_p99); added_us_mean does the same with
+the mean time per request.
 
 The table goes to stdout, the figures to --out (build/bench/http.json), in
 the shape of build/bench/core.json (bench/harness.c): name, unit ("rps"),
@@ -97,7 +107,7 @@ class Row:
         self.filters = filters
         self.target_us = target_us    # added_us_p50 <= target_us
         self.samples = []             # (rps, p50_ms, p99_ms) per round
-        self.lat_samples = {}         # filter rows: round -> (rps, p50_ms, p99_ms) at -t1 -c1
+        self.lat_samples = {}         # filter rows: round -> (rps, p50_ms, p99_ms), pinned, one at a time
         self.skipped = None           # reason
         self.error = None             # reason
         self.warnings = []
@@ -332,6 +342,21 @@ def run_wrk(args, url, duration, threads=None, connections=None, headers=None):
 # The rows' commands
 # --------------------------------------------------------------------------
 
+def build_latency_tool(args):
+    """BUILD/bench/wasmplug-bench-latency from bench/http/latency.c (libc only)."""
+    src = os.path.join(HERE, "latency.c")
+    out = os.path.join(args.build, "bench", "wasmplug-bench-latency")
+    if os.path.exists(out) and os.path.getmtime(out) >= os.path.getmtime(src):
+        return out
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    cmd = [os.environ.get("CC", "cc"), "-std=c11", "-O2", "-Wall", "-Wextra", src, "-o", out]
+    log("bench-http: " + shlex.join(cmd))
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise RowError(f"building latency.c failed:\n{p.stderr}")
+    return out
+
+
 def build_native(args):
     """BUILD/bench/wasmplug-bench-http-native from bench/http/native.c, or the
     binary a CMake target put in BUILD/bin. Raises RowError (skip) if the
@@ -416,10 +441,12 @@ def prepare(rows, args):
     return wasmplug, native
 
 
-def command(row, args, port, wasmplug, native):
+def command(row, args, port, wasmplug, native, pinned=False):
     listen = f"127.0.0.1:{port}"
     if row.server == "native":
         cmd = [native, "--listen", listen, "--workers", str(args.workers)]
+        if pinned:
+            cmd = ["taskset", "-c", str(args.cpu)] + cmd
         if row.latency:
             cmd += ["--echo", ECHO_HEADER]
             for spec in row.filter_specs:
@@ -436,28 +463,55 @@ def command(row, args, port, wasmplug, native):
             *shlex.split(args.serve_args)]
 
 
+def run_latency(args, port, headers):
+    """(rps, p50 ms, p99 ms) of one request at a time from wasmplug-bench-latency,
+    pinned to args.cpu like the server (rps = 1e6 / mean us)."""
+    extra = [a for name, value in headers.items() for a in ("--header", f"{name}: {value}")]
+    cmd = ["taskset", "-c", str(args.cpu), args.latency_tool, "--duration",
+           str(args.latency_duration), "--warmup", "1", "--path", PATH, *extra,
+           f"127.0.0.1:{port}"]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=args.latency_duration + 60)
+    if p.returncode != 0:
+        raise RowError(f"wasmplug-bench-latency failed ({p.returncode}): {p.stderr.strip()}")
+    s = json.loads(p.stdout)["servers"][0]
+    return 1e6 / s["mean_us"], s["p50_us"] / 1e3, s["p99_us"] / 1e3
+
+
 def sample(row, args, wasmplug, native, log_dir):
     """The loaded (rps, p50 ms, p99 ms), or None for a filter row with
-    --filter-duration 0; and for a filter row the unloaded one (-t1 -c1), else
-    None."""
+    --filter-duration 0; and for a filter row the unloaded one (pinned, one
+    request at a time), else None."""
+    headers = row.client_headers()
+    loaded = lat = None
+    errors = []
+    if row.latency:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}{PATH}"
+        server = Server(command(row, args, port, wasmplug, native, pinned=True),
+                        os.path.join(log_dir, f"{row.name}.log"))
+        try:
+            check_answer(row, server.wait_ready(url, args.ready_timeout, headers), "first answer")
+            lat = run_latency(args, port, headers)
+            check_answer(row, curl(url, headers=headers), "answer after the pinned run")
+            if server.proc.poll() is not None:
+                raise RowError(f"the server exited during the run:\n{server.log_tail()}")
+        finally:
+            warning = server.stop()
+            if warning:
+                row.warnings.append(f"server {warning}")
+    duration = args.filter_duration if row.latency else args.duration
+    if duration <= 0:
+        return loaded, lat
     port = free_port()
     url = f"http://127.0.0.1:{port}{PATH}"
     server = Server(command(row, args, port, wasmplug, native),
                     os.path.join(log_dir, f"{row.name}.log"))
-    headers = row.client_headers()
-    loaded = lat = None
-    errors = []
     try:
         check_answer(row, server.wait_ready(url, args.ready_timeout, headers), "first answer")
         if args.warmup > 0:
             run_wrk(args, url, args.warmup, headers=headers)
-        if row.latency:
-            *lat, socket_errors = run_wrk(args, url, args.latency_duration, 1, 1, headers)
-            errors.append(socket_errors)
-        duration = args.filter_duration if row.latency else args.duration
-        if duration > 0:
-            *loaded, socket_errors = run_wrk(args, url, duration, headers=headers)
-            errors.append(socket_errors)
+        *loaded, socket_errors = run_wrk(args, url, duration, headers=headers)
+        errors.append(socket_errors)
         check_answer(row, curl(url, headers=headers), "answer after the run")
         if server.proc.poll() is not None:
             raise RowError(f"the server exited during the run:\n{server.log_tail()}")
@@ -587,8 +641,8 @@ def print_table(rows, args):
 
 
 def print_latency_table(rows, args):
-    print(f"\nfilters in front of the native handler, unloaded (wrk -t1 -c1 "
-          f"-d{args.latency_duration}s --latency):")
+    print(f"\nfilters in front of the native handler, unloaded (one request at a time for "
+          f"{args.latency_duration} s, client and server pinned to CPU {args.cpu}):")
     print(f"{'name':<28} {'p50 us':>8} {'p99 us':>8} {'rps':>8} {'mean us':>8}  {'+p50 us':>8} "
           f"{'+p99 us':>8} {'+mean us':>8}  {'target':<14} {'status':<8} spread/reps")
     for r in rows:
@@ -597,8 +651,8 @@ def print_latency_table(rows, args):
             why = f"skipped: {r.skipped}" if r.skipped else f"ERROR: {r.error}" if r.error else "-"
             print(f"{r.name:<28} {'-':>8}  {why.splitlines()[0]}")
             continue
-        added50 = f"{res['added_us_p50']:+.1f}" if "added_us_p50" in res else "-"
-        added99 = f"{res['added_us_p99']:+.1f}" if "added_us_p99" in res else "-"
+        added50 = f"{res['added_us_p50']:+.2f}" if "added_us_p50" in res else "-"
+        added99 = f"{res['added_us_p99']:+.2f}" if "added_us_p99" in res else "-"
         added_mean = f"{res['added_us_mean']:+.2f}" if "added_us_mean" in res else "-"
         target = f"+p50 <= {r.target_us:g} us" if r.target_us is not None else "-"
         status = "-" if r.target_us is None else ("met" if res.get("met") else "not met")
@@ -617,7 +671,7 @@ def print_latency_table(rows, args):
         print(f"target: one Rust header filter adds <= 3 us per request at p50: {added('g-rust')}, "
               f"{status} (Go header filter: {added('g-go')}, no target; chain of three Rust: "
               f"{added('g-chain3')}; median over rounds of p50(row) - p50(http_filter_none) in "
-              f"the same round; wrk's latencies are whole microseconds)")
+              f"the same round, client and server pinned to one CPU)")
 
 
 # --------------------------------------------------------------------------
@@ -653,7 +707,10 @@ def main():
     ap.add_argument("--rows", help="comma-separated rows: a,b,c,d,e,f (f-fresh,f-reuse,f-wasmtime),"
                     "g (g-none,g-rust,g-go,g-chain3: the filter rows) or names")
     ap.add_argument("--latency-duration", type=int,
-                    help="filter rows: wrk -t1 -c1 -d in seconds (default 3; --quick 1)")
+                    help="filter rows: seconds of the pinned one-request-at-a-time run "
+                         "(default 3; --quick 1)")
+    ap.add_argument("--cpu", type=int,
+                    help="filter rows: the CPU the pinned run uses (default: the last one)")
     ap.add_argument("--filter-duration", type=int,
                     help="filter rows: the loaded run's wrk -d in seconds, 0 for none "
                          "(default 3; --quick 1)")
@@ -669,7 +726,9 @@ def main():
     if args.filter_duration is None:
         args.filter_duration = 1 if args.quick else 3
     args.out = args.out or os.path.join(args.build, "bench", "http.json")
-    for tool in ("wrk", "curl"):
+    if args.cpu is None:
+        args.cpu = max(os.sched_getaffinity(0))
+    for tool in ("wrk", "curl", "taskset"):
         if not shutil.which(tool):
             sys.exit(f"bench-http: {tool} is required (deps/setup.sh installs it)")
 
@@ -680,6 +739,13 @@ def main():
         if f.endswith(".log"):
             os.unlink(os.path.join(log_dir, f))
     wasmplug, native = prepare(rows, args)
+    if any(r.latency and not r.skipped for r in rows):
+        try:
+            args.latency_tool = build_latency_tool(args)
+        except RowError as e:
+            for r in rows:
+                if r.latency and not r.skipped:
+                    r.skipped = str(e)
     for r in rows:
         if r.skipped:
             log(f"bench-http: {r.name}: skipped: {r.skipped}")
@@ -699,7 +765,7 @@ def main():
             if lat:
                 row.lat_samples[rnd] = tuple(lat)
                 log(f"bench-http: round {rnd + 1}/{args.rounds}: {row.name:<28} {lat[0]:10.0f} rps"
-                    f"  p50 {1e3 * lat[1]:.1f} us  p99 {1e3 * lat[2]:.1f} us  (-t1 -c1)")
+                    f"  p50 {1e3 * lat[1]:.2f} us  p99 {1e3 * lat[2]:.2f} us  (pinned, one at a time)")
             if loaded:
                 rps, p50, p99 = loaded
                 row.samples.append((rps, p50, p99))

@@ -28,7 +28,7 @@ wp_http_kind wp_plugin_get_http_kind(const wp_plugin *plugin) {
 
 /* RFC 9110 tchar, as a table: every header of every request is checked. */
 #define T_(c) [c] = true
-static const bool tchar[256] = {
+const bool wp_http_tchar[256] = {
     T_('!'), T_('#'), T_('$'), T_('%'), T_('&'), T_('\''), T_('*'), T_('+'), T_('-'), T_('.'),
     T_('^'), T_('_'), T_('`'), T_('|'), T_('~'), T_('0'),  T_('1'), T_('2'), T_('3'), T_('4'),
     T_('5'), T_('6'), T_('7'), T_('8'), T_('9'), T_('a'),  T_('b'), T_('c'), T_('d'), T_('e'),
@@ -43,7 +43,7 @@ static const bool tchar[256] = {
 bool wp_http_header_name_valid(const char *name, size_t len) {
   if (!name || len == 0) return false;
   for (size_t i = 0; i < len; i++)
-    if (!tchar[(unsigned char)name[i]]) return false;
+    if (!wp_http_tchar[(unsigned char)name[i]]) return false;
   return true;
 }
 

@@ -17,6 +17,10 @@
 #define WP_HTTP_MAX_HEADERS 1024
 #define WP_HTTP_MAX_HEADER_BYTES ((size_t)1 << 20)
 
+/* RFC 9110 tchar: whether a byte may be part of a header name (the table
+   behind wp_http_header_name_valid, for loops that check as they go). */
+extern const bool wp_http_tchar[256];
+
 /* Sets the status (WP_ERR_ABI naming the plugin unless 100-599). */
 wp_error *wp_http_response_set_status(wp_instance *inst, wp_http_response *r, uint32_t status);
 

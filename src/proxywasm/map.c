@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "instance/http.h"
+
 /* The lower-case form of an ASCII letter (names are tokens: no locale). */
 static char lower(char c) { return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c; }
 
@@ -38,6 +40,30 @@ static char *pair_storage(pw_map *m, size_t size, bool *in_block) {
   char *s = m->block + m->block_used;
   m->block_used += size;
   return s;
+}
+
+/*
+ * Checks a header as set_all takes it, in one pass over its bytes: the name a
+ * token (after one ':' for a pseudo-header), the value free of CR, LF and NUL.
+ * -1 if not; else whether the name has upper-case letters to lower.
+ */
+static int check_header(const wp_http_header *h) {
+  const unsigned char *name = (const unsigned char *)h->name;
+  size_t len = h->name_len, i = 0;
+  if (!name || !len) return -1;
+  if (name[0] == ':' && ++i == len) return -1;
+  unsigned upper = 0;
+  for (; i < len; i++) {
+    if (!wp_http_tchar[name[i]]) return -1;
+    upper |= (unsigned)(name[i] - 'A') < 26u;
+  }
+  if (h->value_len && !h->value) return -1;
+  unsigned bad = 0;
+  for (i = 0; i < h->value_len; i++) {
+    uint8_t c = h->value[i];
+    bad |= (c == '\r') | (c == '\n') | (c == 0);
+  }
+  return bad ? -1 : (int)upper;
 }
 
 /* "name\0value\0", the name lower-cased, at s. */
@@ -135,11 +161,12 @@ static bool points_into(const wp_http_header *h, size_t n, const char *b, size_t
  */
 pw_map_status pw_map_set_all(pw_map *m, const wp_http_header *h, size_t n) {
   size_t bytes = 0, total = 0;
+  int upper = 0;
   for (size_t i = 0; i < n; i++) {
     if (!fits(i, bytes, h[i].name_len, h[i].value_len)) return PW_MAP_TOO_BIG;
-    if (!pw_header_name_ok(h[i].name, h[i].name_len) ||
-        !pw_header_value_ok(h[i].value, h[i].value_len))
-      return PW_MAP_BAD;
+    int c = check_header(&h[i]);
+    if (c < 0) return PW_MAP_BAD;
+    upper |= c;
     bytes += h[i].name_len + h[i].value_len;
     total += h[i].name_len + h[i].value_len + 2;
   }
@@ -155,9 +182,16 @@ pw_map_status pw_map_set_all(pw_map *m, const wp_http_header *h, size_t n) {
   /* The strings first: the old pairs may be what they are read from. */
   char *at = block;
   for (size_t i = 0; i < n; i++) {
-    pw_pair p;
-    pair_write(&p, at, h[i].name, h[i].name_len, h[i].value, h[i].value_len, true);
-    at += h[i].name_len + h[i].value_len + 2;
+    size_t nl = h[i].name_len, vl = h[i].value_len;
+    if (upper) {
+      for (size_t k = 0; k < nl; k++) at[k] = lower(h[i].name[k]);
+    } else {
+      memcpy(at, h[i].name, nl); /* lower-case already, as servers pass them */
+    }
+    at[nl] = '\0';
+    if (vl) memcpy(at + nl + 1, h[i].value, vl);
+    at[nl + 1 + vl] = '\0';
+    at += nl + vl + 2;
   }
   for (size_t i = 0; i < m->n; i++) pair_free(&m->pairs[i]);
   if (!reuse) free(m->block);
