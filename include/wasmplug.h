@@ -56,6 +56,7 @@
  *   wasmplug/wit.h        Component Model: WIT types
  *   wasmplug/value.h      Component Model: values (wp_value), WAVE
  *   wasmplug/component.h  Component Model: calls, host imports, resources
+ *   wasmplug/capability.h capabilities offered to plugins, granted by manifests
  */
 #ifndef WASMPLUG_H
 #define WASMPLUG_H
@@ -74,5 +75,6 @@
 #include "wasmplug/value.h"
 #include "wasmplug/component.h"
 #include "wasmplug/http.h"
+#include "wasmplug/capability.h"
 
 #endif /* WASMPLUG_H */

@@ -4,7 +4,8 @@
  * low floors call back through. The only file that sees every floor.
  *
  * Floors, low to high: util, engine, plugin, instance, then the kinds (core,
- * component) side by side, then this file. A floor includes only its own
+ * component, proxywasm) side by side, then the capabilities (host/, on the
+ * public API only), then this file. A floor includes only its own
  * headers and lower ones (tests/unit/test_floors checks it).
  */
 #include "core/host.h"
@@ -25,12 +26,20 @@ static const wp_engine_hooks hooks = {
     .wasi_scratch = wp_instance_wasi_scratch,
 };
 
+/* The capabilities every engine offers (src/host/<name>/, on the public API
+   only), each denied until a plugin's manifest grants it (capability.h). */
+static wp_error *(*const capabilities[])(wp_engine *) = {
+    NULL,
+};
+
 wp_error *wp_engine_new(const wp_engine_config *cfg, wp_engine **out) {
   if (!out) return wp_error_new(WP_ERR_BAD_INPUT, "wp_engine_new: out is required");
   wp_engine *e;
   wp_error *err = wp_engine_create(cfg, &hooks, &e);
   if (err) return err;
-  if ((err = wp_host_define_builtins(e))) {
+  err = wp_host_define_builtins(e);
+  for (size_t i = 0; !err && capabilities[i]; i++) err = capabilities[i](e);
+  if (err) {
     wp_engine_free(e);
     return err;
   }

@@ -41,7 +41,8 @@ extern "C" {
  *       "stderr": "inherit" | "capture" | "discard"
  *     },
  *     "config": {"greeting": "Hello"},
- *     "imports": {"missing": "error" | "trap"}
+ *     "imports": {"missing": "error" | "trap"},
+ *     "capabilities": {"keyvalue": {...}, "http": {...}}
  *   }
  *
  * Relative paths in a manifest file resolve against the file's directory.
@@ -162,6 +163,23 @@ void wp_manifest_set_stderr(wp_manifest *m, wp_stdio_mode mode, wp_output_fn fn,
 
 /** A config key/value the plugin can read with wasmplug.config_get. */
 wp_error *wp_manifest_set_config(wp_manifest *m, const char *key, const char *value);
+
+/**
+ * Sets the section of capability `name` (wasmplug/capability.h), as
+ * "capabilities": {"NAME": SECTION} does in JSON: `json` is the section's
+ * JSON text (copied; WP_ERR_BAD_INPUT if it is not JSON), or NULL to remove
+ * it. The capability checks what the section says when the plugin loads.
+ */
+wp_error *wp_manifest_set_capability(wp_manifest *m, const char *name, const char *json);
+
+/** The JSON text of capability `name`'s section (borrowed, compact), or NULL. */
+const char *wp_manifest_get_capability(const wp_manifest *m, const char *name);
+
+/** How many capability sections the manifest has. */
+size_t wp_manifest_capability_count(const wp_manifest *m);
+
+/** The name of capability section i, in the order given (borrowed), or NULL. */
+const char *wp_manifest_capability_name(const wp_manifest *m, size_t i);
 
 /**
  * What happens to a component import the host does not provide. false

@@ -245,6 +245,7 @@ static void engine_destroy(struct wp_engine *e) {
     e->defs = d->next;
     d->free(d);
   }
+  wp_engine_free_capabilities(e); /* after the functions that use their data */
   pthread_mutex_destroy(&e->lock);
   free(e->cache_dir);
   free(e);

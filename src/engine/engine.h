@@ -93,7 +93,25 @@ struct wp_engine {
   atomic_bool stop;
   bool ticker_started;
   _Atomic uint64_t ticks; /* ticks since start; calls read it for timeouts */
+
+  /* capabilities (capability.c), under `lock`; freed after every plugin */
+  struct wp_capability **caps;
+  size_t ncaps;
 };
+
+/* A capability registered on an engine (wasmplug/capability.h). */
+struct wp_capability {
+  const wp_capability_methods *methods;
+  void *data;
+  size_t index; /* in the engine's list, and in each plugin's grants */
+};
+
+/* A copy of the engine's capability list as it is now (free() it; NULL and
+ *n == 0 when there are none or memory ran out). */
+struct wp_capability **wp_engine_capabilities(struct wp_engine *engine, size_t *n);
+
+/* Frees the capabilities (engine teardown, after the last plugin). */
+void wp_engine_free_capabilities(struct wp_engine *engine);
 
 /* The flavor (engine + linker) for plugins with or without fuel; makes the
    fuel flavor on first use. Called with engine->lock NOT held. */

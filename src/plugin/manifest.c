@@ -13,6 +13,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <cjson/cJSON.h>
+
 #include "util/hash.h"
 #include "util/utf8.h"
 
@@ -213,6 +215,10 @@ wp_kv_list wp_manifest_config_list(wp_manifest *m) {
   return (wp_kv_list){&m->config, &m->nconfig, &m->config_cap, &m->config_index};
 }
 
+wp_kv_list wp_manifest_caps_list(wp_manifest *m) {
+  return (wp_kv_list){&m->caps, &m->ncaps, &m->caps_cap, &m->caps_index};
+}
+
 /* The index of `key` in a key/value list, or *l.n when absent. */
 size_t wp_kv_find(wp_kv_list l, const char *key, size_t key_len) {
   return index_find(l.index, *l.items, *l.n, kv_key_at, key, key_len);
@@ -356,6 +362,7 @@ void wp_manifest_free(wp_manifest *m) {
   free(m->args);
   free(m->stdin_data);
   kv_free(wp_manifest_config_list(m));
+  kv_free(wp_manifest_caps_list(m));
   free(m);
 }
 
@@ -529,6 +536,61 @@ wp_error *wp_manifest_set_config(wp_manifest *m, const char *key, const char *va
   return kv_set(wp_manifest_config_list(m), key, value) ? NULL : wp_manifest_no_memory();
 }
 
+/* A capability's name: [a-z0-9_-]+, as wp_engine_add_capability wants. */
+bool wp_capability_name_valid(const char *name) {
+  if (!name || !*name) return false;
+  for (const char *c = name; *c; c++)
+    if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_' || *c == '-'))
+      return false;
+  return true;
+}
+
+wp_error *wp_manifest_set_capability(wp_manifest *m, const char *name, const char *json) {
+  if (!m || !name)
+    return wp_manifest_fail("manifest", "wp_manifest_set_capability needs a manifest and a name");
+  if (!wp_capability_name_valid(name))
+    return wp_manifest_fail("manifest",
+                            "capability name '%.64s' is not valid (lower-case letters, digits, "
+                            "'_' and '-')",
+                            name);
+  wp_kv_list l = wp_manifest_caps_list(m);
+  size_t i = wp_kv_find(l, name, strlen(name));
+  if (!json) { /* removes it, keeping the order of the others */
+    if (i == m->ncaps) return NULL;
+    free(m->caps[i].key);
+    free(m->caps[i].value);
+    memmove(&m->caps[i], &m->caps[i + 1], (m->ncaps - i - 1) * sizeof *m->caps);
+    m->ncaps--;
+    index_free(&m->caps_index);
+    for (size_t k = 0; k < m->ncaps; k++) {
+      if (!index_reserve(&m->caps_index, k)) return wp_manifest_no_memory();
+      index_put(&m->caps_index, m->caps, kv_key_at, k);
+    }
+    return NULL;
+  }
+  cJSON *doc = cJSON_ParseWithOpts(json, NULL, true);
+  if (!doc)
+    return wp_manifest_fail("manifest", "capabilities.%s: the section is not valid JSON", name);
+  char *text = cJSON_PrintUnformatted(doc); /* one canonical, compact form */
+  cJSON_Delete(doc);
+  if (!text) return wp_manifest_no_memory();
+  bool ok = kv_set(l, name, text);
+  cJSON_free(text);
+  return ok ? NULL : wp_manifest_no_memory();
+}
+
+const char *wp_manifest_get_capability(const wp_manifest *m, const char *name) {
+  if (!m || !name) return NULL;
+  size_t i = index_find(&m->caps_index, m->caps, m->ncaps, kv_key_at, name, strlen(name));
+  return i < m->ncaps ? m->caps[i].value : NULL;
+}
+
+size_t wp_manifest_capability_count(const wp_manifest *m) { return m ? m->ncaps : 0; }
+
+const char *wp_manifest_capability_name(const wp_manifest *m, size_t i) {
+  return m && i < m->ncaps ? m->caps[i].key : NULL;
+}
+
 const char *wp_manifest_config_get(const wp_manifest *m, const char *key, size_t key_len) {
   size_t i;
 
@@ -564,6 +626,7 @@ static bool copy_owned(wp_manifest *c, const wp_manifest *m) {
     if (!arg_push(c, m->args[i])) return false;
   if (!copy_kvs(wp_manifest_env_list(c), m->env, m->nenv)) return false;
   if (!copy_kvs(wp_manifest_config_list(c), m->config, m->nconfig)) return false;
+  if (!copy_kvs(wp_manifest_caps_list(c), m->caps, m->ncaps)) return false;
   if (m->has_stdin && !(c->stdin_data = bytes_dup(m->stdin_data, m->stdin_len))) return false;
   return true;
 }

@@ -73,9 +73,12 @@ struct wp_manifest {
   wp_kv *config;
   size_t nconfig;
   bool trap_missing_imports; /* components: missing imports trap when called */
+  /* "capabilities": name -> the section's JSON text, in the order given */
+  wp_kv *caps;
+  size_t ncaps;
   /* Allocated lengths of the lists above, and their key indexes. */
-  size_t dirs_cap, env_cap, args_cap, config_cap;
-  wp_key_index dirs_index, env_index, config_index;
+  size_t dirs_cap, env_cap, args_cap, config_cap, caps_cap;
+  wp_key_index dirs_index, env_index, config_index, caps_index;
 };
 
 /* A deep copy of `m` (NULL gives an empty manifest); NULL only when out of memory. */
@@ -128,6 +131,10 @@ typedef struct wp_kv_list {
 
 wp_kv_list wp_manifest_env_list(wp_manifest *m);
 wp_kv_list wp_manifest_config_list(wp_manifest *m);
+wp_kv_list wp_manifest_caps_list(wp_manifest *m);
+
+/* A capability's name: [a-z0-9_-]+. */
+bool wp_capability_name_valid(const char *name);
 
 /* The position of `key` in the list, or *l.n when absent. */
 size_t wp_kv_find(wp_kv_list l, const char *key, size_t key_len);

@@ -34,8 +34,8 @@
 /* Longest JSON path shown in an error message. */
 #define PATH_LEN 256
 
-static const char *const ROOT_KEYS[] = {"name",   "sources", "limits", "wasi",
-                                        "config", "imports", NULL};
+static const char *const ROOT_KEYS[] = {"name",   "sources", "limits",       "wasi",
+                                        "config", "imports", "capabilities", NULL};
 static const char *const IMPORT_KEYS[] = {"missing", NULL};
 static const char *const SOURCE_KEYS[] = {"path", "sha256", NULL};
 static const char *const LIMIT_KEYS[] = {"memory",      "timeout_ms", "fuel",
@@ -557,6 +557,32 @@ static wp_error *parse_imports(const parser *p, const cJSON *v) {
                                             : type_name(f));
 }
 
+/*
+ * "capabilities": {"NAME": SECTION, ...}: each section is kept as JSON text
+ * for its capability, which checks it when the plugin loads (capability.h).
+ */
+static wp_error *parse_capabilities(const parser *p, const cJSON *v) {
+  wp_error *err;
+  wp_quoted q;
+
+  if ((err = expect(p, v, cJSON_Object, "capabilities", "an object"))) return err;
+  for (const cJSON *c = v->child; c; c = c->next) {
+    if (!wp_capability_name_valid(c->string))
+      return wp_manifest_fail(p->label,
+                              "'capabilities': %s is not a capability name (lower-case letters, "
+                              "digits, '_' and '-')",
+                              wp_manifest_quote_str(&q, c->string));
+    if (wp_manifest_get_capability(p->m, c->string))
+      return wp_manifest_fail(p->label, "duplicate field 'capabilities.%s'", c->string);
+    char *text = cJSON_PrintUnformatted(c);
+    if (!text) return wp_manifest_no_memory();
+    err = wp_manifest_set_capability(p->m, c->string, text);
+    cJSON_free(text);
+    if (err) return err;
+  }
+  return NULL;
+}
+
 static wp_error *parse_root(const parser *p, const cJSON *root) {
   const cJSON *f;
   const char *name;
@@ -576,6 +602,7 @@ static wp_error *parse_root(const parser *p, const cJSON *root) {
   if ((f = field(root, "wasi")) && (err = parse_wasi(p, f))) return err;
   if ((f = field(root, "config")) && (err = parse_map(p, f, "config", false))) return err;
   if ((f = field(root, "imports")) && (err = parse_imports(p, f))) return err;
+  if ((f = field(root, "capabilities")) && (err = parse_capabilities(p, f))) return err;
   return NULL;
 }
 

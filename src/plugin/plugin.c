@@ -72,6 +72,7 @@ static bool is_binary(const uint8_t *b, size_t len) {
 
 static void plugin_destroy(wp_plugin *p) {
   if (p->kind) p->kind->free(p);
+  wp_plugin_free_grants(p);
   wp_extern_infos_free(p->imports, p->nimports);
   wp_extern_infos_free(p->exports, p->nexports);
   wp_manifest_free(p->manifest);
@@ -182,6 +183,7 @@ wp_error *wp_plugin_from_bytes(struct wp_engine *engine, const char *display, co
     err = check_pin(p);
   }
   if (!err) err = apply_limits(p);
+  if (!err) err = wp_plugin_make_grants(p);
   /* Load caps before any parsing or compiling: both cost time and memory. */
   if (!err) err = wp_bounds_apply(p);
   if (!err) err = wp_bounds_check_size(p, len, !is_binary(bytes, len));

@@ -27,6 +27,9 @@ struct wp_plugin {
   wp_extern_info *imports, *exports;
   size_t nimports, nexports;
   bool needs_wasi;          /* imports WASI (preview 1 or 2): instances get a WASI context */
+  void **grants;            /* per capability of the engine when it loaded (grants.c) */
+  struct wp_capability **caps; /* those capabilities, to free the grants */
+  size_t ngrants;
   const wp_kind *kind;      /* what it is: how it loads, links, instantiates */
   void *kind_data;          /* what only its kind needs, owned by the kind */
 };
@@ -42,6 +45,12 @@ wp_error *wp_plugin_from_bytes(struct wp_engine *engine, const char *display, co
    whichever is not NULL. */
 wp_error *wp_cache_compile(struct wp_plugin *p, const uint8_t *wasm, size_t len,
                            wasmtime_module_t **module, wasmtime_component_t **component);
+
+/* Asks every capability of the engine for the plugin's grant (grants.c);
+   fails on a section no capability claims or one its capability refuses. */
+wp_error *wp_plugin_make_grants(struct wp_plugin *p);
+/* Frees the grants (plugin teardown). */
+void wp_plugin_free_grants(struct wp_plugin *p);
 
 /* Frees an array of n extern infos (imports or exports). */
 void wp_extern_infos_free(wp_extern_info *infos, size_t n);

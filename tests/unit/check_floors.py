@@ -3,12 +3,14 @@
 
 The floors, lowest first (also in HACKING.md):
 
-    util < engine < plugin < instance < {core, component, proxywasm} < src/*.c (the top)
+    util < engine < plugin < instance < {core, component, proxywasm} < host < src/*.c (the top)
 
 A file may include headers of its own floor and of lower ones; the kinds
 (core, component) are side by side and do not include each other; only the
 top (src/wasmplug.c) sees them all. Public headers ("wasmplug.h") and
-headers next to the file are always allowed.
+headers next to the file are always allowed. The capabilities (src/host/<name>/)
+are built on the public API only, like a program: they include nothing from
+the floors below, only public headers and other headers under src/host/.
 
 Programs on the library (cli/, server/) use its public API only: they may
 include "wasmplug.h", "wasmplug/..." and headers of their own directory,
@@ -23,8 +25,8 @@ import sys
 import tempfile
 
 FLOORS = {"util": 0, "engine": 1, "plugin": 2, "instance": 3, "core": 4, "component": 4,
-          "proxywasm": 4}
-TOP = 5
+          "proxywasm": 4, "host": 5}
+TOP = 6
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 
 
@@ -56,6 +58,11 @@ def violations(src):
                     if theirs is None:
                         continue
                     same_dir = os.path.dirname(rel) == target
+                    if rel.split("/")[0] == "host":
+                        if target != "host":
+                            found.append(f"{rel}:{lineno}: includes {m.group(1)} "
+                                         f"(capabilities use the public API only)")
+                        continue
                     if theirs > mine or (theirs == mine and not same_dir and mine != TOP):
                         found.append(f"{rel}:{lineno}: includes {m.group(1)} "
                                      f"(floor '{target}' is not below '{rel.split('/')[0]}')")
@@ -81,7 +88,7 @@ def program_violations(prog):
 def self_test():
     with tempfile.TemporaryDirectory() as tmp:
         src = os.path.join(tmp, "src")
-        for d in ("engine", "component", "core"):
+        for d in ("engine", "component", "core", "host/kv"):
             os.makedirs(os.path.join(src, d))
         with open(os.path.join(src, "component", "component.h"), "w") as f:
             f.write('#include "engine/engine.h"\n')
@@ -89,6 +96,8 @@ def self_test():
             f.write('#include "engine/engine.h"\n\n#include "component/component.h"\n')
         with open(os.path.join(src, "core", "x.c"), "w") as f:
             f.write('#include "component/component.h"\n')
+        with open(os.path.join(src, "host", "kv", "kv.c"), "w") as f:
+            f.write('#include "wasmplug.h"\n#include "host/kv/kv.h"\n#include "util/buf.h"\n')
         prog = os.path.join(tmp, "programs", "server")
         os.makedirs(prog)
         with open(os.path.join(prog, "s.c"), "w") as f:
@@ -97,8 +106,9 @@ def self_test():
         got = violations(os.path.join(tmp, "src")) + program_violations(prog)
         want = ["core/x.c:1: includes component/component.h",
                 "engine/engine.c:3: includes component/component.h",
-                "server/s.c:4: includes instance/instance.h"]
-        ok = len(got) == 3 and all(any(g.startswith(w) for g in got) for w in want)
+                "server/s.c:4: includes instance/instance.h",
+                "host/kv/kv.c:3: includes util/buf.h"]
+        ok = len(got) == 4 and all(any(g.startswith(w) for g in got) for w in want)
         print("\n".join(got))
         print("self-test:", "upward, sideways and internal includes caught" if ok else "FAILED")
         return 0 if ok else 1
