@@ -12,6 +12,8 @@
 #include "core/kind.h"
 #include "component/kind.h"
 #include "engine/engine.h"
+#include "host/config/config.h"
+#include "host/logging/logging.h"
 #include "instance/instance.h"
 #include "proxywasm/kind.h"
 
@@ -29,6 +31,8 @@ static const wp_engine_hooks hooks = {
 /* The capabilities every engine offers (src/host/<name>/, on the public API
    only), each denied until a plugin's manifest grants it (capability.h). */
 static wp_error *(*const capabilities[])(wp_engine *) = {
+    wp_host_config_install,
+    wp_host_logging_install,
     NULL,
 };
 

@@ -144,6 +144,14 @@ void wp_engine_config_set_tick_us(wp_engine_config *cfg, uint32_t us);
 void wp_engine_config_set_log(wp_engine_config *cfg, wp_log_fn fn, void *user_data);
 
 /**
+ * Hands a message to the engine's log callback (wp_engine_config_set_log),
+ * as a plugin's own log calls are: for capabilities and host functions that
+ * log on a plugin's behalf. Does nothing without a callback.
+ */
+void wp_engine_log(const wp_engine *engine, wp_log_level level, const char *plugin, const char *msg,
+                   size_t len);
+
+/**
  * Makes an engine. `cfg` may be NULL for the defaults; it is only read, and
  * may be freed afterwards. Starts one timer thread.
  */

@@ -164,6 +164,15 @@ void wp_manifest_set_stderr(wp_manifest *m, wp_stdio_mode mode, wp_output_fn fn,
 /** A config key/value the plugin can read with wasmplug.config_get. */
 wp_error *wp_manifest_set_config(wp_manifest *m, const char *key, const char *value);
 
+/** The config value of `key` (borrowed), or NULL. */
+const char *wp_manifest_get_config(const wp_manifest *m, const char *key);
+
+/** How many config keys the manifest has. */
+size_t wp_manifest_config_count(const wp_manifest *m);
+
+/** Config entry i, in the order set: its key and value (borrowed); false past the end. */
+bool wp_manifest_config_at(const wp_manifest *m, size_t i, const char **key, const char **value);
+
 /**
  * Sets the section of capability `name` (wasmplug/capability.h), as
  * "capabilities": {"NAME": SECTION} does in JSON: `json` is the section's

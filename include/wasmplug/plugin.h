@@ -85,6 +85,15 @@ wp_plugin *wp_plugin_ref(wp_plugin *plugin);
 /** Drops a reference; the plugin goes when its last instance and reference do. */
 void wp_plugin_free(wp_plugin *plugin);
 
+/**
+ * The plugin's manifest: its own copy, fixed when it loaded (borrowed; it
+ * lives as long as the plugin). Capabilities read grants and config from it.
+ */
+const wp_manifest *wp_plugin_get_manifest(const wp_plugin *plugin);
+
+/** The engine the plugin was loaded on (borrowed). */
+wp_engine *wp_plugin_get_engine(const wp_plugin *plugin);
+
 /** The plugin's name (from the manifest or the file name). */
 const char *wp_plugin_get_name(const wp_plugin *plugin);
 

@@ -295,6 +295,11 @@ wp_error *wp_engine_create(const wp_engine_config *cfg, const wp_engine_hooks *h
   return NULL;
 }
 
+void wp_engine_log(const wp_engine *e, wp_log_level level, const char *plugin, const char *msg,
+                   size_t len) {
+  if (e && e->log_fn && msg) e->log_fn(e->log_user_data, level, plugin ? plugin : "", msg, len);
+}
+
 struct wp_engine *wp_engine_ref(struct wp_engine *e) {
   atomic_fetch_add(&e->refs, 1);
   return e;

@@ -591,6 +591,19 @@ const char *wp_manifest_capability_name(const wp_manifest *m, size_t i) {
   return m && i < m->ncaps ? m->caps[i].key : NULL;
 }
 
+const char *wp_manifest_get_config(const wp_manifest *m, const char *key) {
+  return key ? wp_manifest_config_get(m, key, strlen(key)) : NULL;
+}
+
+size_t wp_manifest_config_count(const wp_manifest *m) { return m ? m->nconfig : 0; }
+
+bool wp_manifest_config_at(const wp_manifest *m, size_t i, const char **key, const char **value) {
+  if (!m || i >= m->nconfig) return false;
+  if (key) *key = m->config[i].key;
+  if (value) *value = m->config[i].value;
+  return true;
+}
+
 const char *wp_manifest_config_get(const wp_manifest *m, const char *key, size_t key_len) {
   size_t i;
 

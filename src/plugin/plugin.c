@@ -259,6 +259,8 @@ void wp_plugin_free(wp_plugin *p) {
 }
 
 const char *wp_plugin_get_name(const wp_plugin *p) { return p->name; }
+const wp_manifest *wp_plugin_get_manifest(const wp_plugin *p) { return p ? p->manifest : NULL; }
+wp_engine *wp_plugin_get_engine(const wp_plugin *p) { return p ? p->engine : NULL; }
 const char *wp_plugin_get_sha256(const wp_plugin *p) { return p->sha256_hex; }
 size_t wp_plugin_get_size(const wp_plugin *p) { return p->size; }
 bool wp_plugin_was_cached(const wp_plugin *p) { return p->cached; }
