@@ -13,6 +13,8 @@
 #include "component/kind.h"
 #include "engine/engine.h"
 #include "host/config/config.h"
+#include "host/crypto/crypto.h"
+#include "host/http/http.h"
 #include "host/logging/logging.h"
 #include "instance/instance.h"
 #include "proxywasm/kind.h"
@@ -33,6 +35,8 @@ static const wp_engine_hooks hooks = {
 static wp_error *(*const capabilities[])(wp_engine *) = {
     wp_host_config_install,
     wp_host_logging_install,
+    wp_host_http_install,
+    wp_host_crypto_install,
     NULL,
 };
 

@@ -25,8 +25,9 @@ extern "C" {
  * Adds wasi:http/types and wasi:http/outgoing-handler to `linker`, which must
  * have WASI p2 already (wasmtime_component_linker_add_wasip2): their
  * resources live in the store's WASI p2 table, so a store using them must
- * have WASI set (wasmtime_context_set_wasi). Outgoing requests are refused
- * (error-code HTTP-request-denied): no network.
+ * have WASI set (wasmtime_context_set_wasi). Outgoing requests go to the
+ * hooks set with wasmplug_http_set_outgoing (below), and are refused
+ * (error-code HTTP-request-denied) while there are none.
  */
 wasmtime_error_t *wasmplug_component_linker_add_wasi_http(wasmtime_component_linker_t *linker);
 
@@ -110,6 +111,55 @@ int wasmplug_http_own_handle(wasmtime_context_t *store, const wasmtime_component
 
 /* Frees what a handle call left in `r` and zeroes it. NULL is a no-op. */
 void wasmplug_http_response_free(wasmplug_http_response_t *r);
+
+/*
+ * Outgoing requests of components (wasi:http/outgoing-handler.handle):
+ * refused (HTTP-request-denied) unless the embedder sets these hooks, which
+ * then decide and send every request. wasmplug's http capability sets them
+ * (src/host/http/outgoing.c).
+ *
+ * - open: on the guest's thread, inside outgoing-handler.handle.
+ *   `store_data` is the data the store was made with (wasmtime_store_new).
+ *   Returns a context for send and close, or NULL to refuse the request
+ *   (the guest gets HTTP-request-denied). Sets *max_request_body: a request
+ *   body longer than that fails with HTTP-request-body-size.
+ * - send: on a blocking thread of Wasmtime's runtime, once the guest has
+ *   finished the request body: sends `req` (scheme, authority and path as
+ *   the guest set them; no Host or Content-Length header) and fills *out,
+ *   whose pointers stay valid until close.
+ * - close: once per context that open returned, on any thread, after send
+ *   or instead of it (the guest dropped the request first).
+ * Any of them may run on several threads at once.
+ */
+enum {
+  WASMPLUG_HTTP_OUT_OK = 0,
+  WASMPLUG_HTTP_OUT_DENIED = 1,      /* error-code HTTP-request-denied */
+  WASMPLUG_HTTP_OUT_TOO_BIG = 2,     /* HTTP-response-body-size */
+  WASMPLUG_HTTP_OUT_TIMEOUT = 3,     /* connection-timeout */
+  WASMPLUG_HTTP_OUT_CONNECT = 4,     /* connection-refused */
+  WASMPLUG_HTTP_OUT_FAILED = 5,      /* internal-error(message) */
+};
+
+typedef struct wasmplug_http_outgoing_result {
+  int outcome; /* WASMPLUG_HTTP_OUT_* */
+  uint16_t status;
+  const wasmplug_http_field_t *headers;
+  size_t n_headers;
+  const uint8_t *body;
+  size_t body_len;
+  const char *message; /* why, for FAILED (NUL-terminated; may be NULL) */
+} wasmplug_http_outgoing_result_t;
+
+typedef struct wasmplug_http_outgoing {
+  void *(*open)(void *store_data, size_t *max_request_body);
+  void (*send)(void *ctx, const wasmplug_http_request_t *req,
+               wasmplug_http_outgoing_result_t *out);
+  void (*close)(void *ctx);
+} wasmplug_http_outgoing_t;
+
+/* Sets the hooks for every store of the process (`hooks` must stay valid
+   until replaced; NULL: refuse every outgoing request again). */
+void wasmplug_http_set_outgoing(const wasmplug_http_outgoing_t *hooks);
 
 #ifdef __cplusplus
 }

@@ -8,8 +8,9 @@
 //! WASI p2 table (`WasiView` of the C API's store data, so wasi:io streams
 //! and wasi:http resources share it, as they must); the context and hooks are
 //! per thread (the C API's store data has no room for them, and the host
-//! functions run on the thread calling into the store). The hooks refuse
-//! every outgoing request (`HttpRequestDenied`): no network.
+//! functions run on the thread calling into the store). The hooks hand
+//! outgoing requests to the embedder (wasmplug_http_set_outgoing: the http
+//! capability decides and sends them) and refuse them while there is none.
 //!
 //! Both handlers take the C API's `wasmtime_context_t*` (a
 //! `StoreContextMut<WasmtimeStoreData>`) and a resolved
@@ -22,6 +23,7 @@ use std::ffi::{c_char, c_void, CStr};
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::pin;
+use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::Poll;
 use std::time::Duration;
@@ -84,6 +86,38 @@ pub struct wasmplug_http_response_t {
     pub leftover: u32,
     pub internal: *mut c_void,
 }
+
+#[allow(non_camel_case_types)]
+#[repr(C)]
+pub struct wasmplug_http_outgoing_result_t {
+    pub outcome: i32,
+    pub status: u16,
+    pub headers: *const wasmplug_http_field_t,
+    pub n_headers: usize,
+    pub body: *const u8,
+    pub body_len: usize,
+    pub message: *const c_char,
+}
+
+#[allow(non_camel_case_types)]
+#[repr(C)]
+pub struct wasmplug_http_outgoing_t {
+    pub open: extern "C" fn(store_data: *mut c_void, max_request_body: *mut usize) -> *mut c_void,
+    pub send: extern "C" fn(
+        ctx: *mut c_void,
+        req: *const wasmplug_http_request_t,
+        out: *mut wasmplug_http_outgoing_result_t,
+    ),
+    pub close: extern "C" fn(ctx: *mut c_void),
+}
+
+// Outcomes of an outgoing request (wasmplug_http.h).
+const OUT_OK: i32 = 0;
+const OUT_DENIED: i32 = 1;
+const OUT_TOO_BIG: i32 = 2;
+const OUT_TIMEOUT: i32 = 3;
+const OUT_CONNECT: i32 = 4;
+const OUT_FAILED: i32 = 5;
 
 // Outcomes (wasmplug_http.h).
 const OK: i32 = 0;
@@ -265,30 +299,177 @@ fn outcome(
 
 // ---- wasi:http in the linker ------------------------------------------------------
 
-/// Refuses every outgoing request: wasmplug grants no network (yet).
-struct Hooks;
+/// The embedder's hooks for outgoing requests (wasmplug_http.h); null:
+/// every outgoing request is refused.
+static OUTGOING: AtomicPtr<wasmplug_http_outgoing_t> = AtomicPtr::new(std::ptr::null_mut());
+
+/// Sets the hooks that decide and send components' outgoing requests.
+#[no_mangle]
+pub extern "C" fn wasmplug_http_set_outgoing(hooks: *const wasmplug_http_outgoing_t) {
+    OUTGOING.store(hooks as *mut _, Ordering::Release);
+}
+
+/// wasi:http's hooks for the current call into a store: `data` is the
+/// store's C data while the shadowed outgoing-handler.handle runs (null
+/// otherwise, and then requests are refused).
+struct Hooks {
+    data: *mut c_void,
+}
+
+// Only read on the thread that set it, inside handle (send_request runs
+// synchronously there).
+unsafe impl Send for Hooks {}
+
+/// An open context of the embedder's hooks; closes it when dropped.
+struct OutCtx {
+    hooks: &'static wasmplug_http_outgoing_t,
+    ctx: *mut c_void,
+}
+
+// The hooks are documented to run on any thread.
+unsafe impl Send for OutCtx {}
+
+impl Drop for OutCtx {
+    fn drop(&mut self) {
+        (self.hooks.close)(self.ctx);
+    }
+}
+
+type SendResult = Result<http::Response<WasiBody>, wasmtime_wasi_http::Error>;
+
+fn out_error(outcome: i32, message: String) -> wasmtime_wasi_http::Error {
+    use wasmtime_wasi_http::Error as E;
+    match outcome {
+        OUT_DENIED => E::HttpRequestDenied,
+        OUT_TOO_BIG => E::HttpResponseBodySize(None),
+        OUT_TIMEOUT => E::ConnectionTimeout,
+        OUT_CONNECT => E::ConnectionRefused,
+        _ => E::InternalError(Some(message)),
+    }
+}
+
+impl OutCtx {
+    /// Hands the request to the embedder's send (blocking) and copies its answer.
+    fn send(&self, parts: &http::request::Parts, body: &[u8]) -> SendResult {
+        use std::ffi::CString;
+        use wasmtime_wasi_http::Error as E;
+        let bad = |what: &str| E::InternalError(Some(format!("the request's {what} is not valid")));
+        let cs = |s: &str, what: &str| CString::new(s).map_err(|_| bad(what));
+        let method = cs(parts.method.as_str(), "method")?;
+        let scheme = cs(parts.uri.scheme_str().unwrap_or("https"), "scheme")?;
+        let authority = cs(parts.uri.authority().map_or("", |a| a.as_str()), "authority")?;
+        let path = cs(parts.uri.path_and_query().map_or("/", |p| p.as_str()), "path")?;
+        let headers: Vec<wasmplug_http_field_t> = parts
+            .headers
+            .iter()
+            .filter(|(n, _)| *n != http::header::HOST && *n != http::header::CONTENT_LENGTH)
+            .map(|(n, v)| wasmplug_http_field_t {
+                name: n.as_str().as_ptr() as *const c_char,
+                name_len: n.as_str().len(),
+                value: v.as_bytes().as_ptr(),
+                value_len: v.as_bytes().len(),
+            })
+            .collect();
+        let req = wasmplug_http_request_t {
+            method: method.as_ptr(),
+            scheme: scheme.as_ptr(),
+            authority: authority.as_ptr(),
+            path_with_query: path.as_ptr(),
+            headers: headers.as_ptr(),
+            n_headers: headers.len(),
+            body: body.as_ptr(),
+            body_len: body.len(),
+        };
+        let mut out = wasmplug_http_outgoing_result_t {
+            outcome: OUT_FAILED,
+            status: 0,
+            headers: std::ptr::null(),
+            n_headers: 0,
+            body: std::ptr::null(),
+            body_len: 0,
+            message: std::ptr::null(),
+        };
+        (self.hooks.send)(self.ctx, &req, &mut out);
+        if out.outcome != OUT_OK {
+            let msg = if out.message.is_null() {
+                "the request failed".to_string()
+            } else {
+                unsafe { CStr::from_ptr(out.message) }.to_string_lossy().into_owned()
+            };
+            return Err(out_error(out.outcome, msg));
+        }
+        let mut b = http::Response::builder().status(out.status);
+        for h in unsafe { slice(out.headers, out.n_headers) } {
+            let name = unsafe { slice(h.name as *const u8, h.name_len) };
+            let value = unsafe { slice(h.value, h.value_len) };
+            // A header the response builder would refuse is left out.
+            if let (Ok(n), Ok(v)) = (
+                http::HeaderName::from_bytes(name),
+                http::HeaderValue::from_bytes(value),
+            ) {
+                b = b.header(n, v);
+            }
+        }
+        let body = Bytes::copy_from_slice(unsafe { slice(out.body, out.body_len) });
+        let body = Full::new(body).map_err(|never| match never {}).boxed_unsync();
+        b.body(body).map_err(|e| E::InternalError(Some(e.to_string())))
+    }
+}
+
+/// Collects the request body as the guest writes it, up to `max` bytes.
+async fn request_body(mut body: WasiBody, max: usize) -> Result<Vec<u8>, wasmtime_wasi_http::Error> {
+    let mut buf = Vec::new();
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame?.into_data() {
+            if buf.len().saturating_add(data.len()) > max {
+                return Err(wasmtime_wasi_http::Error::HttpRequestBodySize(Some(max as u64)));
+            }
+            buf.extend_from_slice(&data);
+        }
+    }
+    Ok(buf)
+}
+
+type IoFuture = Box<dyn std::future::Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>;
 
 impl WasiHttpHooks for Hooks {
     fn send_request(
         &mut self,
-        _request: http::Request<WasiBody>,
+        request: http::Request<WasiBody>,
         _options: Option<RequestOptions>,
-        _fut: Box<dyn std::future::Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+        _fut: IoFuture,
     ) -> Box<
         dyn std::future::Future<
-                Output = Result<
-                    (
-                        http::Response<WasiBody>,
-                        Box<
-                            dyn std::future::Future<Output = Result<(), wasmtime_wasi_http::Error>>
-                                + Send,
-                        >,
-                    ),
-                    wasmtime_wasi_http::Error,
-                >,
+                Output = Result<(http::Response<WasiBody>, IoFuture), wasmtime_wasi_http::Error>,
             > + Send,
     > {
-        Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) })
+        let hooks = OUTGOING.load(Ordering::Acquire);
+        let mut max_body = 0usize;
+        let ctx = if hooks.is_null() || self.data.is_null() {
+            std::ptr::null_mut()
+        } else {
+            unsafe { ((*hooks).open)(self.data, &mut max_body) }
+        };
+        if ctx.is_null() {
+            return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
+        }
+        let ctx = OutCtx {
+            hooks: unsafe { &*hooks },
+            ctx,
+        };
+        Box::new(async move {
+            let (parts, body) = request.into_parts();
+            let body = request_body(body, max_body).await?;
+            let resp = tokio::task::spawn_blocking(move || ctx.send(&parts, &body))
+                .await
+                .map_err(|e| wasmtime_wasi_http::Error::InternalError(Some(e.to_string())))??;
+            Ok((resp, Box::new(async { Ok(()) }) as IoFuture))
+        })
+    }
+
+    // The embedder sends the request: no Host header added here.
+    fn set_host_header(&mut self) -> bool {
+        false
     }
 
     // The response body goes through a channel of this many chunks of at
@@ -308,16 +489,17 @@ thread_local! {
     // Read-only in practice (its field-size limit); no destructor, so a
     // thread that exits leaves nothing behind.
     static HTTP_CTX: UnsafeCell<WasiHttpCtx> = UnsafeCell::new(WasiHttpCtx::new());
+    // The hooks of the call running on this thread (see Hooks).
+    static HOOKS: UnsafeCell<Hooks> = UnsafeCell::new(Hooks { data: std::ptr::null_mut() });
 }
 
 /// The getter the wasi:http bindings call for every host function: the
-/// store's WASI p2 table, this thread's context and the refusing hooks.
+/// store's WASI p2 table, this thread's context and hooks.
 fn http_view(data: &mut WasmtimeStoreData) -> WasiHttpCtxView<'_> {
     // Host functions run on the thread that calls into the store, and only
-    // one at a time on it: nothing else holds this reference meanwhile.
+    // one at a time on it: nothing else holds these references meanwhile.
     let ctx = HTTP_CTX.with(|c| unsafe { &mut *c.get() });
-    // Hooks is zero-sized: leaking a box of it allocates nothing.
-    let hooks: &mut Hooks = Box::leak(Box::new(Hooks));
+    let hooks = HOOKS.with(|h| unsafe { &mut *h.get() });
     WasiHttpCtxView {
         ctx,
         table: data.ctx().table,
@@ -325,8 +507,36 @@ fn http_view(data: &mut WasmtimeStoreData) -> WasiHttpCtxView<'_> {
     }
 }
 
-/// Adds wasi:http/types and wasi:http/outgoing-handler (outgoing requests
-/// refused) to a component linker that already has WASI p2.
+/// Shadows `wasi:http/outgoing-handler.handle` with one that tells the hooks
+/// whose store the request comes from (the bindings' getter sees only the
+/// store data, not the C data the store was made with).
+fn shadow_handle(
+    linker: &mut wasmtime::component::Linker<WasmtimeStoreData>,
+) -> wasmtime::Result<()> {
+    use wasmtime_wasi_http::p2::bindings::http::outgoing_handler::Host;
+    use wasmtime_wasi_http::p2::types::HostOutgoingRequest as Req;
+    type Handled = Result<Resource<HostFutureIncomingResponse>, ErrorCode>;
+    let mut inst = linker.instance("wasi:http/outgoing-handler@0.2.12")?;
+    inst.func_wrap(
+        "handle",
+        |mut store: StoreContextMut<'_, WasmtimeStoreData>,
+         (req, options): (Resource<Req>, Option<Resource<RequestOptions>>)|
+         -> wasmtime::Result<(Handled,)> {
+            let data = wasmtime_context_get_data(store.as_context());
+            HOOKS.with(|h| unsafe { (*h.get()).data = data });
+            let r = Host::handle(&mut http_view(store.data_mut()), req, options);
+            HOOKS.with(|h| unsafe { (*h.get()).data = std::ptr::null_mut() });
+            match r {
+                Ok(f) => Ok((Ok(f),)),
+                Err(e) => Ok((Err(e.downcast()?),)),
+            }
+        },
+    )
+}
+
+/// Adds wasi:http/types and wasi:http/outgoing-handler (requests go to the
+/// hooks of wasmplug_http_set_outgoing) to a component linker that already
+/// has WASI p2.
 #[no_mangle]
 pub unsafe extern "C" fn wasmplug_component_linker_add_wasi_http(
     linker: *mut wasmtime_component_linker_t,
@@ -337,7 +547,10 @@ pub unsafe extern "C" fn wasmplug_component_linker_add_wasi_http(
         let options = LinkOptions::default();
         http::outgoing_handler::add_to_linker::<_, WasiHttp>(linker, http_view)?;
         http::types::add_to_linker::<_, WasiHttp>(linker, &options.into(), http_view)?;
-        Ok(())
+        linker.allow_shadowing(true);
+        let r = shadow_handle(linker);
+        linker.allow_shadowing(false);
+        r
     }));
     match r {
         Ok(Ok(())) => None,

@@ -13,7 +13,7 @@ mod sandbox;
 mod wit;
 pub use http::{
     wasmplug_component_linker_add_wasi_http, wasmplug_http_handle, wasmplug_http_own_handle,
-    wasmplug_http_response_free,
+    wasmplug_http_response_free, wasmplug_http_set_outgoing,
 };
 pub use sandbox::{
     wasmplug_component_linker_bound_wasip2, wasmplug_linker_bound_wasi, wasmplug_store_set_limits,

@@ -12,8 +12,8 @@
  *
  * An ERROR is the plugin's to handle (a bucket not granted, a backend
  * down); a malformed input is the plugin's bug and fails its call with
- * WP_ERR_ABI instead. The PDKs (pdk/c/wasmplug_caps.h, pdk/go/caps.go) read
- * and write this form.
+ * WP_ERR_ABI instead. The PDKs' helpers (pdk/c/wasmplug_<capability>.h,
+ * pdk/go/<capability>.go) read and write this form.
  */
 #ifndef WP_HOST_COMMON_FRAME_H
 #define WP_HOST_COMMON_FRAME_H
