@@ -6,6 +6,7 @@
  *   cases_instance.c   instances, pools, loading (cold and cached)
  *   cases_component.c  component calls, and the Rust harness's baselines
  *   cases_proxywasm.c  a Proxy-Wasm filter's cost per HTTP stream (Rust and Go SDKs)
+ *   cases_keyvalue.c   keyvalue get/set from a component, beside C on each backend
  *
  * Each topic measures its rows with the harness (harness.h) and then states
  * their baselines and targets. A new row goes into its topic's file, next to
@@ -59,5 +60,10 @@ wp_error *bench_components(bench_env *env, const char *rust_harness);
 /* Proxy-Wasm streams through the example header filters; needs them built
    (cases_proxywasm.c). */
 wp_error *bench_proxywasm(bench_env *env);
+
+/* keyvalue get/set of 100 B from a component on each backend, beside the same
+   operation from C on that backend; needs tests/keyvalue's guests
+   (cases_keyvalue.c). */
+wp_error *bench_keyvalue(bench_env *env);
 
 #endif
