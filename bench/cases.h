@@ -7,6 +7,7 @@
  *   cases_component.c  component calls, and the Rust harness's baselines
  *   cases_proxywasm.c  a Proxy-Wasm filter's cost per HTTP stream (Rust and Go SDKs)
  *   cases_keyvalue.c   keyvalue get/set from a component, beside C on each backend
+ *   cases_httpout.c    a GET through the outbound HTTP capability, beside libcurl
  *
  * Each topic measures its rows with the harness (harness.h) and then states
  * their baselines and targets. A new row goes into its topic's file, next to
@@ -65,5 +66,9 @@ wp_error *bench_proxywasm(bench_env *env);
    operation from C on that backend; needs tests/keyvalue's guests
    (cases_keyvalue.c). */
 wp_error *bench_keyvalue(bench_env *env);
+
+/* A GET from a core plugin through the outbound HTTP capability, beside the
+   same GET made with libcurl; needs tests/httpout's guest (cases_httpout.c). */
+wp_error *bench_httpout(bench_env *env);
 
 #endif
