@@ -82,6 +82,23 @@ wp_error *wp_host_call_set_output(wp_host_call *call, const void *data, size_t l
 /** The instance whose plugin made this call (borrowed). */
 wp_instance *wp_host_call_get_instance(wp_host_call *call);
 
+/**
+ * Milliseconds left before the deadline of the plugin's call
+ * (limits.timeout_ms), 0 once it has passed, or UINT64_MAX when the call has
+ * none. A host function that waits (network, disk, another process) should
+ * wait no longer than this: the plugin's limit covers the time its host
+ * functions take.
+ */
+uint64_t wp_host_call_time_left_ms(const wp_host_call *call);
+
+/**
+ * Whether wp_instance_interrupt was called for the plugin's instance while
+ * this call runs: a host function that waits should give up and return an
+ * error (the call then fails with WP_ERR_INTERRUPTED). Thread-safe; cheap
+ * enough to poll.
+ */
+bool wp_host_call_interrupted(const wp_host_call *call);
+
 #if defined(__GNUC__) || defined(__clang__)
 #pragma GCC visibility pop
 #endif

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/guest.h"
 #include "core/kind.h"
@@ -19,6 +20,18 @@
 #include "util/utf8.h"
 
 wp_instance *wp_host_call_get_instance(wp_host_call *call) { return call->inst; }
+
+uint64_t wp_host_call_time_left_ms(const wp_host_call *call) {
+  if (!call || !call->inst || !call->inst->deadline_ns) return UINT64_MAX;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+  return now >= call->inst->deadline_ns ? 0 : (call->inst->deadline_ns - now) / 1000000u;
+}
+
+bool wp_host_call_interrupted(const wp_host_call *call) {
+  return call && call->inst && atomic_load_explicit(&call->inst->interrupt, memory_order_relaxed);
+}
 
 wp_error *wp_host_call_set_output(wp_host_call *call, const void *data, size_t len) {
   if (!call->def)

@@ -5,6 +5,7 @@
  * upstream (tests/httpout/server.py: two Python HTTP servers on real
  * sockets, ports A and B) started by this program.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -221,6 +222,76 @@ WP_TEST(test_timeout) {
   assert_true(took >= 1400 && took < 4000);
   /* a quick one still works on the same plugin */
   expect(p, fmt("GET http://127.0.0.1:%d/slow?ms=10", port_a), "\n\nslow");
+  wp_plugin_free(p);
+}
+
+/* The plugin's own call limit bounds the wait when it is shorter than the
+   grant's timeout_ms: a 400 ms call does not wait 10 s for a slow upstream. */
+WP_TEST(test_call_deadline) {
+  wp_plugin *p = NULL;
+  assert_ok(load(fmt("{\"limits\": {\"timeout_ms\": 400}, \"capabilities\": {\"http\": "
+                     "{\"allowed_hosts\": [\"http://127.0.0.1:%d\"], \"timeout_ms\": 10000}}}",
+                     port_a),
+                 &p));
+  wp_instance *inst = NULL;
+  assert_ok(wp_instance_new(p, &inst));
+  const char *in = fmt("GET http://127.0.0.1:%d/slow?ms=5000", port_a);
+  const uint8_t *out;
+  size_t len;
+  double t0 = now_ms();
+  wp_error *err = wp_instance_call_bytes(inst, "fetch", in, strlen(in), &out, &len);
+  double took = now_ms() - t0;
+  /* Either the guest got the capability's error and the call ran out at its
+     next step, or it got there first: the call fails with a timeout. */
+  if (err) {
+    assert_int_equal(wp_error_get_kind(err), WP_ERR_TIMEOUT);
+    wp_error_free(err);
+  } else {
+    char *got = strndup((const char *)out, len);
+    assert_non_null(strstr(got, "plugin's call deadline"));
+    free(got);
+  }
+  assert_true(took >= 300 && took < 2500);
+  wp_instance_free(inst);
+  wp_plugin_free(p);
+}
+
+typedef struct later {
+  wp_instance *inst;
+  unsigned ms;
+} later;
+
+static void *interrupt_later(void *arg) {
+  later *l = arg;
+  nanosleep(&(struct timespec){0, (long)l->ms * 1000000L}, NULL);
+  wp_instance_interrupt(l->inst);
+  return NULL;
+}
+
+/* wp_instance_interrupt stops a plugin waiting on an outbound request. */
+WP_TEST(test_interrupt_while_waiting) {
+  wp_plugin *p = NULL;
+  assert_ok(load(fmt("{\"capabilities\": {\"http\": {\"allowed_hosts\": "
+                     "[\"http://127.0.0.1:%d\"], \"timeout_ms\": 20000}}}",
+                     port_a),
+                 &p));
+  wp_instance *inst = NULL;
+  assert_ok(wp_instance_new(p, &inst));
+  const char *in = fmt("GET http://127.0.0.1:%d/slow?ms=8000", port_a);
+  later l = {inst, 300};
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, interrupt_later, &l), 0);
+  const uint8_t *out;
+  size_t len;
+  double t0 = now_ms();
+  wp_error *err = wp_instance_call_bytes(inst, "fetch", in, strlen(in), &out, &len);
+  double took = now_ms() - t0;
+  pthread_join(t, NULL);
+  assert_non_null(err);
+  assert_int_equal(wp_error_get_kind(err), WP_ERR_INTERRUPTED);
+  wp_error_free(err);
+  assert_true(took < 3000); /* libcurl polls at least once a second */
+  wp_instance_free(inst);
   wp_plugin_free(p);
 }
 
@@ -519,13 +590,21 @@ WP_TEST(test_extension_hooks) {
 int main(void) {
   wp_test_save_wasm_signals();
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_allowlist),       cmocka_unit_test(test_bad_sections),
-      cmocka_unit_test(test_allowed),         cmocka_unit_test(test_refused_targets),
-      cmocka_unit_test(test_redirects),       cmocka_unit_test(test_size_limit),
-      cmocka_unit_test(test_timeout),         cmocka_unit_test(test_not_granted),
-      cmocka_unit_test(test_malformed_input), cmocka_unit_test(test_go),
+      cmocka_unit_test(test_allowlist),
+      cmocka_unit_test(test_bad_sections),
+      cmocka_unit_test(test_allowed),
+      cmocka_unit_test(test_refused_targets),
+      cmocka_unit_test(test_redirects),
+      cmocka_unit_test(test_size_limit),
+      cmocka_unit_test(test_timeout),
+      cmocka_unit_test(test_call_deadline),
+      cmocka_unit_test(test_interrupt_while_waiting),
+      cmocka_unit_test(test_not_granted),
+      cmocka_unit_test(test_malformed_input),
+      cmocka_unit_test(test_go),
 #ifdef WP_HTTPOUT_COMPONENT
-      cmocka_unit_test(test_component),       cmocka_unit_test(test_component_two_engines),
+      cmocka_unit_test(test_component),
+      cmocka_unit_test(test_component_two_engines),
       cmocka_unit_test(test_extension_hooks),
 #endif
   };

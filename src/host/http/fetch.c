@@ -111,7 +111,18 @@ typedef struct xfer {
   wp_httpout_resp *r;
   uint64_t max;
   bool too_big, no_memory;
+  const wp_httpout_req *q; /* its stop callback, polled as the transfer runs */
+  bool stopped;
 } xfer;
+
+/* libcurl's progress callback: non-zero ends the transfer. */
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow) {
+  (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+  xfer *x = ud;
+  if (x->q->stop && x->q->stop(x->q->stop_data)) x->stopped = true;
+  return x->stopped;
+}
 
 static bool count(xfer *x, size_t n) {
   x->r->received += n;
@@ -267,6 +278,11 @@ static void setup(CURL *c, const target *t, const char *method, const uint8_t *b
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)left_ms);
   curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->max);
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+  if (x->q->stop) {
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, x);
+  }
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
@@ -291,6 +307,8 @@ static wp_httpout_outcome failed(CURLcode rc, const xfer *x, const wp_httpout_gr
   char a[240];
   wp_httpout_shown(url, a, 200);
   if (x->no_memory) return say(r, WP_HTTPOUT_FAILED, "'%s': out of memory", a);
+  if (x->stopped)
+    return say(r, WP_HTTPOUT_INTERRUPTED, "'%s': the plugin's call was interrupted", a);
   if (x->too_big || rc == CURLE_FILESIZE_EXCEEDED)
     return say(r, WP_HTTPOUT_TOO_BIG,
                "'%s': the response is larger than capabilities.http.max_response_size (%llu "
@@ -332,13 +350,15 @@ wp_httpout_outcome wp_httpout_fetch(const wp_httpout_grant *g, const wp_httpout_
   const char *method = q->method;
   const uint8_t *body = q->body;
   size_t body_len = q->body_len;
-  uint64_t deadline = now_ms() + g->timeout_ms;
+  /* The plugin's call deadline bounds the exchange too, when it is nearer. */
+  bool call_bound = q->call_left_ms < g->timeout_ms;
+  uint64_t deadline = now_ms() + (call_bound ? q->call_left_ms : g->timeout_ms);
   t = first;
   first = (target){0};
   struct curl_slist *headers = NULL;
   for (uint32_t hop = 0;; hop++) {
     char errbuf[CURL_ERROR_SIZE] = "";
-    xfer x = {r, g->max_response, false, false};
+    xfer x = {r, g->max_response, false, false, q, false};
     uint64_t now = now_ms();
     if (now >= deadline) {
       o = failed(CURLE_OPERATION_TIMEDOUT, &x, g, url, errbuf, r);
@@ -401,6 +421,13 @@ wp_httpout_outcome wp_httpout_fetch(const wp_httpout_grant *g, const wp_httpout_
     t = n;
     free(url);
     url = to;
+  }
+  if (o == WP_HTTPOUT_TIMEOUT && call_bound) {
+    char a[240];
+    say(r, WP_HTTPOUT_TIMEOUT,
+        "'%s' ran into the plugin's call deadline (limits.timeout_ms: %llu ms were left); it "
+        "was stopped",
+        wp_httpout_shown(q->url, a, 200), (unsigned long long)q->call_left_ms);
   }
   curl_slist_free_all(headers);
   curl_easy_cleanup(c);

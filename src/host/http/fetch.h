@@ -13,6 +13,7 @@
 #ifndef WP_HOST_HTTP_FETCH_H
 #define WP_HOST_HTTP_FETCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +33,14 @@ typedef struct wp_httpout_req {
   size_t nheaders;
   const uint8_t *body;
   size_t body_len;
+  /* The time left in the plugin's call (wp_host_call_time_left_ms), which
+     bounds the exchange when it is shorter than the grant's timeout_ms;
+     UINT64_MAX: none. */
+  uint64_t call_left_ms;
+  /* Polled while the exchange runs: true ends it (WP_HTTPOUT_INTERRUPTED).
+     May be NULL. */
+  bool (*stop)(void *stop_data);
+  void *stop_data;
 } wp_httpout_req;
 
 /* What an exchange ended with. */
@@ -43,6 +52,7 @@ typedef enum wp_httpout_outcome {
   WP_HTTPOUT_BAD_REQUEST, /* not a URL, bad method or header, too many redirects */
   WP_HTTPOUT_CONNECT,     /* could not resolve or connect */
   WP_HTTPOUT_FAILED,      /* anything else on the way */
+  WP_HTTPOUT_INTERRUPTED, /* req->stop said so (the plugin's call was interrupted) */
 } wp_httpout_outcome;
 
 typedef struct wp_httpout_resp {

@@ -79,6 +79,8 @@ static wp_error *answer(wp_host_call *call, const wp_httpout_resp *r) {
   return wp_frame_send(call, &out);
 }
 
+static bool call_interrupted(void *call) { return wp_host_call_interrupted(call); }
+
 static wp_error *http_request(wp_host_call *call, const uint8_t *input, size_t len, void *data) {
   httpcap *h = data;
   const wp_plugin *plugin = wp_instance_get_plugin(wp_host_call_get_instance(call));
@@ -103,7 +105,16 @@ static wp_error *http_request(wp_host_call *call, const uint8_t *input, size_t l
                            "to its manifest (capabilities.http)",
                            wp_plugin_get_name(plugin));
     } else {
-      wp_httpout_req q = {method, url, headers, (size_t)count, body, body_len};
+      /* The plugin's call deadline and wp_instance_interrupt bound the wait too. */
+      wp_httpout_req q = {.method = method,
+                          .url = url,
+                          .headers = headers,
+                          .nheaders = (size_t)count,
+                          .body = body,
+                          .body_len = body_len,
+                          .call_left_ms = wp_host_call_time_left_ms(call),
+                          .stop = call_interrupted,
+                          .stop_data = call};
       wp_httpout_resp r;
       wp_httpout_outcome o = wp_httpout_fetch(g, &q, &r);
       err = o == WP_HTTPOUT_OK

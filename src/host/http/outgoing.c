@@ -50,6 +50,7 @@ static const int outcomes[] = {
     [WP_HTTPOUT_BAD_REQUEST] = WASMPLUG_HTTP_OUT_FAILED,
     [WP_HTTPOUT_CONNECT] = WASMPLUG_HTTP_OUT_CONNECT,
     [WP_HTTPOUT_FAILED] = WASMPLUG_HTTP_OUT_FAILED,
+    [WP_HTTPOUT_INTERRUPTED] = WASMPLUG_HTTP_OUT_FAILED,
 };
 
 static void send_request(void *ctx, const wasmplug_http_request_t *req,
@@ -71,7 +72,14 @@ static void send_request(void *ctx, const wasmplug_http_request_t *req,
   }
   if (ok) {
     snprintf(url, n, "%s://%s%s", scheme, authority, path);
-    wp_httpout_req q = {req->method, url, headers, req->n_headers, req->body, req->body_len};
+    /* The call's own budget bounds a component's wait (the extension's side). */
+    wp_httpout_req q = {.method = req->method,
+                        .url = url,
+                        .headers = headers,
+                        .nheaders = req->n_headers,
+                        .body = req->body,
+                        .body_len = req->body_len,
+                        .call_left_ms = UINT64_MAX};
     wp_httpout_outcome o = wp_httpout_fetch(c->grant, &q, &c->resp);
     out->outcome = outcomes[o];
     if (o != WP_HTTPOUT_OK) {
