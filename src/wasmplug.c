@@ -5,7 +5,7 @@
  *
  * Floors, low to high: util, engine, plugin, instance, then the kinds (core,
  * component, proxywasm) side by side, then the capabilities (host/, on the
- * public API only), then this file. A floor includes only its own
+ * public API and util/ only), then this file. A floor includes only its own
  * headers and lower ones (tests/unit/test_floors checks it).
  */
 #include "core/host.h"

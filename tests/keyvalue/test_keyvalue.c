@@ -435,7 +435,10 @@ static void test_concurrent_increments(void **state) {
 static void test_cas(void **state) {
   wp_test_wasm_signals();
   BACKEND(state);
-  if (be->kind == G_DRAFT) skip(); /* 0.2.0-draft has no compare-and-swap */
+  if (be->kind == G_DRAFT) {
+    print_message("SKIP: wasi:keyvalue 0.2.0-draft has no compare-and-swap\n");
+    skip();
+  }
   kvfix f = open_guest(be);
   assert_string_equal(kv(f.inst, "cas\nmain\nc\n<absent>\none"), "ok:1");
   assert_string_equal(kv(f.inst, "cas\nmain\nc\n<absent>\ntwo"), "ok:0"); /* it exists */
@@ -588,7 +591,11 @@ static void test_redis_restart(void **state) {
 static void test_batch(void **state) {
   wp_test_wasm_signals();
   BACKEND(state);
-  if (!is_component(be)) skip(); /* the core functions have no batch */
+  if (!is_component(be)) {
+    print_message(
+        "SKIP: the core functions have no batch (wasi:keyvalue/batch is for components)\n");
+    skip();
+  }
   kvfix f = open_guest(be);
   assert_string_equal(kv(f.inst, "setmany\nmain\na=1,b=22,c=333"), "ok");
   assert_string_equal(kv(f.inst, "getmany\nmain\na,nope,c"), "ok:a=1,nope=<none>,c=333");
@@ -604,7 +611,10 @@ static void test_batch(void **state) {
 static void test_cas_conflict(void **state) {
   wp_test_wasm_signals();
   BACKEND(state);
-  if (be->kind != G_COMPONENT) skip(); /* the cas resource is 0.2.0-draft2's */
+  if (be->kind != G_COMPONENT) {
+    print_message("SKIP: the cas resource is wasi:keyvalue 0.2.0-draft2's\n");
+    skip();
+  }
   kvfix f = open_guest(be);
   assert_string_equal(kv(f.inst, "set\nmain\nr\nfirst"), "ok");
   /* A cas made, the key changed behind it: swap reports cas-failed with a

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/utf8.h"
+
 wp_error *wp_frame_field(wp_frame_in *in, const char *what, const uint8_t **data, size_t *len) {
   if (in->left < 4)
     return wp_error_new(WP_ERR_ABI, "wasmplug.%s: the input ends before %s", in->fn, what);
@@ -21,36 +23,12 @@ wp_error *wp_frame_field(wp_frame_in *in, const char *what, const uint8_t **data
   return NULL;
 }
 
-/* Whether s[0..n) is UTF-8 without NUL (shortest forms, no surrogates). */
-static bool utf8_ok(const uint8_t *s, size_t n) {
-  for (size_t i = 0; i < n;) {
-    uint8_t c = s[i];
-    if (c == 0) return false;
-    if (c < 0x80) {
-      i++;
-      continue;
-    }
-    size_t k = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : c >= 0xC2 ? 1 : 0;
-    if (!k || c > 0xF4 || n - i <= k) return false;
-    uint32_t cp = c & (0x3F >> k);
-    for (size_t j = 1; j <= k; j++) {
-      if ((s[i + j] & 0xC0) != 0x80) return false;
-      cp = cp << 6 | (s[i + j] & 0x3F);
-    }
-    if ((k == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-        (k == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
-      return false;
-    i += k + 1;
-  }
-  return true;
-}
-
 wp_error *wp_frame_string(wp_frame_in *in, const char *what, char **out) {
   const uint8_t *d;
   size_t n;
   wp_error *err = wp_frame_field(in, what, &d, &n);
   if (err) return err;
-  if (!utf8_ok(d, n))
+  if (memchr(d, '\0', n) || !wp_utf8_valid(d, n))
     return wp_error_new(WP_ERR_ABI, "wasmplug.%s: %s is not UTF-8 (or holds a NUL)", in->fn, what);
   char *s = malloc(n + 1);
   if (!s) return wp_error_new(WP_ERR_HOST, "wasmplug.%s: out of memory", in->fn);
