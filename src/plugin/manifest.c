@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 
 #include "util/hash.h"
+#include "util/hex.h"
 #include "util/utf8.h"
 
 /* ------------------------------------------------------------------------ */
@@ -716,25 +717,10 @@ bool wp_parse_size(const char *text, uint64_t *out) {
   return true;
 }
 
-static int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 bool wp_sha256_from_hex(const char *hex, uint8_t out[32]) {
   uint8_t bytes[32];
-  size_t i;
 
-  if (!hex || !out) return false;
-  for (i = 0; i < 32; i++) {
-    int hi = hex_digit(hex[2 * i]), lo;
-    if (hi < 0) return false; /* also stops at the NUL of a short string */
-    lo = hex_digit(hex[2 * i + 1]);
-    if (lo < 0) return false;
-    bytes[i] = (uint8_t)(hi << 4 | lo);
-  }
+  if (!hex || !out || !wp_unhex(hex, 32, bytes)) return false;
   if (hex[64] != '\0') return false;
   memcpy(out, bytes, sizeof bytes); /* only now: `out` is untouched on failure */
   return true;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "util/buf.h"
+#include "util/hex.h"
 #include "util/utf8.h"
 
 /* ---- wp_buf ----------------------------------------------------------------- */
@@ -173,8 +174,28 @@ static void test_utf8_first_invalid(void **state) {
   assert_int_equal(wp_utf8_first_invalid(NULL, 0), 0);
 }
 
+/* wp_hex and wp_unhex round-trip; wp_unhex takes either case and refuses
+   anything else, a short string's NUL included. */
+static void test_hex(void **state) {
+  (void)state;
+  const uint8_t bytes[] = {0x00, 0x7f, 0xab, 0xff};
+  char text[9];
+  wp_hex(bytes, 4, text);
+  assert_string_equal(text, "007fabff");
+  uint8_t back[4];
+  assert_true(wp_unhex(text, 4, back));
+  assert_memory_equal(back, bytes, 4);
+  assert_true(wp_unhex("007FABFF", 4, back));
+  assert_memory_equal(back, bytes, 4);
+  assert_false(wp_unhex("007fabfg", 4, back));
+  assert_false(wp_unhex("0x7fabff", 4, back));
+  assert_false(wp_unhex("007fab", 4, back)); /* stops at the NUL */
+  assert_true(wp_unhex("", 0, back));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_hex),
       cmocka_unit_test(test_buf_add),
       cmocka_unit_test(test_buf_printf),
       cmocka_unit_test(test_buf_reserve_then_append),

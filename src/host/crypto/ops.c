@@ -17,6 +17,8 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include "util/hex.h"
+
 static const char *const hash_names[] = {"sha256", "sha384", "sha512"};
 static const char *const hash_md[] = {"SHA256", "SHA384", "SHA512"};
 static const char *const sig_names[] = {"rs256", "rs384", "rs512", "ps256", "ps384",
@@ -104,24 +106,13 @@ static bool b64_decode(const char *s, size_t n, bool url, uint8_t **out, size_t 
   return true;
 }
 
-static int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 static bool hex_decode(const char *s, size_t n, uint8_t **out, size_t *out_len) {
   if (n % 2) return false;
   uint8_t *d = malloc(n / 2 + 1);
   if (!d) return false;
-  for (size_t i = 0; i < n; i += 2) {
-    int hi = hex_value(s[i]), lo = hex_value(s[i + 1]);
-    if (hi < 0 || lo < 0) {
-      free(d);
-      return false;
-    }
-    d[i / 2] = (uint8_t)(hi << 4 | lo);
+  if (!wp_unhex(s, n / 2, d)) {
+    free(d);
+    return false;
   }
   *out = d;
   *out_len = n / 2;
