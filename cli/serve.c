@@ -501,6 +501,9 @@ int cmd_serve(int argc, char **argv) {
   const char *listen = wp_server_get_listen(srv), *colon = strrchr(listen, ':');
   fprintf(stderr, "wasmplug serve: listening on http://%.*s:%u\n", (int)(colon - listen), listen,
           wp_server_get_port(srv));
+  if (wp_server_get_keyvalue_default(srv))
+    fprintf(stderr, "wasmplug serve: keyvalue: buckets without \"backend\" use %s\n",
+            wp_server_get_keyvalue_default(srv));
   int sig = 0;
   sigwait(&sigs, &sig);
   fprintf(stderr, "wasmplug serve: %s: finishing requests in flight\n",

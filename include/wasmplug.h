@@ -57,6 +57,11 @@
  *   wasmplug/value.h      Component Model: values (wp_value), WAVE
  *   wasmplug/component.h  Component Model: calls, host imports, resources
  *   wasmplug/capability.h capabilities offered to plugins, granted by manifests
+ *   wasmplug/keyvalue.h   the "keyvalue" capability: buckets in memory, SQLite or Redis
+ *   wasmplug/outbound_http.h the "http" capability: outbound HTTP behind an allowlist
+ *   wasmplug/crypto.h     the "crypto" capability: hashes, HMAC, signatures (OpenSSL)
+ *   wasmplug/config_store.h wasi:config/store, answered from the manifest's config
+ *   wasmplug/logging.h    the "logging" capability: wasi:logging to the engine's log
  */
 #ifndef WASMPLUG_H
 #define WASMPLUG_H
@@ -76,5 +81,10 @@
 #include "wasmplug/component.h"
 #include "wasmplug/http.h"
 #include "wasmplug/capability.h"
+#include "wasmplug/keyvalue.h"
+#include "wasmplug/crypto.h"
+#include "wasmplug/outbound_http.h"
+#include "wasmplug/config_store.h"
+#include "wasmplug/logging.h"
 
 #endif /* WASMPLUG_H */

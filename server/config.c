@@ -18,12 +18,12 @@
 #define DEFAULT_MAX_IDLE 64
 #define DEFAULT_MAX_RESPONSE_BODY ((uint64_t)64 << 20)
 
-static const char *const ROOT_KEYS[] = {"listen",   "workers",    "limits",  "plugins",
-                                        "routes",   "access_log", "watch",   "metrics_path",
-                                        "clusters", "filters",    "filter_chain", "tcp", NULL};
-static const char *const FILTER_KEYS[] = {"path",      "sha256",      "config",  "config_file",
-                                          "vm_config", "vm_config_file", "vm_id", "root_id",
-                                          "fail_open", "manifest",    NULL};
+static const char *const ROOT_KEYS[] = {
+    "listen",       "workers",  "limits",  "plugins",      "routes", "access_log", "watch",
+    "metrics_path", "clusters", "filters", "filter_chain", "tcp",    "keyvalue",   NULL};
+static const char *const FILTER_KEYS[] = {"path",      "sha256",         "config", "config_file",
+                                          "vm_config", "vm_config_file", "vm_id",  "root_id",
+                                          "fail_open", "manifest",       NULL};
 static const char *const TCP_KEYS[] = {"listen", "upstream", "filters", NULL};
 static const char *const LIMIT_KEYS[] = {"header_timeout_ms", "body_timeout_ms", "idle_timeout_s",
                                          "max_connections",   "grace_ms",        NULL};
@@ -33,6 +33,7 @@ static const char *const ROUTE_KEYS[] = {"match",      "plugin",   "upstream",  
                                          "filters",    "name",     "metadata",          NULL};
 static const char *const MATCH_KEYS[] = {"path", "methods", "host", NULL};
 static const char *const INSTANCE_KEYS[] = {"mode", "max_uses", "max_idle", NULL};
+static const char *const KEYVALUE_KEYS[] = {"default", NULL};
 
 static wp_error *fail(const char *path, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static wp_error *fail(const char *path, const char *fmt, ...) {
@@ -369,7 +370,8 @@ static wp_error *parse_route(const cJSON *v, size_t i, srv_config *c) {
   if (inst && (err = parse_instances(inst, path, r))) return err;
   if ((err = parse_target(v, path, upstream, c, r))) return err;
   if (!r->name) r->name = r->pattern;
-  /* Two routes with the same pattern and host and overlapping methods: the second could never match. */
+  /* Two routes with the same pattern and host and overlapping methods: the
+     second could never match. */
   for (size_t j = 0; j < i; j++)
     if (strcmp(c->routes[j].pattern, r->pattern) == 0 && (!c->routes[j].methods || !r->methods) &&
         (c->routes[j].host ? r->host && strcmp(c->routes[j].host, r->host) == 0 : !r->host)) {
@@ -380,7 +382,8 @@ static wp_error *parse_route(const cJSON *v, size_t i, srv_config *c) {
   return NULL;
 }
 
-/* A list of filter names ("filter_chain", a route's or a TCP listener's "filters"), each defined. */
+/* A list of filter names ("filter_chain", a route's or a TCP listener's
+   "filters"), each defined. */
 static wp_error *parse_filter_names(const cJSON *v, const char *path, const srv_config *c,
                                     const char ***out, size_t *n) {
   wp_error *err = want(v, cJSON_Array, path, "an array of filter names (from \"filters\")");
@@ -410,13 +413,15 @@ static wp_error *config_bytes(const cJSON *obj, const char *path, const char *ke
   const char *file = NULL;
   wp_error *err = get_string(obj, path, fkey, &file);
   if (err) return err;
-  if (v && file) return fail(at(buf, sizeof buf, path, fkey), "give \"%s\" or \"%s\", not both", key, fkey);
+  if (v && file)
+    return fail(at(buf, sizeof buf, path, fkey), "give \"%s\" or \"%s\", not both", key, fkey);
   if (file) {
     char *p = resolve(base_dir, file);
     if (!p) return srv_no_memory();
     *out = srv_read_file(p, len);
     *from = p;
-    if (!*out) return fail(at(buf, sizeof buf, path, fkey), "cannot read '%s': %s", file, strerror(errno));
+    if (!*out)
+      return fail(at(buf, sizeof buf, path, fkey), "cannot read '%s': %s", file, strerror(errno));
     return NULL;
   }
   if (!v) return NULL;
@@ -430,7 +435,8 @@ static wp_error *parse_filter(const cJSON *f, const char *base_dir, cfg_filter *
   char path[256], buf[300];
   snprintf(path, sizeof path, "filters.%s", f->string);
   if (!srv_valid_plugin_name(f->string))
-    return fail(path, "a filter name is 1-64 letters, digits, '-', '_' or '.', not starting with '.'");
+    return fail(path,
+                "a filter name is 1-64 letters, digits, '-', '_' or '.', not starting with '.'");
   cf->name = f->string;
   const char *file = NULL;
   wp_error *err;
@@ -446,7 +452,8 @@ static wp_error *parse_filter(const cJSON *f, const char *base_dir, cfg_filter *
       (err = parse_manifest_field(f, path, &cf->manifest)))
     return err;
   const cJSON *fo = cJSON_GetObjectItemCaseSensitive(f, "fail_open");
-  if (fo && !cJSON_IsBool(fo)) return fail(at(buf, sizeof buf, path, "fail_open"), "must be true or false");
+  if (fo && !cJSON_IsBool(fo))
+    return fail(at(buf, sizeof buf, path, "fail_open"), "must be true or false");
   cf->fail_open = cJSON_IsTrue(fo);
   if (!file) return fail(path, "\"path\" (the filter's .wasm file) is missing");
   if (!(cf->path = resolve(base_dir, file))) return srv_no_memory();
@@ -478,7 +485,8 @@ static wp_error *parse_tcp(const cJSON *v, srv_config *c) {
     snprintf(path, sizeof path, "tcp[%zu]", c->ntcp);
     cfg_tcp *ct = &c->tcp[c->ntcp++];
     if ((err = want(t, cJSON_Object, path, "an object with \"listen\" and \"upstream\"")) ||
-        (err = check_keys(t, path, TCP_KEYS)) || (err = get_string(t, path, "listen", &ct->listen)) ||
+        (err = check_keys(t, path, TCP_KEYS)) ||
+        (err = get_string(t, path, "listen", &ct->listen)) ||
         (err = get_string(t, path, "upstream", &ct->upstream)))
       return err;
     if (!ct->listen || !strchr(ct->listen, ':'))
@@ -491,6 +499,37 @@ static wp_error *parse_tcp(const cJSON *v, srv_config *c) {
       return err;
   }
   return NULL;
+}
+
+/* "keyvalue": {"default": {bucket spec}}: the store of keyvalue buckets that
+   name no backend. The spec is checked whole when the server sets it on the
+   engine (wp_engine_set_keyvalue_default); here its shape, and a relative
+   sqlite "path" is resolved against the config's directory as plugin paths
+   are. Kept as JSON text in the settings. */
+static wp_error *parse_keyvalue(const cJSON *v, const char *base_dir, srv_settings *s) {
+  wp_error *err;
+  if ((err = want(v, cJSON_Object, "keyvalue",
+                  "an object such as {\"default\": {\"backend\": \"sqlite\", \"path\": "
+                  "\"kv.db\"}}")) ||
+      (err = check_keys(v, "keyvalue", KEYVALUE_KEYS)))
+    return err;
+  const cJSON *d = cJSON_GetObjectItemCaseSensitive(v, "default");
+  if (!d) return NULL;
+  if ((err = want(d, cJSON_Object, "keyvalue.default",
+                  "a bucket spec such as {\"backend\": \"sqlite\", \"path\": \"kv.db\"} "
+                  "(docs/capabilities.md)")))
+    return err;
+  cJSON *spec = cJSON_Duplicate(d, 1);
+  if (!spec) return srv_no_memory();
+  cJSON *path = cJSON_GetObjectItemCaseSensitive(spec, "path");
+  if (cJSON_IsString(path) && path->valuestring[0] && path->valuestring[0] != '/') {
+    char *abs = resolve(base_dir, path->valuestring);
+    if (!abs || !cJSON_SetValuestring(path, abs)) err = srv_no_memory();
+    free(abs);
+  }
+  if (!err && !(s->keyvalue_default = cJSON_PrintUnformatted(spec))) err = srv_no_memory();
+  cJSON_Delete(spec);
+  return err;
 }
 
 /* "clusters": {"NAME": "http://HOST:PORT", ...}, the upstreams filters call. */
@@ -536,6 +575,8 @@ wp_error *config_parse(cJSON *doc, const char *base_dir, srv_config **out) {
   if (!err && (v = cJSON_GetObjectItemCaseSensitive(doc, "filter_chain")))
     err = parse_filter_names(v, "filter_chain", c, &c->chain, &c->nchain);
   if (!err && (v = cJSON_GetObjectItemCaseSensitive(doc, "tcp"))) err = parse_tcp(v, c);
+  if (!err && (v = cJSON_GetObjectItemCaseSensitive(doc, "keyvalue")))
+    err = parse_keyvalue(v, base_dir, &c->settings);
   if (!err && (v = cJSON_GetObjectItemCaseSensitive(doc, "routes"))) {
     err = want(v, cJSON_Array, "routes", "an array of routes");
     size_t n = err ? 0 : (size_t)cJSON_GetArraySize(v);
@@ -582,6 +623,7 @@ void config_free(srv_config *c) {
   free(c->routes);
   free(c->settings.listen);
   free(c->settings.access_log);
+  free(c->settings.keyvalue_default);
   free(c->metrics_path);
   cJSON_Delete(c->doc);
   free(c);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "server.h"
+#include "wasmplug/keyvalue.h"
 
 uint64_t srv_now_ns(void) {
   struct timespec ts;
@@ -112,6 +113,78 @@ wp_error *srv_error_prefix(wp_error *err, const char *fmt, ...) {
   return out;
 }
 
+/* ---- the keyvalue default -------------------------------------------------------- */
+
+/* $XDG_STATE_HOME/wasmplug/keyvalue.db, else ~/.local/state/wasmplug/keyvalue.db
+   (an XDG_STATE_HOME that is not absolute is ignored, as the XDG spec says);
+   NULL when neither says where, or out of memory (*oom). */
+static char *state_db_path(bool *oom) {
+  const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+  const char *base = xdg && xdg[0] == '/' ? xdg : home && home[0] == '/' ? home : NULL;
+  if (!base) return NULL;
+  const char *rest = base == xdg ? "/wasmplug/keyvalue.db" : "/.local/state/wasmplug/keyvalue.db";
+  size_t n = strlen(base) + strlen(rest) + 1;
+  char *path = malloc(n);
+  if (path) snprintf(path, n, "%s%s", base, rest);
+  *oom = !path;
+  return path;
+}
+
+/* The spec as the log shows it: backend and path or URL, a password hidden. */
+static void describe_spec(const char *spec_json, char *out, size_t size) {
+  cJSON *spec = cJSON_Parse(spec_json);
+  const char *backend = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(spec, "backend"));
+  const char *path = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(spec, "path"));
+  const char *url = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(spec, "url"));
+  const char *at = url ? strrchr(url, '@') : NULL, *scheme = url ? strstr(url, "://") : NULL;
+  if (path) snprintf(out, size, "%s %s", backend ? backend : "?", path);
+  else if (at && scheme && scheme < at)
+    snprintf(out, size, "%s %.*s://(password hidden)%s", backend ? backend : "?",
+             (int)(scheme - url), url, at);
+  else if (url) snprintf(out, size, "%s %s", backend ? backend : "?", url);
+  else snprintf(out, size, "%s", backend ? backend : "?");
+  cJSON_Delete(spec);
+}
+
+/* Sets the engine's store of keyvalue buckets that name no backend, before
+   any plugin loads: the config's keyvalue.default, else a SQLite file in the
+   user's state directory (the library makes its directory, 0700, when a
+   plugin first needs it). wp_server_get_keyvalue_default says which; the
+   CLI logs it. The engine keeps it for the server's
+   life: a reload cannot change it. */
+static wp_error *set_keyvalue_default(wp_server *srv, const char *configured) {
+  bool oom = false;
+  char *path = configured ? NULL : state_db_path(&oom);
+  if (oom) return srv_no_memory();
+  if (!configured && !path) {
+    srv_log("keyvalue: no default store (neither XDG_STATE_HOME nor HOME is set): buckets "
+            "without \"backend\" are refused; set keyvalue.default in the server config");
+    return NULL;
+  }
+  char *spec = NULL;
+  if (path) {
+    cJSON *o = cJSON_CreateObject();
+    if (o && cJSON_AddStringToObject(o, "backend", "sqlite") &&
+        cJSON_AddStringToObject(o, "path", path))
+      spec = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    free(path);
+    if (!spec) return srv_no_memory();
+  }
+  wp_error *err = wp_engine_set_keyvalue_default(srv->engine, configured ? configured : spec);
+  if (!err) {
+    char what[600], line[800];
+    describe_spec(configured ? configured : spec, what, sizeof what);
+    snprintf(line, sizeof line, "%s (%s)", what,
+             configured ? "keyvalue.default in the server config"
+                        : "the default; set keyvalue.default in the server config to change it");
+    free(srv->kv_default);
+    if (!(srv->kv_default = strdup(line))) err = srv_no_memory();
+  }
+  free(spec);
+  return err ? srv_error_prefix(err, "server config: keyvalue.default: ") : NULL;
+}
+
 static wp_error *make(wp_engine *engine, cJSON *doc, const char *base_dir, const char *config_path,
                       wp_server **out) {
   *out = NULL;
@@ -145,10 +218,15 @@ static wp_error *make(wp_engine *engine, cJSON *doc, const char *base_dir, const
     srv->settings.access_log = strdup(cfg->settings.access_log);
     srv->doc_settings.listen = strdup(cfg->settings.listen);
     srv->doc_settings.access_log = strdup(cfg->settings.access_log);
+    const char *kv = cfg->settings.keyvalue_default;
+    srv->settings.keyvalue_default = kv ? strdup(kv) : NULL;
+    srv->doc_settings.keyvalue_default = kv ? strdup(kv) : NULL;
     if (!srv->settings.listen || !srv->settings.access_log || !srv->doc_settings.listen ||
-        !srv->doc_settings.access_log)
+        !srv->doc_settings.access_log ||
+        (kv && (!srv->settings.keyvalue_default || !srv->doc_settings.keyvalue_default)))
       err = srv_no_memory();
   }
+  if (!err) err = set_keyvalue_default(srv, cfg->settings.keyvalue_default);
   /* Filters load with the first state: their host comes first (one slot per
      listener thread, and one for the TCP listeners). */
   if (!err) err = pw_start(srv, cfg->settings.workers + 1, &srv->pw);
@@ -292,6 +370,10 @@ uint16_t wp_server_get_port(const wp_server *srv) { return srv ? srv->port : 0; 
 
 const char *wp_server_get_listen(const wp_server *srv) { return srv ? srv->settings.listen : NULL; }
 
+const char *wp_server_get_keyvalue_default(const wp_server *srv) {
+  return srv ? srv->kv_default : NULL;
+}
+
 uint16_t wp_server_get_control_port(const wp_server *srv) { return srv ? srv->control_port : 0; }
 
 char *wp_server_metrics(wp_server *srv) { return srv ? metrics_render(srv) : NULL; }
@@ -354,12 +436,15 @@ void wp_server_free(wp_server *srv) {
   free(srv->natives);
   if (srv->state_dir) remove_state_dir(srv->state_dir);
   free(srv->state_dir);
+  free(srv->kv_default);
   free(srv->control_listen);
   free(srv->control_token);
   free(srv->settings.listen);
   free(srv->settings.access_log);
   free(srv->doc_settings.listen);
   free(srv->doc_settings.access_log);
+  free(srv->settings.keyvalue_default);
+  free(srv->doc_settings.keyvalue_default);
   free(srv->base_dir);
   free(srv->config_path);
   metrics_free(&srv->metrics);

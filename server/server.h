@@ -53,6 +53,9 @@ typedef struct srv_settings {
   uint32_t grace_ms;          /* graceful shutdown: how long requests may finish */
   char *access_log;           /* "stderr", "off" or a file path */
   bool watch;                 /* hot reload on file changes */
+  /* "keyvalue.default" as JSON text (a relative sqlite path resolved), or
+     NULL: a file in the state directory (server.c). */
+  char *keyvalue_default;
 } srv_settings;
 
 /* ---- metrics ---------------------------------------------------------------- */
@@ -190,7 +193,7 @@ typedef struct srv_state {
   wp_pw_plugin **filters; /* parallel to config->filters (references) */
   wp_pw_plugin **chain;   /* config->chain resolved */
   uint64_t max_body;      /* the largest route's: requests are read before routing when
-                             filters run first */
+                        filters run first */
   struct srv_pw *pw;      /* to retire the filters when the state goes */
   uint64_t generation;
 } srv_state;
@@ -239,6 +242,7 @@ struct wp_server {
   struct MHD_Daemon *control_daemon;
   uint16_t control_port;
   char *state_dir; /* uploaded plugins */
+  char *kv_default; /* wp_server_get_keyvalue_default's text, or NULL */
 
   /* connections and requests, for slow clients and shutdown */
   pthread_mutex_t conn_lock;

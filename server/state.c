@@ -255,7 +255,8 @@ static wp_pw_plugin *filter_named(const srv_state *st, const char *name) {
   return NULL;
 }
 
-static wp_error *resolve_chain(const srv_state *st, const char **names, size_t n, wp_pw_plugin ***out) {
+static wp_error *resolve_chain(const srv_state *st, const char **names, size_t n,
+                               wp_pw_plugin ***out) {
   if (!n) return NULL;
   if (!(*out = calloc(n, sizeof **out))) return srv_no_memory();
   for (size_t i = 0; i < n; i++) (*out)[i] = filter_named(st, names[i]);
@@ -265,9 +266,11 @@ static wp_error *resolve_chain(const srv_state *st, const char **names, size_t n
 static wp_error *build_filters(wp_server *srv, srv_state *st) {
   const srv_config *c = st->config;
   st->pw = srv->pw;
-  if (c->nfilters && !(st->filters = calloc(c->nfilters, sizeof *st->filters))) return srv_no_memory();
+  if (c->nfilters && !(st->filters = calloc(c->nfilters, sizeof *st->filters)))
+    return srv_no_memory();
   wp_error *err = NULL;
-  for (size_t i = 0; !err && i < c->nfilters; i++) err = load_filter(srv, &c->filters[i], &st->filters[i]);
+  for (size_t i = 0; !err && i < c->nfilters; i++)
+    err = load_filter(srv, &c->filters[i], &st->filters[i]);
   if (!err) err = resolve_chain(st, c->chain, c->nchain, &st->chain);
   for (size_t i = 0; !err && i < c->nroutes; i++) {
     err = resolve_chain(st, c->routes[i].filters, c->routes[i].nfilters, &st->routes[i].chain);
@@ -329,6 +332,11 @@ void state_release(srv_state *st) {
 }
 
 /* Settings the listener was started with cannot change under it. */
+/* Whether two optional strings are both absent or equal. */
+static bool same_text(const char *a, const char *b) {
+  return a == b || (a && b && strcmp(a, b) == 0);
+}
+
 static wp_error *check_settings(const srv_settings *a, const srv_settings *b) {
   const char *what = NULL;
   if (strcmp(a->listen, b->listen) != 0) what = "listen";
@@ -339,6 +347,8 @@ static wp_error *check_settings(const srv_settings *a, const srv_settings *b) {
            a->body_timeout_ms != b->body_timeout_ms || a->idle_timeout_s != b->idle_timeout_s ||
            a->max_connections != b->max_connections || a->grace_ms != b->grace_ms)
     what = "limits";
+  else if (!same_text(a->keyvalue_default, b->keyvalue_default))
+    what = "keyvalue"; /* the engine's default store is set once, before plugins load */
   if (!what) return NULL;
   return wp_error_new(WP_ERR_BAD_INPUT,
                       "server config: %s: cannot change while the server runs (restart it to "

@@ -25,7 +25,10 @@
  * allow, with an error that names the missing grant.
  *
  * wp_engine_new registers the built-in capabilities (keyvalue, http,
- * crypto, config, logging): see their headers. An embedder can add its own
+ * crypto, logging; wasi:config/store answers from the manifest's config and
+ * needs no section): see their headers, wasmplug/keyvalue.h,
+ * wasmplug/outbound_http.h, wasmplug/crypto.h, wasmplug/logging.h and
+ * wasmplug/config_store.h. An embedder can add its own
  * the same way.
  */
 #ifndef WASMPLUG_CAPABILITY_H

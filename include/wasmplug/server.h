@@ -116,6 +116,16 @@ char *wp_server_metrics(wp_server *srv);
 /** The configured listen address, "HOST:PORT" (the port may be 0: see wp_server_get_port). */
 const char *wp_server_get_listen(const wp_server *srv);
 
+/**
+ * Where keyvalue buckets that name no backend live, for the operator's log:
+ * e.g. "sqlite /home/me/.local/state/wasmplug/keyvalue.db (the default; ...)"
+ * (a Redis password is hidden), or NULL when there is no default. The
+ * server sets it on its engine (wp_engine_set_keyvalue_default) before any
+ * plugin loads: the config's keyvalue.default, else a SQLite file in the
+ * user's state directory; it replaces a default the embedder set.
+ */
+const char *wp_server_get_keyvalue_default(const wp_server *srv);
+
 /** For wp_server_stop: the grace period of the config (limits.grace_ms, default 10 s). */
 #define WP_SERVER_GRACE_CONFIGURED UINT32_MAX
 

@@ -24,6 +24,16 @@
  * random bytes), fails the plugin's call. Key problems (a PEM or JWK that
  * does not parse, a name the manifest does not grant) come back as an error
  * message the plugin handles; a wrong signature is not an error (0).
+ *
+ * Signing uses a private key the manifest grants by name; the plugin never
+ * holds it, and can publish its public half with wp_crypto_public_jwk:
+ *
+ *   "capabilities": {"crypto": {"keys": {"issuer": {"pem_file": "/etc/keys/issuer.pem"}}}}
+ *
+ *   uint8_t sig[WP_CRYPTO_MAX_SIGNATURE];
+ *   char *err = NULL;
+ *   size_t n = wp_crypto_sign(WP_ES256, "issuer", input, len, sig, &err);   // 64 bytes
+ *   if (!n) { wp_error("sign: %s", err); free(err); return; }
  */
 #ifndef WASMPLUG_PDK_CRYPTO_H
 #define WASMPLUG_PDK_CRYPTO_H
@@ -36,13 +46,15 @@ extern "C" {
 
 /** The largest digest or MAC (SHA-512): size output buffers with it. */
 #define WP_CRYPTO_MAX_DIGEST 64
+/** The largest signature (RSA-16384): size wp_crypto_sign's buffer with it. */
+#define WP_CRYPTO_MAX_SIGNATURE 2048
 
 /* Hash algorithms (hash, hmac). */
 #define WP_SHA256 "sha256"
 #define WP_SHA384 "sha384"
 #define WP_SHA512 "sha512"
 
-/* JWS signature algorithms (verify). ECDSA signatures are r || s, as in JWS. */
+/* JWS signature algorithms (verify, sign). ECDSA signatures are r || s, as in JWS. */
 #define WP_RS256 "rs256"
 #define WP_RS384 "rs384"
 #define WP_RS512 "rs512"
@@ -63,6 +75,8 @@ WP_IMPORT_BYTES("wasmplug", "crypto_hash", wp__crypto_hash)
 WP_IMPORT_BYTES("wasmplug", "crypto_hmac", wp__crypto_hmac)
 WP_IMPORT_BYTES("wasmplug", "crypto_random", wp__crypto_random)
 WP_IMPORT_BYTES("wasmplug", "crypto_verify", wp__crypto_verify)
+WP_IMPORT_BYTES("wasmplug", "crypto_sign", wp__crypto_sign)
+WP_IMPORT_BYTES("wasmplug", "crypto_public_jwk", wp__crypto_public_jwk)
 WP_IMPORT_BYTES("wasmplug", "crypto_equal", wp__crypto_equal)
 
 /** One input field of the framing: u32 little-endian length, then the bytes. */
@@ -205,6 +219,49 @@ static inline int wp_crypto_verify(const char *alg, const char *key_kind, const 
   }
   wp_bytes_free(r);
   return v;
+}
+
+/**
+ * The `alg` (WP_RS256...) JWS signature of `msg` under the private key the
+ * manifest grants as `key_name`, written to `sig` (WP_CRYPTO_MAX_SIGNATURE
+ * bytes; ECDSA as r || s). Returns its length, or 0 with *err set to a
+ * malloc'd message (free it) when the key is not granted, is a secret or a
+ * public key only, or does not fit `alg`.
+ */
+static inline size_t wp_crypto_sign(const char *alg, const char *key_name, const void *msg,
+                                    size_t msg_len, uint8_t *sig, char **err) {
+  wp__crypto_field f[3] = {{alg, strlen(alg)}, {key_name, strlen(key_name)}, {msg, msg_len}};
+  wp_bytes r = wp__crypto_call(wp__crypto_sign, f, 3);
+  const uint8_t *d = NULL;
+  size_t n = 0;
+  if (wp__crypto_result(r, &d, &n, err) == 0) {
+    if (n == 0 || n > WP_CRYPTO_MAX_SIGNATURE) __builtin_trap();
+    memcpy(sig, d, n);
+  }
+  wp_bytes_free(r);
+  return n;
+}
+
+/**
+ * The public half of the key the manifest grants as `key_name`, as a JWK
+ * (JSON text: kty and the public members only), malloc'd and NUL-terminated
+ * (free it). NULL with *err set to a malloc'd message when the key is not
+ * granted or is a secret.
+ */
+static inline char *wp_crypto_public_jwk(const char *key_name, char **err) {
+  wp__crypto_field f[1] = {{key_name, strlen(key_name)}};
+  wp_bytes r = wp__crypto_call(wp__crypto_public_jwk, f, 1);
+  const uint8_t *d = NULL;
+  size_t n = 0;
+  char *jwk = NULL;
+  if (wp__crypto_result(r, &d, &n, err) == 0) {
+    jwk = (char *)malloc(n + 1);
+    if (!jwk) __builtin_trap();
+    memcpy(jwk, d, n);
+    jwk[n] = '\0';
+  }
+  wp_bytes_free(r);
+  return jwk;
 }
 
 /** 1 when the two byte strings are equal, compared in constant time by the host. */

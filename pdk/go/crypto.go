@@ -7,8 +7,8 @@ import (
 )
 
 // The crypto capability (docs/capabilities.md): SHA-2 hashes, HMAC, random
-// bytes, JWS signature verification and constant-time comparison, done by the
-// host with OpenSSL. The plugin's manifest must grant it
+// bytes, JWS signatures (verify, and sign with a granted private key) and
+// constant-time comparison, done by the host with OpenSSL. The plugin's manifest must grant it
 // ("capabilities": {"crypto": {}}); without the grant, or with an input over
 // the host's limits (4 MiB of data, 65536 random bytes), the plugin's whole
 // call fails and these functions do not return. Key problems (a PEM or JWK
@@ -25,7 +25,7 @@ const (
 	SHA512 HashAlg = "sha512"
 )
 
-// SigAlg names a JWS signature algorithm for [CryptoVerify].
+// SigAlg names a JWS signature algorithm for [CryptoVerify] and [CryptoSign].
 type SigAlg string
 
 // The JWS algorithms. ECDSA signatures are r || s, as JWS encodes them.
@@ -128,6 +128,24 @@ func CryptoVerify(alg SigAlg, kind KeyKind, key string, message, signature []byt
 		panic("wasmplug crypto: verify answered a field that is not 1 byte")
 	}
 	return field[0] == 1, nil
+}
+
+// CryptoSign returns the alg signature of message (the JWS signing input)
+// under the private key the manifest grants as key (capabilities.crypto.keys);
+// the key itself never reaches the plugin. ECDSA signatures are r || s. The
+// error says why the host refused: the key is not granted, is a secret or a
+// public key only, or does not fit alg.
+func CryptoSign(alg SigAlg, key string, message []byte) ([]byte, error) {
+	return cryptoResult(CallBytes(hostCryptoSign, cryptoFrame([]byte(alg), []byte(key), message)))
+}
+
+// CryptoPublicJWK returns the public half of the key the manifest grants as
+// key, as a JWK (JSON text with kty and the public members only), for
+// whoever verifies the plugin's signatures. An error when the key is not
+// granted or is a secret.
+func CryptoPublicJWK(key string) (string, error) {
+	jwk, err := cryptoResult(CallBytes(hostCryptoPublicJWK, cryptoFrame([]byte(key))))
+	return string(jwk), err
 }
 
 // CryptoEqual reports whether a and b are equal, compared by the host in

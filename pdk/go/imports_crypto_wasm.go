@@ -19,5 +19,11 @@ func hostCryptoRandom(ptr unsafe.Pointer, len uint32, retptr unsafe.Pointer)
 //go:wasmimport wasmplug crypto_verify
 func hostCryptoVerify(ptr unsafe.Pointer, len uint32, retptr unsafe.Pointer)
 
+//go:wasmimport wasmplug crypto_sign
+func hostCryptoSign(ptr unsafe.Pointer, len uint32, retptr unsafe.Pointer)
+
+//go:wasmimport wasmplug crypto_public_jwk
+func hostCryptoPublicJWK(ptr unsafe.Pointer, len uint32, retptr unsafe.Pointer)
+
 //go:wasmimport wasmplug crypto_equal
 func hostCryptoEqual(ptr unsafe.Pointer, len uint32, retptr unsafe.Pointer)

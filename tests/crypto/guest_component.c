@@ -33,6 +33,20 @@ bool exports_guest_verify(guest_sig_alg_t alg, guest_public_key_t *key, guest_li
   return ok;
 }
 
+bool exports_guest_sign(guest_sig_alg_t alg, guest_string_t *key, guest_list_u8_t *message,
+                        guest_list_u8_t *ret, guest_string_t *err) {
+  bool ok = wasmplug_crypto_crypto_sign(alg, key, message, ret, err);
+  guest_string_free(key);
+  guest_list_u8_free(message);
+  return ok;
+}
+
+bool exports_guest_public_jwk(guest_string_t *key, guest_string_t *ret, guest_string_t *err) {
+  bool ok = wasmplug_crypto_crypto_public_jwk(key, ret, err);
+  guest_string_free(key);
+  return ok;
+}
+
 bool exports_guest_constant_time_equal(guest_list_u8_t *a, guest_list_u8_t *b) {
   bool eq = wasmplug_crypto_crypto_constant_time_equal(a, b);
   guest_list_u8_free(a);

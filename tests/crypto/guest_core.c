@@ -83,6 +83,33 @@ static void do_verify(const uint8_t *in, size_t len) {
 }
 WP_EXPORT_BYTES(verify, do_verify)
 
+/* sign: alg, key name, message -> the signature */
+static void do_sign(const uint8_t *in, size_t len) {
+  reader r = {in, len};
+  size_t ml;
+  char *alg = next(&r, NULL), *key = next(&r, NULL), *msg = next(&r, &ml);
+  uint8_t sig[WP_CRYPTO_MAX_SIGNATURE];
+  char *err = NULL;
+  size_t n = wp_crypto_sign(alg, key, msg, ml, sig, &err);
+  if (n) wp_output(sig, n);
+  else wp_error("sign refused: %s", err ? err : "?");
+  free(err), free(alg), free(key), free(msg);
+}
+WP_EXPORT_BYTES(sign, do_sign)
+
+/* public_key: key name -> the JWK text */
+static void do_public_key(const uint8_t *in, size_t len) {
+  char *name = malloc(len + 1), *err = NULL;
+  if (!name) __builtin_trap();
+  memcpy(name, in, len);
+  name[len] = '\0';
+  char *jwk = wp_crypto_public_jwk(name, &err);
+  if (jwk) wp_output_str(jwk);
+  else wp_error("public-key refused: %s", err ? err : "?");
+  free(jwk), free(err), free(name);
+}
+WP_EXPORT_BYTES(public_key, do_public_key)
+
 /* equal: a, b -> "true" | "false" */
 static void do_equal(const uint8_t *in, size_t len) {
   reader r = {in, len};

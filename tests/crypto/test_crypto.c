@@ -7,8 +7,11 @@
  *
  * Known answers: FIPS 180-4 SHA-2 ("abc"), RFC 4231 HMAC-SHA-256/384/512,
  * RFC 7515 A.2 (RS256) and A.3 (ES256), RFC 8037 A.4 (Ed25519); PS256 and
- * more ES256 signatures made here with libcrypto from fresh keys. Every case
- * runs through both kinds; grants, named keys, malformed keys and limits too.
+ * more ES256 signatures made here with libcrypto from fresh keys. Signing
+ * with granted private keys: RFC 8037 A.4 and RFC 7515 A.2 exactly (both
+ * deterministic), ES256/ES384/PS256 checked by the host's verify, by the
+ * public JWK the host gives out, and by libcrypto here. Every case runs
+ * through both kinds; grants, named keys, malformed keys and limits too.
  */
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
@@ -275,6 +278,57 @@ static wp_error *g_verify(guest *g, const char *alg, const char *kind, const cha
   return err;
 }
 
+/* sign with the granted key `key`: *sig (malloc'd), or *soft with the refusal. */
+static wp_error *g_sign(guest *g, const char *alg, const char *key, bytes msg, bytes *sig,
+                        char **soft) {
+  *soft = NULL;
+  *sig = (bytes){0};
+  if (!g->comp) {
+    frame f = {0};
+    puts_(&f, alg);
+    puts_(&f, key);
+    put(&f, msg.ptr, msg.len);
+    const uint8_t *o;
+    size_t n;
+    wp_error *err = core_call(g, "sign", &f, &o, &n);
+    if (!err) {
+      *sig = (bytes){malloc(n + 1), n};
+      memcpy(sig->ptr, o, n);
+    }
+    *soft = soft_of(g, &err, "sign refused: ");
+    return err;
+  }
+  wp_value *args[3] = {wp_value_new_enum(alg), wp_value_new_string(key),
+                       wp_value_new_bytes(msg.ptr, msg.len)};
+  wp_value *r = NULL;
+  wp_error *err = comp_call(g, "sign", args, 3, &r);
+  if (!err && !(*soft = result_err(r))) {
+    *sig = (bytes){malloc(2048), 0};
+    sig->len = value_bytes(wp_value_get_payload(r), sig->ptr, 2048);
+  }
+  wp_value_free(r);
+  return err;
+}
+
+/* public-jwk of the granted key `key`: *jwk (malloc'd), or *soft. */
+static wp_error *g_public_key(guest *g, const char *key, char **jwk, char **soft) {
+  *soft = *jwk = NULL;
+  if (!g->comp) {
+    const uint8_t *o;
+    size_t n;
+    wp_error *err = wp_instance_call_bytes(g->inst, "public_key", key, strlen(key), &o, &n);
+    if (!err) *jwk = strndup((const char *)o, n);
+    *soft = soft_of(g, &err, "public-key refused: ");
+    return err;
+  }
+  wp_value *args[1] = {wp_value_new_string(key)}, *r = NULL;
+  wp_error *err = comp_call(g, "public-jwk", args, 1, &r);
+  if (!err && !(*soft = result_err(r)))
+    *jwk = strdup(wp_value_get_string(wp_value_get_payload(r), NULL));
+  wp_value_free(r);
+  return err;
+}
+
 static wp_error *g_random(guest *g, uint32_t n, uint8_t *out, size_t *len) {
   if (!g->comp) {
     char num[16];
@@ -353,6 +407,37 @@ static const char ED_SIG[] =
     "hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg";
 #define ED_JWK \
   "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\"}"
+
+/* The private keys of those vectors: RFC 8037 A.1 (Ed25519), RFC 7515 A.2
+   (RSA, with its CRT members, and with "d" alone) and A.3 (P-256). */
+#define ED_D "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A"
+#define ED_PRIVATE_JWK                                             \
+  "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"d\":\"" ED_D "\",\"x\":" \
+  "\"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\"}"
+#define RS256_D                                                                                    \
+  "Eq5xpGnNCivDflJsRQBXHx1hdR1k6Ulwe2JZD50LpXyWPEAeP88vLNO97IjlA7_GQ5sLKMgvfTeXZx9SE-7YwVol2NXOoA" \
+  "Je46sui395IW_GO-pWJ1O0BkTGoVEn2bKVRUCgu-GjBVaYLU6f3l9kJfFNS3E0QbVdxzubSu3Mkqzjkn439X0M_V51gfpR" \
+  "LI9JYanrC4D4qAdGcopV_0ZHHzQlBjudU2QvXt4ehNYTCBr6XCLQUShb1juUO1ZdiYoFaFQT5Tw8bGUl_x_jTj3ccPDVZF" \
+  "D9pIuhLhBOneufuBiB4cS98l2SR_RQyGWSeWjnczT0QU91p1DhOVRuOopznQ"
+#define RS256_CRT                                                                                \
+  "\"p\":\"4BzEEOtIpmVdVEZNCqS7baC4crd0pqnRH_5IB3jw3bcxGn6QLvnEtfdUdiYrqBdss1l58BQ3KhooKeQTa9A"  \
+  "B0Hw_Py5PJdTJNPY8cQn7ouZ2KKDcmnPGBY5t7yLc1QlQ5xHdwW1VhvKn-nXqhJTBgIPgtldC-KDV5z-y2XDwGUc\","  \
+  "\"q\":\"uQPEfgmVtjL0Uyyx88GZFF1fOunH3-7cepKmtH4pxhtCoHqpWmT8YAmZxaewHgHAjLYsp1ZSe7zFYHj7C6u"  \
+  "l7TjeLQeZD_YwD66t62wDmpe_HlB-TnBA-njbglfIsRLtXlnDzQkv5dTltRJ11BKBBypeeF6689rjcJIDEz9RWdc\","  \
+  "\"dp\":\"BwKfV3Akq5_MFZDFZCnW-wzl-CCo83WoZvnLQwCTeDv8uzluRSnm71I3QCLdhrqE2e9YkxvuxdBfpT_PI7"  \
+  "Yz-FOKnu1R6HsJeDCjn12Sk3vmAktV2zb34MCdy7cpdTh_YVr7tss2u6vneTwrA86rZtu5Mbr1C1XsmvkxHQAdYo0\"," \
+  "\"dq\":\"h_96-mK1R_7glhsum81dZxjTnYynPbZpHziZjeeHcXYsXaaMwkOlODsWa7I9xXDoRwbKgB719rrmI2oKr6"  \
+  "N3Do9U0ajaHF-NKJnwgjMd2w9cjz3_-kyNlxAr2v4IKhGNpmM5iIgOS1VZnOZ68m6_pbLBSp3nssTdlqvd0tIiTHU\"," \
+  "\"qi\":\"IYd7DHOhrWvxkwPQsRM2tOgrjbcrfvtQJipd-DlcxyVuuM9sQLdgjVk2oy26F0EmpScGLq2MowX7fhd_QJ"  \
+  "Q3ydy5cY7YIBi87w93IKLEdfnbJtoOPLUW0ITrJReOgo1cq9SbsxYawBgfp_gh6A5603k2-ZQwVK0JKSHuLFkuQ3U\""
+#define RS256_PRIVATE_JWK \
+  "{\"kty\":\"RSA\",\"n\":\"" RS256_N "\",\"e\":\"AQAB\",\"d\":\"" RS256_D "\"," RS256_CRT "}"
+#define RS256_D_ONLY_JWK \
+  "{\"kty\":\"RSA\",\"n\":\"" RS256_N "\",\"e\":\"AQAB\",\"d\":\"" RS256_D "\"}"
+#define ES256_PRIVATE_JWK                                                                    \
+  "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU\"," \
+  "\"y\":\"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0\","                                   \
+  "\"d\":\"jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI\"}"
 
 static const char GRANT_KEYLESS[] = "{\"capabilities\": {\"crypto\": {}}}";
 
@@ -704,6 +789,278 @@ WP_TEST(test_named_keys) {
   free(path), free(manifest), free(ps_pem), free(ps_priv), free(ps.ptr), free(msg.ptr);
 }
 
+/* ---- signing --------------------------------------------------------------------------- */
+
+/* Signs through the guest, expecting success. */
+static bytes expect_sign(guest *g, const char *alg, const char *key, bytes msg) {
+  bytes sig;
+  char *soft;
+  assert_ok(g_sign(g, alg, key, msg, &sig, &soft));
+  if (soft) print_error("sign %s with '%s': refused: %s\n", alg, key, soft);
+  assert_null(soft);
+  return sig;
+}
+
+/* Signs through the guest, expecting a refusal naming `fragment`. */
+static void expect_sign_refused(guest *g, const char *alg, const char *key, const char *fragment) {
+  bytes msg = text("m"), sig;
+  char *soft;
+  assert_ok(g_sign(g, alg, key, msg, &sig, &soft));
+  if (!soft || !strstr(soft, fragment))
+    print_error("sign %s with '%.40s': expected a refusal with '%s', got %s\n", alg, key, fragment,
+                soft ? soft : "a signature");
+  assert_non_null(soft);
+  assert_non_null(strstr(soft, fragment));
+  assert_null(sig.ptr);
+  free(soft), free(msg.ptr);
+}
+
+static char *expect_public_key(guest *g, const char *key) {
+  char *jwk, *soft;
+  assert_ok(g_public_key(g, key, &jwk, &soft));
+  if (soft) print_error("public-jwk of '%s': refused: %s\n", key, soft);
+  assert_null(soft);
+  assert_null(strstr(jwk, "\"d\""));
+  return jwk;
+}
+
+/* Whether libcrypto, here, finds sig a valid JWS signature of msg under k:
+   es* as r || s, ps256 with a 32-byte salt and MGF1-SHA256, eddsa. */
+static bool ossl_verify(EVP_PKEY *k, const char *alg, bytes msg, bytes sig) {
+  bool ec = alg[0] == 'e' && alg[1] == 's';
+  const char *md = alg[0] == 'e' && alg[1] == 'd' ? NULL
+                   : alg[2] == '3'                ? "SHA384"
+                   : alg[2] == '5'                ? "SHA512"
+                                                  : "SHA256";
+  unsigned char *der = NULL;
+  int der_len = 0;
+  if (ec) {
+    size_t half = sig.len / 2;
+    ECDSA_SIG *es = ECDSA_SIG_new();
+    assert_int_equal(ECDSA_SIG_set0(es, BN_bin2bn(sig.ptr, (int)half, NULL),
+                                    BN_bin2bn(sig.ptr + half, (int)half, NULL)),
+                     1);
+    der_len = i2d_ECDSA_SIG(es, &der);
+    ECDSA_SIG_free(es);
+  }
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  EVP_PKEY_CTX *pctx;
+  assert_int_equal(EVP_DigestVerifyInit_ex(ctx, &pctx, md, NULL, NULL, k, NULL), 1);
+  if (alg[0] == 'p') {
+    assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING), 1);
+    assert_int_equal(EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 32), 1);
+    assert_int_equal(EVP_PKEY_CTX_set_rsa_mgf1_md_name(pctx, "SHA256", NULL), 1);
+  }
+  bool ok = ec ? EVP_DigestVerify(ctx, der, (size_t)der_len, msg.ptr, msg.len) == 1
+               : EVP_DigestVerify(ctx, sig.ptr, sig.len, msg.ptr, msg.len) == 1;
+  EVP_MD_CTX_free(ctx);
+  OPENSSL_free(der);
+  return ok;
+}
+
+static const char SIGN_RFC_KEYS[] = "{\"capabilities\": {\"crypto\": {\"keys\": {"
+                                    "\"rfc-ed\": {\"jwk\": " ED_PRIVATE_JWK "},"
+                                    "\"rfc-rsa\": {\"jwk\": " RS256_PRIVATE_JWK "},"
+                                    "\"rfc-rsa-d\": {\"jwk\": " RS256_D_ONLY_JWK "},"
+                                    "\"rfc-ec\": {\"jwk\": " ES256_PRIVATE_JWK "}}}}}";
+
+/* RFC 8037 A.4 and RFC 7515 A.2 are deterministic: the host must give the
+   RFC's signature exactly. RFC 7515 A.3's key signs ES256 that its public
+   JWK verifies. public-jwk gives back the RFC's public members exactly. */
+WP_TEST(test_sign_rfc_vectors) {
+  FOR_KINDS(kind) {
+    guest g = guest_new(kind, SIGN_RFC_KEYS);
+    bytes ed_msg = text(ED_INPUT), ed_want = b64url(ED_SIG);
+    bytes ed = expect_sign(&g, "eddsa", "rfc-ed", ed_msg);
+    assert_int_equal(ed.len, 64);
+    assert_memory_equal(ed.ptr, ed_want.ptr, 64);
+    bytes rs_msg = text(RS256_INPUT), rs_want = b64url(RS256_SIG);
+    const char *rsa_keys[] = {"rfc-rsa", "rfc-rsa-d"};
+    for (int i = 0; i < 2; i++) {
+      bytes rs = expect_sign(&g, "rs256", rsa_keys[i], rs_msg);
+      assert_int_equal(rs.len, 256);
+      assert_memory_equal(rs.ptr, rs_want.ptr, 256);
+      free(rs.ptr);
+    }
+    bytes es_msg = text(ES256_INPUT);
+    bytes es = expect_sign(&g, "es256", "rfc-ec", es_msg);
+    assert_int_equal(es.len, 64);
+    expect_verify(&g, "es256", "jwk", ES256_JWK, es_msg, es, true);
+    expect_verify(&g, "es256", "named", "rfc-ec", es_msg, es, true);
+    es_msg.ptr[0] ^= 1; /* a tampered message */
+    expect_verify(&g, "es256", "jwk", ES256_JWK, es_msg, es, false);
+    const char *keys[] = {"rfc-ed", "rfc-rsa", "rfc-rsa-d", "rfc-ec"};
+    const char *jwks[] = {ED_JWK, RS256_JWK, RS256_JWK, ES256_JWK};
+    for (int i = 0; i < 4; i++) {
+      char *jwk = expect_public_key(&g, keys[i]);
+      assert_string_equal(jwk, jwks[i]);
+      free(jwk);
+    }
+    free(ed.ptr), free(ed_msg.ptr), free(ed_want.ptr), free(rs_msg.ptr), free(rs_want.ptr),
+        free(es.ptr), free(es_msg.ptr);
+    guest_free(&g);
+  }
+}
+
+/* A fresh key's private PEM. */
+static char *private_pem(EVP_PKEY *k) {
+  BIO *bio = BIO_new(BIO_s_mem());
+  assert_int_equal(PEM_write_bio_PrivateKey(bio, k, NULL, NULL, 0, NULL, NULL), 1);
+  char *data;
+  long n = BIO_get_mem_data(bio, &data);
+  char *s = strndup(data, (size_t)n);
+  BIO_free(bio);
+  return s;
+}
+
+/* A manifest string member: the PEM with its newlines escaped. */
+static char *json_pem(const char *pem) {
+  char *out = malloc(2 * strlen(pem) + 1), *o = out;
+  for (const char *c = pem; *c; c++) {
+    if (*c == '\n') *o++ = '\\', *o++ = 'n';
+    else *o++ = *c;
+  }
+  *o = '\0';
+  return out;
+}
+
+/* ES256 (inline PEM), ES384 (pem_file), ES512, PS256 and EdDSA on Ed448
+   (inline PEM) with fresh private keys: each signature verifies by name,
+   with the public JWK the host gives out, and with libcrypto here; a
+   tampered message does not. */
+WP_TEST(test_sign_fresh_keys) {
+  EVP_PKEY *k256 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+  EVP_PKEY *k384 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+  EVP_PKEY *k521 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-521");
+  EVP_PKEY *rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+  EVP_PKEY *ed448 = EVP_PKEY_Q_keygen(NULL, NULL, "ED448");
+  char *p256 = private_pem(k256), *p384 = private_pem(k384), *prsa = private_pem(rsa);
+  char *p521 = private_pem(k521), *p448 = private_pem(ed448);
+  char *j256 = json_pem(p256), *jrsa = json_pem(prsa), *path = pem_file(p384);
+  char *j521 = json_pem(p521), *j448 = json_pem(p448);
+  size_t size = strlen(j256) + strlen(jrsa) + strlen(j521) + strlen(j448) + 512;
+  char *manifest = malloc(size);
+  snprintf(manifest, size,
+           "{\"capabilities\": {\"crypto\": {\"keys\": {\"ec256\": {\"pem\": \"%s\"}, "
+           "\"ec384\": {\"pem_file\": \"%s\"}, \"ec521\": {\"pem\": \"%s\"}, "
+           "\"rsa\": {\"pem\": \"%s\"}, \"ed448\": {\"pem\": \"%s\"}}}}}",
+           j256, path, j521, jrsa, j448);
+  static const struct {
+    const char *alg, *key, *kty;
+    size_t len;
+  } v[] = {{"es256", "ec256", "\"kty\":\"EC\",\"crv\":\"P-256\"", 64},
+           {"es384", "ec384", "\"kty\":\"EC\",\"crv\":\"P-384\"", 96},
+           {"es512", "ec521", "\"kty\":\"EC\",\"crv\":\"P-521\"", 132},
+           {"ps256", "rsa", "\"kty\":\"RSA\"", 256},
+           {"eddsa", "ed448", "\"kty\":\"OKP\",\"crv\":\"Ed448\"", 114}};
+  EVP_PKEY *keys[] = {k256, k384, k521, rsa, ed448};
+  FOR_KINDS(kind) {
+    guest g = guest_new(kind, manifest);
+    for (size_t i = 0; i < 5; i++) {
+      bytes msg = text("eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ3YXNtcGx1ZyJ9");
+      bytes sig = expect_sign(&g, v[i].alg, v[i].key, msg);
+      assert_int_equal(sig.len, v[i].len);
+      char *jwk = expect_public_key(&g, v[i].key);
+      if (!strstr(jwk, v[i].kty)) print_error("%s: %s\n", v[i].key, jwk);
+      assert_non_null(strstr(jwk, v[i].kty));
+      expect_verify(&g, v[i].alg, "named", v[i].key, msg, sig, true);
+      expect_verify(&g, v[i].alg, "jwk", jwk, msg, sig, true);
+      assert_true(ossl_verify(keys[i], v[i].alg, msg, sig));
+      msg.ptr[msg.len - 1] ^= 1;
+      expect_verify(&g, v[i].alg, "jwk", jwk, msg, sig, false);
+      assert_false(ossl_verify(keys[i], v[i].alg, msg, sig));
+      free(jwk), free(sig.ptr), free(msg.ptr);
+    }
+    /* PSS is randomized (a fresh salt): two signatures of one message differ */
+    bytes msg = text("m");
+    bytes a = expect_sign(&g, "ps256", "rsa", msg), b = expect_sign(&g, "ps256", "rsa", msg);
+    assert_memory_not_equal(a.ptr, b.ptr, 256);
+    /* a PSS signature is not PKCS#1 v1.5 */
+    expect_verify(&g, "rs256", "named", "rsa", msg, a, false);
+    free(a.ptr), free(b.ptr), free(msg.ptr);
+    guest_free(&g);
+  }
+  unlink(path);
+  EVP_PKEY_free(k256), EVP_PKEY_free(k384), EVP_PKEY_free(k521), EVP_PKEY_free(rsa),
+      EVP_PKEY_free(ed448);
+  free(p256), free(p384), free(prsa), free(p521), free(p448), free(j256), free(jrsa), free(j521),
+      free(j448), free(path), free(manifest);
+}
+
+/* What sign and public-jwk refuse, each with its reason; the instance
+   keeps working, and no refusal carries a secret. */
+WP_TEST(test_sign_refusals) {
+  EVP_PKEY *small = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024);
+  char *psmall = private_pem(small), *jsmall = json_pem(psmall);
+  size_t size = strlen(jsmall) + 2048;
+  char *manifest = malloc(size);
+  snprintf(manifest, size,
+           "{\"capabilities\": {\"crypto\": {\"keys\": {"
+           "\"jefe\": {\"secret_hex\": \"4a656665\"},"
+           "\"rfc-rsa-pub\": {\"jwk\": " RS256_JWK "},"
+           "\"rfc-ed\": {\"jwk\": " ED_PRIVATE_JWK "},"
+           "\"rfc-ec\": {\"jwk\": " ES256_PRIVATE_JWK "},"
+           "\"small\": {\"pem\": \"%s\"}}}}}",
+           jsmall);
+  char long_name[200];
+  memset(long_name, 'k', sizeof long_name - 1);
+  long_name[sizeof long_name - 1] = '\0';
+  FOR_KINDS(kind) {
+    guest g = guest_new(kind, manifest);
+    expect_sign_refused(&g, "eddsa", "nope", "key 'nope' is not granted");
+    expect_sign_refused(&g, "eddsa", "nope", "capabilities.crypto.keys: jefe, rfc-rsa-pub, rfc-ed");
+    expect_sign_refused(&g, "eddsa", long_name, "no key of that name is granted");
+    expect_sign_refused(&g, "rs256", "jefe", "key 'jefe' is a secret");
+    expect_sign_refused(&g, "rs256", "rfc-rsa-pub", "key 'rfc-rsa-pub' is a public key only");
+    expect_sign_refused(&g, "es256", "rfc-ed", "key 'rfc-ed' is not an EC key on P-256");
+    expect_sign_refused(&g, "es384", "rfc-ec", "key 'rfc-ec' is not an EC key on P-384");
+    expect_sign_refused(&g, "rs256", "rfc-ec", "key 'rfc-ec' is not an RSA key");
+    expect_sign_refused(&g, "eddsa", "small", "key 'small' is not an Ed25519 or Ed448 key");
+    expect_sign_refused(&g, "ps256", "small", "key 'small' is a 1024-bit RSA key");
+    char *jwk, *soft;
+    assert_ok(g_public_key(&g, "jefe", &jwk, &soft));
+    assert_null(jwk);
+    assert_non_null(soft);
+    assert_non_null(strstr(soft, "key 'jefe' is a secret"));
+    assert_null(strstr(soft, "4a656665"));
+    free(soft);
+    assert_ok(g_public_key(&g, "nope", &jwk, &soft));
+    assert_null(jwk);
+    assert_non_null(soft);
+    assert_non_null(strstr(soft, "key 'nope' is not granted"));
+    free(soft);
+    /* a public key's public half is fine */
+    jwk = expect_public_key(&g, "rfc-rsa-pub");
+    assert_string_equal(jwk, RS256_JWK);
+    free(jwk);
+    /* and the instance still signs */
+    bytes msg = text(ED_INPUT), want = b64url(ED_SIG);
+    bytes sig = expect_sign(&g, "eddsa", "rfc-ed", msg);
+    assert_int_equal(sig.len, want.len);
+    assert_memory_equal(sig.ptr, want.ptr, want.len);
+    free(sig.ptr), free(msg.ptr), free(want.ptr);
+    guest_free(&g);
+  }
+  EVP_PKEY_free(small);
+  free(psmall), free(jsmall), free(manifest);
+}
+
+/* Over the message limit, sign fails the call (the plugin's bug). */
+WP_TEST(test_sign_limit) {
+  guest g = guest_new(
+      0, "{\"capabilities\": {\"crypto\": {\"keys\": {\"ed\": {\"jwk\": " ED_PRIVATE_JWK "}}}}}");
+  bytes big = repeat('a', (4u << 20) + 1), sig;
+  char *soft;
+  assert_error(g_sign(&g, "eddsa", "ed", big, &sig, &soft), WP_ERR_HOST,
+               "wasmplug.crypto_sign: the message is 4194305 bytes, over the limit of 4194304");
+  big.len--;
+  assert_ok(g_sign(&g, "eddsa", "ed", big, &sig, &soft));
+  assert_null(soft);
+  assert_int_equal(sig.len, 64);
+  free(sig.ptr), free(big.ptr);
+  guest_free(&g);
+}
+
 /* Four threads verify with the same named key, each on its own instance of
    one plugin: the host's parsed key is shared and must stay correct. */
 typedef struct {
@@ -768,6 +1125,12 @@ WP_TEST(test_not_granted) {
       bool valid;
       assert_error(g_verify(&g, "eddsa", "jwk", ED_JWK, d, d, &valid, &soft), WP_ERR_HOST,
                    "capabilities.crypto");
+      bytes sig;
+      assert_error(g_sign(&g, "eddsa", "k", d, &sig, &soft), WP_ERR_HOST,
+                   "crypto is not granted to this plugin");
+      assert_error(g_sign(&g, "eddsa", "k", d, &sig, &soft), WP_ERR_HOST, "capabilities.crypto");
+      char *jwk;
+      assert_error(g_public_key(&g, "k", &jwk, &soft), WP_ERR_HOST, "capabilities.crypto");
       free(d.ptr);
       guest_free(&g);
     }
@@ -827,6 +1190,8 @@ static const char BAD_FRAMES[] =
     "(module\n"
     "  (import \"wasmplug\" \"crypto_hash\" (func $hash (param i32 i32 i32)))\n"
     "  (import \"wasmplug\" \"crypto_verify\" (func $verify (param i32 i32 i32)))\n"
+    "  (import \"wasmplug\" \"crypto_sign\" (func $sign (param i32 i32 i32)))\n"
+    "  (import \"wasmplug\" \"crypto_public_jwk\" (func $public_key (param i32 i32 i32)))\n"
     "  (memory (export \"memory\") 1)\n"
     "  (global $top (mut i32) (i32.const 4096))\n"
     "  (func (export \"cabi_realloc\") (param i32 i32 i32 i32) (result i32)\n"
@@ -838,10 +1203,15 @@ static const char BAD_FRAMES[] =
     "  (data (i32.const 128) \"\\06\\00\\00\\00sha256\\00\\00\\00\\00\\ff\")\n"
     "  (data (i32.const 192) \"\\05\\00\\00\\00es256\\03\\00\\00\\00pgp\")\n"
     "  (data (i32.const 256) \"\\06\\00\\00\\00sha256\\01\\00\\00\\00x\")\n"
+    "  (data (i32.const 320) \"\\05\\00\\00\\00hs256\\01\\00\\00\\00k\\00\\00\\00\\00\")\n"
+    "  (data (i32.const 352) \"\\01\\00\\00\\00kX\")\n"
     "  (func (export \"truncated\") (call $hash (i32.const 16) (i32.const 16) (i32.const 1024)))\n"
     "  (func (export \"unknown_alg\") (call $hash (i32.const 64) (i32.const 12) (i32.const 1024)))\n"
     "  (func (export \"trailing\") (call $hash (i32.const 128) (i32.const 15) (i32.const 1024)))\n"
     "  (func (export \"bad_kind\") (call $verify (i32.const 192) (i32.const 16) (i32.const 1024)))\n"
+    "  (func (export \"sign_alg\") (call $sign (i32.const 320) (i32.const 18) (i32.const 1024)))\n"
+    "  (func (export \"jwk_extra\") (call $public_key (i32.const 352) (i32.const 6) (i32.const "
+    "1024)))\n"
     "  (func (export \"good\") (result i32) (call $hash (i32.const 256) (i32.const 15) (i32.const 1024))\n"
     "    (i32.load (i32.const 1028))))\n";
 
@@ -861,6 +1231,10 @@ WP_TEST(test_bad_frames) {
                "1 bytes follow the last field");
   assert_error(wp_instance_call(inst, "bad_kind", NULL, 0, NULL, 0), WP_ERR_ABI,
                "the key kind must be pem, jwk or named");
+  assert_error(wp_instance_call(inst, "sign_alg", NULL, 0, NULL, 0), WP_ERR_ABI,
+               "wasmplug.crypto_sign: unknown algorithm 'hs256' (rs256, ");
+  assert_error(wp_instance_call(inst, "jwk_extra", NULL, 0, NULL, 0), WP_ERR_ABI,
+               "1 bytes follow the last field");
   /* a well-formed call on the same instance: OK, one 32-byte field (1 + 4 + 32 bytes) */
   wp_val r;
   assert_ok(wp_instance_call(inst, "good", NULL, 0, &r, 1));
@@ -906,6 +1280,23 @@ WP_TEST(test_manifest_errors) {
        "capabilities.crypto.keys.k.secret_base64: not base64", WP_ERR_BAD_INPUT},
       {"{\"keys\": {\"k\": {\"secret_hex\": 7}}}",
        "capabilities.crypto.keys.k.secret_hex: must be a string", WP_ERR_BAD_INPUT},
+      /* private JWKs whose halves do not match */
+      {"{\"keys\": {\"k\": {\"jwk\": {\"kty\": \"OKP\", \"crv\": \"Ed25519\", \"d\": \"" ED_D
+       "\", \"x\": \"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}}}}",
+       "capabilities.crypto.keys.k.jwk: the Ed25519 JWK's \"d\" does not match its \"x\"",
+       WP_ERR_BAD_INPUT},
+      {"{\"keys\": {\"k\": {\"jwk\": {\"kty\": \"EC\", \"crv\": \"P-256\", \"x\": "
+       "\"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU\", \"y\": "
+       "\"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0\", \"d\": \"" ED_D "\"}}}}",
+       "capabilities.crypto.keys.k.jwk: the EC JWK's \"d\" does not match its \"x\" and \"y\"",
+       WP_ERR_BAD_INPUT},
+      {"{\"keys\": {\"k\": {\"jwk\": {\"kty\": \"RSA\", \"n\": \"" RS256_N
+       "\", \"e\": \"AQAB\", \"d\": \"AQAB\"}}}}",
+       "capabilities.crypto.keys.k.jwk: the RSA JWK's \"d\" does not match its \"n\" and \"e\"",
+       WP_ERR_BAD_INPUT},
+      {"{\"keys\": {\"k\": {\"jwk\": {\"kty\": \"RSA\", \"n\": \"" RS256_N
+       "\", \"e\": \"AQAB\", \"d\": \"AQAB\", \"p\": \"AQAB\"}}}}",
+       "all or none of p, q, dp, dq, qi", WP_ERR_BAD_INPUT},
   };
   for (size_t i = 0; i < sizeof v / sizeof *v; i++) {
     char manifest[1024];
@@ -926,6 +1317,8 @@ int main(void) {
       cmocka_unit_test(test_hash_vectors),     cmocka_unit_test(test_hmac_rfc4231),
       cmocka_unit_test(test_jws_vectors),      cmocka_unit_test(test_pem_fresh_keys),
       cmocka_unit_test(test_malformed_keys),   cmocka_unit_test(test_named_keys),
+      cmocka_unit_test(test_sign_rfc_vectors), cmocka_unit_test(test_sign_fresh_keys),
+      cmocka_unit_test(test_sign_refusals),    cmocka_unit_test(test_sign_limit),
       cmocka_unit_test(test_threads),          cmocka_unit_test(test_not_granted),
       cmocka_unit_test(test_random_and_equal), cmocka_unit_test(test_limits),
       cmocka_unit_test(test_bad_frames),       cmocka_unit_test(test_manifest_errors),

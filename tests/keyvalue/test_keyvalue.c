@@ -5,7 +5,9 @@
  * guest (tests/keyvalue/kv_core.c, pdk/c/wasmplug_kv.h) and the component
  * guest (tests/keyvalue/kv_component.c, wasi:keyvalue@0.2.0-draft2).
  * Without redis-server installed (deps/setup.sh installs it) the redis
- * group is skipped, saying so.
+ * group is skipped, saying so. Also: the engine's default store for
+ * buckets without a backend (wp_engine_set_keyvalue_default), and Redis
+ * calls cut short by the plugin's call deadline (a SIGSTOPped server).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,6 +22,7 @@
 #include <unistd.h>
 
 #include "helpers.h"
+#include "wasmplug/keyvalue.h"
 
 #define CORE WP_PLUGINS "/kv-core.wasm"
 #define COMPONENT WP_PLUGINS "/kv-component.wasm"
@@ -109,6 +112,7 @@ static void redis_start(void) {
 
 static void redis_stop(void) {
   if (srv.pid <= 0) return;
+  kill(srv.pid, SIGCONT); /* a test that failed may have left it stopped */
   kill(srv.pid, SIGTERM);
   waitpid(srv.pid, NULL, 0);
   srv.pid = 0;
@@ -688,6 +692,194 @@ static void test_bad_frames(void **state) {
   wp_engine_free(e);
 }
 
+/* ---- the default store of buckets without a backend ------------------------------ */
+
+/* Loads the core guest as `name` with the keyvalue section `buckets`. */
+static wp_error *load_buckets(wp_engine *e, const char *name, const char *buckets, wp_plugin **p) {
+  char json[1024];
+  snprintf(json, sizeof json,
+           "{\"name\": \"%s\", \"capabilities\": {\"keyvalue\": {\"buckets\": %s}}}", name,
+           buckets);
+  wp_manifest *m = NULL;
+  assert_ok(wp_manifest_parse(json, strlen(json), NULL, &m));
+  *p = NULL;
+  wp_error *err = wp_plugin_load(e, CORE, m, p);
+  wp_manifest_free(m);
+  return err;
+}
+
+/* One kv line on a fresh instance of p. */
+static const char *kv_once(wp_plugin *p, const char *cmd) {
+  wp_instance *inst = NULL;
+  assert_ok(wp_instance_new(p, &inst));
+  const char *r = kv(inst, "%s", cmd);
+  wp_instance_free(inst);
+  return r;
+}
+
+static void test_default_store(void **state) {
+  (void)state;
+  wp_test_wasm_signals();
+  if (access(CORE, R_OK) != 0) {
+    print_message("SKIP: %s was not built\n", CORE);
+    skip();
+  }
+  wp_engine *e = kv_engine();
+  wp_plugin *p = NULL;
+  /* A plain engine has no default: the bucket is refused, named, saying
+     how to get one. */
+  wp_error *err = load_buckets(e, "nodefault", "{\"counter\": {}}", &p);
+  assert_null(p);
+  assert_error(err, WP_ERR_BAD_INPUT,
+               "plugin 'nodefault': capabilities.keyvalue.buckets.counter.backend is missing and "
+               "the engine has no default keyvalue backend");
+  err = load_buckets(e, "nodefault", "{\"counter\": {}}", &p);
+  assert_error(err, WP_ERR_BAD_INPUT, "wp_engine_set_keyvalue_default");
+
+  /* Bad specs are refused and change nothing. */
+  static const struct {
+    const char *spec, *needle;
+  } bad[] = {
+      {"not json", "wp_engine_set_keyvalue_default: the spec is not JSON"},
+      {"[]", "wp_engine_set_keyvalue_default: spec must be an object"},
+      {"{}", "wp_engine_set_keyvalue_default: spec.backend is missing"},
+      {"{\"backend\": \"mongo\"}", "spec.backend: 'mongo' is not a backend"},
+      {"{\"backend\": \"sqlite\"}", "spec.path is required for the sqlite backend"},
+      {"{\"backend\": \"memory\", \"ttl\": 1}", "spec: unknown field 'ttl'"},
+      {"{\"backend\": \"memory\", \"max_value_size\": \"1GiB\"}",
+       "spec.max_value_size is 1073741824; it must be 1 to 67108864"},
+      {"{\"backend\": \"redis\", \"url\": \"http://x\"}", "url: 'http://x' is not a Redis URL"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+    assert_error(wp_engine_set_keyvalue_default(e, bad[i].spec), WP_ERR_BAD_INPUT, bad[i].needle);
+  err = load_buckets(e, "stillnone", "{\"counter\": {}}", &p);
+  assert_error(err, WP_ERR_BAD_INPUT, "the engine has no default keyvalue backend");
+
+  /* A sqlite default in a directory that does not exist yet: it is made,
+     0700, when the first plugin needs it; the file is 0600. */
+  char dir[512], path[600], spec[800];
+  snprintf(dir, sizeof dir, "%s/state/deeper", tmpdir);
+  snprintf(path, sizeof path, "%s/kv.db", dir);
+  snprintf(spec, sizeof spec, "{\"backend\": \"sqlite\", \"path\": \"%s\", \"max_keys\": 2}", path);
+  assert_ok(wp_engine_set_keyvalue_default(e, spec));
+  struct stat st;
+  assert_int_not_equal(stat(dir, &st), 0); /* nothing opened yet */
+  assert_ok(load_buckets(
+      e, "counting", "{\"counter\": {}, \"roomy\": {\"max_keys\": 3, \"prefix\": \"r:\"}}", &p));
+  assert_int_equal(stat(dir, &st), 0);
+  assert_int_equal(st.st_mode & 0777, 0700);
+  assert_int_equal(stat(path, &st), 0);
+  assert_int_equal(st.st_mode & 0777, 0600);
+  assert_string_equal(kv_once(p, "incr\ncounter\nn\n1"), "ok:1");
+  assert_string_equal(kv_once(p, "incr\ncounter\nn\n1"), "ok:2");
+  /* The default's limits apply unless the bucket gives its own. */
+  assert_string_equal(kv_once(p, "set\ncounter\nm\nx"), "ok");
+  assert_has(kv_once(p, "set\ncounter\nthird\nx"), "holds its max_keys (2) keys");
+  assert_string_equal(kv_once(p, "set\nroomy\na\n1"), "ok");
+  assert_string_equal(kv_once(p, "set\nroomy\nb\n2"), "ok");
+  assert_string_equal(kv_once(p, "set\nroomy\nc\n3"), "ok");
+  /* A bucket that leans on the default cannot name a file or a server. */
+  wp_plugin *q = NULL;
+  assert_error(load_buckets(e, "pathonly", "{\"a\": {\"path\": \"x.db\"}}", &q), WP_ERR_BAD_INPUT,
+               "capabilities.keyvalue.buckets.a.path needs a \"backend\" (sqlite)");
+
+  /* The data is in that file: another engine reads it with an explicit
+     sqlite bucket on the same path. */
+  wp_engine *e2 = kv_engine();
+  char explicit[800];
+  snprintf(explicit, sizeof explicit, "{\"counter\": {\"backend\": \"sqlite\", \"path\": \"%s\"}}",
+           path);
+  assert_ok(load_buckets(e2, "reader", explicit, &q));
+  assert_string_equal(kv_once(q, "get\ncounter\nn"), "ok:2");
+  wp_plugin_free(q);
+  wp_engine_free(e2);
+
+  /* NULL clears it: later loads are refused again; a plugin already
+     loaded keeps its store. */
+  assert_ok(wp_engine_set_keyvalue_default(e, NULL));
+  assert_error(load_buckets(e, "cleared", "{\"counter\": {}}", &q), WP_ERR_BAD_INPUT,
+               "the engine has no default keyvalue backend");
+  assert_string_equal(kv_once(p, "incr\ncounter\nn\n1"), "ok:3");
+  /* A memory default works the same way. */
+  assert_ok(wp_engine_set_keyvalue_default(e, "{\"backend\": \"memory\"}"));
+  assert_ok(load_buckets(e, "inmemory", "{\"counter\": {}}", &q));
+  assert_string_equal(kv_once(q, "incr\ncounter\nn\n5"), "ok:5");
+  wp_plugin_free(q);
+  wp_plugin_free(p);
+  wp_engine_free(e);
+}
+
+/* ---- the call's deadline bounds a stalled Redis ------------------------------------- */
+
+static uint64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* One call of "kv" on a fresh instance: the error (NULL: it answered) and
+   how long it took. */
+static wp_error *timed_kv(wp_plugin *p, const char *cmd, uint64_t *ms, char *answer, size_t size) {
+  wp_instance *inst = NULL;
+  assert_ok(wp_instance_new(p, &inst));
+  const char *out = NULL;
+  uint64_t t0 = now_ms();
+  wp_error *err = wp_instance_call_string(inst, "kv", cmd, &out);
+  *ms = now_ms() - t0;
+  if (!err) snprintf(answer, size, "%s", out);
+  wp_instance_free(inst);
+  return err;
+}
+
+static void test_redis_deadline(void **state) {
+  wp_test_wasm_signals();
+  BACKEND(state);
+  wp_engine *e = kv_engine();
+  char json[1024];
+  snprintf(json, sizeof json,
+           "{\"name\": \"slow\", \"limits\": {\"timeout_ms\": 300}, \"capabilities\": "
+           "{\"keyvalue\": {\"buckets\": {\"main\": {%s, \"prefix\": \"dl%d:\"}}}}}",
+           be->json, (int)getpid());
+  wp_manifest *m = NULL;
+  assert_ok(wp_manifest_parse(json, strlen(json), NULL, &m));
+  wp_plugin *p = load(e, be->guest, m);
+  char answer[256];
+  uint64_t ms;
+  assert_null(timed_kv(p, "set\nmain\nk\nv", &ms, answer, sizeof answer));
+  assert_string_equal(answer, "ok");
+  /* Redis stops answering (the kernel still accepts connections): the
+     call ends at its 300 ms deadline, not the backend's 2 s per wait. The
+     first call waits on the idle connection, the second on a new one. */
+  assert_int_equal(kill(srv.pid, SIGSTOP), 0);
+  for (int i = 0; i < 2; i++) {
+    wp_error *err = timed_kv(p, "get\nmain\nk", &ms, answer, sizeof answer);
+    if (!err) {
+      kill(srv.pid, SIGCONT);
+      fail_msg("a call on a stopped redis answered '%s'", answer);
+    }
+    print_message("  call %d on a stopped redis failed after %llu ms: %s\n", i + 1,
+                  (unsigned long long)ms, wp_error_get_message(err));
+    assert_int_equal(wp_error_get_kind(err), WP_ERR_TIMEOUT);
+    assert_non_null(strstr(wp_error_get_message(err), "plugin 'slow'"));
+    assert_non_null(strstr(wp_error_get_message(err), "keyvalue bucket 'main' (redis)"));
+    assert_non_null(strstr(wp_error_get_message(err), "the plugin's call deadline was reached"));
+    wp_error_free(err);
+    if (ms >= 1500) {
+      kill(srv.pid, SIGCONT);
+      fail_msg("the call took %llu ms, past its 300 ms deadline", (unsigned long long)ms);
+    }
+  }
+  assert_int_equal(kill(srv.pid, SIGCONT), 0);
+  /* Back: the next call reconnects and works. */
+  assert_null(timed_kv(p, "get\nmain\nk", &ms, answer, sizeof answer));
+  assert_string_equal(answer, "ok:v");
+  assert_null(timed_kv(p, "set\nmain\nk\nw", &ms, answer, sizeof answer));
+  assert_null(timed_kv(p, "get\nmain\nk", &ms, answer, sizeof answer));
+  assert_string_equal(answer, "ok:w");
+  wp_plugin_free(p);
+  wp_engine_free(e);
+}
+
 /* ---- main ------------------------------------------------------------------------- */
 
 #define T(f, cfg) {#f, f, NULL, NULL, cfg}
@@ -704,10 +896,14 @@ int main(void) {
   const struct CMUnitTest memory_tests[] = {ALL(memory_b), T(test_bad_frames, &memory_b[G_CORE])};
   const struct CMUnitTest sqlite_tests[] = {ALL(sqlite_b)};
   const struct CMUnitTest redis_tests[] = {ALL(redis_b), T(test_redis_restart, &redis_b[G_CORE]),
-                                           T(test_redis_restart, &redis_b[G_COMPONENT])};
+                                           T(test_redis_restart, &redis_b[G_COMPONENT]),
+                                           T(test_redis_deadline, &redis_b[G_CORE]),
+                                           T(test_redis_deadline, &redis_b[G_COMPONENT])};
+  const struct CMUnitTest default_tests[] = {T(test_default_store, NULL)};
   int failed = cmocka_run_group_tests_name("memory", memory_tests, setup_group, NULL);
   failed += cmocka_run_group_tests_name("sqlite", sqlite_tests, setup_group, NULL);
   failed += cmocka_run_group_tests_name("redis", redis_tests, setup_redis, teardown_redis);
+  failed += cmocka_run_group_tests_name("default store", default_tests, NULL, NULL);
   char cmd[300];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
   if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);

@@ -155,6 +155,19 @@ def write_config(doc, name="server.json"):
     return path
 
 
+def refused_to_start(doc, needle, what, env=None):
+    """Checks that a server with config `doc` does not start and that its
+    output says `needle`."""
+    s = Server(write_config(doc, "refused.json"), env=env)
+    try:
+        s.start(timeout=60)
+    except RuntimeError as e:
+        check(needle in str(e), what, str(e)[-600:])
+        return
+    s.stop()
+    check(False, what, "the server started")
+
+
 def replace_file(src, dst):
     """Replaces dst atomically with a copy of src (as deploy tools do)."""
     tmp = dst + ".tmp"

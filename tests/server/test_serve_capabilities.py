@@ -23,17 +23,6 @@ def doc(plugin_caps=None, route_caps=None):
     return {"access_log": "off", "workers": 1, "plugins": {"echo": plugin}, "routes": [route]}
 
 
-def refused(d, needle, what):
-    s = Server(write_config(d, "refused.json"))
-    try:
-        s.start(timeout=60)
-    except RuntimeError as e:
-        check(needle in str(e), what, str(e)[-600:])
-        return
-    s.stop()
-    check(False, what, "the server started")
-
-
 def test_granted():
     caps = {"http": {"allowed_hosts": ["https://api.example.com"]}, "logging": {"level": "warn"},
             "crypto": {}}
@@ -44,15 +33,15 @@ def test_granted():
 
 
 def test_refused_at_start():
-    refused(doc({"logging": {"level": "loud"}}), "capabilities.logging.level must be one of",
+    refused_to_start(doc({"logging": {"level": "loud"}}), "capabilities.logging.level must be one of",
             "a bad section on the plugin is refused with the capability's message")
-    refused(doc(None, {"http": {"allowed_hosts": ["ftp://x"]}}), "capabilities.http.allowed_hosts",
+    refused_to_start(doc(None, {"http": {"allowed_hosts": ["ftp://x"]}}), "capabilities.http.allowed_hosts",
             "a bad section on the route is refused")
-    refused(doc({"nope": {}}), "grants capability 'nope', which this engine does not have",
+    refused_to_start(doc({"nope": {}}), "grants capability 'nope', which this engine does not have",
             "an unknown capability is refused, named")
     # The route's section replaces the plugin's whole: a good plugin section
     # does not mend a bad route one.
-    refused(doc({"logging": {"level": "warn"}}, {"logging": {"level": 3}}),
+    refused_to_start(doc({"logging": {"level": "warn"}}, {"logging": {"level": 3}}),
             "capabilities.logging.level", "the route's section is the one checked")
 
 

@@ -7,6 +7,7 @@
  *
  * The interface is defined version-less, so every draft version a component
  * imports links. The manifest cannot fail to answer, so `error` never comes.
+ * What components get is documented in include/wasmplug/config_store.h.
  */
 #include "host/config/config.h"
 
@@ -14,6 +15,11 @@
 #include <string.h>
 
 #define STORE "wasi:config/store"
+
+/* As the library words it (engine/error.c), which this floor cannot include. */
+static wp_error *no_memory(void) {
+  return wp_error_new(WP_ERR_NO_MEMORY, "wasmplug: out of memory");
+}
 
 static const wp_manifest *manifest_of(wp_host_call *call) {
   return wp_plugin_get_manifest(wp_instance_get_plugin(wp_host_call_get_instance(call)));
@@ -29,8 +35,9 @@ static wp_error *store_get(wp_host_call *call, const wp_value *const *args, size
   const char *value = memchr(key, '\0', len) ? NULL
                                              : wp_manifest_get_config(manifest_of(call), key);
   wp_value *opt = value ? wp_value_new_some(wp_value_new_string(value)) : wp_value_new_none();
-  *result = wp_value_new_ok(opt);
-  return *result ? NULL : wp_error_new(WP_ERR_HOST, STORE "#get: out of memory");
+  /* Not ok(NULL): that is an ok without a payload, not this result type. */
+  *result = opt ? wp_value_new_ok(opt) : NULL;
+  return *result ? NULL : no_memory();
 }
 
 static wp_error *store_get_all(wp_host_call *call, const wp_value *const *args, size_t nargs,
@@ -41,7 +48,7 @@ static wp_error *store_get_all(wp_host_call *call, const wp_value *const *args, 
   const wp_manifest *m = manifest_of(call);
   size_t n = wp_manifest_config_count(m);
   wp_value **pairs = calloc(n ? n : 1, sizeof *pairs);
-  if (!pairs) return wp_error_new(WP_ERR_HOST, STORE "#get-all: out of memory");
+  if (!pairs) return no_memory();
   for (size_t i = 0; i < n; i++) {
     const char *key, *value;
     wp_manifest_config_at(m, i, &key, &value);
@@ -52,7 +59,7 @@ static wp_error *store_get_all(wp_host_call *call, const wp_value *const *args, 
   wp_value *list = wp_value_new_list(pairs, n);
   free(pairs);
   *result = list ? wp_value_new_ok(list) : NULL;
-  return *result ? NULL : wp_error_new(WP_ERR_HOST, STORE "#get-all: out of memory");
+  return *result ? NULL : no_memory();
 }
 
 wp_error *wp_host_config_install(wp_engine *e) {

@@ -8,6 +8,8 @@
  * it); a key that does not parse, fit the algorithm or exist among the
  * granted names is the plugin's to handle (a component's err, a core
  * ERROR frame). A wrong signature is not an error: verify answers false.
+ * Signing takes a granted key's name only: a private key never crosses
+ * into the plugin, and public-jwk gives out nothing but the public half.
  */
 #include "crypto.h"
 
@@ -91,11 +93,14 @@ static wp_error *core_refuse(wp_host_call *call, wp_error *soft) {
  * Each returns the error that fails the call, or NULL with *soft set to the
  * plugin's error (or NULL on success). */
 
-static wp_error *key_by_name(const wp_crypto_grant *g, const char *name, const wp_crypto_key **k) {
-  *k = strlen(name) <= 128 ? wp_crypto_grant_key(g, name) : NULL;
+/* len: the name's length, which a NUL inside it makes differ from strlen. */
+static wp_error *key_by_name(const wp_crypto_grant *g, const char *name, size_t len,
+                             const wp_crypto_key **k) {
+  bool plain = len <= WP_CRYPTO_MAX_KEY_NAME && strlen(name) == len;
+  *k = plain ? wp_crypto_grant_key(g, name) : NULL;
   if (*k) return NULL;
   char names[512];
-  if (strlen(name) > 128)
+  if (!plain)
     return wp_error_new(WP_ERR_BAD_INPUT,
                         "no key of that name is granted (capabilities.crypto.keys: %s)",
                         wp_crypto_grant_names(g, names, sizeof names));
@@ -128,7 +133,7 @@ static wp_error *run_hmac(const wp_crypto_grant *g, const char *fn, wp_crypto_ha
     return over_limit(fn, "the key", key_len, WP_CRYPTO_MAX_KEY_TEXT);
   if (name) {
     const wp_crypto_key *k;
-    if ((*soft = key_by_name(g, name, &k))) return NULL;
+    if ((*soft = key_by_name(g, name, strlen(name), &k))) return NULL;
     if (!k->secret) {
       *soft = wp_error_new(WP_ERR_BAD_INPUT,
                            "key '%s' is a public key; hmac needs a secret (secret_hex, "
@@ -158,7 +163,7 @@ static wp_error *run_verify(const wp_crypto_grant *g, const char *fn, wp_crypto_
   char what[160];
   wp_error *err = NULL;
   if (strcmp(kind, "named") == 0) {
-    if ((*soft = key_by_name(g, key, &k))) return NULL;
+    if ((*soft = key_by_name(g, key, key_len, &k))) return NULL;
     snprintf(what, sizeof what, "key '%s'", key);
   } else {
     snprintf(what, sizeof what, "the %s key", kind);
@@ -178,6 +183,52 @@ static wp_error *run_verify(const wp_crypto_grant *g, const char *fn, wp_crypto_
   return err;
 }
 
+/* The granted key `name` if it can sign: *soft says why not otherwise. */
+static void signing_key(const wp_crypto_grant *g, const char *name, size_t len,
+                        const wp_crypto_key **k, wp_error **soft) {
+  if ((*soft = key_by_name(g, name, len, k))) return;
+  if (!(*k)->pkey)
+    *soft = wp_error_new(WP_ERR_BAD_INPUT,
+                         "key '%s' is a secret; sign needs a private key (RSA, EC or OKP) "
+                         "(use hmac for secrets)",
+                         name);
+  else if (!(*k)->has_private)
+    *soft = wp_error_new(WP_ERR_BAD_INPUT,
+                         "key '%s' is a public key only; sign needs the private key (grant a PEM "
+                         "private key, or a JWK with \"d\", in capabilities.crypto.keys)",
+                         name);
+}
+
+/* name: a granted key's name (len bytes); sig holds WP_CRYPTO_MAX_SIGNATURE bytes. */
+static wp_error *run_sign(const wp_crypto_grant *g, const char *fn, wp_crypto_sig_alg alg,
+                          const char *name, size_t len, const uint8_t *msg, size_t msg_len,
+                          uint8_t *sig, size_t *sig_len, wp_error **soft) {
+  *soft = NULL;
+  if (msg_len > WP_CRYPTO_MAX_DATA)
+    return over_limit(fn, "the message", msg_len, WP_CRYPTO_MAX_DATA);
+  const wp_crypto_key *k;
+  signing_key(g, name, len, &k, soft);
+  if (*soft) return NULL;
+  char what[160];
+  snprintf(what, sizeof what, "key '%s'", name);
+  return soften(wp_crypto_sign(alg, what, k->pkey, msg, msg_len, sig, sig_len), soft);
+}
+
+/* *jwk: the public half of the granted key `name` (malloc'd JSON text). */
+static wp_error *run_public_jwk(const wp_crypto_grant *g, const char *name, size_t len, char **jwk,
+                                wp_error **soft) {
+  *jwk = NULL;
+  const wp_crypto_key *k;
+  if ((*soft = key_by_name(g, name, len, &k))) return NULL;
+  if (!k->pkey) {
+    *soft = wp_error_new(WP_ERR_BAD_INPUT, "key '%s' is a secret; it has no public half", name);
+    return NULL;
+  }
+  char what[160];
+  snprintf(what, sizeof what, "key '%s'", name);
+  return soften(wp_crypto_public_jwk(what, k->pkey, jwk), soft);
+}
+
 /* ---- core modules: wasmplug.crypto_* ------------------------------------------------- */
 
 static wp_error *core_hash_alg(wp_frame_in *in, wp_crypto_hash_alg *alg) {
@@ -188,6 +239,14 @@ static wp_error *core_hash_alg(wp_frame_in *in, wp_crypto_hash_alg *alg) {
     err = wp_error_new(WP_ERR_ABI, "wasmplug.%s: unknown hash algorithm '%.16s' (%s)", in->fn, name,
                        wp_crypto_hash_alg_list());
   free(name);
+  return err;
+}
+
+static wp_error *core_sig_alg(wp_frame_in *in, char **name, wp_crypto_sig_alg *alg) {
+  wp_error *err = wp_frame_string(in, "the algorithm", name);
+  if (!err && !wp_crypto_sig_alg_from(*name, alg))
+    err = wp_error_new(WP_ERR_ABI, "wasmplug.%s: unknown algorithm '%.16s' (%s)", in->fn, *name,
+                       wp_crypto_sig_alg_list());
   return err;
 }
 
@@ -278,10 +337,7 @@ static wp_error *core_verify(wp_host_call *call, const uint8_t *input, size_t le
   const uint8_t *msg = NULL, *sig = NULL;
   size_t msg_len = 0, sig_len = 0;
   wp_crypto_sig_alg alg = WP_CRYPTO_RS256;
-  if (!(err = wp_frame_string(&in, "the algorithm", &alg_name)) &&
-      !wp_crypto_sig_alg_from(alg_name, &alg))
-    err = wp_error_new(WP_ERR_ABI, "wasmplug.crypto_verify: unknown algorithm '%.16s' (%s)",
-                       alg_name, wp_crypto_sig_alg_list());
+  err = core_sig_alg(&in, &alg_name, &alg);
   if (!err && !(err = wp_frame_string(&in, "the key kind", &kind)) && strcmp(kind, "pem") &&
       strcmp(kind, "jwk") && strcmp(kind, "named"))
     err = wp_error_new(WP_ERR_ABI,
@@ -303,6 +359,57 @@ static wp_error *core_verify(wp_host_call *call, const uint8_t *input, size_t le
   wp_frame_out_init(&out, WP_FRAME_OK);
   wp_frame_put(&out, &v, 1);
   return wp_frame_send(call, &out);
+}
+
+/* input: alg, key name, message. OK: the signature. */
+static wp_error *core_sign(wp_host_call *call, const uint8_t *input, size_t len, void *data) {
+  const wp_crypto_grant *g;
+  wp_error *err = granted(data, call, "", &g);
+  if (err) return err;
+  wp_frame_in in = wp_frame_in_new("crypto_sign", input, len);
+  char *alg_name = NULL, *name = NULL;
+  const uint8_t *msg = NULL;
+  size_t msg_len = 0, sig_len = 0;
+  wp_crypto_sig_alg alg = WP_CRYPTO_RS256;
+  err = core_sig_alg(&in, &alg_name, &alg);
+  if (!err) err = wp_frame_string(&in, "the key name", &name);
+  if (!err) err = wp_frame_field(&in, "the message", &msg, &msg_len);
+  if (!err) err = wp_frame_end(&in);
+  uint8_t sig[WP_CRYPTO_MAX_SIGNATURE];
+  wp_error *soft = NULL;
+  if (!err)
+    err = run_sign(g, "wasmplug.crypto_sign", alg, name, strlen(name), msg, msg_len, sig, &sig_len,
+                   &soft);
+  free(alg_name), free(name);
+  if (err) return err;
+  if (soft) return core_refuse(call, soft);
+  wp_frame_out out;
+  wp_frame_out_init(&out, WP_FRAME_OK);
+  wp_frame_put(&out, sig, sig_len);
+  return wp_frame_send(call, &out);
+}
+
+/* input: key name. OK: the public JWK, JSON text. */
+static wp_error *core_public_jwk(wp_host_call *call, const uint8_t *input, size_t len, void *data) {
+  const wp_crypto_grant *g;
+  wp_error *err = granted(data, call, "", &g);
+  if (err) return err;
+  wp_frame_in in = wp_frame_in_new("crypto_public_jwk", input, len);
+  char *name = NULL, *jwk = NULL;
+  wp_error *soft = NULL;
+  err = wp_frame_string(&in, "the key name", &name);
+  if (!err) err = wp_frame_end(&in);
+  if (!err) err = run_public_jwk(g, name, strlen(name), &jwk, &soft);
+  free(name);
+  if (!err && soft) err = core_refuse(call, soft);
+  else if (!err) {
+    wp_frame_out out;
+    wp_frame_out_init(&out, WP_FRAME_OK);
+    wp_frame_put(&out, jwk, strlen(jwk));
+    err = wp_frame_send(call, &out);
+  }
+  free(jwk);
+  return err;
 }
 
 /* input: a, b. OK: 1 byte, 1 when equal. */
@@ -494,6 +601,56 @@ static wp_error *comp_verify(wp_host_call *call, const wp_value *const *args, si
   return err;
 }
 
+/* A string argument (borrowed), or the shape error. */
+static wp_error *arg_string(const char *fn, const wp_value *const *args, size_t nargs, size_t i,
+                            const char *what, const char **s, size_t *len) {
+  if (i >= nargs || wp_value_get_kind(args[i]) != WP_TYPE_STRING) return shape(fn, what);
+  *s = wp_value_get_string(args[i], len);
+  return NULL;
+}
+
+/* sign: func(alg: sig-alg, key: string, message: list<u8>) -> result<list<u8>, string> */
+static wp_error *comp_sign(wp_host_call *call, const wp_value *const *args, size_t nargs,
+                           wp_value **result, void *data) {
+  static const char fn[] = "wasmplug:crypto/crypto#sign";
+  const wp_crypto_grant *g;
+  wp_error *err = granted(data, call, fn, &g);
+  wp_crypto_sig_alg alg = WP_CRYPTO_RS256;
+  const char *name = NULL;
+  size_t name_len = 0, msg_len = 0, sig_len = 0;
+  uint8_t *msg = NULL, sig[WP_CRYPTO_MAX_SIGNATURE];
+  if (!err && !wp_crypto_sig_alg_from(arg_case(args, nargs, 0, WP_TYPE_ENUM), &alg))
+    err = shape("sign", "the algorithm");
+  if (!err) err = arg_string("sign", args, nargs, 1, "the key", &name, &name_len);
+  if (!err)
+    err = arg_bytes("sign", args, nargs, 2, "the message", WP_CRYPTO_MAX_DATA, &msg, &msg_len);
+  wp_error *soft = NULL;
+  if (!err) err = run_sign(g, fn, alg, name, name_len, msg, msg_len, sig, &sig_len, &soft);
+  if (!err)
+    *result = out_of_memory(
+        soft ? err_value(soft) : wp_value_new_ok(wp_value_new_bytes(sig, sig_len)), &err);
+  free(msg);
+  return err;
+}
+
+/* public-jwk: func(key: string) -> result<string, string> */
+static wp_error *comp_public_key(wp_host_call *call, const wp_value *const *args, size_t nargs,
+                                 wp_value **result, void *data) {
+  const wp_crypto_grant *g;
+  wp_error *err = granted(data, call, "wasmplug:crypto/crypto#public-jwk", &g);
+  const char *name = NULL;
+  size_t name_len = 0;
+  char *jwk = NULL;
+  wp_error *soft = NULL;
+  if (!err) err = arg_string("public-jwk", args, nargs, 0, "the key", &name, &name_len);
+  if (!err) err = run_public_jwk(g, name, name_len, &jwk, &soft);
+  if (!err)
+    *result = out_of_memory(soft ? err_value(soft) : wp_value_new_ok(wp_value_new_string(jwk)),
+                            &err);
+  free(jwk);
+  return err;
+}
+
 /* constant-time-equal: func(a: list<u8>, b: list<u8>) -> bool */
 static wp_error *comp_equal(wp_host_call *call, const wp_value *const *args, size_t nargs,
                             wp_value **result, void *data) {
@@ -524,11 +681,12 @@ wp_error *wp_host_crypto_install(wp_engine *e) {
   static const struct {
     const char *name;
     wp_host_bytes_fn fn;
-  } core[] = {{"crypto_hash", core_hash},
-              {"crypto_hmac", core_hmac},
-              {"crypto_random", core_random},
-              {"crypto_verify", core_verify},
-              {"crypto_equal", core_equal}};
+  } core[] = {
+      {"crypto_hash", core_hash},     {"crypto_hmac", core_hmac},
+      {"crypto_random", core_random}, {"crypto_verify", core_verify},
+      {"crypto_sign", core_sign},     {"crypto_public_jwk", core_public_jwk},
+      {"crypto_equal", core_equal},
+  };
   static const struct {
     const char *name;
     wp_component_fn fn;
@@ -536,6 +694,8 @@ wp_error *wp_host_crypto_install(wp_engine *e) {
               {"hmac", comp_hmac},
               {"random-bytes", comp_random},
               {"verify", comp_verify},
+              {"sign", comp_sign},
+              {"public-jwk", comp_public_key},
               {"constant-time-equal", comp_equal}};
   for (size_t i = 0; !err && i < sizeof core / sizeof *core; i++)
     err = wp_engine_define_bytes(e, "wasmplug", core[i].name, core[i].fn, st, NULL);

@@ -1,6 +1,8 @@
 /*
  * grant.c - the manifest's "crypto" section (ops.h): its named keys, read
  * and checked when a plugin loads and kept, parsed, for the plugin's life.
+ * A key may be private (a PEM private key, a JWK with "d"): only such keys
+ * sign, and the texts that carried them are wiped once parsed.
  *
  *   "crypto": {"keys": {"NAME": {"pem": "..."} | {"pem_file": "/abs.pem"} | {"jwk": {...}}
  *                               | {"secret_hex": "..."} | {"secret_base64": "..."}}}
@@ -11,11 +13,12 @@
 #include <string.h>
 
 #include <cjson/cJSON.h>
+#include <openssl/crypto.h>
 
 #include "ops.h"
 
-#define MAX_KEYS 256
-#define MAX_NAME 128
+#define MAX_KEYS WP_CRYPTO_MAX_KEYS
+#define MAX_NAME WP_CRYPTO_MAX_KEY_NAME
 
 /* "capabilities.crypto.keys.NAME.FIELD" messages; the prefix names the plugin. */
 #define WHERE "plugin '%s': capabilities.crypto"
@@ -43,7 +46,7 @@ static wp_error *read_pem_file(const char *what, const char *path, char **text, 
   fclose(f);
   if (!buf) return wp_error_new(WP_ERR_NO_MEMORY, "%s: out of memory", what);
   if (bad || n > WP_CRYPTO_MAX_KEY_TEXT) {
-    free(buf);
+    OPENSSL_clear_free(buf, n);
     return bad ? wp_error_new(WP_ERR_IO, "%s: reading '%.200s' failed", what, path)
                : wp_error_new(WP_ERR_BAD_INPUT, "%s: '%.200s' is over %u bytes", what, path,
                               WP_CRYPTO_MAX_KEY_TEXT);
@@ -91,6 +94,7 @@ static wp_error *parse_key(const char *plugin, const cJSON *entry, wp_crypto_key
     char *text = cJSON_PrintUnformatted(src);
     if (!text) return wp_error_new(WP_ERR_NO_MEMORY, "%s: out of memory", what);
     wp_error *err = wp_crypto_key_from_jwk(what, text, strlen(text), out);
+    OPENSSL_cleanse(text, strlen(text));
     cJSON_free(text);
     return err;
   }
@@ -103,7 +107,7 @@ static wp_error *parse_key(const char *plugin, const cJSON *entry, wp_crypto_key
     wp_error *err = read_pem_file(what, s, &text, &len);
     if (err) return err;
     err = wp_crypto_key_from_pem(what, text, len, out);
-    free(text);
+    OPENSSL_clear_free(text, len);
     return err;
   }
   return wp_crypto_key_from_secret(what, s, strcmp(src->string, "secret_base64") == 0, out);

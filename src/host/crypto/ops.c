@@ -1,4 +1,4 @@
-/* ops.c - hashes, HMAC, random bytes, JWS verification and keys (ops.h), on libcrypto. */
+/* ops.c - hashes, HMAC, random bytes, JWS signatures and keys (ops.h), on libcrypto. */
 #include "ops.h"
 
 #include <stdio.h>
@@ -23,6 +23,9 @@ static const char *const hash_names[] = {"sha256", "sha384", "sha512"};
 static const char *const hash_md[] = {"SHA256", "SHA384", "SHA512"};
 static const char *const sig_names[] = {"rs256", "rs384", "rs512", "ps256", "ps384",
                                         "ps512", "es256", "es384", "es512", "eddsa"};
+/* The JWS curves: OpenSSL's group names and the JWK's crv, for es256/384/512. */
+static const char *const ec_groups[] = {"prime256v1", "secp384r1", "secp521r1"};
+static const char *const ec_crvs[] = {"P-256", "P-384", "P-521"};
 
 bool wp_crypto_hash_alg_from(const char *name, wp_crypto_hash_alg *out) {
   for (size_t i = 0; name && i < sizeof hash_names / sizeof *hash_names; i++)
@@ -153,6 +156,23 @@ static wp_error *check_supported(const char *what, EVP_PKEY *pkey) {
                       what, type ? type : "unknown");
 }
 
+/* Whether pkey holds its private half, so that it can sign. */
+static bool has_private(EVP_PKEY *pkey) {
+  bool found;
+  if (EVP_PKEY_is_a(pkey, "ED25519") || EVP_PKEY_is_a(pkey, "ED448")) {
+    size_t len = 0;
+    found = EVP_PKEY_get_raw_private_key(pkey, NULL, &len) == 1 && len > 0;
+  } else {
+    BIGNUM *d = NULL;
+    found = EVP_PKEY_get_bn_param(
+                pkey, EVP_PKEY_is_a(pkey, "EC") ? OSSL_PKEY_PARAM_PRIV_KEY : OSSL_PKEY_PARAM_RSA_D,
+                &d) == 1;
+    BN_clear_free(d);
+  }
+  ERR_clear_error();
+  return found;
+}
+
 /* Encrypted private keys are refused rather than prompting for a passphrase. */
 static int no_passphrase(char *buf, size_t size, size_t *len, const OSSL_PARAM params[],
                          void *arg) {
@@ -201,7 +221,7 @@ wp_error *wp_crypto_key_from_pem(const char *what, const char *text, size_t len,
     EVP_PKEY_free(pkey);
     return err;
   }
-  *out = (wp_crypto_key){.pkey = pkey};
+  *out = (wp_crypto_key){.pkey = pkey, .has_private = has_private(pkey)};
   return NULL;
 }
 
@@ -221,45 +241,123 @@ static wp_error *jwk_b64(const char *what, const cJSON *jwk, const char *member,
   return NULL;
 }
 
-/* An EVP_PKEY of `type` from parameters (public key selection). */
-static EVP_PKEY *from_params(const char *type, OSSL_PARAM_BLD *bld) {
+static bool has_member(const cJSON *jwk, const char *member) {
+  return cJSON_GetObjectItemCaseSensitive(jwk, member) != NULL;
+}
+
+/* An EVP_PKEY of `type` from parameters; selection EVP_PKEY_PUBLIC_KEY or
+   EVP_PKEY_KEYPAIR. Numbers pushed as secure BIGNUMs (push_bn) go to the
+   parameters' secure block, which OSSL_PARAM_free wipes. */
+static EVP_PKEY *from_params(const char *type, OSSL_PARAM_BLD *bld, int selection) {
   OSSL_PARAM *params = bld ? OSSL_PARAM_BLD_to_param(bld) : NULL;
   EVP_PKEY_CTX *ctx = params ? EVP_PKEY_CTX_new_from_name(NULL, type, NULL) : NULL;
   EVP_PKEY *pkey = NULL;
   if (!ctx || EVP_PKEY_fromdata_init(ctx) != 1 ||
-      EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
+      EVP_PKEY_fromdata(ctx, &pkey, selection, params) != 1)
     pkey = NULL;
   EVP_PKEY_CTX_free(ctx);
   OSSL_PARAM_free(params);
   return pkey;
 }
 
+/* The numbers a JWK's members became, kept until the key is built
+   (OSSL_PARAM_BLD_push_BN keeps a pointer), then wiped. */
+typedef struct {
+  BIGNUM *bn[8];
+  size_t n;
+} bn_list;
+
+static void bn_list_clear(bn_list *l) {
+  for (size_t i = 0; i < l->n; i++) BN_clear_free(l->bn[i]);
+  l->n = 0;
+}
+
+/* JWK member `member`, an unsigned big-endian number of at most `max`
+   bytes, pushed to bld as `param`. */
+static wp_error *push_bn(const char *what, const cJSON *jwk, const char *member, size_t max,
+                         const char *param, OSSL_PARAM_BLD *bld, bn_list *l) {
+  uint8_t *b;
+  size_t len;
+  wp_error *err = jwk_b64(what, jwk, member, &b, &len);
+  if (err) return err;
+  BIGNUM *bn = len <= max ? BN_secure_new() : NULL;
+  if (bn && !BN_bin2bn(b, (int)len, bn)) BN_clear_free(bn), bn = NULL;
+  OPENSSL_clear_free(b, len);
+  if (len > max)
+    return wp_error_new(WP_ERR_BAD_INPUT, "%s: JWK member \"%s\" is %zu bytes, over %zu", what,
+                        member, len, max);
+  if (!bn || !OSSL_PARAM_BLD_push_BN(bld, param, bn)) {
+    BN_free(bn);
+    return wp_error_new(WP_ERR_NO_MEMORY, "%s: out of memory", what);
+  }
+  l->bn[l->n++] = bn;
+  return NULL;
+}
+
+/* Whether d undoes e: 2^(e*d) = 2 mod n. libcrypto checks every CRT result
+   against e and falls back to d, so d is what a signature depends on. */
+static bool rsa_d_fits(const BIGNUM *n, const BIGNUM *e, const BIGNUM *d) {
+  BN_CTX *ctx = BN_CTX_new();
+  BIGNUM *m = BN_new(), *c = BN_new(), *back = BN_new();
+  bool ok = ctx && m && c && back && BN_set_word(m, 2) && BN_mod_exp(c, m, e, n, ctx) &&
+            BN_mod_exp(back, c, d, n, ctx) && BN_cmp(back, m) == 0;
+  BN_free(m), BN_free(c), BN_free(back);
+  BN_CTX_free(ctx);
+  return ok;
+}
+
+/* RFC 7518 6.3: n, e; private keys add d, and p, q, dp, dq, qi all or none. */
 static wp_error *jwk_rsa(const char *what, const cJSON *jwk, EVP_PKEY **out) {
-  uint8_t *n = NULL, *e = NULL;
-  size_t nl, el;
-  wp_error *err = jwk_b64(what, jwk, "n", &n, &nl);
-  if (!err) err = jwk_b64(what, jwk, "e", &e, &el);
-  if (!err && (nl > 2048 || el > 8))
-    err = wp_error_new(WP_ERR_BAD_INPUT, "%s: the RSA JWK's \"n\" or \"e\" is too long", what);
+  static const char *const crt[] = {"p", "q", "dp", "dq", "qi"};
+  static const char *const crt_params[] = {
+      OSSL_PKEY_PARAM_RSA_FACTOR1, OSSL_PKEY_PARAM_RSA_FACTOR2, OSSL_PKEY_PARAM_RSA_EXPONENT1,
+      OSSL_PKEY_PARAM_RSA_EXPONENT2, OSSL_PKEY_PARAM_RSA_COEFFICIENT1};
+  bool priv = has_member(jwk, "d");
+  size_t ncrt = 0;
+  for (size_t i = 0; i < 5; i++) ncrt += has_member(jwk, crt[i]);
+  if (has_member(jwk, "oth"))
+    return wp_error_new(WP_ERR_BAD_INPUT, "%s: multi-prime RSA JWKs (\"oth\") are not supported",
+                        what);
+  if (ncrt && (!priv || ncrt != 5))
+    return wp_error_new(WP_ERR_BAD_INPUT,
+                        "%s: a private RSA JWK has \"d\" and either all or none of p, q, dp, dq, "
+                        "qi (RFC 7518 6.3.2)",
+                        what);
+  OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+  bn_list l = {0};
+  wp_error *err = bld ? NULL : wp_error_new(WP_ERR_NO_MEMORY, "%s: out of memory", what);
+  if (!err) err = push_bn(what, jwk, "n", 2048, OSSL_PKEY_PARAM_RSA_N, bld, &l);
+  if (!err) err = push_bn(what, jwk, "e", 8, OSSL_PKEY_PARAM_RSA_E, bld, &l);
+  if (!err && priv) err = push_bn(what, jwk, "d", 2048, OSSL_PKEY_PARAM_RSA_D, bld, &l);
+  for (size_t i = 0; !err && i < ncrt; i++)
+    err = push_bn(what, jwk, crt[i], 2048, crt_params[i], bld, &l);
+  EVP_PKEY *pkey = err ? NULL
+                       : from_params("RSA", bld, priv ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY);
+  char reason[160];
+  if (!err && !pkey)
+    err = wp_error_new(WP_ERR_BAD_INPUT, "%s: the RSA JWK is not a valid key (%s)", what,
+                       ossl_reason(reason, sizeof reason));
+  if (!err && priv && !rsa_d_fits(l.bn[0], l.bn[1], l.bn[2]))
+    err = wp_error_new(WP_ERR_BAD_INPUT,
+                       "%s: the RSA JWK's \"d\" does not match its \"n\" and \"e\"", what);
+  ERR_clear_error();
+  OSSL_PARAM_BLD_free(bld);
+  bn_list_clear(&l);
   if (err) {
-    free(n), free(e);
+    EVP_PKEY_free(pkey);
     return err;
   }
-  BIGNUM *bn = BN_bin2bn(n, (int)nl, NULL), *be = BN_bin2bn(e, (int)el, NULL);
-  OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
-  EVP_PKEY *pkey = NULL;
-  if (bn && be && bld && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn) &&
-      OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, be))
-    pkey = from_params("RSA", bld);
-  OSSL_PARAM_BLD_free(bld);
-  BN_free(bn), BN_free(be);
-  free(n), free(e);
-  char reason[160];
-  if (!pkey)
-    return wp_error_new(WP_ERR_BAD_INPUT, "%s: the RSA JWK is not a valid key (%s)", what,
-                        ossl_reason(reason, sizeof reason));
   *out = pkey;
   return NULL;
+}
+
+/* Whether a key built from a JWK's private and public members is one pair. */
+static bool pair_matches(EVP_PKEY *pkey) {
+  EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+  bool ok = ctx && EVP_PKEY_pairwise_check(ctx) == 1;
+  EVP_PKEY_CTX_free(ctx);
+  ERR_clear_error();
+  return ok;
 }
 
 static wp_error *jwk_ec(const char *what, const cJSON *jwk, const char *crv, EVP_PKEY **out) {
@@ -292,15 +390,49 @@ static wp_error *jwk_ec(const char *what, const cJSON *jwk, const char *crv, EVP
   memcpy(point + 1 + xl, y, yl);
   OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
   EVP_PKEY *pkey = NULL;
-  if (bld && OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, curves[c].group, 0) &&
+  bn_list d = {0};
+  bool priv = has_member(jwk, "d");
+  if (!bld) err = wp_error_new(WP_ERR_NO_MEMORY, "%s: out of memory", what);
+  else if (priv) err = push_bn(what, jwk, "d", curves[c].size, OSSL_PKEY_PARAM_PRIV_KEY, bld, &d);
+  if (!err &&
+      OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, curves[c].group, 0) &&
       OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point, 1 + xl + yl))
-    pkey = from_params("EC", bld);
+    pkey = from_params("EC", bld, priv ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY);
   OSSL_PARAM_BLD_free(bld);
+  bn_list_clear(&d);
   free(point), free(x), free(y);
   char reason[160];
+  if (!err && !pkey)
+    err = wp_error_new(WP_ERR_BAD_INPUT, "%s: the EC JWK is not a point on %s (%s)", what, crv,
+                       ossl_reason(reason, sizeof reason));
+  if (!err && priv && !pair_matches(pkey))
+    err = wp_error_new(WP_ERR_BAD_INPUT,
+                       "%s: the EC JWK's \"d\" does not match its \"x\" and \"y\"", what);
+  if (err) {
+    EVP_PKEY_free(pkey);
+    return err;
+  }
+  *out = pkey;
+  return NULL;
+}
+
+/* An OKP key from its private "d"; the public key it derives must be "x". */
+static wp_error *okp_private(const char *what, const cJSON *jwk, const char *crv, const char *type,
+                             const uint8_t *x, size_t size, EVP_PKEY **out) {
+  uint8_t *d, pub[57];
+  size_t dl, pl = sizeof pub;
+  wp_error *err = jwk_b64(what, jwk, "d", &d, &dl);
+  if (err) return err;
+  EVP_PKEY *pkey = dl == size ? EVP_PKEY_new_raw_private_key_ex(NULL, type, NULL, d, dl) : NULL;
+  OPENSSL_clear_free(d, dl);
   if (!pkey)
-    return wp_error_new(WP_ERR_BAD_INPUT, "%s: the EC JWK is not a point on %s (%s)", what, crv,
-                        ossl_reason(reason, sizeof reason));
+    return wp_error_new(WP_ERR_BAD_INPUT, "%s: an %s private key \"d\" must be %zu bytes, got %zu",
+                        what, crv, size, dl);
+  if (EVP_PKEY_get_raw_public_key(pkey, pub, &pl) != 1 || pl != size || memcmp(pub, x, size)) {
+    EVP_PKEY_free(pkey);
+    return wp_error_new(WP_ERR_BAD_INPUT, "%s: the %s JWK's \"d\" does not match its \"x\"", what,
+                        crv);
+  }
   *out = pkey;
   return NULL;
 }
@@ -317,14 +449,17 @@ static wp_error *jwk_okp(const char *what, const cJSON *jwk, const char *crv, EV
   wp_error *err = jwk_b64(what, jwk, "x", &x, &xl);
   if (err) return err;
   size_t want = type[2] == '2' ? 32 : 57;
-  EVP_PKEY *pkey = xl == want ? EVP_PKEY_new_raw_public_key_ex(NULL, type, NULL, x, xl) : NULL;
+  EVP_PKEY *pkey = NULL;
+  if (xl != want)
+    err = wp_error_new(WP_ERR_BAD_INPUT, "%s: an %s public key \"x\" must be %zu bytes, got %zu",
+                       what, crv, want, xl);
+  else if (has_member(jwk, "d")) err = okp_private(what, jwk, crv, type, x, want, &pkey);
+  else if (!(pkey = EVP_PKEY_new_raw_public_key_ex(NULL, type, NULL, x, xl)))
+    err = wp_error_new(WP_ERR_HOST, "%s: building the %s key failed", what, crv);
   free(x);
   ERR_clear_error();
-  if (!pkey)
-    return wp_error_new(WP_ERR_BAD_INPUT, "%s: an %s public key \"x\" must be %zu bytes, got %zu",
-                        what, crv, want, xl);
-  *out = pkey;
-  return NULL;
+  if (!err) *out = pkey;
+  return err;
 }
 
 static wp_error *jwk_parsed(const char *what, const cJSON *jwk, wp_crypto_key *out) {
@@ -364,7 +499,7 @@ static wp_error *jwk_parsed(const char *what, const cJSON *jwk, wp_crypto_key *o
     EVP_PKEY_free(pkey);
     return err;
   }
-  *out = (wp_crypto_key){.pkey = pkey};
+  *out = (wp_crypto_key){.pkey = pkey, .has_private = has_private(pkey)};
   return NULL;
 }
 
@@ -451,10 +586,10 @@ static wp_error *key_fits(wp_crypto_sig_alg alg, const char *what, EVP_PKEY *key
     if (!EVP_PKEY_is_a(key, "RSA") && !(pss && EVP_PKEY_is_a(key, "RSA-PSS")))
       return wp_error_new(WP_ERR_BAD_INPUT, "%s is not an RSA key, which %s needs", what, name);
     int bits = EVP_PKEY_get_bits(key);
-    if (bits < 2048 || bits > 16384)
+    if (bits < WP_CRYPTO_RSA_MIN_BITS || bits > WP_CRYPTO_RSA_MAX_BITS)
       return wp_error_new(WP_ERR_BAD_INPUT,
-                          "%s is a %d-bit RSA key; %s needs 2048 to 16384 bits (RFC 7518)", what,
-                          bits, name);
+                          "%s is a %d-bit RSA key; %s needs %d to %d bits (RFC 7518)", what, bits,
+                          name, WP_CRYPTO_RSA_MIN_BITS, WP_CRYPTO_RSA_MAX_BITS);
     return NULL;
   }
   if (alg == WP_CRYPTO_EDDSA) {
@@ -462,17 +597,15 @@ static wp_error *key_fits(wp_crypto_sig_alg alg, const char *what, EVP_PKEY *key
     return wp_error_new(WP_ERR_BAD_INPUT, "%s is not an Ed25519 or Ed448 key, which eddsa needs",
                         what);
   }
-  static const char *const groups[] = {"prime256v1", "secp384r1", "secp521r1"};
-  static const char *const crvs[] = {"P-256", "P-384", "P-521"};
   size_t i = (size_t)(alg - WP_CRYPTO_ES256);
   char group[64];
   size_t gl = 0;
   if (!EVP_PKEY_is_a(key, "EC") ||
       !EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, &gl) ||
-      strcmp(group, groups[i])) {
+      strcmp(group, ec_groups[i])) {
     ERR_clear_error();
     return wp_error_new(WP_ERR_BAD_INPUT, "%s is not an EC key on %s, which %s needs", what,
-                        crvs[i], name);
+                        ec_crvs[i], name);
   }
   return NULL;
 }
@@ -492,17 +625,39 @@ static int ecdsa_der(const uint8_t *sig, size_t half, unsigned char **der) {
   return len;
 }
 
+/* Readies ctx to sign or verify with alg: the hash, and RSA's padding
+   (PS*: the salt as long as the hash, MGF1 with the same hash). */
+static bool init_sig(EVP_MD_CTX *ctx, wp_crypto_sig_alg alg, EVP_PKEY *key, bool sign) {
+  static const char *const mds[] = {"SHA256", "SHA384", "SHA512"};
+  const char *md = alg == WP_CRYPTO_EDDSA ? NULL : mds[alg % 3];
+  EVP_PKEY_CTX *pctx = NULL;
+  bool ok = (sign ? EVP_DigestSignInit_ex(ctx, &pctx, md, NULL, NULL, key, NULL)
+                  : EVP_DigestVerifyInit_ex(ctx, &pctx, md, NULL, NULL, key, NULL)) == 1;
+  if (ok && alg >= WP_CRYPTO_PS256 && alg <= WP_CRYPTO_PS512)
+    ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+         EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1 &&
+         EVP_PKEY_CTX_set_rsa_mgf1_md_name(pctx, md, NULL) == 1;
+  else if (ok && alg <= WP_CRYPTO_RS512)
+    ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1;
+  return ok;
+}
+
+static bool is_ecdsa(wp_crypto_sig_alg alg) {
+  return alg >= WP_CRYPTO_ES256 && alg <= WP_CRYPTO_ES512;
+}
+
+/* The byte length of r and s on key's curve (66 for P-521). */
+static size_t ecdsa_half(EVP_PKEY *key) { return ((size_t)EVP_PKEY_get_bits(key) + 7) / 8; }
+
 wp_error *wp_crypto_verify(wp_crypto_sig_alg alg, const char *key_what, EVP_PKEY *key,
                            const uint8_t *msg, size_t msg_len, const uint8_t *sig, size_t sig_len,
                            bool *valid) {
   wp_error *err = key_fits(alg, key_what, key);
   if (err) return err;
   *valid = false;
-  static const char *const mds[] = {"SHA256", "SHA384", "SHA512"};
-  const char *md = alg == WP_CRYPTO_EDDSA ? NULL : mds[alg % 3];
   unsigned char *der = NULL;
-  if (alg >= WP_CRYPTO_ES256 && alg <= WP_CRYPTO_ES512) {
-    size_t half = ((size_t)EVP_PKEY_get_bits(key) + 7) / 8;
+  if (is_ecdsa(alg)) {
+    size_t half = ecdsa_half(key);
     if (sig_len != 2 * half) return NULL; /* not r || s of this curve: not a valid signature */
     int n = ecdsa_der(sig, half, &der);
     if (n <= 0) {
@@ -514,14 +669,7 @@ wp_error *wp_crypto_verify(wp_crypto_sig_alg alg, const char *key_what, EVP_PKEY
     sig_len = (size_t)n;
   }
   EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-  EVP_PKEY_CTX *pctx = NULL;
-  bool ready = ctx && EVP_DigestVerifyInit_ex(ctx, &pctx, md, NULL, NULL, key, NULL) == 1;
-  if (ready && alg >= WP_CRYPTO_PS256 && alg <= WP_CRYPTO_PS512)
-    ready = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
-            EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1 &&
-            EVP_PKEY_CTX_set_rsa_mgf1_md_name(pctx, md, NULL) == 1;
-  else if (ready && alg <= WP_CRYPTO_RS512)
-    ready = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1;
+  bool ready = ctx && init_sig(ctx, alg, key, false);
   if (ready) *valid = EVP_DigestVerify(ctx, sig, sig_len, msg, msg_len) == 1;
   char reason[160];
   if (!ready)
@@ -531,4 +679,117 @@ wp_error *wp_crypto_verify(wp_crypto_sig_alg alg, const char *key_what, EVP_PKEY
   EVP_MD_CTX_free(ctx);
   OPENSSL_free(der);
   return err;
+}
+
+/* Rewrites the DER ECDSA signature in sig as r || s, each `half` bytes, as
+   JWS has it. */
+static bool ecdsa_raw(uint8_t *sig, size_t *len, size_t half) {
+  const unsigned char *p = sig;
+  ECDSA_SIG *s = d2i_ECDSA_SIG(NULL, &p, (long)*len);
+  bool ok = s && BN_bn2binpad(ECDSA_SIG_get0_r(s), sig, (int)half) == (int)half &&
+            BN_bn2binpad(ECDSA_SIG_get0_s(s), sig + half, (int)half) == (int)half;
+  ECDSA_SIG_free(s);
+  if (ok) *len = 2 * half;
+  return ok;
+}
+
+wp_error *wp_crypto_sign(wp_crypto_sig_alg alg, const char *key_what, EVP_PKEY *key,
+                         const uint8_t *msg, size_t msg_len, uint8_t *sig, size_t *sig_len) {
+  wp_error *err = key_fits(alg, key_what, key);
+  if (err) return err;
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  size_t n = 0;
+  bool ready = ctx && init_sig(ctx, alg, key, true);
+  /* A NULL buffer asks for the largest signature: it must fit sig. */
+  bool ok = ready && EVP_DigestSign(ctx, NULL, &n, msg, msg_len) == 1 &&
+            n <= WP_CRYPTO_MAX_SIGNATURE && EVP_DigestSign(ctx, sig, &n, msg, msg_len) == 1 &&
+            (!is_ecdsa(alg) || ecdsa_raw(sig, &n, ecdsa_half(key)));
+  char reason[160];
+  if (!ready)
+    err = wp_error_new(WP_ERR_BAD_INPUT, "%s cannot sign %s (%s)", key_what, sig_names[alg],
+                       ossl_reason(reason, sizeof reason));
+  else if (!ok)
+    err = wp_error_new(WP_ERR_HOST, "crypto: %s signing with %s failed (%s)", sig_names[alg],
+                       key_what, ossl_reason(reason, sizeof reason));
+  ERR_clear_error();
+  EVP_MD_CTX_free(ctx);
+  if (!err) *sig_len = n;
+  return err;
+}
+
+/* ---- public JWKs ---------------------------------------------------------------------- */
+
+/* Base64url without padding (RFC 7515 2), malloc'd. */
+static char *b64url_encode(const uint8_t *d, size_t n) {
+  static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  char *out = malloc(n / 3 * 4 + 4), *o = out;
+  if (!out) return NULL;
+  for (size_t i = 0; i < n; i += 3) {
+    uint32_t v = (uint32_t)d[i] << 16 | (i + 1 < n ? (uint32_t)d[i + 1] << 8 : 0) |
+                 (i + 2 < n ? d[i + 2] : 0);
+    size_t chars = n - i >= 3 ? 4 : n - i + 1;
+    for (size_t k = 0; k < chars; k++) *o++ = abc[(v >> (18 - 6 * k)) & 63];
+  }
+  *o = '\0';
+  return out;
+}
+
+static bool add_b64(cJSON *o, const char *member, const uint8_t *d, size_t n) {
+  char *s = b64url_encode(d, n);
+  bool ok = s && cJSON_AddStringToObject(o, member, s);
+  free(s);
+  return ok;
+}
+
+/* A number member, unsigned big-endian in `pad` bytes (0: as few as it takes). */
+static bool add_bn(cJSON *o, const char *member, EVP_PKEY *key, const char *param, size_t pad) {
+  BIGNUM *bn = NULL;
+  if (EVP_PKEY_get_bn_param(key, param, &bn) != 1) return false;
+  int n = pad ? (int)pad : BN_num_bytes(bn);
+  uint8_t *buf = malloc(n > 0 ? (size_t)n : 1);
+  bool ok = buf && BN_bn2binpad(bn, buf, n) == n && add_b64(o, member, buf, (size_t)n);
+  free(buf);
+  BN_free(bn);
+  return ok;
+}
+
+static bool add_ec(cJSON *o, EVP_PKEY *key) {
+  char group[64];
+  size_t gl = 0, c = 0;
+  if (!EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, &gl))
+    return false;
+  while (c < 3 && strcmp(group, ec_groups[c])) c++;
+  size_t half = ecdsa_half(key);
+  return c < 3 && cJSON_AddStringToObject(o, "kty", "EC") &&
+         cJSON_AddStringToObject(o, "crv", ec_crvs[c]) &&
+         add_bn(o, "x", key, OSSL_PKEY_PARAM_EC_PUB_X, half) &&
+         add_bn(o, "y", key, OSSL_PKEY_PARAM_EC_PUB_Y, half);
+}
+
+static bool add_okp(cJSON *o, EVP_PKEY *key) {
+  uint8_t x[57];
+  size_t xl = sizeof x;
+  return EVP_PKEY_get_raw_public_key(key, x, &xl) == 1 &&
+         cJSON_AddStringToObject(o, "kty", "OKP") &&
+         cJSON_AddStringToObject(o, "crv", EVP_PKEY_is_a(key, "ED25519") ? "Ed25519" : "Ed448") &&
+         add_b64(o, "x", x, xl);
+}
+
+wp_error *wp_crypto_public_jwk(const char *key_what, EVP_PKEY *key, char **out) {
+  cJSON *o = cJSON_CreateObject();
+  bool ok = o != NULL;
+  if (ok && (EVP_PKEY_is_a(key, "RSA") || EVP_PKEY_is_a(key, "RSA-PSS")))
+    ok = cJSON_AddStringToObject(o, "kty", "RSA") &&
+         add_bn(o, "n", key, OSSL_PKEY_PARAM_RSA_N, 0) &&
+         add_bn(o, "e", key, OSSL_PKEY_PARAM_RSA_E, 0);
+  else if (ok && EVP_PKEY_is_a(key, "EC")) ok = add_ec(o, key);
+  else if (ok) ok = add_okp(o, key);
+  char *printed = ok ? cJSON_PrintUnformatted(o) : NULL;
+  cJSON_Delete(o);
+  ERR_clear_error();
+  /* A copy, so that the caller frees it with free() whatever cJSON's hooks. */
+  *out = printed ? strdup(printed) : NULL;
+  cJSON_free(printed);
+  if (!*out) return wp_error_new(WP_ERR_HOST, "crypto: writing the JWK of %s failed", key_what);
+  return NULL;
 }

@@ -1,9 +1,9 @@
 /*
  * ops.h - the crypto capability's operations on plain bytes and keys,
  * shared by its core-module and component functions (internal to
- * src/host/crypto/). Errors are WP_ERR_BAD_INPUT with a message that says
- * what is wrong with the key or the input; OpenSSL's error queue is left
- * empty.
+ * src/host/crypto/; the limits are the public ones of wasmplug/crypto.h).
+ * Errors are WP_ERR_BAD_INPUT with a message that says what is wrong with
+ * the key or the input; OpenSSL's error queue is left empty.
  */
 #ifndef WP_HOST_CRYPTO_OPS_H
 #define WP_HOST_CRYPTO_OPS_H
@@ -15,13 +15,7 @@
 #include <openssl/evp.h>
 
 #include "wasmplug.h"
-
-/* Limits on what a plugin may pass or ask for. */
-#define WP_CRYPTO_MAX_DATA (4u << 20)   /* a message to hash, MAC or verify */
-#define WP_CRYPTO_MAX_RANDOM 65536u     /* bytes from one random call */
-#define WP_CRYPTO_MAX_KEY_TEXT 65536u   /* a PEM or JWK text, a secret */
-#define WP_CRYPTO_MAX_SIGNATURE 2048u   /* RSA-16384 */
-#define WP_CRYPTO_MAX_DIGEST 64u
+#include "wasmplug/crypto.h" /* the limits (WP_CRYPTO_MAX_*) */
 
 typedef enum { WP_CRYPTO_SHA256, WP_CRYPTO_SHA384, WP_CRYPTO_SHA512 } wp_crypto_hash_alg;
 
@@ -45,9 +39,11 @@ bool wp_crypto_sig_alg_from(const char *name, wp_crypto_sig_alg *out);
 const char *wp_crypto_hash_alg_list(void); /* "sha256, sha384, sha512" */
 const char *wp_crypto_sig_alg_list(void);
 
-/* A key: a public (or private, used only to verify) key, or an HMAC secret. */
+/* A key: a public or private key (pkey; has_private when it can sign), or
+   an HMAC secret. */
 typedef struct wp_crypto_key {
   EVP_PKEY *pkey;
+  bool has_private;
   uint8_t *secret;
   size_t secret_len;
 } wp_crypto_key;
@@ -74,6 +70,14 @@ wp_error *wp_crypto_random(uint8_t *out, size_t len);
 wp_error *wp_crypto_verify(wp_crypto_sig_alg alg, const char *key_what, EVP_PKEY *key,
                            const uint8_t *msg, size_t msg_len, const uint8_t *sig, size_t sig_len,
                            bool *valid);
+/* The JWS signature of `msg` under `key`, which holds a private key, into
+   sig (WP_CRYPTO_MAX_SIGNATURE bytes); ECDSA as r || s. An error means the
+   key does not fit the algorithm (or the host failed). */
+wp_error *wp_crypto_sign(wp_crypto_sig_alg alg, const char *key_what, EVP_PKEY *key,
+                         const uint8_t *msg, size_t msg_len, uint8_t *sig, size_t *sig_len);
+/* The public half of `key` as a compact JWK: kty and the public members
+   (RSA n, e; EC crv, x, y; OKP crv, x), malloc'd JSON text. */
+wp_error *wp_crypto_public_jwk(const char *key_what, EVP_PKEY *key, char **out);
 /* Constant time in the length of a (lengths are not secret). */
 bool wp_crypto_equal(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len);
 

@@ -190,8 +190,10 @@ static wp_error *parse_object(const char *plugin, const cJSON *root, wp_httpout_
         err = bad(plugin, "%s.timeout_ms must be a whole number of milliseconds from 1%s", FIELD,
                   NULL);
     } else if (strcmp(k, "max_redirects") == 0) {
-      if (!parse_count(f, 0, &g->max_redirects) || g->max_redirects > 100)
-        err = bad(plugin, "%s.max_redirects must be a whole number from 0 to 100%s", FIELD, NULL);
+      if (!parse_count(f, 0, &g->max_redirects) ||
+          g->max_redirects > WP_HTTPOUT_MAX_REDIRECTS_LIMIT)
+        err = bad(plugin, "%s.max_redirects must be a whole number from 0 to %s", FIELD,
+                  (snprintf(buf, sizeof buf, "%u", WP_HTTPOUT_MAX_REDIRECTS_LIMIT), buf));
     } else {
       err = bad(plugin,
                 "%s: unknown field '%s' (fields: allowed_hosts, max_response_size, timeout_ms, "
@@ -211,7 +213,7 @@ wp_error *wp_httpout_grant_parse(const char *plugin, const char *section, wp_htt
   wp_httpout_grant *g = calloc(1, sizeof *g);
   wp_error *err = g ? NULL : no_memory();
   if (g) {
-    g->max_response = WP_HTTPOUT_DEFAULT_MAX_RESPONSE;
+    g->max_response = WP_HTTPOUT_DEFAULT_MAX_RESPONSE_SIZE;
     g->timeout_ms = WP_HTTPOUT_DEFAULT_TIMEOUT_MS;
     g->max_redirects = WP_HTTPOUT_DEFAULT_MAX_REDIRECTS;
     err = parse_object(plugin, root, g);

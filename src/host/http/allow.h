@@ -1,23 +1,8 @@
 /*
  * allow.h - the http capability's grant (internal to src/host/http/): its
- * manifest section, parsed and checked, and the allowlist match.
- *
- *   "http": {"allowed_hosts": ["https://api.example.com", "http://10.0.0.7:8080"],
- *            "max_response_size": "4MiB", "timeout_ms": 10000, "max_redirects": 5}
- *
- * (wildcards read "http://" then "*.internal:8080", "https://" then
- * "*.example.org:*": C comments cannot hold them whole). Defaults: 4 MiB,
- * 10000 ms, 5 redirects.
- *
- * An entry is scheme://host[:port], nothing else (no user, path, query):
- * - scheme: http or https, matched exactly;
- * - host: a name or an IP literal (IPv6 in brackets), matched without regard
- *   to case; "*.example.com" matches any name of ONE OR MORE labels under
- *   example.com (a.example.com, a.b.example.com), never example.com itself
- *   and never an IP literal;
- * - port: absent = the scheme's default port (80, 443), a number, or "*"
- *   for any port.
- * No section, or an empty list: nothing is allowed.
+ * manifest section, parsed and checked, and the allowlist match. The
+ * section's form, its defaults and its limits are public:
+ * include/wasmplug/outbound_http.h.
  */
 #ifndef WP_HOST_HTTP_ALLOW_H
 #define WP_HOST_HTTP_ALLOW_H
@@ -27,6 +12,7 @@
 #include <stdint.h>
 
 #include "wasmplug.h"
+#include "wasmplug/outbound_http.h"
 
 typedef struct wp_httpout_rule {
   bool https;    /* else http */
@@ -43,12 +29,6 @@ typedef struct wp_httpout_grant {
   uint32_t timeout_ms;   /* the whole exchange, redirects included */
   uint32_t max_redirects;
 } wp_httpout_grant;
-
-enum {
-  WP_HTTPOUT_DEFAULT_MAX_RESPONSE = 4u << 20,
-  WP_HTTPOUT_DEFAULT_TIMEOUT_MS = 10000,
-  WP_HTTPOUT_DEFAULT_MAX_REDIRECTS = 5,
-};
 
 /* Parses the section (JSON text) into *out (NULL when it allows nothing);
    WP_ERR_BAD_INPUT naming the field. */

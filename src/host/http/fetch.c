@@ -195,7 +195,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg) {
 }
 
 static bool token(const char *s) {
-  if (!*s || strlen(s) > 32) return false;
+  if (!*s || strlen(s) > WP_HTTPOUT_MAX_METHOD_LEN) return false;
   for (; *s; s++)
     if (!isalnum((unsigned char)*s) && !strchr("!#$%&'*+-.^_`|~", *s)) return false;
   return true;

@@ -8,7 +8,9 @@
  * A bucket handle is the granted kv_bucket itself (it lives as long as the
  * plugin). `open` of a bucket the manifest does not grant answers
  * access-denied (and logs, through the engine's log callback, a warning
- * naming the missing grant); every other failure is other(message).
+ * naming the missing grant); every other failure is other(message), except
+ * the call's deadline reached while a backend waited (WP_ERR_TIMEOUT) or
+ * an interrupt (WP_ERR_INTERRUPTED), which fail the plugin's call.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +85,14 @@ static wp_error *self_bucket(const iface *f, wp_host_call *call, const wp_value 
     return NULL;                   \
   } while (0)
 
+/* A store error answered as other(message), or one that ends the call (its
+   deadline, an interrupt) failing it. */
+#define FAIL(err)                        \
+  do {                                   \
+    if (kv_ends_call(err)) return (err); \
+    OUT(fail(err));                      \
+  } while (0)
+
 /* ---- store ------------------------------------------------------------------------ */
 
 static wp_error *s_open(wp_host_call *call, const wp_value *const *args, size_t nargs,
@@ -117,7 +127,7 @@ static wp_error *s_get(wp_host_call *call, const wp_value *const *args, size_t n
   const char *key = wp_value_get_string(args[1], &klen);
   bool found = false;
   kv_bytes v = {0};
-  if ((err = kv_op_get(b, key, klen, &found, &v))) OUT(fail(err));
+  if ((err = kv_op_get(b, call, key, klen, &found, &v))) FAIL(err);
   OUT(wp_value_new_ok(bytes_or_none(found, &v)));
 }
 
@@ -131,9 +141,10 @@ static wp_error *s_set(wp_host_call *call, const wp_value *const *args, size_t n
   const char *key = wp_value_get_string(args[1], &klen);
   kv_bytes v;
   if ((err = get_bytes(args[2], &v))) return err;
-  err = kv_op_set(b, key, klen, v.data, v.len);
+  err = kv_op_set(b, call, key, klen, v.data, v.len);
   free(v.data);
-  OUT(err ? fail(err) : wp_value_new_ok(NULL));
+  if (err) FAIL(err);
+  OUT(wp_value_new_ok(NULL));
 }
 
 static wp_error *s_delete(wp_host_call *call, const wp_value *const *args, size_t nargs,
@@ -144,8 +155,8 @@ static wp_error *s_delete(wp_host_call *call, const wp_value *const *args, size_
   if (err) return err;
   size_t klen;
   const char *key = wp_value_get_string(args[1], &klen);
-  err = kv_op_delete(b, key, klen);
-  OUT(err ? fail(err) : wp_value_new_ok(NULL));
+  if ((err = kv_op_delete(b, call, key, klen))) FAIL(err);
+  OUT(wp_value_new_ok(NULL));
 }
 
 static wp_error *s_exists(wp_host_call *call, const wp_value *const *args, size_t nargs,
@@ -157,8 +168,8 @@ static wp_error *s_exists(wp_host_call *call, const wp_value *const *args, size_
   size_t klen;
   const char *key = wp_value_get_string(args[1], &klen);
   bool found = false;
-  err = kv_op_exists(b, key, klen, &found);
-  OUT(err ? fail(err) : wp_value_new_ok(wp_value_new_bool(found)));
+  if ((err = kv_op_exists(b, call, key, klen, &found))) FAIL(err);
+  OUT(wp_value_new_ok(wp_value_new_bool(found)));
 }
 
 static wp_error *s_list_keys(wp_host_call *call, const wp_value *const *args, size_t nargs,
@@ -180,7 +191,7 @@ static wp_error *s_list_keys(wp_host_call *call, const wp_value *const *args, si
     cursor = wp_value_get_uint(c);
   }
   kv_keys k;
-  if ((err = kv_op_keys(b, cursor, &k))) OUT(fail(err));
+  if ((err = kv_op_keys(b, call, cursor, &k))) FAIL(err);
   wp_value **items = k.n ? calloc(k.n, sizeof *items) : NULL;
   if (k.n && !items) {
     kv_keys_free(&k);
@@ -224,7 +235,7 @@ static wp_error *a_increment(wp_host_call *call, const wp_value *const *args, si
                             b->name)));
     delta = (int64_t)u;
   }
-  if ((err = kv_op_increment(b, key, klen, delta, &v))) OUT(fail(err));
+  if ((err = kv_op_increment(b, call, key, klen, delta, &v))) FAIL(err);
   if (f->draft2) OUT(wp_value_new_ok(wp_value_new_s64(v)));
   if (v < 0)
     OUT(fail(wp_error_new(WP_ERR_HOST,
@@ -246,10 +257,13 @@ static wp_error *new_cas(const iface *f, wp_host_call *call, const kv_bucket *b,
   c->key[klen] = '\0';
   c->klen = klen;
   c->b = b;
-  *store_err = kv_op_get(b, key, klen, &c->found, &c->seen);
+  *store_err = kv_op_get(b, call, key, klen, &c->found, &c->seen);
   if (*store_err) {
     cas_drop(c, NULL);
-    return NULL;
+    if (!kv_ends_call(*store_err)) return NULL;
+    wp_error *end = *store_err;
+    *store_err = NULL;
+    return end;
   }
   *handle = wp_value_new_resource(wp_host_call_get_instance(call), f->cas, c);
   if (!*handle) {
@@ -299,8 +313,9 @@ static wp_error *a_swap(wp_host_call *call, const wp_value *const *args, size_t 
   kv_bytes v;
   if ((err = get_bytes(args[1], &v))) return err;
   bool swapped = false;
-  err = kv_op_cas(c->b, c->key, c->klen, c->found ? &c->seen : NULL, v.data, v.len, &swapped);
+  err = kv_op_cas(c->b, call, c->key, c->klen, c->found ? &c->seen : NULL, v.data, v.len, &swapped);
   free(v.data);
+  if (kv_ends_call(err)) return err;
   if (err) OUT(wp_value_new_err(wp_value_new_variant("store-error", store_error(err))));
   if (swapped) OUT(wp_value_new_ok(NULL));
   wp_value *h = NULL;
@@ -326,7 +341,7 @@ static wp_error *b_get_many(wp_host_call *call, const wp_value *const *args, siz
     const char *key = wp_value_get_string(wp_value_get_item(args[1], i), &klen);
     bool found = false;
     kv_bytes v = {0};
-    err = kv_op_get(b, key, klen, &found, &v);
+    err = kv_op_get(b, call, key, klen, &found, &v);
     if (!err && found)
       items[i] = wp_value_new_some(wp_value_new_tuple(
           (wp_value *[]){wp_value_new_string_n(key, klen), wp_value_new_bytes(v.data, v.len)}, 2));
@@ -336,7 +351,7 @@ static wp_error *b_get_many(wp_host_call *call, const wp_value *const *args, siz
   if (err) {
     for (size_t i = 0; i < n; i++) wp_value_free(items[i]);
     free(items);
-    OUT(fail(err));
+    FAIL(err);
   }
   wp_value *list = wp_value_new_list(items, n);
   free(items);
@@ -356,9 +371,9 @@ static wp_error *b_set_many(wp_host_call *call, const wp_value *const *args, siz
     const char *key = wp_value_get_string(wp_value_get_item(kv, 0), &klen);
     kv_bytes v;
     if ((err = get_bytes(wp_value_get_item(kv, 1), &v))) return err;
-    err = kv_op_set(b, key, klen, v.data, v.len);
+    err = kv_op_set(b, call, key, klen, v.data, v.len);
     free(v.data);
-    if (err) OUT(fail(err));
+    if (err) FAIL(err);
   }
   OUT(wp_value_new_ok(NULL));
 }
@@ -373,7 +388,7 @@ static wp_error *b_delete_many(wp_host_call *call, const wp_value *const *args, 
   for (size_t i = 0; i < n; i++) {
     size_t klen;
     const char *key = wp_value_get_string(wp_value_get_item(args[1], i), &klen);
-    if ((err = kv_op_delete(b, key, klen))) OUT(fail(err));
+    if ((err = kv_op_delete(b, call, key, klen))) FAIL(err);
   }
   OUT(wp_value_new_ok(NULL));
 }

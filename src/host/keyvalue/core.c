@@ -15,7 +15,9 @@
  *
  * Any failure the plugin can handle (a bucket not granted, a limit, the
  * backend down) is an ERROR answer with a message; a malformed input fails
- * the plugin's call.
+ * the plugin's call (WP_ERR_ABI), and so does reaching the call's deadline
+ * while the backend waits (WP_ERR_TIMEOUT) or an interrupt
+ * (WP_ERR_INTERRUPTED): the plugin could not go on anyway.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,11 +63,12 @@ static wp_error *start(kv_cap *kc, wp_host_call *call, wp_frame_in *in, args *a,
   return NULL;
 }
 
-/* Answers OK with the fields already put, or ERROR with err. */
+/* Answers OK with the fields already put, or ERROR with err; an err that
+   ends the call (its deadline, an interrupt) fails it instead. */
 static wp_error *answer(wp_host_call *call, wp_error *err, wp_frame_out *out) {
   if (err) {
     free(out->data);
-    return wp_frame_error_from(call, err);
+    return kv_ends_call(err) ? err : wp_frame_error_from(call, err);
   }
   return wp_frame_send(call, out);
 }
@@ -82,7 +85,7 @@ static wp_error *kv_get(wp_host_call *call, const uint8_t *input, size_t len, vo
   }
   bool found = false;
   kv_bytes v = {0};
-  err = kv_op_get(a.b, a.key, a.klen, &found, &v);
+  err = kv_op_get(a.b, call, a.key, a.klen, &found, &v);
   free(a.key);
   wp_frame_out out;
   wp_frame_out_init(&out, WP_FRAME_OK);
@@ -109,7 +112,7 @@ static wp_error *kv_set(wp_host_call *call, const uint8_t *input, size_t len, vo
     free(a.key);
     return err;
   }
-  err = kv_op_set(a.b, a.key, a.klen, v, vlen);
+  err = kv_op_set(a.b, call, a.key, a.klen, v, vlen);
   free(a.key);
   wp_frame_out out;
   wp_frame_out_init(&out, WP_FRAME_OK);
@@ -126,7 +129,7 @@ static wp_error *kv_delete(wp_host_call *call, const uint8_t *input, size_t len,
     free(a.key);
     return err;
   }
-  err = kv_op_delete(a.b, a.key, a.klen);
+  err = kv_op_delete(a.b, call, a.key, a.klen);
   free(a.key);
   wp_frame_out out;
   wp_frame_out_init(&out, WP_FRAME_OK);
@@ -144,7 +147,7 @@ static wp_error *kv_exists(wp_host_call *call, const uint8_t *input, size_t len,
     return err;
   }
   bool found = false;
-  err = kv_op_exists(a.b, a.key, a.klen, &found);
+  err = kv_op_exists(a.b, call, a.key, a.klen, &found);
   free(a.key);
   wp_frame_out out;
   wp_frame_out_init(&out, WP_FRAME_OK);
@@ -172,7 +175,7 @@ static wp_error *kv_keys_fn(wp_host_call *call, const uint8_t *input, size_t len
   }
   if ((err = wp_frame_end(&in))) return err;
   kv_keys k;
-  err = kv_op_keys(b, cursor, &k);
+  err = kv_op_keys(b, call, cursor, &k);
   wp_frame_out out;
   wp_frame_out_init(&out, WP_FRAME_OK);
   if (!err) {
@@ -199,7 +202,7 @@ static wp_error *kv_increment(wp_host_call *call, const uint8_t *input, size_t l
     return err;
   }
   int64_t v = 0;
-  err = kv_op_increment(a.b, a.key, a.klen, (int64_t)delta, &v);
+  err = kv_op_increment(a.b, call, a.key, a.klen, (int64_t)delta, &v);
   free(a.key);
   wp_frame_out out;
   wp_frame_out_init(&out, WP_FRAME_OK);
@@ -228,7 +231,7 @@ static wp_error *kv_cas(wp_host_call *call, const uint8_t *input, size_t len, vo
   }
   kv_bytes expected = {(uint8_t *)exp + 1, elen - 1};
   bool swapped = false;
-  err = kv_op_cas(a.b, a.key, a.klen, exp[0] ? &expected : NULL, v, vlen, &swapped);
+  err = kv_op_cas(a.b, call, a.key, a.klen, exp[0] ? &expected : NULL, v, vlen, &swapped);
   free(a.key);
   wp_frame_out out;
   wp_frame_out_init(&out, WP_FRAME_OK);

@@ -5,11 +5,13 @@
 #include "host/keyvalue/keyvalue.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "host/keyvalue/kv.h"
@@ -148,7 +150,7 @@ static void grant_free(void *data, void *g) {
 
 static bool bucket_name_ok(const char *s) {
   size_t n = strlen(s);
-  if (!n || n > 128) return false;
+  if (!n || n > WP_KV_MAX_BUCKET_NAME) return false;
   for (size_t i = 0; i < n; i++) {
     char c = s[i];
     if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
@@ -171,27 +173,25 @@ static const char *opt_string(const cJSON *o, const char *key, bool *bad) {
 }
 
 /* An absolute path for a sqlite file (relative: against the working directory). */
-static wp_error *abs_path(const char *plugin, const char *bucket, const char *path, char **out) {
+static wp_error *abs_path(const char *where, const char *path, char **out) {
   if (path[0] == '/') {
     *out = strdup(path);
   } else {
     char cwd[PATH_MAX];
     if (!getcwd(cwd, sizeof cwd))
       return wp_error_new(WP_ERR_IO,
-                          "plugin '%s': " FIELD ".%s.path: '%s' is relative and the working "
-                          "directory cannot be read; give an absolute path",
-                          plugin, bucket, path);
+                          "%s.path: '%s' is relative and the working directory cannot be read; "
+                          "give an absolute path",
+                          where, path);
     size_t n = strlen(cwd) + 1 + strlen(path) + 1;
     if ((*out = malloc(n))) snprintf(*out, n, "%s/%s", cwd, path);
   }
   return *out ? NULL : KV_OOM();
 }
 
-static wp_error *parse_limit(const char *plugin, const char *bucket, const cJSON *o,
-                             const char *key, bool size, uint64_t dflt, uint64_t ceil,
-                             uint64_t *out) {
+static wp_error *parse_limit(const char *where, const cJSON *o, const char *key, bool size,
+                             uint64_t ceil, bool *given, uint64_t *out) {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-  *out = dflt;
   if (!v) return NULL;
   uint64_t n = 0;
   bool ok = false;
@@ -203,38 +203,50 @@ static wp_error *parse_limit(const char *plugin, const char *bucket, const cJSON
     ok = wp_parse_size(v->valuestring, &n);
   }
   if (!ok)
-    return wp_error_new(
-        WP_ERR_BAD_INPUT, "plugin '%s': " FIELD ".%s.%s must be %s", plugin, bucket, key,
-        size ? "a size such as \"1MiB\" or a number of bytes" : "a whole number (0: no limit)");
+    return wp_error_new(WP_ERR_BAD_INPUT, "%s.%s must be %s", where, key,
+                        size ? "a size such as \"1MiB\" or a number of bytes"
+                             : "a whole number (0: no limit)");
   if (ceil && (n > ceil || n == 0))
-    return wp_error_new(WP_ERR_BAD_INPUT,
-                        "plugin '%s': " FIELD ".%s.%s is %" PRIu64 "; it must be 1 to %" PRIu64,
-                        plugin, bucket, key, n, ceil);
+    return wp_error_new(WP_ERR_BAD_INPUT, "%s.%s is %" PRIu64 "; it must be 1 to %" PRIu64, where,
+                        key, n, ceil);
+  *given = true;
   *out = n;
   return NULL;
 }
 
-static wp_error *parse_bucket(kv_cap *kc, const char *plugin, const cJSON *o, kv_bucket *b) {
-  const char *name = o->string;
-  if (!bucket_name_ok(name))
-    return wp_error_new(WP_ERR_BAD_INPUT,
-                        "plugin '%s': " FIELD ": '%.64s' is not a bucket name (1 to 128 of "
-                        "A-Z a-z 0-9 _ - . :)",
-                        plugin, name);
+static void spec_clear(kv_spec *s) {
+  free(s->target);
+  free(s->prefix);
+  *s = (kv_spec){0};
+}
+
+static wp_error *spec_copy(const kv_spec *from, kv_spec *to) {
+  *to = *from;
+  to->target = from->target ? strdup(from->target) : NULL;
+  to->prefix = from->prefix ? strdup(from->prefix) : NULL;
+  if ((from->target && !to->target) || (from->prefix && !to->prefix)) {
+    spec_clear(to);
+    return KV_OOM();
+  }
+  return NULL;
+}
+
+/* Checks the bucket spec `o` (`where` names it in messages: "plugin 'x':
+   capabilities.keyvalue.buckets.NAME"). No backend leaves s->m NULL. */
+static wp_error *parse_spec(const char *where, const cJSON *o, kv_spec *s) {
+  *s = (kv_spec){0};
   if (!cJSON_IsObject(o))
-    return wp_error_new(WP_ERR_BAD_INPUT,
-                        "plugin '%s': " FIELD ".%s must be an object such as "
-                        "{\"backend\": \"memory\"}",
-                        plugin, name);
+    return wp_error_new(WP_ERR_BAD_INPUT, "%s must be an object such as {\"backend\": \"memory\"}",
+                        where);
   for (const cJSON *f = o->child; f; f = f->next) {
     static const char *known[] = {"backend", "path", "url", "prefix", "max_value_size", "max_keys"};
     size_t k = 0;
     while (k < sizeof known / sizeof *known && strcmp(known[k], f->string) != 0) k++;
     if (k == sizeof known / sizeof *known)
       return wp_error_new(WP_ERR_BAD_INPUT,
-                          "plugin '%s': " FIELD ".%s: unknown field '%.64s' (fields: backend, "
-                          "path, url, prefix, max_value_size, max_keys)",
-                          plugin, name, f->string);
+                          "%s: unknown field '%.64s' (fields: backend, path, url, prefix, "
+                          "max_value_size, max_keys)",
+                          where, f->string);
   }
   bool bad = false;
   const char *backend = opt_string(o, "backend", &bad);
@@ -242,60 +254,128 @@ static wp_error *parse_bucket(kv_cap *kc, const char *plugin, const cJSON *o, kv
   const char *url = opt_string(o, "url", &bad);
   const char *prefix = opt_string(o, "prefix", &bad);
   if (bad)
-    return wp_error_new(WP_ERR_BAD_INPUT,
-                        "plugin '%s': " FIELD ".%s: backend, path, url and prefix must be strings",
-                        plugin, name);
-  const kv_methods *m = NULL;
+    return wp_error_new(WP_ERR_BAD_INPUT, "%s: backend, path, url and prefix must be strings",
+                        where);
   const char *target = NULL;
-  if (!backend)
-    return wp_error_new(WP_ERR_BAD_INPUT,
-                        "plugin '%s': " FIELD ".%s.backend is missing (memory, sqlite or redis)",
-                        plugin, name);
-  if (strcmp(backend, "memory") == 0) {
-    m = &kv_memory_methods;
+  if (!backend) {
+    if (path || url)
+      return wp_error_new(WP_ERR_BAD_INPUT,
+                          "%s.%s needs a \"backend\" (%s): a bucket without one uses the "
+                          "engine's default store, which the embedder chooses",
+                          where, path ? "path" : "url", path ? "sqlite" : "redis");
+  } else if (strcmp(backend, "memory") == 0) {
+    s->m = &kv_memory_methods;
   } else if (strcmp(backend, "sqlite") == 0) {
-    m = &kv_sqlite_methods;
+    s->m = &kv_sqlite_methods;
     target = path;
   } else if (strcmp(backend, "redis") == 0) {
-    m = &kv_redis_methods;
+    s->m = &kv_redis_methods;
     target = url;
   } else {
     return wp_error_new(WP_ERR_BAD_INPUT,
-                        "plugin '%s': " FIELD ".%s.backend: '%.64s' is not a backend (memory, "
-                        "sqlite or redis)",
-                        plugin, name, backend);
+                        "%s.backend: '%.64s' is not a backend (memory, sqlite or redis)", where,
+                        backend);
   }
-  if (path && m != &kv_sqlite_methods)
-    return wp_error_new(WP_ERR_BAD_INPUT,
-                        "plugin '%s': " FIELD ".%s.path is for the sqlite backend only", plugin,
-                        name);
-  if (url && m != &kv_redis_methods)
-    return wp_error_new(WP_ERR_BAD_INPUT,
-                        "plugin '%s': " FIELD ".%s.url is for the redis backend only", plugin,
-                        name);
-  if (m != &kv_memory_methods && (!target || !*target))
-    return wp_error_new(WP_ERR_BAD_INPUT,
-                        "plugin '%s': " FIELD ".%s.%s is required for the %s backend", plugin, name,
-                        m == &kv_sqlite_methods ? "path" : "url", backend);
-  if (prefix && strlen(prefix) > 256)
-    return wp_error_new(WP_ERR_BAD_INPUT,
-                        "plugin '%s': " FIELD ".%s.prefix is longer than 256 bytes", plugin, name);
-  wp_error *err = parse_limit(plugin, name, o, "max_value_size", true, KV_DEFAULT_MAX_VALUE,
-                              KV_CEIL_MAX_VALUE, &b->max_value);
-  if (!err)
-    err = parse_limit(plugin, name, o, "max_keys", false, KV_DEFAULT_MAX_KEYS, 0, &b->max_keys);
+  if (s->m && path && s->m != &kv_sqlite_methods)
+    return wp_error_new(WP_ERR_BAD_INPUT, "%s.path is for the sqlite backend only", where);
+  if (s->m && url && s->m != &kv_redis_methods)
+    return wp_error_new(WP_ERR_BAD_INPUT, "%s.url is for the redis backend only", where);
+  if (s->m && s->m != &kv_memory_methods && (!target || !*target))
+    return wp_error_new(WP_ERR_BAD_INPUT, "%s.%s is required for the %s backend", where,
+                        s->m == &kv_sqlite_methods ? "path" : "url", backend);
+  if (prefix && strlen(prefix) > WP_KV_MAX_PREFIX)
+    return wp_error_new(WP_ERR_BAD_INPUT, "%s.prefix is longer than %d bytes", where,
+                        WP_KV_MAX_PREFIX);
+  wp_error *err = parse_limit(where, o, "max_value_size", true, WP_KV_MAX_VALUE_SIZE,
+                              &s->has_max_value, &s->max_value);
+  if (!err) err = parse_limit(where, o, "max_keys", false, 0, &s->has_max_keys, &s->max_keys);
   if (err) return err;
-  if (!prefix) prefix = m == &kv_redis_methods ? "wasmplug:kv:" : "";
-  size_t nslen = strlen(prefix) + strlen(name) + 1;
-  if (!(b->name = strdup(name)) || !(b->ns = malloc(nslen))) return KV_OOM();
-  snprintf(b->ns, nslen, "%s%s", prefix, name);
-  char *resolved = NULL;
-  if (m == &kv_sqlite_methods && (err = abs_path(plugin, name, target, &resolved))) return err;
-  err = conn_get(kc, m, resolved ? resolved : target, &b->conn);
-  free(resolved);
+  if (prefix && !(s->prefix = strdup(prefix))) return KV_OOM();
+  if (s->m == &kv_sqlite_methods) err = abs_path(where, target, &s->target);
+  else if (target && !(s->target = strdup(target))) err = KV_OOM();
+  if (err) spec_clear(s);
+  return err;
+}
+
+/* Makes the directory of the file `path` (absolute), and its missing
+   parents, mode 0700. */
+static wp_error *make_dir_of(const char *where, const char *path) {
+  char *dir = strdup(path);
+  if (!dir) return KV_OOM();
+  char *slash = strrchr(dir, '/');
+  wp_error *err = NULL;
+  if (slash && slash != dir) {
+    *slash = '\0';
+    for (char *p = dir + 1; !err; p++) {
+      if (*p != '/' && *p) continue;
+      char c = *p;
+      *p = '\0';
+      if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        err = wp_error_new(WP_ERR_IO,
+                           "%s: cannot make the directory '%s' of the engine's default sqlite "
+                           "file '%s': %s",
+                           where, dir, path, strerror(errno));
+      *p = c;
+      if (!c) break;
+    }
+  }
+  free(dir);
+  return err;
+}
+
+/* The spec of a bucket without a backend: the engine's default, with the
+   bucket's own prefix and limits over it. */
+static wp_error *with_default(kv_cap *kc, const char *where, kv_spec *s) {
+  kv_spec d;
+  pthread_mutex_lock(&kc->lock);
+  wp_error *err = spec_copy(&kc->dflt, &d);
+  pthread_mutex_unlock(&kc->lock);
+  if (err) return err;
+  if (!d.m)
+    return wp_error_new(WP_ERR_BAD_INPUT,
+                        "%s.backend is missing and the engine has no default keyvalue backend: "
+                        "give \"backend\" (memory, sqlite or redis), or the embedder can set a "
+                        "default (wp_engine_set_keyvalue_default; wasmplug serve sets one)",
+                        where);
+  s->m = d.m;
+  s->target = d.target;
+  if (!s->prefix) s->prefix = d.prefix;
+  else free(d.prefix);
+  if (!s->has_max_value) s->has_max_value = d.has_max_value, s->max_value = d.max_value;
+  if (!s->has_max_keys) s->has_max_keys = d.has_max_keys, s->max_keys = d.max_keys;
+  return s->m == &kv_sqlite_methods ? make_dir_of(where, s->target) : NULL;
+}
+
+static wp_error *parse_bucket(kv_cap *kc, const char *plugin, const cJSON *o, kv_bucket *b) {
+  const char *name = o->string;
+  if (!bucket_name_ok(name))
+    return wp_error_new(WP_ERR_BAD_INPUT,
+                        "plugin '%s': " FIELD ": '%.64s' is not a bucket name (1 to %d of "
+                        "A-Z a-z 0-9 _ - . :)",
+                        plugin, name, WP_KV_MAX_BUCKET_NAME);
+  char where[640];
+  snprintf(where, sizeof where, "plugin '%.300s': " FIELD ".%s", plugin, name);
+  kv_spec s;
+  wp_error *err = parse_spec(where, o, &s);
+  if (!err && !s.m) err = with_default(kc, where, &s);
   if (err) {
-    wp_error *named = wp_error_new(wp_error_get_kind(err), "plugin '%s': " FIELD ".%s: %s", plugin,
-                                   name, wp_error_get_message(err));
+    spec_clear(&s);
+    return err;
+  }
+  b->max_value = s.has_max_value ? s.max_value : WP_KV_DEFAULT_MAX_VALUE_SIZE;
+  b->max_keys = s.has_max_keys ? s.max_keys : WP_KV_DEFAULT_MAX_KEYS;
+  const char *prefix = s.prefix ? s.prefix : s.m == &kv_redis_methods ? "wasmplug:kv:" : "";
+  size_t nslen = strlen(prefix) + strlen(name) + 1;
+  if (!(b->name = strdup(name)) || !(b->ns = malloc(nslen))) {
+    spec_clear(&s);
+    return KV_OOM();
+  }
+  snprintf(b->ns, nslen, "%s%s", prefix, name);
+  err = conn_get(kc, s.m, s.target, &b->conn);
+  spec_clear(&s);
+  if (err) {
+    wp_error *named = wp_error_new(wp_error_get_kind(err), "%s: %s", where,
+                                   wp_error_get_message(err));
     wp_error_free(err);
     return named;
   }
@@ -340,6 +420,7 @@ static wp_error *grant(void *data, const char *plugin, const char *section, size
 
 static void cap_free(void *data) {
   kv_cap *kc = data;
+  spec_clear(&kc->dflt);
   pthread_mutex_destroy(&kc->lock);
   free(kc);
 }
@@ -362,6 +443,48 @@ wp_error *wp_host_keyvalue_install(wp_engine *e) {
   return err;
 }
 
+/* ---- the default of buckets without a backend -------------------------------------- */
+
+#define SET_DEFAULT "wp_engine_set_keyvalue_default"
+
+wp_error *wp_engine_set_keyvalue_default(wp_engine *engine, const char *spec_json) {
+  if (!engine) return wp_error_new(WP_ERR_BAD_INPUT, SET_DEFAULT ": the engine is NULL");
+  const wp_capability *cap = wp_engine_get_capability(engine, "keyvalue");
+  kv_cap *kc = cap ? wp_capability_get_data(cap) : NULL;
+  if (!kc)
+    return wp_error_new(WP_ERR_BAD_INPUT, SET_DEFAULT ": the engine has no keyvalue capability");
+  kv_spec s = {0};
+  if (spec_json) {
+    cJSON *doc = cJSON_Parse(spec_json);
+    wp_error *err = !doc ? wp_error_new(
+                               WP_ERR_BAD_INPUT, SET_DEFAULT
+                               ": the spec is not JSON; give an object such as "
+                               "{\"backend\": \"sqlite\", \"path\": \"/var/lib/app/kv.db\"}")
+                         : parse_spec(SET_DEFAULT ": spec", doc, &s);
+    cJSON_Delete(doc);
+    if (!err && !s.m)
+      err = wp_error_new(WP_ERR_BAD_INPUT,
+                         SET_DEFAULT ": spec.backend is missing (memory, sqlite or redis)");
+    /* A Redis URL is checked now (opening one does not connect). */
+    void *state = NULL;
+    if (!err && s.m == &kv_redis_methods && !(err = s.m->open(s.target, &state))) s.m->close(state);
+    if (err) {
+      spec_clear(&s);
+      if (strncmp(wp_error_get_message(err), SET_DEFAULT, strlen(SET_DEFAULT)) == 0) return err;
+      wp_error *named = wp_error_new(wp_error_get_kind(err), SET_DEFAULT ": spec: %s",
+                                     wp_error_get_message(err));
+      wp_error_free(err);
+      return named;
+    }
+  }
+  pthread_mutex_lock(&kc->lock);
+  kv_spec old = kc->dflt;
+  kc->dflt = s;
+  pthread_mutex_unlock(&kc->lock);
+  spec_clear(&old);
+  return NULL;
+}
+
 /* ---- operations ------------------------------------------------------------------ */
 
 wp_error *kv_bucket_for(kv_cap *kc, wp_host_call *call, const char *name, size_t len,
@@ -380,7 +503,7 @@ wp_error *kv_bucket_for(kv_cap *kc, wp_host_call *call, const char *name, size_t
     if (w < 0) break;
     at += (size_t)w;
   }
-  if (len > 128)
+  if (len > WP_KV_MAX_BUCKET_NAME)
     return wp_error_new(WP_ERR_HOST,
                         "plugin '%s': no keyvalue bucket has a name of %zu bytes; the buckets "
                         "granted under " FIELD " are: %s",
@@ -394,10 +517,10 @@ wp_error *kv_bucket_for(kv_cap *kc, wp_host_call *call, const char *name, size_t
 wp_error *kv_check_key(const kv_bucket *b, const char *key, size_t len) {
   if (!len)
     return wp_error_new(WP_ERR_HOST, "keyvalue bucket '%s': a key must not be empty", b->name);
-  if (len > KV_MAX_KEY)
+  if (len > WP_KV_MAX_KEY)
     return wp_error_new(WP_ERR_HOST,
                         "keyvalue bucket '%s': a key is %zu bytes, more than the %d allowed",
-                        b->name, len, KV_MAX_KEY);
+                        b->name, len, WP_KV_MAX_KEY);
   if (memchr(key, 0, len))
     return wp_error_new(WP_ERR_HOST, "keyvalue bucket '%s': a key must not hold a NUL", b->name);
   return NULL;
@@ -420,53 +543,86 @@ static wp_error *named(const kv_bucket *b, wp_error *err) {
   return e;
 }
 
-#define NS(b) (&(kv_ns){(b)->ns, strlen((b)->ns), (b)->max_keys})
+bool kv_ends_call(const wp_error *err) {
+  return err &&
+         (wp_error_get_kind(err) == WP_ERR_TIMEOUT || wp_error_get_kind(err) == WP_ERR_INTERRUPTED);
+}
 
-wp_error *kv_op_get(const kv_bucket *b, const char *key, size_t klen, bool *found, kv_bytes *out) {
+/* What the backend is told: the bucket, and the time left in the call.
+   Refuses to start when the call was interrupted or its deadline passed. */
+static wp_error *ns_for(const kv_bucket *b, const wp_host_call *call, kv_ns *ns) {
+  *ns = (kv_ns){b->ns, strlen(b->ns), b->max_keys, wp_host_call_time_left_ms(call)};
+  if (call && wp_host_call_interrupted(call))
+    return wp_error_new(WP_ERR_INTERRUPTED,
+                        "keyvalue bucket '%s': the plugin's call was interrupted", b->name);
+  if (ns->budget_ms == 0)
+    return wp_error_new(WP_ERR_TIMEOUT, "keyvalue bucket '%s' (%s): " KV_DEADLINE, b->name,
+                        b->conn->m->name, 0ULL);
+  return NULL;
+}
+
+wp_error *kv_op_get(const kv_bucket *b, const wp_host_call *call, const char *key, size_t klen,
+                    bool *found, kv_bytes *out) {
+  kv_ns ns;
   wp_error *err = kv_check_key(b, key, klen);
+  if (!err) err = ns_for(b, call, &ns);
   if (err) return err;
   *out = (kv_bytes){0};
-  return named(b, b->conn->m->get(b->conn->state, NS(b), key, klen, found, out));
+  return named(b, b->conn->m->get(b->conn->state, &ns, key, klen, found, out));
 }
 
-wp_error *kv_op_set(const kv_bucket *b, const char *key, size_t klen, const uint8_t *v,
-                    size_t vlen) {
+wp_error *kv_op_set(const kv_bucket *b, const wp_host_call *call, const char *key, size_t klen,
+                    const uint8_t *v, size_t vlen) {
+  kv_ns ns;
   wp_error *err = kv_check_key(b, key, klen);
   if (!err) err = check_value(b, vlen);
+  if (!err) err = ns_for(b, call, &ns);
   if (err) return err;
-  return named(b, b->conn->m->set(b->conn->state, NS(b), key, klen, v, vlen));
+  return named(b, b->conn->m->set(b->conn->state, &ns, key, klen, v, vlen));
 }
 
-wp_error *kv_op_delete(const kv_bucket *b, const char *key, size_t klen) {
+wp_error *kv_op_delete(const kv_bucket *b, const wp_host_call *call, const char *key, size_t klen) {
+  kv_ns ns;
   wp_error *err = kv_check_key(b, key, klen);
+  if (!err) err = ns_for(b, call, &ns);
   if (err) return err;
-  return named(b, b->conn->m->del(b->conn->state, NS(b), key, klen));
+  return named(b, b->conn->m->del(b->conn->state, &ns, key, klen));
 }
 
-wp_error *kv_op_exists(const kv_bucket *b, const char *key, size_t klen, bool *found) {
+wp_error *kv_op_exists(const kv_bucket *b, const wp_host_call *call, const char *key, size_t klen,
+                       bool *found) {
+  kv_ns ns;
   wp_error *err = kv_check_key(b, key, klen);
+  if (!err) err = ns_for(b, call, &ns);
   if (err) return err;
-  return named(b, b->conn->m->exists(b->conn->state, NS(b), key, klen, found));
+  return named(b, b->conn->m->exists(b->conn->state, &ns, key, klen, found));
 }
 
-wp_error *kv_op_keys(const kv_bucket *b, uint64_t cursor, kv_keys *out) {
+wp_error *kv_op_keys(const kv_bucket *b, const wp_host_call *call, uint64_t cursor, kv_keys *out) {
+  kv_ns ns;
   *out = (kv_keys){0};
-  wp_error *err = named(b, b->conn->m->keys(b->conn->state, NS(b), cursor, out));
+  wp_error *err = ns_for(b, call, &ns);
+  if (err) return err;
+  err = named(b, b->conn->m->keys(b->conn->state, &ns, cursor, out));
   if (err) kv_keys_free(out);
   return err;
 }
 
-wp_error *kv_op_increment(const kv_bucket *b, const char *key, size_t klen, int64_t delta,
-                          int64_t *out) {
+wp_error *kv_op_increment(const kv_bucket *b, const wp_host_call *call, const char *key,
+                          size_t klen, int64_t delta, int64_t *out) {
+  kv_ns ns;
   wp_error *err = kv_check_key(b, key, klen);
+  if (!err) err = ns_for(b, call, &ns);
   if (err) return err;
-  return named(b, b->conn->m->increment(b->conn->state, NS(b), key, klen, delta, out));
+  return named(b, b->conn->m->increment(b->conn->state, &ns, key, klen, delta, out));
 }
 
-wp_error *kv_op_cas(const kv_bucket *b, const char *key, size_t klen, const kv_bytes *expected,
-                    const uint8_t *v, size_t vlen, bool *swapped) {
+wp_error *kv_op_cas(const kv_bucket *b, const wp_host_call *call, const char *key, size_t klen,
+                    const kv_bytes *expected, const uint8_t *v, size_t vlen, bool *swapped) {
+  kv_ns ns;
   wp_error *err = kv_check_key(b, key, klen);
   if (!err) err = check_value(b, vlen);
+  if (!err) err = ns_for(b, call, &ns);
   if (err) return err;
-  return named(b, b->conn->m->cas(b->conn->state, NS(b), key, klen, expected, v, vlen, swapped));
+  return named(b, b->conn->m->cas(b->conn->state, &ns, key, klen, expected, v, vlen, swapped));
 }

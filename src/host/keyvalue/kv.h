@@ -18,15 +18,10 @@
 #include <stdint.h>
 
 #include "wasmplug.h"
+#include "wasmplug/keyvalue.h"
 
-/* Longest key, in bytes: every backend stores it whole. */
-#define KV_MAX_KEY 4096
-/* Keys per page of kv_keys / list-keys. */
-#define KV_PAGE 1000
-/* Defaults and ceilings of the manifest's limits. */
-#define KV_DEFAULT_MAX_VALUE (1u << 20)
-#define KV_CEIL_MAX_VALUE (64u << 20)
-#define KV_DEFAULT_MAX_KEYS 10000u
+/* The limits (key length, page size, defaults and ceilings) are public:
+   WP_KV_* in wasmplug/keyvalue.h. */
 
 /* The host ran out of memory (the wording of the library's own). */
 #define KV_OOM() wp_error_new(WP_ERR_NO_MEMORY, "wasmplug: out of memory")
@@ -50,18 +45,31 @@ typedef struct kv_keys {
 bool kv_keys_add(kv_keys *k, const char *key, size_t len);
 void kv_keys_free(kv_keys *k);
 
-/* What a backend is told about a bucket on every call. */
+/* What a backend is told on every call: the bucket, and how long the
+   operation may wait. */
 typedef struct kv_ns {
   const char *name; /* namespace: prefix + bucket name */
   size_t len;
   uint64_t max_keys; /* 0: no limit */
+  /* Milliseconds left in the plugin's call when the operation started
+     (wp_host_call_time_left_ms; UINT64_MAX: no deadline). A backend that
+     waits (network, locks) waits at most min(its own timeout, this), and
+     when this is what stopped it fails with WP_ERR_TIMEOUT saying the
+     call's deadline was reached (KV_DEADLINE). */
+  uint64_t budget_ms;
 } kv_ns;
+
+/* The message of a wait cut short by the plugin's call deadline (printf
+   format, then the budget in ms as unsigned long long). */
+#define KV_DEADLINE                                                                    \
+  "the plugin's call deadline was reached (limits.timeout_ms; %llu ms were left when " \
+  "the operation started); raise limits.timeout_ms if the store is slow"
 
 /*
  * A backend. Every method may run on any thread, several at once; a method
  * that fails returns a message (WP_ERR_HOST) without the plugin's name,
  * which the caller adds. Keys are checked UTF-8 without NUL, at most
- * KV_MAX_KEY bytes. A set or increment that would add a key to a bucket
+ * WP_KV_MAX_KEY bytes. A set or increment that would add a key to a bucket
  * holding max_keys fails with a message saying so.
  */
 typedef struct kv_methods {
@@ -102,10 +110,22 @@ typedef struct kv_grant {
   size_t n;
 } kv_grant;
 
-/* The capability's data: the engine's open stores. */
+/* A bucket spec, checked: what a bucket in a manifest (or the engine's
+   default) says. m NULL: no backend given. */
+typedef struct kv_spec {
+  const kv_methods *m;
+  char *target; /* sqlite: an absolute path; redis: the URL; NULL for memory */
+  char *prefix; /* NULL: not given */
+  bool has_max_value, has_max_keys;
+  uint64_t max_value, max_keys;
+} kv_spec;
+
+/* The capability's data: the engine's open stores, and the default spec
+   of buckets without a backend (wp_engine_set_keyvalue_default). */
 typedef struct kv_cap {
-  pthread_mutex_t lock;
+  pthread_mutex_t lock; /* guards conns and dflt */
   kv_conn *conns;
+  kv_spec dflt; /* dflt.m NULL: none */
   const wp_capability *cap;
 } kv_cap;
 
@@ -115,20 +135,30 @@ wp_error *kv_bucket_for(kv_cap *kc, wp_host_call *call, const char *name, size_t
                         const kv_bucket **out);
 
 /* Checks a key from a plugin (UTF-8 done by the caller: non-empty, no NUL,
-   at most KV_MAX_KEY bytes). */
+   at most WP_KV_MAX_KEY bytes). */
 wp_error *kv_check_key(const kv_bucket *b, const char *key, size_t len);
 
-/* The operations, with the bucket's limits applied. Errors name the bucket. */
-wp_error *kv_op_get(const kv_bucket *b, const char *key, size_t klen, bool *found, kv_bytes *out);
-wp_error *kv_op_set(const kv_bucket *b, const char *key, size_t klen, const uint8_t *v,
-                    size_t vlen);
-wp_error *kv_op_delete(const kv_bucket *b, const char *key, size_t klen);
-wp_error *kv_op_exists(const kv_bucket *b, const char *key, size_t klen, bool *found);
-wp_error *kv_op_keys(const kv_bucket *b, uint64_t cursor, kv_keys *out);
-wp_error *kv_op_increment(const kv_bucket *b, const char *key, size_t klen, int64_t delta,
-                          int64_t *out);
-wp_error *kv_op_cas(const kv_bucket *b, const char *key, size_t klen, const kv_bytes *expected,
-                    const uint8_t *v, size_t vlen, bool *swapped);
+/* The operations, with the bucket's limits applied, for the plugin's call
+   `call` (NULL: no deadline): each is given the time left in the call when
+   it starts, and an interrupted call runs no more of them. Errors name the
+   bucket; WP_ERR_TIMEOUT and WP_ERR_INTERRUPTED end the plugin's call
+   (kv_ends_call), other errors are the plugin's to handle. */
+wp_error *kv_op_get(const kv_bucket *b, const wp_host_call *call, const char *key, size_t klen,
+                    bool *found, kv_bytes *out);
+wp_error *kv_op_set(const kv_bucket *b, const wp_host_call *call, const char *key, size_t klen,
+                    const uint8_t *v, size_t vlen);
+wp_error *kv_op_delete(const kv_bucket *b, const wp_host_call *call, const char *key, size_t klen);
+wp_error *kv_op_exists(const kv_bucket *b, const wp_host_call *call, const char *key, size_t klen,
+                       bool *found);
+wp_error *kv_op_keys(const kv_bucket *b, const wp_host_call *call, uint64_t cursor, kv_keys *out);
+wp_error *kv_op_increment(const kv_bucket *b, const wp_host_call *call, const char *key,
+                          size_t klen, int64_t delta, int64_t *out);
+wp_error *kv_op_cas(const kv_bucket *b, const wp_host_call *call, const char *key, size_t klen,
+                    const kv_bytes *expected, const uint8_t *v, size_t vlen, bool *swapped);
+
+/* Whether an operation's error ends the plugin's call (its deadline was
+   reached, or it was interrupted) rather than being answered to it. */
+bool kv_ends_call(const wp_error *err);
 
 /* Parses a decimal i64 as increments store it ("-12"); false if it is not one. */
 bool kv_parse_i64(const uint8_t *s, size_t len, int64_t *out);

@@ -199,7 +199,7 @@ static wp_error *mem_keys(void *state, const kv_ns *ns, uint64_t cursor, kv_keys
   pthread_mutex_lock(&m->lock);
   table *t = find_table(m, ns, false);
   size_t n = t ? t->n : 0;
-  for (uint64_t i = cursor; !err && i < n && out->n < KV_PAGE; i++)
+  for (uint64_t i = cursor; !err && i < n && out->n < WP_KV_PAGE; i++)
     if (!kv_keys_add(out, t->e[i].key, t->e[i].klen)) err = KV_OOM();
   out->next = cursor + out->n < n ? cursor + out->n : 0;
   pthread_mutex_unlock(&m->lock);

@@ -9,6 +9,12 @@
  * next call connects again. Before reusing an idle connection it is polled:
  * a server that restarted closed it, and the call goes to a new one instead
  * of failing (no command is ever sent twice).
+ *
+ * Every wait (connect, each command) lasts at most OWN_TIMEOUT_MS, or until
+ * the plugin's call deadline (kv_ns.budget_ms) if that comes first: then the
+ * operation fails with WP_ERR_TIMEOUT. A command that timed out leaves the
+ * reply unread on the connection, so the connection is dropped (hiredis
+ * marks the context failed anyway) and the next call makes a new one.
  */
 #include <errno.h>
 #include <hiredis/hiredis.h>
@@ -19,19 +25,64 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include "host/keyvalue/kv.h"
 
 typedef struct rds {
   pthread_mutex_t lock;
   redisContext *ctx;
+  long ctx_timeout_ms; /* the socket timeout set on ctx (0: none yet) */
   char *url; /* for messages, without the password */
   char *host, *unix_path, *user, *password;
   int port;
   long db;
 } rds;
 
-static const struct timeval TIMEOUT = {2, 0};
+/* The longest one wait (connect, a command) lasts, whatever the call's deadline. */
+#define OWN_TIMEOUT_MS 2000
+
+/* One operation's time: when the plugin's call ends (monotonic ms;
+   UINT64_MAX: no deadline) and what it had when the operation started. */
+typedef struct op {
+  uint64_t deadline_ms, budget_ms;
+} op;
+
+static uint64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Made before the connection's lock is taken: waiting for it counts too. */
+static op op_start(const kv_ns *ns) {
+  uint64_t now = now_ms();
+  return (op){ns->budget_ms >= UINT64_MAX - now ? UINT64_MAX : now + ns->budget_ms, ns->budget_ms};
+}
+
+/* How long the next wait may last (ms, 0: the deadline has passed), and
+   whether the call's deadline is what limits it. */
+static long wait_ms(const op *o, bool *call_bound) {
+  uint64_t now = now_ms();
+  uint64_t left = o->deadline_ms == UINT64_MAX ? UINT64_MAX
+                  : o->deadline_ms > now       ? o->deadline_ms - now
+                                               : 0;
+  *call_bound = left < OWN_TIMEOUT_MS;
+  return *call_bound ? (long)left : OWN_TIMEOUT_MS;
+}
+
+static struct timeval tv_of(long ms) { return (struct timeval){ms / 1000, (ms % 1000) * 1000}; }
+
+static wp_error *deadline_error(const rds *r, const op *o) {
+  return wp_error_new(WP_ERR_TIMEOUT, "redis at %s: " KV_DEADLINE, r->url,
+                      (unsigned long long)o->budget_ms);
+}
+
+/* Whether a failed context failed by running out of time (errno as it was
+   right after the call). */
+static bool timed_out(const redisContext *c, int e) {
+  return c->err == REDIS_ERR_IO && (e == EAGAIN || e == EWOULDBLOCK || e == ETIMEDOUT);
+}
 
 static void rds_close(void *state) {
   rds *r = state;
@@ -132,12 +183,28 @@ static void drop_conn(rds *r) {
 }
 
 /* A reply, or NULL with *err set (the connection dropped when it failed). */
-static redisReply *command(rds *r, wp_error **err, int argc, const char **argv,
+static redisReply *command(rds *r, const op *o, wp_error **err, int argc, const char **argv,
                            const size_t *lens) {
+  bool call_bound;
+  long ms = wait_ms(o, &call_bound);
+  if (ms <= 0) {
+    *err = deadline_error(r, o);
+    return NULL;
+  }
+  if (ms != r->ctx_timeout_ms && redisSetTimeout(r->ctx, tv_of(ms)) == REDIS_OK)
+    r->ctx_timeout_ms = ms;
+  errno = 0;
   redisReply *rep = redisCommandArgv(r->ctx, argc, argv, lens);
+  int e = errno;
   if (!rep) {
-    *err = wp_error_new(WP_ERR_HOST, "redis at %s: %s", r->url,
-                        r->ctx->errstr[0] ? r->ctx->errstr : "the connection failed");
+    if (timed_out(r->ctx, e) && call_bound) *err = deadline_error(r, o);
+    else if (timed_out(r->ctx, e))
+      *err = wp_error_new(WP_ERR_HOST,
+                          "redis at %s did not answer within %d ms; the next call reconnects",
+                          r->url, OWN_TIMEOUT_MS);
+    else
+      *err = wp_error_new(WP_ERR_HOST, "redis at %s: %s", r->url,
+                          r->ctx->errstr[0] ? r->ctx->errstr : "the connection failed");
     drop_conn(r);
     return NULL;
   }
@@ -155,19 +222,27 @@ static bool closed_by_peer(redisContext *c) {
   return poll(&p, 1, 0) != 0;
 }
 
-static wp_error *connect_once(rds *r) {
+static wp_error *connect_once(rds *r, const op *o) {
   if (r->ctx && !closed_by_peer(r->ctx)) return NULL;
   drop_conn(r);
-  redisContext *c = r->unix_path ? redisConnectUnixWithTimeout(r->unix_path, TIMEOUT)
-                                 : redisConnectWithTimeout(r->host, r->port, TIMEOUT);
+  bool call_bound;
+  long ms = wait_ms(o, &call_bound);
+  if (ms <= 0) return deadline_error(r, o);
+  errno = 0;
+  redisContext *c = r->unix_path ? redisConnectUnixWithTimeout(r->unix_path, tv_of(ms))
+                                 : redisConnectWithTimeout(r->host, r->port, tv_of(ms));
+  int e = errno;
   if (!c) return KV_OOM();
   if (c->err) {
-    wp_error *err = wp_error_new(WP_ERR_HOST, "redis at %s is unreachable: %s", r->url, c->errstr);
+    wp_error *err = timed_out(c, e) && call_bound
+                        ? deadline_error(r, o)
+                        : wp_error_new(WP_ERR_HOST, "redis at %s is unreachable: %s", r->url,
+                                       c->errstr);
     redisFree(c);
     return err;
   }
-  redisSetTimeout(c, TIMEOUT);
   r->ctx = c;
+  r->ctx_timeout_ms = 0;
   wp_error *err = NULL;
   char db[24];
   snprintf(db, sizeof db, "%ld", r->db);
@@ -175,23 +250,24 @@ static wp_error *connect_once(rds *r) {
     const char *argv[] = {"AUTH", r->user, r->password};
     size_t lens[] = {4, r->user ? strlen(r->user) : 0, strlen(r->password)};
     if (!r->user) argv[1] = r->password, lens[1] = lens[2];
-    redisReply *rep = command(r, &err, r->user ? 3 : 2, argv, lens);
+    redisReply *rep = command(r, o, &err, r->user ? 3 : 2, argv, lens);
     if (rep) freeReplyObject(rep);
   }
   if (!err && r->db) {
     const char *argv[] = {"SELECT", db};
     size_t lens[] = {6, strlen(db)};
-    redisReply *rep = command(r, &err, 2, argv, lens);
+    redisReply *rep = command(r, o, &err, 2, argv, lens);
     if (rep) freeReplyObject(rep);
   }
   if (err) drop_conn(r);
   return err;
 }
 
-/* Runs one command on the bucket's hash: argv[1] is always the hash. */
-static redisReply *call(rds *r, wp_error **err, int argc, const char **argv, const size_t *lens) {
-  *err = connect_once(r);
-  return *err ? NULL : command(r, err, argc, argv, lens);
+/* Runs one command on the bucket's hash (argv[1]) within the operation's time. */
+static redisReply *call(rds *r, const op *o, wp_error **err, int argc, const char **argv,
+                        const size_t *lens) {
+  *err = connect_once(r, o);
+  return *err ? NULL : command(r, o, err, argc, argv, lens);
 }
 
 static wp_error *full_or(wp_error *err, const kv_ns *ns) {
@@ -206,10 +282,11 @@ static wp_error *rds_get(void *state, const kv_ns *ns, const char *key, size_t k
                          kv_bytes *value) {
   rds *r = state;
   wp_error *err = NULL;
+  op o = op_start(ns);
   pthread_mutex_lock(&r->lock);
   const char *argv[] = {"HGET", ns->name, key};
   size_t lens[] = {4, ns->len, klen};
-  redisReply *rep = call(r, &err, 3, argv, lens);
+  redisReply *rep = call(r, &o, &err, 3, argv, lens);
   if (rep) {
     *found = rep->type == REDIS_REPLY_STRING;
     if (*found) {
@@ -235,16 +312,17 @@ static wp_error *rds_set(void *state, const kv_ns *ns, const char *key, size_t k
   wp_error *err = NULL;
   char max[24];
   int maxlen = snprintf(max, sizeof max, "%" PRIu64, ns->max_keys);
+  op o = op_start(ns);
   pthread_mutex_lock(&r->lock);
   redisReply *rep;
   if (ns->max_keys) {
     const char *argv[] = {"EVAL", SET_LIMITED, "1", ns->name, key, v ? (const char *)v : "", max};
     size_t lens[] = {4, sizeof SET_LIMITED - 1, 1, ns->len, klen, vlen, (size_t)maxlen};
-    rep = call(r, &err, 7, argv, lens);
+    rep = call(r, &o, &err, 7, argv, lens);
   } else {
     const char *argv[] = {"HSET", ns->name, key, v ? (const char *)v : ""};
     size_t lens[] = {4, ns->len, klen, vlen};
-    rep = call(r, &err, 4, argv, lens);
+    rep = call(r, &o, &err, 4, argv, lens);
   }
   if (rep) freeReplyObject(rep);
   pthread_mutex_unlock(&r->lock);
@@ -254,10 +332,11 @@ static wp_error *rds_set(void *state, const kv_ns *ns, const char *key, size_t k
 static wp_error *rds_del(void *state, const kv_ns *ns, const char *key, size_t klen) {
   rds *r = state;
   wp_error *err = NULL;
+  op o = op_start(ns);
   pthread_mutex_lock(&r->lock);
   const char *argv[] = {"HDEL", ns->name, key};
   size_t lens[] = {4, ns->len, klen};
-  redisReply *rep = call(r, &err, 3, argv, lens);
+  redisReply *rep = call(r, &o, &err, 3, argv, lens);
   if (rep) freeReplyObject(rep);
   pthread_mutex_unlock(&r->lock);
   return err;
@@ -267,10 +346,11 @@ static wp_error *rds_exists(void *state, const kv_ns *ns, const char *key, size_
                             bool *found) {
   rds *r = state;
   wp_error *err = NULL;
+  op o = op_start(ns);
   pthread_mutex_lock(&r->lock);
   const char *argv[] = {"HEXISTS", ns->name, key};
   size_t lens[] = {7, ns->len, klen};
-  redisReply *rep = call(r, &err, 3, argv, lens);
+  redisReply *rep = call(r, &o, &err, 3, argv, lens);
   if (rep) {
     *found = rep->type == REDIS_REPLY_INTEGER && rep->integer == 1;
     freeReplyObject(rep);
@@ -284,11 +364,12 @@ static wp_error *rds_keys(void *state, const kv_ns *ns, uint64_t cursor, kv_keys
   wp_error *err = NULL;
   char cur[24], count[24];
   int curlen = snprintf(cur, sizeof cur, "%" PRIu64, cursor);
-  int countlen = snprintf(count, sizeof count, "%d", KV_PAGE);
+  int countlen = snprintf(count, sizeof count, "%d", WP_KV_PAGE);
+  op o = op_start(ns);
   pthread_mutex_lock(&r->lock);
   const char *argv[] = {"HSCAN", ns->name, cur, "COUNT", count};
   size_t lens[] = {5, ns->len, (size_t)curlen, 5, (size_t)countlen};
-  redisReply *rep = call(r, &err, 5, argv, lens);
+  redisReply *rep = call(r, &o, &err, 5, argv, lens);
   if (rep) {
     const redisReply *items = rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
                                       rep->element[0]->type == REDIS_REPLY_STRING &&
@@ -320,16 +401,17 @@ static wp_error *rds_increment(void *state, const kv_ns *ns, const char *key, si
   char d[24], max[24];
   int dlen = snprintf(d, sizeof d, "%" PRId64, delta);
   int maxlen = snprintf(max, sizeof max, "%" PRIu64, ns->max_keys);
+  op o = op_start(ns);
   pthread_mutex_lock(&r->lock);
   redisReply *rep;
   if (ns->max_keys) {
     const char *argv[] = {"EVAL", INCR_LIMITED, "1", ns->name, key, d, max};
     size_t lens[] = {4, sizeof INCR_LIMITED - 1, 1, ns->len, klen, (size_t)dlen, (size_t)maxlen};
-    rep = call(r, &err, 7, argv, lens);
+    rep = call(r, &o, &err, 7, argv, lens);
   } else {
     const char *argv[] = {"HINCRBY", ns->name, key, d};
     size_t lens[] = {7, ns->len, klen, (size_t)dlen};
-    rep = call(r, &err, 4, argv, lens);
+    rep = call(r, &o, &err, 4, argv, lens);
   }
   if (rep) {
     if (rep->type == REDIS_REPLY_INTEGER) *out = rep->integer;
@@ -354,6 +436,7 @@ static wp_error *rds_cas(void *state, const kv_ns *ns, const char *key, size_t k
   char max[24];
   int maxlen = snprintf(max, sizeof max, "%" PRIu64, ns->max_keys);
   *swapped = false;
+  op o = op_start(ns);
   pthread_mutex_lock(&r->lock);
   const char *argv[] = {"EVAL",
                         CAS,
@@ -366,7 +449,7 @@ static wp_error *rds_cas(void *state, const kv_ns *ns, const char *key, size_t k
                         max};
   size_t lens[] = {4,    sizeof CAS - 1, 1, ns->len, klen, 1, expected ? expected->len : 0,
                    vlen, (size_t)maxlen};
-  redisReply *rep = call(r, &err, 9, argv, lens);
+  redisReply *rep = call(r, &o, &err, 9, argv, lens);
   if (rep) {
     *swapped = rep->type == REDIS_REPLY_INTEGER && rep->integer == 1;
     freeReplyObject(rep);

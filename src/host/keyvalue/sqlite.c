@@ -5,6 +5,10 @@
  * while one writes; writes that read first (increment, cas, a set that
  * must count) run in BEGIN IMMEDIATE transactions, so they are atomic
  * across processes too. A page of keys is ORDER BY key with an offset.
+ *
+ * A database locked by another process is waited for up to BUSY_TIMEOUT_MS,
+ * or until the plugin's call deadline (kv_ns.budget_ms) if that comes
+ * first, which fails the operation with WP_ERR_TIMEOUT.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,14 +35,30 @@ static const char *const sql[S_N] = {
     "ROLLBACK",
 };
 
+#define BUSY_TIMEOUT_MS 5000
+
 typedef struct lite {
   pthread_mutex_t lock;
   sqlite3 *db;
   sqlite3_stmt *st[S_N];
   char *path;
+  /* Under the lock: the busy timeout set on db, and the operation's budget. */
+  int busy_ms;
+  uint64_t budget_ms;
 } lite;
 
+/* Waits for a locked database no longer than the operation may; lock held. */
+static void set_budget(lite *l, const kv_ns *ns) {
+  l->budget_ms = ns->budget_ms;
+  int ms = ns->budget_ms < BUSY_TIMEOUT_MS ? (int)ns->budget_ms : BUSY_TIMEOUT_MS;
+  if (ms != l->busy_ms) sqlite3_busy_timeout(l->db, ms);
+  l->busy_ms = ms;
+}
+
 static wp_error *db_error(lite *l, const char *what) {
+  if (sqlite3_errcode(l->db) == SQLITE_BUSY && l->budget_ms < BUSY_TIMEOUT_MS)
+    return wp_error_new(WP_ERR_TIMEOUT, "sqlite %s (%s): the database is locked, and " KV_DEADLINE,
+                        what, l->path, (unsigned long long)l->budget_ms);
   return wp_error_new(WP_ERR_HOST, "sqlite %s (%s): %s", what, l->path, sqlite3_errmsg(l->db));
 }
 
@@ -74,7 +94,9 @@ static wp_error *lite_open(const char *path, void **state) {
     err = wp_error_new(WP_ERR_IO, "cannot open the sqlite file '%s': %s", path,
                        l->db ? sqlite3_errmsg(l->db) : sqlite3_errstr(rc));
   } else {
-    sqlite3_busy_timeout(l->db, 5000);
+    sqlite3_busy_timeout(l->db, BUSY_TIMEOUT_MS);
+    l->busy_ms = BUSY_TIMEOUT_MS;
+    l->budget_ms = UINT64_MAX;
     if (sqlite3_exec(l->db,
                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
                      "CREATE TABLE IF NOT EXISTS wasmplug_kv (bucket TEXT NOT NULL, key TEXT NOT "
@@ -166,6 +188,7 @@ static wp_error *lite_get(void *state, const kv_ns *ns, const char *key, size_t 
                           kv_bytes *value) {
   lite *l = state;
   pthread_mutex_lock(&l->lock);
+  set_budget(l, ns);
   wp_error *err = read_value(l, ns, key, klen, found, value);
   pthread_mutex_unlock(&l->lock);
   return err;
@@ -176,6 +199,7 @@ static wp_error *lite_set(void *state, const kv_ns *ns, const char *key, size_t 
   lite *l = state;
   wp_error *err = NULL;
   pthread_mutex_lock(&l->lock);
+  set_budget(l, ns);
   /* Replacing needs no count: try that first, outside a transaction. */
   sqlite3_stmt *s = stmt(l, S_UPDATE, ns, key, klen);
   sqlite3_bind_blob(s, 3, vlen ? (const void *)v : "", (int)vlen, SQLITE_STATIC);
@@ -197,6 +221,7 @@ static wp_error *lite_set(void *state, const kv_ns *ns, const char *key, size_t 
 static wp_error *lite_del(void *state, const kv_ns *ns, const char *key, size_t klen) {
   lite *l = state;
   pthread_mutex_lock(&l->lock);
+  set_budget(l, ns);
   sqlite3_stmt *s = stmt(l, S_DELETE, ns, key, klen);
   int rc = sqlite3_step(s);
   sqlite3_reset(s);
@@ -218,13 +243,14 @@ static wp_error *lite_keys(void *state, const kv_ns *ns, uint64_t cursor, kv_key
   wp_error *err = NULL;
   if (cursor > (uint64_t)INT64_MAX) return NULL; /* past the end */
   pthread_mutex_lock(&l->lock);
+  set_budget(l, ns);
   sqlite3_stmt *s = stmt(l, S_KEYS, ns, NULL, 0);
-  sqlite3_bind_int64(s, 2, KV_PAGE + 1); /* one more: is there a next page? */
+  sqlite3_bind_int64(s, 2, WP_KV_PAGE + 1); /* one more: is there a next page? */
   sqlite3_bind_int64(s, 3, (sqlite3_int64)cursor);
   int rc;
   bool more = false;
   while (!err && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-    if (out->n == KV_PAGE) {
+    if (out->n == WP_KV_PAGE) {
       more = true;
       break;
     }
@@ -243,6 +269,7 @@ static wp_error *lite_increment(void *state, const kv_ns *ns, const char *key, s
   lite *l = state;
   wp_error *err = NULL;
   pthread_mutex_lock(&l->lock);
+  set_budget(l, ns);
   IN_TRANSACTION(l, err, {
     bool found = false;
     kv_bytes old = {0};
@@ -272,6 +299,7 @@ static wp_error *lite_cas(void *state, const kv_ns *ns, const char *key, size_t 
   wp_error *err = NULL;
   *swapped = false;
   pthread_mutex_lock(&l->lock);
+  set_budget(l, ns);
   IN_TRANSACTION(l, err, {
     bool found = false;
     kv_bytes old = {0};

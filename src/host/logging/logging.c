@@ -6,7 +6,9 @@
  *   log: func(level: level, context: string, message: string);
  *
  * `critical` is logged as an error (the engine's levels stop there); a
- * non-empty context goes before the message ("context: message").
+ * non-empty context goes before the message ("context: message"). What
+ * components and the log callback get is documented in
+ * include/wasmplug/logging.h.
  */
 #include "host/logging/logging.h"
 
@@ -16,6 +18,11 @@
 #include <cjson/cJSON.h>
 
 #define LOGGING "wasi:logging/logging"
+
+/* As the library words it (engine/error.c), which this floor cannot include. */
+static wp_error *no_memory(void) {
+  return wp_error_new(WP_ERR_NO_MEMORY, "wasmplug: out of memory");
+}
 
 /* A plugin's grant: the lowest level it may log at (no grant: trace). */
 typedef struct log_grant {
@@ -58,7 +65,7 @@ static wp_error *grant(void *data, const char *plugin, const char *section, size
                        "info, warn, error, critical",
                        plugin);
   log_grant *g = err ? NULL : malloc(sizeof *g);
-  if (!err && !g) err = wp_error_new(WP_ERR_HOST, "capabilities.logging: out of memory");
+  if (!err && !g) err = no_memory();
   if (!err) {
     g->min = (wp_log_level)min;
     *out = g;
@@ -93,7 +100,7 @@ static wp_error *do_log(wp_host_call *call, const wp_value *const *args, size_t 
     return NULL;
   }
   char *line = malloc(clen + 2 + mlen + 1);
-  if (!line) return wp_error_new(WP_ERR_HOST, LOGGING "#log: out of memory");
+  if (!line) return no_memory();
   memcpy(line, context, clen);
   memcpy(line + clen, ": ", 2);
   memcpy(line + clen + 2, msg, mlen);

@@ -5,6 +5,8 @@
  * optional manifest section sets the lowest level passed on:
  *
  *   "capabilities": {"logging": {"level": "warn"}}
+ *
+ * The public side: include/wasmplug/logging.h.
  */
 #ifndef WP_HOST_LOGGING_H
 #define WP_HOST_LOGGING_H

@@ -81,6 +81,29 @@ func verify(ptr, size uint32) uint32 {
 	})
 }
 
+//go:wasmexport sign
+func sign(ptr, size uint32) uint32 {
+	return pdk.Handle(ptr, size, func(in []byte) ([]byte, error) {
+		f := fields(in)
+		sig, err := pdk.CryptoSign(pdk.SigAlg(f[0]), string(f[1]), f[2])
+		if err != nil {
+			return nil, errors.New("sign refused: " + err.Error())
+		}
+		return sig, nil
+	})
+}
+
+//go:wasmexport public_key
+func publicKey(ptr, size uint32) uint32 {
+	return pdk.Handle(ptr, size, func(in string) (string, error) {
+		jwk, err := pdk.CryptoPublicJWK(in)
+		if err != nil {
+			return "", errors.New("public-key refused: " + err.Error())
+		}
+		return jwk, nil
+	})
+}
+
 //go:wasmexport equal
 func equal(ptr, size uint32) uint32 {
 	return pdk.Handle(ptr, size, func(in []byte) (string, error) {
