@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,14 +74,24 @@ static const char *source_file(const srv_config *c, size_t i) {
 
 static size_t source_files(const srv_config *c) { return c->nplugins + 3 * c->nfilters; }
 
-/* Watches what the live state was built from. */
+/* Watches what the live state was built from. The new set is made before
+   the old one goes: adding a directory already watched gives back its watch
+   descriptor, so events queued meanwhile (a file replaced while a reload was
+   being applied) still match, and none is lost in a gap between the two. */
 static void rewatch(wp_server *srv, watch_set *w) {
-  unwatch_all(srv->watch_fd, w);
+  watch_set next = {0};
   srv_state *st = state_acquire(srv);
   for (size_t i = 0; st && i < source_files(st->config); i++)
-    if (source_file(st->config, i)) watch_dir_of(srv->watch_fd, w, source_file(st->config, i));
+    if (source_file(st->config, i)) watch_dir_of(srv->watch_fd, &next, source_file(st->config, i));
   state_release(st);
-  if (srv->config_path) watch_dir_of(srv->watch_fd, w, srv->config_path);
+  if (srv->config_path) watch_dir_of(srv->watch_fd, &next, srv->config_path);
+  for (size_t i = 0; i < w->n; i++) {
+    bool kept = false;
+    for (size_t j = 0; j < next.n && !kept; j++) kept = next.wd[j] == w->wd[i];
+    if (!kept) inotify_rm_watch(srv->watch_fd, w->wd[i]);
+    free(w->dir[i]);
+  }
+  *w = next;
 }
 
 /* Whether directory `dir` + file `name` is the config file (2) or one of a
