@@ -89,6 +89,13 @@ extern "C" {
 #define WP_DL_MAX_BYTES (1u << 20)
 /** The largest alloc (alloc.new, deref), in bytes. */
 #define WP_DL_MAX_ALLOC (1u << 20)
+/**
+ * The most host memory one plugin's allocs hold at once, all its instances
+ * together: the bytes allocated (alloc.new, write-string, write-bytes,
+ * returned pointers and structs) and a small cost per handle. Past it the
+ * call that would allocate is refused; dropping allocs frees it again.
+ */
+#define WP_DL_MAX_MEMORY (64u << 20)
 /** The most parameters of a function, fields of a struct, and types given to alloc.new. */
 #define WP_DL_MAX_ARGS 64u
 #define WP_DL_MAX_FIELDS 64u

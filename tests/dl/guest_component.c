@@ -410,6 +410,125 @@ bool exports_guest_points(guest_string_t *lib, guest_string_t *ret, guest_string
   return ok;
 }
 
+/* ---- memory: allocs pointing at allocs --------------------------------------------- */
+
+/* Appends what a step answered: "ok" or its error. */
+static void note(char *out, size_t size, const char *step, bool ok, guest_string_t *err) {
+  size_t at = strlen(out);
+  if (ok) snprintf(out + at, size - at, "%s%s: ok", at ? " | " : "", step);
+  else {
+    snprintf(out + at, size - at, "%s%s: %.*s", at ? " | " : "", step, (int)err->len,
+             (const char *)err->ptr);
+    guest_string_free(err);
+  }
+}
+
+static alloc_t new_alloc(ftype *types, size_t n) {
+  wasi_dl_ffi_list_ffi_type_t l = {types, n};
+  alloc_t a;
+  guest_string_t err;
+  if (!wasi_dl_ffi_static_alloc_new(&l, &a, &err)) abort();
+  return a;
+}
+
+static bool write_out(alloc_t a, outv v, guest_string_t *err) {
+  return wasi_dl_ffi_method_alloc_write_primitive(wasi_dl_ffi_borrow_alloc(a), &v, err);
+}
+
+void exports_guest_pointers(guest_string_t *ret) {
+  char out[4096] = "";
+  guest_string_t err, text;
+  ftype ptr = prim(T(POINTER)), pair[2] = {prim(T(POINTER)), prim(T(C_INT))};
+  /* Two allocs pointing at each other: the second store is refused. */
+  alloc_t a = new_alloc(&ptr, 1), b = new_alloc(&ptr, 1);
+  note(out, sizeof out, "a->b", write_out(a, address_of(b), &err), &err);
+  note(out, sizeof out, "b->a", write_out(b, address_of(a), &err), &err);
+  wasi_dl_ffi_alloc_drop_own(a);
+  wasi_dl_ffi_alloc_drop_own(b);
+  /* Three bytes without a NUL: reads stop at them. */
+  alloc_t s = new_alloc(&ptr, 1);
+  uint8_t abc[3] = {'a', 'b', 'c'};
+  guest_list_u8_t bl = {abc, 3}, got;
+  note(out, sizeof out, "write-bytes",
+       wasi_dl_ffi_method_alloc_write_bytes(wasi_dl_ffi_borrow_alloc(s), &bl, &err), &err);
+  bool ok = wasi_dl_ffi_method_alloc_read_string(wasi_dl_ffi_borrow_alloc(s), &text, &err);
+  if (ok) guest_string_free(&text);
+  note(out, sizeof out, "read-string", ok, &err);
+  ok = wasi_dl_ffi_method_alloc_read_bytes(wasi_dl_ffi_borrow_alloc(s), 4, &got, &err);
+  if (ok) guest_list_u8_free(&got);
+  note(out, sizeof out, "read-bytes 4", ok, &err);
+  ok = wasi_dl_ffi_method_alloc_read_bytes(wasi_dl_ffi_borrow_alloc(s), 3, &got, &err);
+  ok = ok && got.len == 3 && memcmp(got.ptr, "abc", 3) == 0;
+  if (ok) guest_list_u8_free(&got);
+  note(out, sizeof out, "read-bytes 3", ok, &err);
+  /* Through a view of s: the same bounds. */
+  alloc_t p = new_alloc(&ptr, 1), v;
+  wasi_dl_ffi_list_ffi_type_t one_ptr = {&ptr, 1};
+  note(out, sizeof out, "p->s", write_out(p, address_of(s), &err), &err);
+  wasi_dl_ffi_alloc_drop_own(s); /* p keeps it */
+  ok = wasi_dl_ffi_method_alloc_deref(wasi_dl_ffi_borrow_alloc(p), &one_ptr, &v, &err);
+  note(out, sizeof out, "deref", ok, &err);
+  if (ok) {
+    ok = wasi_dl_ffi_method_alloc_read_string(wasi_dl_ffi_borrow_alloc(v), &text, &err);
+    if (ok) guest_string_free(&text);
+    note(out, sizeof out, "view read-string", ok, &err);
+    wasi_dl_ffi_alloc_drop_own(v);
+  }
+  wasi_dl_ffi_alloc_drop_own(p);
+  /* A pointer into its own struct, followed. */
+  alloc_t st = new_alloc(pair, 2), f0, f1, w;
+  if (!wasi_dl_ffi_method_alloc_select(wasi_dl_ffi_borrow_alloc(st), 0, &f0, &err) ||
+      !wasi_dl_ffi_method_alloc_select(wasi_dl_ffi_borrow_alloc(st), 1, &f1, &err))
+    abort();
+  primv nine = {.tag = V(C_INT)};
+  nine.val.c_int = 9;
+  note(out, sizeof out, "f1=9", write_out(f1, number(nine), &err), &err);
+  note(out, sizeof out, "f0->f1", write_out(f0, address_of(f1), &err), &err);
+  wasi_dl_ffi_list_ffi_type_t one_int = {&pair[1], 1};
+  ok = wasi_dl_ffi_method_alloc_deref(wasi_dl_ffi_borrow_alloc(f0), &one_int, &w, &err);
+  if (ok) {
+    primv pv;
+    ok = wasi_dl_ffi_method_alloc_read_primitive(wasi_dl_ffi_borrow_alloc(w), &pv, &err) &&
+         pv.tag == V(C_INT) && pv.val.c_int == 9;
+    wasi_dl_ffi_alloc_drop_own(w);
+    if (!ok) guest_string_dup(&err, "not 9");
+  }
+  note(out, sizeof out, "*f0==9", ok, &err);
+  /* Refusals of the wrong kind of alloc. */
+  note(out, sizeof out, "struct=9", write_out(st, number(nine), &err), &err);
+  primv pv;
+  note(out, sizeof out, "read pointer",
+       wasi_dl_ffi_method_alloc_read_primitive(wasi_dl_ffi_borrow_alloc(f0), &pv, &err), &err);
+  note(out, sizeof out, "f1=null",
+       write_out(f1, (outv){.tag = WASI_DL_FFI_OUTGOING_VALUE_NULL}, &err), &err);
+  wasi_dl_ffi_alloc_drop_own(f0);
+  wasi_dl_ffi_alloc_drop_own(f1);
+  wasi_dl_ffi_alloc_drop_own(st);
+  guest_string_dup(ret, out);
+}
+
+/* 64 structs of 64 doubles: the largest alloc.new makes, 32 KiB. */
+static uint8_t doubles[64];
+static ftype big[64];
+
+bool exports_guest_hog(uint32_t count, guest_string_t *err) {
+  for (int i = 0; i < 64; i++) {
+    doubles[i] = T(C_DOUBLE);
+    big[i] = (ftype){.tag = WASI_DL_FFI_FFI_TYPE_STRUCT};
+    big[i].val.struct_.ptr = doubles;
+    big[i].val.struct_.len = 64;
+  }
+  wasi_dl_ffi_list_ffi_type_t types = {big, 64};
+  alloc_t *held = calloc(count + 1, sizeof *held);
+  bool ok = true;
+  uint32_t n = 0;
+  while (ok && n < count)
+    if ((ok = wasi_dl_ffi_static_alloc_new(&types, &held[n], err))) n++;
+  while (n--) wasi_dl_ffi_alloc_drop_own(held[n]);
+  free(held);
+  return ok;
+}
+
 void exports_guest_names(guest_string_t *ret) {
   guest_string_t p, e, s;
   wasi_dl_dll_prefix(&p);

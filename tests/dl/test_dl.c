@@ -57,6 +57,9 @@ static void test_manifest(void **state) {
   assert_error(parse_load("{\"libraries\": {\"libz.so.1\": {\"symbols\": {\"f\": {\"ret\": "
                           "{\"struct\": []}}}}}}"),
                WP_ERR_BAD_INPUT, "bad FFI type: a struct of 0 fields");
+  assert_error(parse_load("{\"libraries\": {\"libz.so.1\": {\"symbols\": {\"f\": {\"ret\": "
+                          "{\"struct\": [{\"struct\": [\"c-int\"]}]}}}}}}"),
+               WP_ERR_BAD_INPUT, "structs of primitives, as in dl.wit");
   assert_error(parse_load("{\"libraries\": {\"./libhello.so\": {\"symbols\": {}}}}"),
                WP_ERR_BAD_INPUT, "'./libhello.so' is neither a file name");
   assert_error(parse_load("{\"libraries\": {\"libz.so.1\": {}}}"), WP_ERR_BAD_INPUT,
@@ -230,6 +233,58 @@ static void test_structs(void **state) {
   guest_free(&g);
 }
 
+/* Pointers between allocs: cycles refused, reads bounded by the memory the
+   plugin wrote, also through a view, a pointer into its own struct. */
+static void test_pointers(void **state) {
+  (void)state;
+  guest g = guest_new(granted);
+  wp_value *r = call(&g, "pointers", NULL, 0);
+  const char *text = wp_value_get_string(r, NULL);
+  if (getenv("WP_DL_VERBOSE")) fprintf(stderr, "pointers: %s\n", text);
+  static const char *const want[] = {
+      "a->b: ok",
+      "b->a: alloc.write-primitive: storing this pointer would make memory refer to itself",
+      "write-bytes: ok",
+      "read-string: alloc.read-string: no NUL within the 3 bytes the pointer points to",
+      "read-bytes 4: alloc.read-bytes: 4 bytes asked, the pointer points to 3",
+      "read-bytes 3: ok",
+      "p->s: ok",
+      "deref: ok",
+      "view read-string: alloc.read-string: no NUL within the 3 bytes",
+      "f1=9: ok",
+      "f0->f1: ok",
+      "*f0==9: ok",
+      "struct=9: alloc.write-primitive: the alloc holds a struct(pointer, c-int): select a field",
+      "read pointer: alloc.read-primitive: the alloc holds a pointer; it reads numbers",
+      "f1=null: alloc.write-primitive: null into a c-int",
+  };
+  for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+    if (!strstr(text, want[i])) {
+      print_error("missing '%s' in '%s'\n", want[i], text);
+      fail();
+    }
+  wp_value_free(r);
+  assert_hello(&g);
+  guest_free(&g);
+}
+
+/* A plugin's allocs hold at most WP_DL_MAX_MEMORY; dropping them frees it. */
+static void test_budget(void **state) {
+  (void)state;
+  guest g = guest_new(granted);
+  wp_value *args[] = {wp_value_new_u32(WP_DL_MAX_MEMORY / 32768 + 1)};
+  assert_err_has(call(&g, "hog", args, 1),
+                 "alloc.new: this plugin's allocs would hold over 67108864 bytes",
+                 "WP_DL_MAX_MEMORY", NULL);
+  /* All of it was given back: nearly as much again fits. */
+  wp_value *again[] = {wp_value_new_u32(WP_DL_MAX_MEMORY / 32768 - 64)};
+  wp_value *r = call(&g, "hog", again, 1);
+  ok_of(r);
+  wp_value_free(r);
+  assert_hello(&g);
+  guest_free(&g);
+}
+
 /* call-numbers(HELLO, sym, arg types, ret type, values). */
 static wp_value *numbers(guest *g, const char *sym, wp_value **types, size_t nt, const char *ret,
                          wp_value **values, size_t nv) {
@@ -387,7 +442,8 @@ int main(void) {
       cmocka_unit_test(test_hello),        cmocka_unit_test(test_zlib),
       cmocka_unit_test(test_structs),      cmocka_unit_test(test_numbers),
       cmocka_unit_test(test_refusals),     cmocka_unit_test(test_not_granted),
-      cmocka_unit_test(test_main_program),
+      cmocka_unit_test(test_main_program), cmocka_unit_test(test_pointers),
+      cmocka_unit_test(test_budget),
 #endif
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

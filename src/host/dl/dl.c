@@ -62,7 +62,7 @@ wp_error *dl_ok_unit(wp_value **result) {
   return *result ? NULL : dl_no_memory();
 }
 
-wp_error *dl_granted(const dl_state *st, wp_host_call *call, const char *fn, const dl_grant **g,
+wp_error *dl_granted(const dl_state *st, wp_host_call *call, const char *fn, dl_grant **g,
                      wp_value **result) {
   *g = wp_plugin_get_grant(wp_instance_get_plugin(wp_host_call_get_instance(call)), st->cap);
   if (*g) return NULL;
@@ -93,11 +93,27 @@ wp_error *dl_handle(wp_host_call *call, const wp_value *const *args, size_t narg
 }
 
 wp_value *dl_alloc_value(const dl_state *st, wp_host_call *call, dl_block *b, size_t off,
-                         const dl_type *type) {
-  dl_alloc *a = dl_alloc_new(b, off, type);
+                         const dl_type *type, atomic_size_t *used, bool *over) {
+  dl_alloc *a = dl_alloc_new(b, off, type, used, over);
   wp_value *v = a ? wp_value_new_resource(wp_host_call_get_instance(call), st->alloc, a) : NULL;
   if (!v) dl_alloc_free(a);
   return v;
+}
+
+wp_error *dl_over_budget(wp_value **result, const char *fn) {
+  return dl_fail(result,
+                 "%s: this plugin's allocs would hold over %u bytes of host memory "
+                 "(WP_DL_MAX_MEMORY, all its instances together); drop the allocs it no longer "
+                 "needs",
+                 fn, WP_DL_MAX_MEMORY);
+}
+
+wp_error *dl_ok_alloc(const dl_state *st, wp_host_call *call, dl_block *b, size_t off,
+                      const dl_type *type, atomic_size_t *used, wp_value **result) {
+  bool over;
+  wp_value *h = dl_alloc_value(st, call, b, off, type, used, &over);
+  if (over) return dl_over_budget(result, "alloc");
+  return dl_ok(result, h);
 }
 
 /* ---- install -------------------------------------------------------------------------- */

@@ -86,7 +86,7 @@ static wp_error *ok_handle(const dl_state *st, wp_host_call *call, const wp_reso
 static wp_error *l_open(wp_host_call *call, const wp_value *const *args, size_t nargs,
                         wp_value **result, void *ud) {
   const dl_state *st = ud;
-  const dl_grant *g;
+  dl_grant *g;
   wp_error *err = dl_granted(st, call, "library.open", &g, result);
   if (err || !g) return err;
   const wp_value *opt = dl_arg(args, nargs, 0, WP_TYPE_OPTION);
@@ -139,6 +139,7 @@ static wp_error *l_open(wp_host_call *call, const wp_value *const *args, size_t 
   }
   l->handle = h;
   l->grant = lg;
+  l->used = &g->used;
   atomic_init(&l->refs, 1);
   return ok_handle(st, call, st->library, l, lib_drop, result);
 }
@@ -314,9 +315,12 @@ static wp_error *bind_arg(const dl_state *st, wp_host_call *call, const dl_type 
   return NULL;
 }
 
-/* The result of a call, from libffi's return buffer. */
-static wp_value *incoming(const dl_state *st, wp_host_call *call, dl_function *f, void *rbuf) {
+/* The result of a call, from libffi's return buffer; NULL when out of
+   memory or (*over) over the plugin's budget. */
+static wp_value *incoming(const dl_state *st, wp_host_call *call, dl_function *f, void *rbuf,
+                          bool *over) {
   const dl_type *t = f->sig.ret;
+  *over = false;
   if (!t->is_struct && t->prim != DL_POINTER) {
     /* libffi widens integral results narrower than a register to ffi_arg. */
     size_t sz = dl_type_size(t);
@@ -339,7 +343,9 @@ static wp_value *incoming(const dl_state *st, wp_host_call *call, dl_function *f
   memcpy(b->mem, rbuf, b->size);
   b->lib = f->lib; /* a returned pointer may point into the library */
   dl_lib_ref(f->lib);
-  wp_value *h = dl_alloc_value(st, call, b, 0, b->type);
+  wp_value *h = NULL;
+  if (!(*over = !dl_block_charge(b, f->lib->used)))
+    h = dl_alloc_value(st, call, b, 0, b->type, f->lib->used, over);
   dl_block_unref(b);
   return h ? wp_value_new_variant("alloc", h) : NULL;
 }
@@ -381,8 +387,10 @@ static wp_error *f_call(wp_host_call *call, const wp_value *const *args, size_t 
   void (*fn)(void);
   memcpy(&fn, &f->addr, sizeof fn);
   ffi_call(&f->cif, fn, rbuf, n ? avalue : NULL);
-  wp_value *v = f->sig.ret ? incoming(st, call, f, rbuf) : NULL;
+  bool over = false;
+  wp_value *v = f->sig.ret ? incoming(st, call, f, rbuf, &over) : NULL;
   if (rbuf != small) free(rbuf);
+  if (over) return dl_over_budget(result, "function.call (the call was made; its result is lost)");
   if (f->sig.ret && !v) return dl_no_memory();
   return dl_ok(result, f->sig.ret ? wp_value_new_some(v) : wp_value_new_none());
 }

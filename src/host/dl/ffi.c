@@ -47,7 +47,7 @@ static wp_error *self_alloc(const dl_state *st, wp_host_call *call, const wp_val
 static wp_error *a_new(wp_host_call *call, const wp_value *const *args, size_t nargs,
                        wp_value **result, void *ud) {
   const dl_state *st = ud;
-  const dl_grant *g;
+  dl_grant *g;
   wp_error *err = dl_granted(st, call, "alloc.new", &g, result);
   if (err || !g) return err;
   const wp_value *list = dl_arg(args, nargs, 0, WP_TYPE_LIST);
@@ -58,9 +58,10 @@ static wp_error *a_new(wp_host_call *call, const wp_value *const *args, size_t n
   if (!t) return oom ? dl_no_memory() : dl_fail(result, "alloc.new: %s", why);
   dl_block *b = dl_block_new(t);
   if (!b) return dl_no_memory();
-  wp_value *h = dl_alloc_value(st, call, b, 0, b->type);
+  if (!dl_block_charge(b, &g->used)) err = dl_over_budget(result, "alloc.new");
+  else err = dl_ok_alloc(st, call, b, 0, b->type, &g->used, result);
   dl_block_unref(b);
-  return dl_ok(result, h);
+  return err;
 }
 
 /* select: func(index: u32) -> result<alloc, string> */
@@ -81,8 +82,8 @@ static wp_error *a_select(wp_host_call *call, const wp_value *const *args, size_
   if (i >= a->type->n)
     return dl_fail(result, "alloc.select: field %llu of a struct of %zu fields",
                    (unsigned long long)i, a->type->n);
-  return dl_ok(result,
-               dl_alloc_value(ud, call, a->b, a->off + a->type->offsets[i], a->type->fields[i]));
+  return dl_ok_alloc(ud, call, a->b, a->off + a->type->offsets[i], a->type->fields[i], a->used,
+                     result);
 }
 
 static bool has_pointer(const dl_type *t) {
@@ -90,19 +91,6 @@ static bool has_pointer(const dl_type *t) {
   for (size_t i = 0; i < t->n; i++)
     if (has_pointer(t->fields[i])) return true;
   return false;
-}
-
-/* The block that owns what the pointer at `off` of `b` points to, when the
-   plugin stored it; else `b` (which keeps the library that returned it). */
-static dl_block *owner_of(dl_block *b, size_t off, const uint8_t **ptr, size_t *avail) {
-  memcpy(ptr, b->mem + off, sizeof *ptr);
-  *avail = SIZE_MAX;
-  for (size_t i = 0; i < b->ndeps; i++)
-    if (b->deps[i].off == off && b->deps[i].ptr == *ptr) {
-      *avail = b->deps[i].avail;
-      return b->deps[i].b ? b->deps[i].b : b;
-    }
-  return b;
 }
 
 /* Stores the pointer `ptr` at a's place, into block `to` (NULL: none). */
@@ -164,7 +152,7 @@ static wp_error *a_write(wp_host_call *call, const wp_value *const *args, size_t
   if (is_pointer(a)) {
     const uint8_t *ptr;
     size_t avail;
-    dl_block *to = owner_of(src->b, src->off, &ptr, &avail);
+    dl_block *to = dl_block_owner(src->b, src->off, &ptr, &avail);
     return store_pointer(a, to, ptr, avail, result);
   }
   if (has_pointer(a->type))
@@ -208,6 +196,10 @@ static wp_error *write_copy(const char *fn, dl_alloc *a, const uint8_t *data, si
                    (size_t)(zero - data));
   dl_block *b = dl_block_bytes(len + nul);
   if (!b) return dl_no_memory();
+  if (!dl_block_charge(b, a->used)) {
+    dl_block_unref(b);
+    return dl_over_budget(result, fn);
+  }
   if (len) memcpy(b->mem, data, len);
   wp_error *err = store_pointer(a, b, b->mem, b->size, result);
   dl_block_unref(b);
@@ -342,7 +334,7 @@ static wp_error *a_deref(wp_host_call *call, const wp_value *const *args, size_t
   if (!t) return oom ? dl_no_memory() : dl_fail(result, "alloc.deref: %s", why);
   const uint8_t *p;
   size_t avail;
-  dl_block *owner = owner_of(a->b, a->off, &p, &avail);
+  dl_block *owner = dl_block_owner(a->b, a->off, &p, &avail);
   size_t size = dl_type_size(t);
   if (size > avail) {
     dl_type_free(t);
@@ -357,9 +349,10 @@ static wp_error *a_deref(wp_host_call *call, const wp_value *const *args, size_t
   *v = (dl_block){.mem = (uint8_t *)p, .size = size, .readonly = true, .type = t, .parent = owner};
   atomic_init(&v->refs, 1);
   atomic_fetch_add(&owner->refs, 1);
-  wp_value *h = dl_alloc_value(st, call, v, 0, t);
+  if (!dl_block_charge(v, a->used)) err = dl_over_budget(result, "alloc.deref");
+  else err = dl_ok_alloc(st, call, v, 0, t, a->used, result);
   dl_block_unref(v);
-  return dl_ok(result, h);
+  return err;
 }
 
 wp_error *dl_install_ffi(wp_engine *e, dl_state *st) {

@@ -46,10 +46,10 @@ static wp_error *parse_type(const char *what, const cJSON *j, int depth, dl_type
         what, j->valuestring);
   }
   const cJSON *fields = cJSON_IsObject(j) ? cJSON_GetObjectItemCaseSensitive(j, "struct") : NULL;
-  if (!cJSON_IsArray(fields) || cJSON_GetArraySize(j) != 1 || depth > 1)
+  if (!cJSON_IsArray(fields) || cJSON_GetArraySize(j) != 1 || depth > 0)
     return wp_error_new(WP_ERR_BAD_INPUT,
                         "%s: bad FFI type: give a primitive-type name (\"c-int\") or "
-                        "{\"struct\": [names...]} (structs of primitives)",
+                        "{\"struct\": [names...]} (structs of primitives, as in dl.wit)",
                         what);
   size_t n = (size_t)cJSON_GetArraySize(fields);
   if (n == 0 || n > WP_DL_MAX_FIELDS)
@@ -194,6 +194,7 @@ wp_error *dl_grant_parse(const char *plugin, const char *section, size_t len, dl
                         plugin);
   }
   dl_grant *g = calloc(1, sizeof *g);
+  if (g) atomic_init(&g->used, 0);
   wp_error *err = g ? NULL : oom(plugin);
   for (const cJSON *m = root->child; !err && m; m = m->next) {
     if (strcmp(m->string, "libraries") == 0) {

@@ -6,6 +6,8 @@
 #ifndef WP_HOST_DL_GRANT_H
 #define WP_HOST_DL_GRANT_H
 
+#include <stdatomic.h>
+
 #include "types.h"
 
 typedef struct dl_sym_grant {
@@ -22,6 +24,7 @@ typedef struct dl_lib_grant {
 } dl_lib_grant;
 
 typedef struct dl_grant {
+  atomic_size_t used; /* host memory the plugin's allocs hold (mem.h's dl_charge) */
   size_t nlibs;
   dl_lib_grant *libs;
   dl_lib_grant *main; /* NULL: the main program is not granted */

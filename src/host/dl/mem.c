@@ -21,6 +21,26 @@ dl_block *dl_block_new(dl_type *type) {
   return b;
 }
 
+bool dl_charge(atomic_size_t *used, size_t n) {
+  size_t now = atomic_load(used);
+  do {
+    if (n > WP_DL_MAX_MEMORY || now > WP_DL_MAX_MEMORY - n) return false;
+  } while (!atomic_compare_exchange_weak(used, &now, now + n));
+  return true;
+}
+
+void dl_uncharge(atomic_size_t *used, size_t n) {
+  if (used) atomic_fetch_sub(used, n);
+}
+
+bool dl_block_charge(dl_block *b, atomic_size_t *used) {
+  size_t n = (b->owns_mem ? b->size : 0) + sizeof *b;
+  if (!dl_charge(used, n)) return false;
+  b->used = used;
+  b->charged = n;
+  return true;
+}
+
 dl_block *dl_block_bytes(size_t size) {
   dl_block *b = calloc(1, sizeof *b);
   uint8_t *mem = calloc(1, size ? size : 1);
@@ -54,14 +74,23 @@ void dl_block_unref(dl_block *b) {
     if (x->owns_mem) free(x->mem);
     dl_type_free(x->type);
     if (x->lib) dl_lib_unref(x->lib);
+    dl_uncharge(x->used, x->charged);
     free(x);
   }
 }
 
-dl_alloc *dl_alloc_new(dl_block *b, size_t off, const dl_type *type) {
-  dl_alloc *a = malloc(sizeof *a);
-  if (!a) return NULL;
-  *a = (dl_alloc){.b = b, .off = off, .type = type};
+/* A handle's cost: the alloc and its slot in the instance's table. */
+#define HANDLE_COST (sizeof(dl_alloc) + 64)
+
+dl_alloc *dl_alloc_new(dl_block *b, size_t off, const dl_type *type, atomic_size_t *used,
+                       bool *over) {
+  *over = !dl_charge(used, HANDLE_COST);
+  dl_alloc *a = *over ? NULL : malloc(sizeof *a);
+  if (!a) {
+    if (!*over) dl_uncharge(used, HANDLE_COST);
+    return NULL;
+  }
+  *a = (dl_alloc){.b = b, .off = off, .type = type, .used = used};
   atomic_fetch_add(&b->refs, 1);
   return a;
 }
@@ -69,6 +98,7 @@ dl_alloc *dl_alloc_new(dl_block *b, size_t off, const dl_type *type) {
 void dl_alloc_free(dl_alloc *a) {
   if (!a) return;
   dl_block_unref(a->b);
+  dl_uncharge(a->used, HANDLE_COST);
   free(a);
 }
 
@@ -185,7 +215,8 @@ bool dl_block_point(dl_block *b, size_t off, dl_block *to, const uint8_t *ptr, s
                     char *why, size_t size) {
   why[0] = '\0';
   size_t budget = 4096;
-  if (to && reaches(to, b, &budget)) {
+  if (to == b) to = NULL; /* into its own memory: bounded, but no count on itself */
+  else if (to && reaches(to, b, &budget)) {
     snprintf(why, size,
              "storing this pointer would make memory refer to itself (directly or through other "
              "allocs); copy the value instead");
@@ -194,7 +225,7 @@ bool dl_block_point(dl_block *b, size_t off, dl_block *to, const uint8_t *ptr, s
   size_t i = 0;
   while (i < b->ndeps && b->deps[i].off != off) i++;
   if (i == b->ndeps) {
-    if (!to) return true;
+    if (!ptr) return true;
     if (b->ndeps == b->capdeps) {
       size_t cap = b->capdeps ? b->capdeps * 2 : 4;
       dl_dep *n = realloc(b->deps, cap * sizeof *n);
@@ -205,23 +236,43 @@ bool dl_block_point(dl_block *b, size_t off, dl_block *to, const uint8_t *ptr, s
     b->deps[b->ndeps++] = (dl_dep){.off = off};
   } else {
     dl_block_unref(b->deps[i].b);
-    if (!to) {
+    if (!ptr) {
       b->deps[i] = b->deps[--b->ndeps];
       return true;
     }
   }
-  atomic_fetch_add(&to->refs, 1);
-  b->deps[i].b = to;
-  b->deps[i].ptr = ptr;
-  b->deps[i].avail = avail;
+  if (to) atomic_fetch_add(&to->refs, 1);
+  b->deps[i] = (dl_dep){.off = off, .b = to, .ptr = ptr, .avail = avail};
   return true;
 }
 
-size_t dl_block_avail(const dl_block *b, size_t off, size_t max) {
-  const uint8_t *now;
-  memcpy(&now, b->mem + off, sizeof now);
+/* A view of plugin memory (a deref of a pointer the plugin stored) lies
+   inside its parent's memory: the pointers in it are recorded there. */
+static void resolve(dl_block **b, size_t *off) {
+  for (;;) {
+    dl_block *p = (*b)->parent;
+    uintptr_t at = (uintptr_t)(*b)->mem, pm = p ? (uintptr_t)p->mem : 0;
+    if (!(*b)->readonly || !p || at < pm || at - pm > p->size || *off > p->size - (at - pm)) return;
+    *off += at - pm;
+    *b = p;
+  }
+}
+
+dl_block *dl_block_owner(dl_block *b, size_t off, const uint8_t **ptr, size_t *avail) {
+  resolve(&b, &off);
+  memcpy(ptr, b->mem + off, sizeof *ptr);
+  *avail = SIZE_MAX;
   for (size_t i = 0; i < b->ndeps; i++)
-    if (b->deps[i].off == off && b->deps[i].ptr == now)
-      return b->deps[i].avail < max ? b->deps[i].avail : max;
-  return max;
+    if (b->deps[i].off == off && b->deps[i].ptr == *ptr) {
+      *avail = b->deps[i].avail;
+      return b->deps[i].b ? b->deps[i].b : b;
+    }
+  return b;
+}
+
+size_t dl_block_avail(dl_block *b, size_t off, size_t max) {
+  const uint8_t *ptr;
+  size_t avail;
+  dl_block_owner(b, off, &ptr, &avail);
+  return avail < max ? avail : max;
 }

@@ -29,6 +29,7 @@ typedef struct dl_lib {
   void *handle;
   char *name; /* for messages: the granted name, or "the main program" */
   const dl_lib_grant *grant; /* the plugin's, which outlives its instances */
+  atomic_size_t *used;       /* the plugin's memory budget (dl_grant) */
 } dl_lib;
 
 void dl_lib_ref(dl_lib *l);
@@ -57,6 +58,8 @@ struct dl_block {
   size_t ndeps, capdeps;
   dl_dep *deps;
   dl_block *next_dead; /* dl_block_unref's list */
+  atomic_size_t *used; /* the budget charged (dl_block_charge), or NULL */
+  size_t charged;
 };
 
 /* What an alloc handle refers to. */
@@ -64,7 +67,15 @@ typedef struct dl_alloc {
   dl_block *b;
   size_t off;
   const dl_type *type; /* inside b->type */
+  atomic_size_t *used; /* the budget it is charged to */
 } dl_alloc;
+
+/* Charges `n` bytes to a plugin's budget (WP_DL_MAX_MEMORY for all its
+   instances together): false, charging nothing, when it would go over. */
+bool dl_charge(atomic_size_t *used, size_t n);
+void dl_uncharge(atomic_size_t *used, size_t n);
+/* Charges a new block (its memory when it owns it, and itself) to `used`. */
+bool dl_block_charge(dl_block *b, atomic_size_t *used);
 
 /* A new zeroed block for one value of `type` (taken). NULL: out of memory. */
 dl_block *dl_block_new(dl_type *type);
@@ -72,8 +83,10 @@ dl_block *dl_block_new(dl_type *type);
 dl_block *dl_block_bytes(size_t size);
 void dl_block_unref(dl_block *b);
 
-/* A new alloc referring to (b, off, type), holding a count on b. */
-dl_alloc *dl_alloc_new(dl_block *b, size_t off, const dl_type *type);
+/* A new alloc referring to (b, off, type), holding a count on b, charged
+   to `used`; NULL when out of memory, or over the budget (*over set). */
+dl_alloc *dl_alloc_new(dl_block *b, size_t off, const dl_type *type, atomic_size_t *used,
+                       bool *over);
 void dl_alloc_free(dl_alloc *a);
 
 /* Where an alloc's value is. */
@@ -90,8 +103,13 @@ wp_value *dl_load_prim(dl_prim p, const void *src);
    make a cycle of blocks (why[] says so) or out of memory (why[0] NUL). */
 bool dl_block_point(dl_block *b, size_t off, dl_block *to, const uint8_t *ptr, size_t avail,
                     char *why, size_t size);
+/* The block owning what the pointer at `off` of `b` points to, when the
+   plugin stored it there (`b` itself for a pointer into its own memory);
+   else `b`, which keeps the library that returned it. *ptr gets the
+   pointer, *avail the bytes readable there (SIZE_MAX: unknown, native). */
+dl_block *dl_block_owner(dl_block *b, size_t off, const uint8_t **ptr, size_t *avail);
 /* How many bytes may be read where the pointer at `off` of `b` points:
    known for plugin memory, else `max`. */
-size_t dl_block_avail(const dl_block *b, size_t off, size_t max);
+size_t dl_block_avail(dl_block *b, size_t off, size_t max);
 
 #endif

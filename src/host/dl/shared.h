@@ -22,7 +22,7 @@ typedef struct dl_state {
 
 /* The plugin's grant, or NULL with *result set to the error naming
    capabilities.dl (the return value: NULL, or out of memory). */
-wp_error *dl_granted(const dl_state *st, wp_host_call *call, const char *fn, const dl_grant **g,
+wp_error *dl_granted(const dl_state *st, wp_host_call *call, const char *fn, dl_grant **g,
                      wp_value **result);
 
 /* *result = err(message): the message made printable ASCII. Returns NULL,
@@ -42,10 +42,16 @@ wp_error *dl_shape(const char *fn, const char *what);
 /* args[i] when it is of `kind`, else NULL. */
 const wp_value *dl_arg(const wp_value *const *args, size_t nargs, size_t i, wp_type_kind kind);
 
-/* A handle to a new alloc of (b, off, type) for the plugin, or NULL when
-   out of memory. */
+/* *result = ok(a handle to a new alloc of (b, off, type)), charged to
+   `used`; or err when over the plugin's budget. */
+wp_error *dl_ok_alloc(const dl_state *st, wp_host_call *call, dl_block *b, size_t off,
+                      const dl_type *type, atomic_size_t *used, wp_value **result);
+/* A new alloc's handle as dl_ok_alloc makes it, unwrapped (NULL with
+ *over, or out of memory). */
 wp_value *dl_alloc_value(const dl_state *st, wp_host_call *call, dl_block *b, size_t off,
-                         const dl_type *type);
+                         const dl_type *type, atomic_size_t *used, bool *over);
+/* The refusal when a plugin's allocs would hold more than its budget. */
+wp_error *dl_over_budget(wp_value **result, const char *fn);
 
 /* Defines wasi:dl/ffi's and wasi:dl/dll's functions (ffi.c, dll.c). */
 wp_error *dl_install_ffi(wp_engine *e, dl_state *st);
