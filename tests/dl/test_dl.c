@@ -422,14 +422,22 @@ static void test_not_granted(void **state) {
   guest_free(&g);
 }
 
-static void test_main_program(void **state) {
+/* The main program, the global flag and flags that contradict each other. */
+static void test_open_grants(void **state) {
   (void)state;
-  guest g = guest_new(
-      "{\"main\": {\"symbols\": {\"getpid\": {\"args\": [], \"ret\": \"c-int\"}}}}");
+  guest g = guest_new("{\"main\": {\"symbols\": {\"getpid\": {\"args\": [], \"ret\": "
+                      "\"c-int\"}}}, \"libraries\": {\"" HELLO "\": {\"symbols\": {\"hello\": "
+                      "null}, \"global\": true}}}");
   wp_value *r = open_lib(&g, NULL, "lazy");
   ok_of(r);
   wp_value_free(r);
-  assert_err_has(open_lib(&g, HELLO, "now"), "library '" HELLO "' is not granted", NULL);
+  r = open_lib(&g, HELLO, "global");
+  ok_of(r);
+  wp_value_free(r);
+  wp_value *args[] = {wp_value_new_none(), wp_value_new_flags((const char *[]){"lazy", "now"}, 2)};
+  assert_err_has(call(&g, "open", args, 2), "flags lazy and now together", NULL);
+  assert_err_has(open_lib(&g, "libz.so.1", "now"), "library 'libz.so.1' is not granted", NULL);
+  assert_hello(&g);
   guest_free(&g);
 }
 
@@ -439,10 +447,10 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_manifest),
 #if WP_DL_COMPONENT
-      cmocka_unit_test(test_hello),        cmocka_unit_test(test_zlib),
-      cmocka_unit_test(test_structs),      cmocka_unit_test(test_numbers),
-      cmocka_unit_test(test_refusals),     cmocka_unit_test(test_not_granted),
-      cmocka_unit_test(test_main_program), cmocka_unit_test(test_pointers),
+      cmocka_unit_test(test_hello),       cmocka_unit_test(test_zlib),
+      cmocka_unit_test(test_structs),     cmocka_unit_test(test_numbers),
+      cmocka_unit_test(test_refusals),    cmocka_unit_test(test_not_granted),
+      cmocka_unit_test(test_open_grants), cmocka_unit_test(test_pointers),
       cmocka_unit_test(test_budget),
 #endif
   };

@@ -276,42 +276,43 @@ static wp_error *bind_arg(const dl_state *st, wp_host_call *call, const dl_type 
   why[0] = '\0';
   const char *c = v && wp_value_get_kind(v) == WP_TYPE_VARIANT ? wp_value_get_case(v) : NULL;
   if (!c) return dl_shape("function.call", "an argument");
-  char tn[WHY] = "";
-  dl_type_print(t, tn, sizeof tn);
   bool ptr = !t->is_struct && t->prim == DL_POINTER;
   const wp_value *pl = wp_value_get_payload(v);
+  const char *bad = NULL; /* what was given where it does not fit */
+  *avalue = sl;
   if (strcmp(c, "null") == 0) {
-    if (!ptr) snprintf(why, size, "null for a %s", tn);
+    if (!ptr) bad = "null";
     sl->p = NULL;
-    *avalue = sl;
-    return NULL;
-  }
-  if (strcmp(c, "primitive") == 0) {
+  } else if (strcmp(c, "primitive") == 0) {
     if (!pl) return dl_shape("function.call", "an argument");
-    if (t->is_struct) snprintf(why, size, "a number for a %s", tn);
+    if (t->is_struct) bad = "a number";
     else (void)dl_store_prim(t->prim, pl, sl, why, size); /* why[] says what failed */
-    *avalue = sl;
-    return NULL;
+  } else {
+    if (!pl || (strcmp(c, "value") && strcmp(c, "address")))
+      return dl_shape("function.call", "an argument");
+    const wp_value *one[1] = {pl};
+    void *obj;
+    wp_error *err = dl_handle(call, one, 1, 0, st->alloc, "function.call", &obj);
+    if (err) return err;
+    dl_alloc *a = obj;
+    if (strcmp(c, "address") == 0) {
+      if (!ptr) bad = "an address";
+      sl->p = dl_alloc_mem(a);
+    } else {
+      *avalue = dl_alloc_mem(a);
+      if (!dl_type_equal(a->type, t)) {
+        char an[WHY] = "", tn[WHY] = "";
+        dl_type_print(a->type, an, sizeof an);
+        dl_type_print(t, tn, sizeof tn);
+        snprintf(why, size, "the value of a %s alloc for a %s", an, tn);
+      }
+    }
   }
-  if (!pl || (strcmp(c, "value") && strcmp(c, "address")))
-    return dl_shape("function.call", "an argument");
-  const wp_value *one[1] = {pl};
-  void *obj;
-  wp_error *err = dl_handle(call, one, 1, 0, st->alloc, "function.call", &obj);
-  if (err) return err;
-  dl_alloc *a = obj;
-  if (strcmp(c, "address") == 0) {
-    if (!ptr) snprintf(why, size, "an address for a %s", tn);
-    sl->p = dl_alloc_mem(a);
-    *avalue = sl;
-    return NULL;
+  if (bad) {
+    char tn[WHY] = "";
+    dl_type_print(t, tn, sizeof tn);
+    snprintf(why, size, "%s for a %s", bad, tn);
   }
-  if (!dl_type_equal(a->type, t)) {
-    char an[WHY] = "";
-    dl_type_print(a->type, an, sizeof an);
-    snprintf(why, size, "the value of a %s alloc for a %s", an, tn);
-  }
-  *avalue = dl_alloc_mem(a);
   return NULL;
 }
 

@@ -26,6 +26,11 @@ static void print_type(const dl_alloc *a, char *buf, size_t size) {
   dl_type_print(a->type, buf, size);
 }
 
+static const char *tname(const dl_alloc *a, char buf[WHY]) {
+  print_type(a, buf, WHY);
+  return buf;
+}
+
 /* The alloc behind `self` and, for the pointer methods, the check that it
    holds a pointer (else *result says so). */
 static wp_error *self_alloc(const dl_state *st, wp_host_call *call, const wp_value *const *args,
@@ -114,13 +119,13 @@ static wp_error *a_write(wp_host_call *call, const wp_value *const *args, size_t
   const wp_value *v = dl_arg(args, nargs, 1, WP_TYPE_VARIANT);
   const char *c = v ? wp_value_get_case(v) : NULL;
   if (!c) return dl_shape("alloc.write-primitive", "value");
-  char t[WHY];
-  print_type(a, t, sizeof t);
+  char t[WHY]; /* the alloc's type, printed only for a refusal */
   if (a->b->readonly)
     return dl_fail(result, "alloc.write-primitive: this memory is native code's, read-only to "
                            "plugins");
   if (a->type->is_struct && strcmp(c, "value") != 0)
-    return dl_fail(result, "alloc.write-primitive: the alloc holds a %s: select a field first", t);
+    return dl_fail(result, "alloc.write-primitive: the alloc holds a %s: select a field first",
+                   tname(a, t));
   if (strcmp(c, "primitive") == 0) {
     char why[WHY];
     const wp_value *pl = wp_value_get_payload(v);
@@ -130,7 +135,8 @@ static wp_error *a_write(wp_host_call *call, const wp_value *const *args, size_t
     return dl_ok_unit(result);
   }
   if (strcmp(c, "null") == 0) {
-    if (!is_pointer(a)) return dl_fail(result, "alloc.write-primitive: null into a %s", t);
+    if (!is_pointer(a))
+      return dl_fail(result, "alloc.write-primitive: null into a %s", tname(a, t));
     return store_pointer(a, NULL, NULL, 0, result);
   }
   void *obj;
@@ -141,13 +147,14 @@ static wp_error *a_write(wp_host_call *call, const wp_value *const *args, size_t
   if ((err = dl_handle(call, one, 1, 0, st->alloc, "alloc.write-primitive", &obj))) return err;
   dl_alloc *src = obj;
   if (strcmp(c, "address") == 0) {
-    if (!is_pointer(a)) return dl_fail(result, "alloc.write-primitive: an address into a %s", t);
+    if (!is_pointer(a))
+      return dl_fail(result, "alloc.write-primitive: an address into a %s", tname(a, t));
     return store_pointer(a, src->b, dl_alloc_mem(src), src->b->size - src->off, result);
   }
   if (!dl_type_equal(a->type, src->type)) {
     char s[WHY];
     print_type(src, s, sizeof s);
-    return dl_fail(result, "alloc.write-primitive: the value of a %s into a %s", s, t);
+    return dl_fail(result, "alloc.write-primitive: the value of a %s into a %s", s, tname(a, t));
   }
   if (is_pointer(a)) {
     const uint8_t *ptr;
