@@ -437,6 +437,7 @@ static void test_open_grants(void **state) {
   wp_value *args[] = {wp_value_new_none(), wp_value_new_flags((const char *[]){"lazy", "now"}, 2)};
   assert_err_has(call(&g, "open", args, 2), "flags lazy and now together", NULL);
   assert_err_has(open_lib(&g, "libz.so.1", "now"), "library 'libz.so.1' is not granted", NULL);
+  assert_err_has(open_lib(&g, NULL, "global"), "the global flag is not for the main program", NULL);
   assert_hello(&g);
   guest_free(&g);
 }

@@ -119,11 +119,14 @@ static wp_error *l_open(wp_host_call *call, const wp_value *const *args, size_t 
     return dl_fail(result, "library.open: '%.200s': flags lazy and now together", shown);
   if (global && local)
     return dl_fail(result, "library.open: '%.200s': flags global and local together", shown);
+  if (global && !name)
+    return dl_fail(result, "library.open: the global flag is not for the main program, whose "
+                           "symbols are global already");
   if (global && !lg->global)
     return dl_fail(result,
                    "library.open: '%.200s': the global flag is not granted (set \"global\": true "
                    "in capabilities.dl.libraries.%.200s)",
-                   shown, name ? name : "");
+                   name, name);
   int mode = (lazy ? RTLD_LAZY : RTLD_NOW) | (global ? RTLD_GLOBAL : RTLD_LOCAL);
   void *h = dlopen(name, mode);
   if (!h) {
