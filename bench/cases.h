@@ -8,6 +8,7 @@
  *   cases_proxywasm.c  a Proxy-Wasm filter's cost per HTTP stream (Rust and Go SDKs)
  *   cases_keyvalue.c   keyvalue get/set from a component, beside C on each backend
  *   cases_httpout.c    a GET through the outbound HTTP capability, beside libcurl
+ *   cases_dl.c         zlib's crc32 through wasi:dl from a component, beside C
  *
  * Each topic measures its rows with the harness (harness.h) and then states
  * their baselines and targets. A new row goes into its topic's file, next to
@@ -70,5 +71,9 @@ wp_error *bench_keyvalue(bench_env *env);
 /* A GET from a core plugin through the outbound HTTP capability, beside the
    same GET made with libcurl; needs tests/httpout's guest (cases_httpout.c). */
 wp_error *bench_httpout(bench_env *env);
+
+/* zlib's crc32 over 32 B from a component through wasi:dl (libffi), beside
+   the same crc32 called from C; needs tests/dl's guest (cases_dl.c). */
+wp_error *bench_dl(bench_env *env);
 
 #endif

@@ -29,6 +29,7 @@ int main(int argc, char **argv) {
   if (!err && WP_BENCH_GUESTS && WP_BENCH_FILTERS) err = bench_proxywasm(&env);
   if (!err && WP_BENCH_GUESTS) err = bench_keyvalue(&env);
   if (!err && WP_BENCH_GUESTS) err = bench_httpout(&env);
+  if (!err && WP_BENCH_GUESTS) err = bench_dl(&env);
   bench_teardown(&env);
   bench_free_all_temp_dirs();
   if (!err) {

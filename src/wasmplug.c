@@ -14,6 +14,7 @@
 #include "engine/engine.h"
 #include "host/config/config.h"
 #include "host/crypto/crypto.h"
+#include "host/dl/dl.h"
 #include "host/http/http.h"
 #include "host/keyvalue/keyvalue.h"
 #include "host/logging/logging.h"
@@ -34,8 +35,13 @@ static const wp_engine_hooks hooks = {
 /* The capabilities every engine offers (src/host/<name>/, on the public API
    only), each denied until a plugin's manifest grants it (capability.h). */
 static wp_error *(*const capabilities[])(wp_engine *) = {
-    wp_host_config_install, wp_host_logging_install,  wp_host_http_install,
-    wp_host_crypto_install, wp_host_keyvalue_install, NULL,
+    wp_host_config_install,
+    wp_host_logging_install,
+    wp_host_http_install,
+    wp_host_crypto_install,
+    wp_host_keyvalue_install,
+    wp_host_dl_install,
+    NULL,
 };
 
 wp_error *wp_engine_new(const wp_engine_config *cfg, wp_engine **out) {

@@ -25,10 +25,10 @@
  * allow, with an error that names the missing grant.
  *
  * wp_engine_new registers the built-in capabilities (keyvalue, http,
- * crypto, logging; wasi:config/store answers from the manifest's config and
- * needs no section): see their headers, wasmplug/keyvalue.h,
- * wasmplug/outbound_http.h, wasmplug/crypto.h, wasmplug/logging.h and
- * wasmplug/config_store.h. An embedder can add its own
+ * crypto, logging, dl; wasi:config/store answers from the manifest's config
+ * and needs no section): see their headers, wasmplug/keyvalue.h,
+ * wasmplug/outbound_http.h, wasmplug/crypto.h, wasmplug/logging.h,
+ * wasmplug/dl.h and wasmplug/config_store.h. An embedder can add its own
  * the same way.
  */
 #ifndef WASMPLUG_CAPABILITY_H
