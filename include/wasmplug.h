@@ -79,6 +79,7 @@
 #include "wasmplug/wit.h"
 #include "wasmplug/value.h"
 #include "wasmplug/component.h"
+#include "wasmplug/compose.h"
 #include "wasmplug/http.h"
 #include "wasmplug/capability.h"
 #include "wasmplug/keyvalue.h"
