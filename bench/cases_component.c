@@ -151,6 +151,7 @@ static wp_error *measure_compose(bench_env *env) {
   if (!err) err = wp_compose(main, mlen, plugs, 1, &composed, &clen);
   if (!err) err = wp_plugin_load_bytes(env->engine, "kv-composed", composed, clen, NULL, &pc);
   if (!err) err = wp_manifest_set_link(m, "wasi:keyvalue/store@0.2.0-draft", KV_MEMORY);
+  if (!err) err = wp_manifest_set_link(m, "example:compose/debug", KV_MEMORY);
   if (!err) err = wp_plugin_load(env->engine, KV_TEST, m, &pl);
   if (!err) err = wp_plugin_find_func(pc, "run", &c.fn);
   if (!err) err = wp_plugin_find_func(pl, "run", &l.fn);

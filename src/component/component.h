@@ -47,10 +47,16 @@ struct wp_component {
   wasmtime_component_resource_type_t **res_types;
   char **res_names;
   size_t nres;
-  /* The manifest's "link": plug i serves the import of interface links[i]
-     (link.c), instantiated into slot i of each store's link state. */
+  /* The manifest's "link" (link.c): the import of interface links[i] is
+     served by plugs[link_slot[i]]; plug j is instantiated into slot j of each
+     store's link state. Links naming the same file share one plug (one
+     instance serves all its interfaces). links[] is borrowed from the
+     manifest. */
   wp_plugin **plugs;
-  const char **links; /* borrowed from the manifest */
+  char **plug_paths; /* the plugs' files, resolved (realpath) */
+  size_t nplugs;
+  const char **links;
+  size_t *link_slot;
   size_t nlinks;
 };
 

@@ -6,6 +6,7 @@
  * (wasmplug_link.h); this file loads the plugs, checks that they fit, and
  * instantiates them before the plugin.
  */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,7 @@ bool wp_component_is_linked(const struct wp_component *c, const char *iface) {
   return false;
 }
 
-/* Loads plug i: its bytes (to compare WIT) and the plugin. */
+/* Reads a plug's bytes (to compare WIT) and, when `plug` is not NULL, loads it. */
 static wp_error *load_plug(wp_plugin *p, const char *iface, const char *path, uint8_t **bytes,
                            size_t *len, wp_plugin **plug) {
   uint64_t size = 0;
@@ -35,6 +36,7 @@ static wp_error *load_plug(wp_plugin *p, const char *iface, const char *path, ui
                         WP_PLUGIN_FMT ": cannot read the plug '%s' linked for '%s': %s; fix the "
                                       "path in the manifest's \"link\"",
                         p->name, path, iface, strerror(e));
+  if (!plug) return NULL; /* loaded already: the bytes are for check_fit */
   wp_error *err = wp_plugin_load_bytes(p->engine, path, *bytes, *len, NULL, plug);
   if (err) {
     wp_error *outer = wp_error_new(
@@ -67,13 +69,39 @@ static wp_error *check_fit(wp_plugin *p, const uint8_t *main, size_t len, const 
   return err;
 }
 
+/* The plug loaded from `path`, loading it on first use: its slot in *slot.
+   Without the file, load_plug says so before realpath's failure matters. */
+static wp_error *plug_for(wp_plugin *p, const char *iface, const char *path, uint8_t **bytes,
+                          size_t *len, size_t *slot) {
+  struct wp_component *c = wp_comp(p);
+  /* The same file under another spelling ("./kv.wasm") is the same plug. */
+  char *real = realpath(path, NULL);
+  for (*slot = 0; real && *slot < c->nplugs; (*slot)++)
+    if (strcmp(c->plug_paths[*slot], real) == 0) break;
+  wp_plugin *plug = NULL;
+  bool known = real && *slot < c->nplugs;
+  wp_error *err = load_plug(p, iface, path, bytes, len, known ? NULL : &plug);
+  if (plug && real) {
+    c->plug_paths[c->nplugs] = real;
+    c->plugs[c->nplugs++] = plug; /* freed with the component, even after an error */
+    real = NULL;
+  } else if (plug) {
+    wp_plugin_free(plug); /* realpath failed: out of memory, or the file went */
+    if (!err) err = wp_error_no_memory();
+  }
+  free(real);
+  return err;
+}
+
 wp_error *wp_component_link_plugs(wp_plugin *p, const uint8_t *main, size_t len, bool *linked) {
   struct wp_component *c = wp_comp(p);
   size_t n = wp_manifest_link_count(p->manifest);
   if (!n) return NULL;
   c->plugs = calloc(n, sizeof *c->plugs);
+  c->plug_paths = calloc(n, sizeof *c->plug_paths);
   c->links = calloc(n, sizeof *c->links);
-  if (!c->plugs || !c->links) return wp_error_no_memory();
+  c->link_slot = calloc(n, sizeof *c->link_slot);
+  if (!c->plugs || !c->plug_paths || !c->links || !c->link_slot) return wp_error_no_memory();
   for (size_t i = 0; i < n; i++) {
     const char *iface, *path;
     wp_manifest_link_at(p->manifest, i, &iface, &path);
@@ -88,19 +116,17 @@ wp_error *wp_component_link_plugs(wp_plugin *p, const uint8_t *main, size_t len,
                                         "exact, with the version)",
                           p->name, iface);
     uint8_t *bytes = NULL;
-    size_t blen = 0;
-    wp_error *err = load_plug(p, iface, path, &bytes, &blen, &c->plugs[c->nlinks]);
-    if (!err) {
-      c->links[c->nlinks++] = iface;
-      err = check_fit(p, main, len, bytes, blen, iface, path);
-    } else if (c->plugs[c->nlinks]) {
-      c->nlinks++; /* freed with the component */
-    }
+    size_t blen = 0, slot = 0;
+    wp_error *err = plug_for(p, iface, path, &bytes, &blen, &slot);
+    if (!err) err = check_fit(p, main, len, bytes, blen, iface, path);
     free(bytes);
     if (err) return err;
-    wp_plugin *plug = c->plugs[i];
+    c->links[i] = iface;
+    c->link_slot[i] = slot;
+    c->nlinks = i + 1;
+    wp_plugin *plug = c->plugs[slot];
     wasmtime_error_t *werr = wasmplug_component_link_plug(
-        c->linker, c->component, wp_comp(plug)->component, iface, i, link_state);
+        c->linker, c->component, wp_comp(plug)->component, iface, slot, link_state);
     if (werr)
       return wp_error_from_wasmtime(WP_ERR_LINK, werr,
                                     WP_PLUGIN_FMT ": cannot link '%s' to the plug '%s'", p->name,
@@ -114,7 +140,7 @@ wp_error *wp_component_link_plugs(wp_plugin *p, const uint8_t *main, size_t len,
 wp_error *wp_component_instantiate_plugs(wp_instance *inst) {
   const struct wp_component *c = wp_comp(inst->plugin);
   wp_component_free_link_state(inst);
-  for (size_t i = 0; i < c->nlinks; i++) {
+  for (size_t i = 0; i < c->nplugs; i++) {
     const struct wp_component *pc = wp_comp(c->plugs[i]);
     wasmtime_error_t *werr = wasmplug_link_instantiate(inst->ctx, link_state, i, pc->linker,
                                                        pc->component);

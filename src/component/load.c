@@ -465,8 +465,13 @@ void wp_component_free(struct wp_component *c) {
   }
   free(c->res_names);
   free(c->res_types);
-  for (size_t i = 0; i < c->nlinks; i++) wp_plugin_free(c->plugs[i]);
+  for (size_t i = 0; i < c->nplugs; i++) {
+    wp_plugin_free(c->plugs[i]);
+    free(c->plug_paths[i]);
+  }
   free(c->plugs);
+  free(c->plug_paths);
   free(c->links);
+  free(c->link_slot);
   free(c);
 }

@@ -14,11 +14,14 @@
 #define KV_MEMORY WP_PLUGINS "/kv-memory.wasm"
 #define KV_MISFIT WP_PLUGINS "/kv-misfit.wasm"
 #define IFACE "wasi:keyvalue/store@0.2.0-draft"
+#define DEBUG_IFACE "example:compose/debug"
 
 /* What kv-test's run says when the store behaves. */
-#define EXPECTED                                                                             \
-  "get b=two; exists a=true; delete a; exists a=false; get a=none; keys=b,c; reopened: get " \
-  "c=333;"
+/* "live" counts kv-memory's bucket resources: dropping the handle kv-test
+   holds must drop the plug's resource, composed or linked. */
+#define EXPECTED                                                                       \
+  "get b=two; exists a=true; delete a; exists a=false; get a=none; keys=b,c; live=1; " \
+  "live=0; reopened: get c=333; live=0;"
 
 static void *read_file(const char *path, size_t *len) {
   FILE *f = fopen(path, "rb");
@@ -65,6 +68,8 @@ static wp_error *compose_kv(const char *plug_path, void **out, size_t *out_len) 
 static wp_error *load_linked(wp_engine *e, const char *plug_path, wp_plugin **out) {
   wp_manifest *m = wp_manifest_new();
   wp_error *err = wp_manifest_set_link(m, IFACE, plug_path);
+  /* The same file twice: one plug instance serves both interfaces. */
+  if (!err) err = wp_manifest_set_link(m, DEBUG_IFACE, plug_path);
   if (!err) err = wp_plugin_load(e, KV_TEST, m, out);
   wp_manifest_free(m);
   return err;
@@ -106,7 +111,9 @@ WP_TEST(test_same_both_ways) {
   wp_plugin *composed = NULL, *linked = NULL;
   assert_ok(wp_plugin_load_bytes(e, "kv-composed", bytes, len, NULL, &composed));
   char json[1024];
-  snprintf(json, sizeof json, "{\"link\": {\"" IFACE "\": \"kv-memory.wasm\"}}");
+  snprintf(json, sizeof json,
+           "{\"link\": {\"" IFACE "\": \"kv-memory.wasm\", \"" DEBUG_IFACE
+           "\": \"./kv-memory.wasm\"}}");
   wp_manifest *m = NULL;
   assert_ok(wp_manifest_parse(json, strlen(json), WP_PLUGINS, &m));
   const char *iface = NULL, *path = NULL;

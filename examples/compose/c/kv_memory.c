@@ -30,6 +30,9 @@ struct exports_wasi_keyvalue_store_bucket_t {
 };
 
 static store *stores;
+static uint32_t live; /* bucket resources not yet dropped */
+
+uint32_t exports_example_compose_debug_live_buckets(void) { return live; }
 
 static bool same(const kv_memory_string_t *a, const kv_memory_string_t *b) {
   return a->len == b->len && (a->len == 0 || memcmp(a->ptr, b->ptr, a->len) == 0);
@@ -69,11 +72,13 @@ bool exports_wasi_keyvalue_store_open(kv_memory_string_t *identifier,
     return false;
   }
   b->s = s;
+  live++;
   *ret = exports_wasi_keyvalue_store_bucket_new(b);
   return true;
 }
 
 void exports_wasi_keyvalue_store_bucket_destructor(exports_wasi_keyvalue_store_bucket_t *rep) {
+  live--;
   free(rep);
 }
 

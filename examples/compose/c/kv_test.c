@@ -2,9 +2,10 @@
  * kv-test: imports wasi:keyvalue/store@0.2.0-draft and exercises it (world
  * example:compose/kv-test). `run` opens bucket "compose", sets three keys,
  * reads one back, checks existence, deletes one, lists the keys, opens the
- * bucket again to see the same data, and returns what it saw as one line;
- * composed with kv-memory or linked to it at load time it must say the
- * same (tests/compose).
+ * bucket again to see the same data, asks the store (example:compose/debug)
+ * how many buckets are alive before and after each drop, and returns what it
+ * saw as one line. Composed with kv-memory or linked to it at load time it
+ * must say the same (tests/compose).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +99,17 @@ static void list(out *o, wasi_keyvalue_store_borrow_bucket_t b) {
   puts_(o, "; ");
 }
 
+static void live(out *o) {
+  uint32_t n = example_compose_debug_live_buckets();
+  char digits[10];
+  size_t k = 0;
+  do digits[k++] = (char)('0' + n % 10);
+  while ((n /= 10) && k < sizeof digits);
+  puts_(o, "live=");
+  while (k) put(o, &digits[--k], 1);
+  puts_(o, "; ");
+}
+
 static bool open_bucket(out *o, wasi_keyvalue_store_own_bucket_t *bucket) {
   kv_test_string_t id;
   wasi_keyvalue_store_error_t err;
@@ -128,11 +140,14 @@ void exports_kv_test_run(kv_test_string_t *ret) {
     exists(&o, b, "a");
     get(&o, b, "a");
     list(&o, b);
+    live(&o);
     wasi_keyvalue_store_bucket_drop_own(own);
+    live(&o);
     if (open_bucket(&o, &own)) {
       puts_(&o, "reopened: ");
       get(&o, wasi_keyvalue_store_borrow_bucket(own), "c");
       wasi_keyvalue_store_bucket_drop_own(own);
+      live(&o);
     }
   }
   while (o.len && o.buf[o.len - 1] == ' ') o.len--;
