@@ -26,9 +26,9 @@ bool wp_component_is_linked(const struct wp_component *c, const char *iface) {
   return false;
 }
 
-/* Reads a plug's bytes (to compare WIT) and, when `plug` is not NULL, loads it. */
-static wp_error *load_plug(wp_plugin *p, const char *iface, const char *path, uint8_t **bytes,
-                           size_t *len, wp_plugin **plug) {
+/* A plug's bytes, to compare its WIT before it is loaded. */
+static wp_error *read_plug(wp_plugin *p, const char *iface, const char *path, uint8_t **bytes,
+                           size_t *len) {
   uint64_t size = 0;
   int e = wp_file_read(path, p->max_module_size, bytes, len, &size);
   if (e)
@@ -36,8 +36,13 @@ static wp_error *load_plug(wp_plugin *p, const char *iface, const char *path, ui
                         WP_PLUGIN_FMT ": cannot read the plug '%s' linked for '%s': %s; fix the "
                                       "path in the manifest's \"link\"",
                         p->name, path, iface, strerror(e));
-  if (!plug) return NULL; /* loaded already: the bytes are for check_fit */
-  wp_error *err = wp_plugin_load_bytes(p->engine, path, *bytes, *len, NULL, plug);
+  return NULL;
+}
+
+/* Loads a plug from its bytes. */
+static wp_error *load_plug(wp_plugin *p, const char *iface, const char *path, const uint8_t *bytes,
+                           size_t len, wp_plugin **plug) {
+  wp_error *err = wp_plugin_load_bytes(p->engine, path, bytes, len, NULL, plug);
   if (err) {
     wp_error *outer = wp_error_new(
         wp_error_get_kind(err), WP_PLUGIN_FMT ": the plug '%s' linked for '%s' does not load: %s",
@@ -69,27 +74,27 @@ static wp_error *check_fit(wp_plugin *p, const uint8_t *main, size_t len, const 
   return err;
 }
 
-/* The plug loaded from `path`, loading it on first use: its slot in *slot.
-   Without the file, load_plug says so before realpath's failure matters. */
-static wp_error *plug_for(wp_plugin *p, const char *iface, const char *path, uint8_t **bytes,
-                          size_t *len, size_t *slot) {
+/* The plug of file `path` (bytes read), loaded on first use: its slot in
+ *slot. The same file under another spelling ("./kv.wasm") is the same plug. */
+static wp_error *plug_for(wp_plugin *p, const char *iface, const char *path, const uint8_t *bytes,
+                          size_t len, size_t *slot) {
   struct wp_component *c = wp_comp(p);
-  /* The same file under another spelling ("./kv.wasm") is the same plug. */
   char *real = realpath(path, NULL);
-  for (*slot = 0; real && *slot < c->nplugs; (*slot)++)
+  if (!real) return wp_error_no_memory(); /* it was just read: only ENOMEM is left */
+  for (*slot = 0; *slot < c->nplugs; (*slot)++)
     if (strcmp(c->plug_paths[*slot], real) == 0) break;
+  if (*slot < c->nplugs) {
+    free(real);
+    return NULL;
+  }
   wp_plugin *plug = NULL;
-  bool known = real && *slot < c->nplugs;
-  wp_error *err = load_plug(p, iface, path, bytes, len, known ? NULL : &plug);
-  if (plug && real) {
+  wp_error *err = load_plug(p, iface, path, bytes, len, &plug);
+  if (plug) {
     c->plug_paths[c->nplugs] = real;
     c->plugs[c->nplugs++] = plug; /* freed with the component, even after an error */
-    real = NULL;
-  } else if (plug) {
-    wp_plugin_free(plug); /* realpath failed: out of memory, or the file went */
-    if (!err) err = wp_error_no_memory();
+  } else {
+    free(real);
   }
-  free(real);
   return err;
 }
 
@@ -117,8 +122,9 @@ wp_error *wp_component_link_plugs(wp_plugin *p, const uint8_t *main, size_t len,
                           p->name, iface);
     uint8_t *bytes = NULL;
     size_t blen = 0, slot = 0;
-    wp_error *err = plug_for(p, iface, path, &bytes, &blen, &slot);
+    wp_error *err = read_plug(p, iface, path, &bytes, &blen);
     if (!err) err = check_fit(p, main, len, bytes, blen, iface, path);
+    if (!err) err = plug_for(p, iface, path, bytes, blen, &slot);
     free(bytes);
     if (err) return err;
     c->links[i] = iface;

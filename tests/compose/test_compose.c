@@ -217,13 +217,43 @@ WP_TEST(test_bad_links) {
   wp_engine_free(e);
 }
 
+/* A function passing a resource of another interface cannot cross a link;
+   composition carries it. */
+WP_TEST(test_uncarried) {
+  wp_engine *e = test_engine();
+  wp_plugin *p = NULL;
+  wp_manifest *m = wp_manifest_new();
+  assert_ok(wp_manifest_set_link(m, "example:uncarried/uses", WP_PLUGINS "/uncarried-plug.wasm"));
+  assert_error(wp_plugin_load(e, WP_PLUGINS "/uncarried-main.wasm", m, &p), WP_ERR_LINK,
+               "function 'make' passes resource 'blob' of another interface, which a load-time "
+               "link cannot carry (compose the components instead");
+  assert_null(p);
+  wp_manifest_free(m);
+  wp_engine_free(e);
+  /* Composed, the resource stays one import both components share. */
+  size_t mlen, plen, clen = 0;
+  void *main = read_file(WP_PLUGINS "/uncarried-main.wasm", &mlen);
+  void *plug = read_file(WP_PLUGINS "/uncarried-plug.wasm", &plen);
+  wp_plug plugs[] = {{.name = "uncarried-plug.wasm", .bytes = plug, .len = plen}};
+  void *composed = NULL;
+  char *wit = NULL;
+  assert_ok(wp_compose(main, mlen, plugs, 1, &composed, &clen));
+  assert_ok(wp_component_wit(composed, clen, &wit));
+  assert_non_null(strstr(wit, "import example:uncarried/blobs;"));
+  assert_null(strstr(wit, "example:uncarried/uses"));
+  wp_free(wit);
+  wp_free(composed);
+  free(main);
+  free(plug);
+}
+
 int main(void) {
   wp_test_save_wasm_signals();
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_composed),       cmocka_unit_test(test_linked),
       cmocka_unit_test(test_same_both_ways), cmocka_unit_test(test_misfit_composed),
       cmocka_unit_test(test_misfit_linked),  cmocka_unit_test(test_plug_serves_nothing),
-      cmocka_unit_test(test_bad_links),
+      cmocka_unit_test(test_bad_links),      cmocka_unit_test(test_uncarried),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -74,7 +74,12 @@ impl World {
         let opt = |t: &Option<Type>| t.as_ref().and_then(|t| self.uncarried(t, own));
         match &def.kind {
             TypeDefKind::Handle(wit_parser::Handle::Own(r) | wit_parser::Handle::Borrow(r)) => {
-                let rd = &self.resolve.types[*r];
+                // `use other.{res}` makes an alias in this interface: the
+                // resource's owner is where the alias chain ends.
+                let mut rd = &self.resolve.types[*r];
+                while let TypeDefKind::Type(Type::Id(next)) = rd.kind {
+                    rd = &self.resolve.types[next];
+                }
                 match rd.owner {
                     wit_parser::TypeOwner::Interface(i) if i == own => None,
                     _ => Some(format!(
