@@ -7,6 +7,7 @@
  */
 #include "plugin/manifest.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -542,15 +543,26 @@ wp_error *wp_manifest_set_config(wp_manifest *m, const char *key, const char *va
   return kv_set(wp_manifest_config_list(m), key, value) ? NULL : wp_manifest_no_memory();
 }
 
+/* namespace:package/interface[@version]: WIT names and a semver, nothing
+   that needs quoting when messages show it. */
+static bool iface_name_valid(const char *s) {
+  if (!strchr(s, ':') || !strchr(s, '/')) return false;
+  for (; *s; s++)
+    if (!isalnum((unsigned char)*s) && !strchr(":/@.+-_", *s)) return false;
+  return true;
+}
+
 wp_error *wp_manifest_set_link(wp_manifest *m, const char *iface, const char *plug_path) {
+  wp_quoted q;
+
   if (!m || !iface || !plug_path || !*iface || !*plug_path)
     return wp_manifest_fail("manifest", "wp_manifest_set_link needs a manifest, an interface "
                                         "name and the path of the plug component");
-  if (!strchr(iface, ':') || !strchr(iface, '/'))
+  if (!iface_name_valid(iface))
     return wp_manifest_fail("manifest",
-                            "link: '%s' is not an interface name (namespace:package/interface, "
+                            "link: %s is not an interface name (namespace:package/interface, "
                             "e.g. \"wasi:keyvalue/store@0.2.0-draft\")",
-                            iface);
+                            wp_manifest_quote_str(&q, iface));
   return kv_set(wp_manifest_links_list(m), iface, plug_path) ? NULL : wp_manifest_no_memory();
 }
 
