@@ -61,9 +61,22 @@ static wp_error *load_plug(wp_plugin *p, const char *iface, const char *path, co
 /* Whether the plug's export of `iface` fits what the plugin imports. */
 static wp_error *check_fit(wp_plugin *p, const uint8_t *main, size_t len, const uint8_t *plug,
                            size_t plug_len, const char *iface, const char *path) {
-  if (!wp_is_component_binary(main, len)) return NULL; /* text: Wasmtime checks at link time */
+  /* The plugin's bytes are binary by now (plugin.c converts text); a plug
+     in the text format is converted here, and one that is not valid text is
+     left for its load to report. */
+  wasm_byte_vec_t text = {0, NULL};
+  if (!wp_is_component_binary(plug, plug_len)) {
+    wasmtime_error_t *werr = wasmtime_wat2wasm((const char *)plug, plug_len, &text);
+    if (werr) {
+      wasmtime_error_delete(werr);
+      return NULL;
+    }
+    plug = (const uint8_t *)text.data;
+    plug_len = text.size;
+  }
   char *why = NULL;
   int rc = wasmplug_component_fit(main, len, plug, plug_len, iface, &why);
+  wasm_byte_vec_delete(&text);
   wp_error *err = NULL;
   if (rc != 0)
     err = wp_error_new(WP_ERR_LINK,

@@ -12,6 +12,8 @@ wasmplug_c_component(uncarried-main WIT compose/wit WORLD uncarried-main
 wasmplug_c_component(uncarried-plug WIT compose/wit WORLD uncarried-plug
   SOURCES compose/uncarried_plug.c)
 wasmplug_test(test_compose compose/test_compose.c)
+target_compile_definitions(test_compose PRIVATE
+  WP_COMPOSE_FIXTURES="${CMAKE_CURRENT_SOURCE_DIR}/compose/fixtures")
 add_dependencies(test_compose plugin-kv-test plugin-kv-memory plugin-kv-misfit
   plugin-uncarried-main plugin-uncarried-plug)
 add_test(NAME test_cli_compose

@@ -6,10 +6,14 @@
  * a plug that does not fit (kv-misfit: bucket.get returns a string) fails
  * both ways naming the function and both types.
  */
+#include <time.h>
 #include <unistd.h>
 
 #include "helpers.h"
 
+#ifndef WP_COMPOSE_FIXTURES
+#error "WP_COMPOSE_FIXTURES must name tests/compose/fixtures"
+#endif
 #define KV_TEST WP_PLUGINS "/kv-test.wasm"
 #define KV_MEMORY WP_PLUGINS "/kv-memory.wasm"
 #define KV_MISFIT WP_PLUGINS "/kv-misfit.wasm"
@@ -247,6 +251,34 @@ WP_TEST(test_uncarried) {
   free(plug);
 }
 
+/* The plug runs in the plugin's store: the plugin's timeout ends a call that
+   spins in the plug, and the next call (after the reset) gets it again. Both
+   components are text, so the fit is checked on the converted plug. */
+WP_TEST(test_linked_timeout) {
+  wp_engine *e = test_engine();
+  wp_manifest *m = wp_manifest_new();
+  assert_ok(wp_manifest_set_link(m, "example:spin/spin", WP_COMPOSE_FIXTURES "/spin-plug.wat"));
+  wp_manifest_set_timeout_ms(m, 200);
+  wp_plugin *p = NULL;
+  assert_ok(wp_plugin_load(e, WP_COMPOSE_FIXTURES "/spin-main.wat", m, &p));
+  wp_manifest_free(m);
+  wp_instance *inst = NULL;
+  assert_ok(wp_instance_new(p, &inst));
+  for (int i = 0; i < 2; i++) {
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    wp_value *out = NULL;
+    assert_error(wp_instance_invoke(inst, "run", NULL, 0, &out), WP_ERR_TIMEOUT, "200 ms");
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    assert_true(ms < 2000);
+    assert_ok(wp_instance_reset(inst));
+  }
+  wp_instance_free(inst);
+  wp_plugin_free(p);
+  wp_engine_free(e);
+}
+
 int main(void) {
   wp_test_save_wasm_signals();
   const struct CMUnitTest tests[] = {
@@ -254,6 +286,7 @@ int main(void) {
       cmocka_unit_test(test_same_both_ways), cmocka_unit_test(test_misfit_composed),
       cmocka_unit_test(test_misfit_linked),  cmocka_unit_test(test_plug_serves_nothing),
       cmocka_unit_test(test_bad_links),      cmocka_unit_test(test_uncarried),
+      cmocka_unit_test(test_linked_timeout),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
