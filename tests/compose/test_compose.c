@@ -251,6 +251,45 @@ WP_TEST(test_uncarried) {
   free(plug);
 }
 
+/* Resources every way through a link, and composed: made by the plug, lent
+   to it, given to it, dropped by the plugin; the plug's live count follows. */
+static void check_owned(wp_plugin *p) {
+  wp_instance *inst = NULL;
+  assert_ok(wp_instance_new(p, &inst));
+  wp_value *out = NULL;
+  assert_ok(wp_instance_invoke(inst, "run", NULL, 0, &out));
+  char *wave = wp_value_to_wave(out);
+  /* get, live, consume, live after the plug dropped it, live after ours */
+  assert_string_equal(wave, "[5, 1, 5, 0, 0]");
+  wp_free(wave);
+  wp_value_free(out);
+  wp_instance_free(inst);
+}
+
+WP_TEST(test_owned_resources) {
+  wp_engine *e = test_engine();
+  wp_manifest *m = wp_manifest_new();
+  assert_ok(wp_manifest_set_link(m, "example:owned/counters", WP_PLUGINS "/owned-plug.wasm"));
+  wp_plugin *p = NULL;
+  assert_ok(wp_plugin_load(e, WP_PLUGINS "/owned-main.wasm", m, &p));
+  wp_manifest_free(m);
+  check_owned(p);
+  wp_plugin_free(p);
+  size_t mlen, plen, clen = 0;
+  void *main = read_file(WP_PLUGINS "/owned-main.wasm", &mlen);
+  void *plug = read_file(WP_PLUGINS "/owned-plug.wasm", &plen);
+  wp_plug plugs[] = {{.name = "owned-plug.wasm", .bytes = plug, .len = plen}};
+  void *composed = NULL;
+  assert_ok(wp_compose(main, mlen, plugs, 1, &composed, &clen));
+  assert_ok(wp_plugin_load_bytes(e, "owned-composed", composed, clen, NULL, &p));
+  check_owned(p);
+  wp_plugin_free(p);
+  wp_free(composed);
+  free(main);
+  free(plug);
+  wp_engine_free(e);
+}
+
 /* The plug runs in the plugin's store: the plugin's timeout ends a call that
    spins in the plug, and the next call (after the reset) gets it again. Both
    components are text, so the fit is checked on the converted plug. */
@@ -286,7 +325,7 @@ int main(void) {
       cmocka_unit_test(test_same_both_ways), cmocka_unit_test(test_misfit_composed),
       cmocka_unit_test(test_misfit_linked),  cmocka_unit_test(test_plug_serves_nothing),
       cmocka_unit_test(test_bad_links),      cmocka_unit_test(test_uncarried),
-      cmocka_unit_test(test_linked_timeout),
+      cmocka_unit_test(test_linked_timeout), cmocka_unit_test(test_owned_resources),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
