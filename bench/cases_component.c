@@ -6,12 +6,15 @@
  */
 #include <cjson/cJSON.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "cases.h"
 #include "harness.h"
 
 #define TYPES_PLUGIN WP_BENCH_PLUGINS "/types-c-component.wasm"
+#define KV_TEST WP_BENCH_PLUGINS "/kv-test.wasm"
+#define KV_MEMORY WP_BENCH_PLUGINS "/kv-memory.wasm"
 
 typedef struct comp_ctx {
   wp_instance *inst;
@@ -117,6 +120,61 @@ static wp_error *measure_components(bench_env *env, const char *harness) {
   return err;
 }
 
+static wp_error *read_all(const char *path, void **out, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return wp_error_new(WP_ERR_IO, "bench: cannot open %s", path);
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  *out = n > 0 ? malloc((size_t)n) : NULL;
+  bool ok = *out && fread(*out, 1, (size_t)n, f) == (size_t)n;
+  fclose(f);
+  *len = ok ? (size_t)n : 0;
+  return ok ? NULL : wp_error_new(WP_ERR_IO, "bench: cannot read %s", path);
+}
+
+/*
+ * The RFC's keyvalue test case (docs/compose.md), kv-test's `run` (a dozen
+ * keyvalue operations): through a load-time link (each operation forwarded
+ * by the host to kv-memory's instance, handles mapped) beside the composed
+ * component (the same calls inside one component), in one group.
+ */
+static wp_error *measure_compose(bench_env *env) {
+  void *main = NULL, *plug = NULL, *composed = NULL;
+  size_t mlen = 0, plen = 0, clen = 0;
+  wp_plugin *pc = NULL, *pl = NULL;
+  comp_ctx c = {0}, l = {0};
+  wp_manifest *m = wp_manifest_new();
+  wp_error *err = read_all(KV_TEST, &main, &mlen);
+  if (!err) err = read_all(KV_MEMORY, &plug, &plen);
+  wp_plug plugs[] = {{.name = "kv-memory.wasm", .bytes = plug, .len = plen}};
+  if (!err) err = wp_compose(main, mlen, plugs, 1, &composed, &clen);
+  if (!err) err = wp_plugin_load_bytes(env->engine, "kv-composed", composed, clen, NULL, &pc);
+  if (!err) err = wp_manifest_set_link(m, "wasi:keyvalue/store@0.2.0-draft", KV_MEMORY);
+  if (!err) err = wp_manifest_set_link(m, "example:compose/debug", KV_MEMORY);
+  if (!err) err = wp_plugin_load(env->engine, KV_TEST, m, &pl);
+  if (!err) err = wp_plugin_find_func(pc, "run", &c.fn);
+  if (!err) err = wp_plugin_find_func(pl, "run", &l.fn);
+  if (!err) err = wp_instance_new(pc, &c.inst);
+  if (!err) err = wp_instance_new(pl, &l.inst);
+  bench_case cases[] = {
+      {"compose_kv_run_composed", "us/call", 1e3, bench_batch(5000), bench_reps(11), 1, NULL,
+       run_comp, NULL, &c},
+      {"compose_kv_run_linked", "us/call", 1e3, bench_batch(5000), bench_reps(11), 1, NULL,
+       run_comp, NULL, &l},
+  };
+  if (!err) err = bench_measure_group(cases, COUNT(cases));
+  wp_instance_free(c.inst);
+  wp_instance_free(l.inst);
+  wp_plugin_free(pc);
+  wp_plugin_free(pl);
+  wp_manifest_free(m);
+  wp_free(composed);
+  free(main);
+  free(plug);
+  return err;
+}
+
 wp_error *bench_components(bench_env *env, const char *rust_harness) {
   if (access(TYPES_PLUGIN, R_OK) != 0) {
     fprintf(stderr, "  component rows skipped: %s was not built\n", TYPES_PLUGIN);
@@ -126,5 +184,9 @@ wp_error *bench_components(bench_env *env, const char *rust_harness) {
   bench_judge("component_nop", "component_nop_rust_typed", TARGET_NONE, 0);
   bench_judge("component_echo_32B", "component_echo_32B_rust_typed", TARGET_RATIO, 2);
   bench_judge("component_pooled_fresh", NULL, TARGET_MEDIAN, 30);
+  if (!err && access(KV_TEST, R_OK) == 0 && access(KV_MEMORY, R_OK) == 0) {
+    err = measure_compose(env);
+    bench_judge("compose_kv_run_linked", "compose_kv_run_composed", TARGET_RATIO, 10);
+  }
   return err;
 }

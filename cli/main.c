@@ -13,6 +13,7 @@ static const char usage[] =
     "  call PLUGIN EXPORT [ARGS...]   call an export (numbers or bytes)\n"
     "  run PLUGIN [ARGS...]           run a WASI command's _start\n"
     "  inspect PLUGIN                 show a plugin's imports, exports, memories\n"
+    "  compose MAIN --plug P -o OUT   plug components into a component's imports\n"
     "  serve PLUGIN.wasm|SERVER.json  serve HTTP with WebAssembly handlers\n"
     "  new TEMPLATE NAME              make a plugin project (new --list: the templates)\n"
     "  tools path [NAME] | env        where the installed PDKs and guest tools are\n"
@@ -28,6 +29,7 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "call") == 0) return cmd_call(argc - 2, argv + 2);
   if (strcmp(cmd, "run") == 0) return cmd_run(argc - 2, argv + 2);
   if (strcmp(cmd, "inspect") == 0) return cmd_inspect(argc - 2, argv + 2);
+  if (strcmp(cmd, "compose") == 0) return cmd_compose(argc - 2, argv + 2);
   if (strcmp(cmd, "serve") == 0) return cmd_serve(argc - 2, argv + 2);
   if (strcmp(cmd, "new") == 0) return cmd_new(argc - 2, argv + 2);
   if (strcmp(cmd, "tools") == 0) return cmd_tools(argc - 2, argv + 2);

@@ -56,6 +56,7 @@
  *   wasmplug/wit.h        Component Model: WIT types
  *   wasmplug/value.h      Component Model: values (wp_value), WAVE
  *   wasmplug/component.h  Component Model: calls, host imports, resources
+ *   wasmplug/compose.h    Component Model: plugging components into imports (wp_compose)
  *   wasmplug/capability.h capabilities offered to plugins, granted by manifests
  *   wasmplug/keyvalue.h   the "keyvalue" capability: buckets in memory, SQLite or Redis
  *   wasmplug/outbound_http.h the "http" capability: outbound HTTP behind an allowlist
@@ -80,6 +81,7 @@
 #include "wasmplug/wit.h"
 #include "wasmplug/value.h"
 #include "wasmplug/component.h"
+#include "wasmplug/compose.h"
 #include "wasmplug/http.h"
 #include "wasmplug/capability.h"
 #include "wasmplug/keyvalue.h"

@@ -42,7 +42,8 @@ extern "C" {
  *     },
  *     "config": {"greeting": "Hello"},
  *     "imports": {"missing": "error" | "trap"},
- *     "capabilities": {"keyvalue": {...}, "http": {...}}
+ *     "capabilities": {"keyvalue": {...}, "http": {...}},
+ *     "link": {"wasi:keyvalue/store@0.2.0-draft": "kv-memory.wasm"}
  *   }
  *
  * Relative paths in a manifest file resolve against the file's directory.
@@ -75,6 +76,21 @@ typedef enum wp_stdio_mode {
  * to make the guest's write fail.
  */
 typedef int (*wp_output_fn)(void *user_data, wp_instance *inst, const uint8_t *data, size_t len);
+
+/**
+ * Load-time linking (components only, docs/compose.md): the plugin's import
+ * of interface `iface` ("wasi:keyvalue/store@0.2.0-draft") is served by the
+ * export of that interface of the plug component at `plug_path`, instantiated
+ * in the same store before the plugin each time the plugin is; the JSON form
+ * is "link": {IFACE: PATH}. The plug is loaded with the plugin (by
+ * wp_plugin_load*, with an empty manifest: no grants) and must fit: a missing
+ * or mistyped function fails the load with WP_ERR_LINK naming the interface,
+ * the function and both types. Setting the same interface again replaces it.
+ */
+wp_error *wp_manifest_set_link(wp_manifest *m, const char *iface, const char *plug_path);
+size_t wp_manifest_link_count(const wp_manifest *m);
+/** The i-th link (borrowed); false past the end. */
+bool wp_manifest_link_at(const wp_manifest *m, size_t i, const char **iface, const char **path);
 
 /** An empty manifest: everything denied, engine limits. */
 wp_manifest *wp_manifest_new(void);

@@ -16,6 +16,8 @@
 wp_error *wp_component_instantiate(wp_instance *inst) {
   wp_plugin *p = inst->plugin;
   wp_instantiation_begin(inst);
+  wp_error *perr = wp_component_instantiate_plugs(inst);
+  if (perr) return perr;
   wasmtime_error_t *werr = wasmtime_component_linker_instantiate(
       wp_comp(p)->linker, inst->ctx, wp_comp(p)->component, &wp_cinst(inst)->instance);
   if (werr) {

@@ -47,6 +47,17 @@ struct wp_component {
   wasmtime_component_resource_type_t **res_types;
   char **res_names;
   size_t nres;
+  /* The manifest's "link" (link.c): the import of interface links[i] is
+     served by plugs[link_slot[i]]; plug j is instantiated into slot j of each
+     store's link state. Links naming the same file share one plug (one
+     instance serves all its interfaces). links[] is borrowed from the
+     manifest. */
+  wp_plugin **plugs;
+  char **plug_paths; /* the plugs' files, resolved (realpath) */
+  size_t nplugs;
+  const char **links;
+  size_t *link_slot;
+  size_t nlinks;
 };
 
 /* The component behind a plugin of the component kind (wp_plugin.kind_data);
@@ -63,6 +74,7 @@ typedef struct wp_component_instance {
   wasmtime_component_func_t *funcs;   /* per export index, lazily (inst->resolved) */
   struct wp_host_object *objects;     /* host resource objects, by rep - 1 */
   uint32_t nobjects, objects_cap, free_object; /* free_object: head of free slots + 1, 0 none */
+  void *link_state; /* the plugs' instances and handles (link.c), per store */
 } wp_component_instance;
 
 static inline wp_component_instance *wp_cinst(const wp_instance *inst) { return inst->kind_data; }
@@ -78,6 +90,17 @@ wp_error *wp_component_instantiate(wp_instance *inst);
    list<u8> or string (call.c; plugin/kind.h's is_bytes_func, call_bytes). */
 bool wp_component_is_bytes_func(const wp_plugin *p, size_t id);
 wp_error *wp_component_call_bytes(wp_instance *inst, wp_func_id id, const void *input, size_t len);
+
+/* Load-time links (link.c): loads the plugs the manifest's "link" names,
+   checks that they fit `main` (its bytes), and defines their interfaces in
+   the plugin's linker; marks those imports in `linked` (per import). */
+wp_error *wp_component_link_plugs(wp_plugin *p, const uint8_t *main, size_t len, bool *linked);
+/* Instantiates the plugs into inst's store (before the plugin itself). */
+wp_error *wp_component_instantiate_plugs(wp_instance *inst);
+/* Frees the store's link state (the store is gone or being replaced). */
+void wp_component_free_link_state(wp_instance *inst);
+/* True when `iface` is served by a plug. */
+bool wp_component_is_linked(const struct wp_component *c, const char *iface);
 
 /* Drops the host objects the instance still holds (after the store is gone). */
 void wp_component_release_objects(wp_instance *inst);

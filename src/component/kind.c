@@ -33,11 +33,13 @@ static wp_error *instantiate(wp_instance *inst) {
 
 static void release(wp_instance *inst) {
   if (wp_cinst(inst) && wp_cinst(inst)->objects) wp_component_release_objects(inst);
+  wp_component_free_link_state(inst);
 }
 
 static void instance_free(wp_instance *inst) {
   wp_component_instance *ci = wp_cinst(inst);
   if (!ci) return;
+  wp_component_free_link_state(inst);
   free(ci->funcs);
   free(ci);
   inst->kind_data = NULL;

@@ -224,6 +224,7 @@ typedef struct link_ctx {
   wp_plugin *p;
   bool *aliased;   /* per import: a resource that `use`s one imported before it */
   bool *missing;   /* per import: not provided by the host */
+  bool *linked;    /* per import: served by a plug (the manifest's "link") */
   size_t nmissing;
 } link_ctx;
 
@@ -254,7 +255,7 @@ static wasmtime_error_t *link_group(link_ctx *l, wasmtime_component_linker_insta
   for (size_t i = 0; i < p->nimports; i++) {
     const wp_extern_info *imp = &p->imports[i];
     if (!(iface ? imp->module && strcmp(imp->module, iface) == 0 : imp->module == NULL)) continue;
-    if (l->aliased[i]) continue;
+    if (l->aliased[i] || l->linked[i]) continue;
     bool resource = imp->kind == WP_EXTERN_RESOURCE;
     const wp_chost_def *d = iface && wp_component_is_builtin_iface(iface) && !resource
                                 ? wp_component_builtin(imp->name)
@@ -356,7 +357,7 @@ static wp_error *missing_error(const link_ctx *l) {
   return err;
 }
 
-static wp_error *link(wp_plugin *p) {
+static wp_error *link(wp_plugin *p, const uint8_t *bytes, size_t len) {
   struct wp_component *c = wp_comp(p);
   c->linker = wasmtime_component_linker_new(p->flavor->engine);
   wasmtime_error_t *werr = c->needs_wasi ? wasmtime_component_linker_add_wasip2(c->linker) : NULL;
@@ -368,12 +369,16 @@ static wp_error *link(wp_plugin *p) {
   if (c->needs_wasi_http && !werr) werr = wasmplug_component_linker_add_wasi_http(c->linker);
   link_ctx l = {.p = p,
                 .aliased = calloc(p->nimports + 1, sizeof *l.aliased),
-                .missing = calloc(p->nimports + 1, sizeof *l.missing)};
-  if (!l.aliased || !l.missing) {
+                .missing = calloc(p->nimports + 1, sizeof *l.missing),
+                .linked = calloc(p->nimports + 1, sizeof *l.linked)};
+  wp_error *err = !l.aliased || !l.missing || !l.linked ? wp_error_no_memory() : NULL;
+  if (!err && !werr) err = wp_component_link_plugs(p, bytes, len, l.linked);
+  if (err) {
     if (werr) wasmtime_error_delete(werr);
     free(l.aliased);
     free(l.missing);
-    return wp_error_no_memory();
+    free(l.linked);
+    return err;
   }
   find_aliases(p, l.aliased);
   wasmtime_component_linker_instance_t *root = werr ? NULL
@@ -382,7 +387,8 @@ static wp_error *link(wp_plugin *p) {
   if (root) werr = link_group(&l, root, NULL);
   for (size_t i = 0; !werr && i < p->nimports; i++) {
     const char *iface = p->imports[i].module;
-    bool first = iface && !is_wasip2(iface) && !wp_component_is_wasi_http(iface);
+    bool first = iface && !is_wasip2(iface) && !wp_component_is_wasi_http(iface) &&
+                 !wp_component_is_linked(c, iface);
     for (size_t j = 0; first && j < i; j++)
       first = !(p->imports[j].module && strcmp(p->imports[j].module, iface) == 0);
     if (!first) continue;
@@ -393,11 +399,11 @@ static wp_error *link(wp_plugin *p) {
   }
   pthread_mutex_unlock(&p->engine->lock);
   if (root) wasmtime_component_linker_instance_delete(root);
-  wp_error *err = NULL;
   if (werr) err = wp_error_from_wasmtime(WP_ERR_LINK, werr, WP_PLUGIN_FMT ": cannot link", p->name);
   else if (l.nmissing && !p->manifest->trap_missing_imports) err = missing_error(&l);
   free(l.aliased);
   free(l.missing);
+  free(l.linked);
   return err;
 }
 
@@ -435,7 +441,7 @@ wp_error *wp_component_load(wp_plugin *p, const uint8_t *bytes, size_t len) {
   wp_error *err = wp_cache_compile(p, bytes, len, NULL, &c->component);
   if (err) return explain_async(p, err);
   err = reflect(p);
-  if (!err) err = link(p);
+  if (!err) err = link(p, bytes, len);
   return err;
 }
 
@@ -459,5 +465,13 @@ void wp_component_free(struct wp_component *c) {
   }
   free(c->res_names);
   free(c->res_types);
+  for (size_t i = 0; i < c->nplugs; i++) {
+    wp_plugin_free(c->plugs[i]);
+    free(c->plug_paths[i]);
+  }
+  free(c->plugs);
+  free(c->plug_paths);
+  free(c->links);
+  free(c->link_slot);
   free(c);
 }

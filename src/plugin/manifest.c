@@ -7,6 +7,7 @@
  */
 #include "plugin/manifest.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -220,6 +221,10 @@ wp_kv_list wp_manifest_caps_list(wp_manifest *m) {
   return (wp_kv_list){&m->caps, &m->ncaps, &m->caps_cap, &m->caps_index};
 }
 
+wp_kv_list wp_manifest_links_list(wp_manifest *m) {
+  return (wp_kv_list){&m->links, &m->nlinks, &m->links_cap, &m->links_index};
+}
+
 /* The index of `key` in a key/value list, or *l.n when absent. */
 size_t wp_kv_find(wp_kv_list l, const char *key, size_t key_len) {
   return index_find(l.index, *l.items, *l.n, kv_key_at, key, key_len);
@@ -364,6 +369,7 @@ void wp_manifest_free(wp_manifest *m) {
   free(m->stdin_data);
   kv_free(wp_manifest_config_list(m));
   kv_free(wp_manifest_caps_list(m));
+  kv_free(wp_manifest_links_list(m));
   free(m);
 }
 
@@ -537,6 +543,38 @@ wp_error *wp_manifest_set_config(wp_manifest *m, const char *key, const char *va
   return kv_set(wp_manifest_config_list(m), key, value) ? NULL : wp_manifest_no_memory();
 }
 
+/* namespace:package/interface[@version]: WIT names and a semver, nothing
+   that needs quoting when messages show it. */
+static bool iface_name_valid(const char *s) {
+  if (!strchr(s, ':') || !strchr(s, '/')) return false;
+  for (; *s; s++)
+    if (!isalnum((unsigned char)*s) && !strchr(":/@.+-_", *s)) return false;
+  return true;
+}
+
+wp_error *wp_manifest_set_link(wp_manifest *m, const char *iface, const char *plug_path) {
+  wp_quoted q;
+
+  if (!m || !iface || !plug_path || !*iface || !*plug_path)
+    return wp_manifest_fail("manifest", "wp_manifest_set_link needs a manifest, an interface "
+                                        "name and the path of the plug component");
+  if (!iface_name_valid(iface))
+    return wp_manifest_fail("manifest",
+                            "link: %s is not an interface name (namespace:package/interface, "
+                            "e.g. \"wasi:keyvalue/store@0.2.0-draft\")",
+                            wp_manifest_quote_str(&q, iface));
+  return kv_set(wp_manifest_links_list(m), iface, plug_path) ? NULL : wp_manifest_no_memory();
+}
+
+size_t wp_manifest_link_count(const wp_manifest *m) { return m ? m->nlinks : 0; }
+
+bool wp_manifest_link_at(const wp_manifest *m, size_t i, const char **iface, const char **path) {
+  if (!m || i >= m->nlinks) return false;
+  if (iface) *iface = m->links[i].key;
+  if (path) *path = m->links[i].value;
+  return true;
+}
+
 /* A capability's name: [a-z0-9_-]+, as wp_engine_add_capability wants. */
 bool wp_capability_name_valid(const char *name) {
   if (!name || !*name) return false;
@@ -641,6 +679,7 @@ static bool copy_owned(wp_manifest *c, const wp_manifest *m) {
   if (!copy_kvs(wp_manifest_env_list(c), m->env, m->nenv)) return false;
   if (!copy_kvs(wp_manifest_config_list(c), m->config, m->nconfig)) return false;
   if (!copy_kvs(wp_manifest_caps_list(c), m->caps, m->ncaps)) return false;
+  if (!copy_kvs(wp_manifest_links_list(c), m->links, m->nlinks)) return false;
   if (m->has_stdin && !(c->stdin_data = bytes_dup(m->stdin_data, m->stdin_len))) return false;
   return true;
 }

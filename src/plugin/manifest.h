@@ -76,9 +76,12 @@ struct wp_manifest {
   /* "capabilities": name -> the section's JSON text, in the order given */
   wp_kv *caps;
   size_t ncaps;
+  /* "link": interface name -> path of the plug component serving it */
+  wp_kv *links;
+  size_t nlinks;
   /* Allocated lengths of the lists above, and their key indexes. */
-  size_t dirs_cap, env_cap, args_cap, config_cap, caps_cap;
-  wp_key_index dirs_index, env_index, config_index, caps_index;
+  size_t dirs_cap, env_cap, args_cap, config_cap, caps_cap, links_cap;
+  wp_key_index dirs_index, env_index, config_index, caps_index, links_index;
 };
 
 /* A deep copy of `m` (NULL gives an empty manifest); NULL only when out of memory. */
@@ -132,6 +135,7 @@ typedef struct wp_kv_list {
 wp_kv_list wp_manifest_env_list(wp_manifest *m);
 wp_kv_list wp_manifest_config_list(wp_manifest *m);
 wp_kv_list wp_manifest_caps_list(wp_manifest *m);
+wp_kv_list wp_manifest_links_list(wp_manifest *m);
 
 /* A capability's name: [a-z0-9_-]+. */
 bool wp_capability_name_valid(const char *name);

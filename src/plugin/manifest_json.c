@@ -34,8 +34,8 @@
 /* Longest JSON path shown in an error message. */
 #define PATH_LEN 256
 
-static const char *const ROOT_KEYS[] = {"name",   "sources", "limits",       "wasi",
-                                        "config", "imports", "capabilities", NULL};
+static const char *const ROOT_KEYS[] = {"name",    "sources",      "limits", "wasi", "config",
+                                        "imports", "capabilities", "link",   NULL};
 static const char *const IMPORT_KEYS[] = {"missing", NULL};
 static const char *const SOURCE_KEYS[] = {"path", "sha256", NULL};
 static const char *const LIMIT_KEYS[] = {"memory",      "timeout_ms", "fuel",
@@ -583,6 +583,27 @@ static wp_error *parse_capabilities(const parser *p, const cJSON *v) {
   return NULL;
 }
 
+/* "link": {"wasi:keyvalue/store@0.2.0-draft": "kv-memory.wasm"}: relative
+   paths resolve like the source's. */
+static wp_error *parse_links(const parser *p, const cJSON *v) {
+  wp_error *err;
+  jpath jp;
+
+  if ((err = expect(p, v, cJSON_Object, "link",
+                    "an object of interface names to plug component paths")))
+    return err;
+  for (const cJSON *kv = v->child; kv; kv = kv->next) {
+    if ((err = expect(p, kv, cJSON_String, path_key(&jp, "link", kv->string), "a path (string)")))
+      return err;
+    char *path = resolve(p->base_dir, kv->valuestring);
+    if (!path) return wp_manifest_no_memory();
+    err = wp_manifest_set_link(p->m, kv->string, path);
+    free(path);
+    if (err) return err;
+  }
+  return NULL;
+}
+
 static wp_error *parse_root(const parser *p, const cJSON *root) {
   const cJSON *f;
   const char *name;
@@ -603,6 +624,7 @@ static wp_error *parse_root(const parser *p, const cJSON *root) {
   if ((f = field(root, "config")) && (err = parse_map(p, f, "config", false))) return err;
   if ((f = field(root, "imports")) && (err = parse_imports(p, f))) return err;
   if ((f = field(root, "capabilities")) && (err = parse_capabilities(p, f))) return err;
+  if ((f = field(root, "link")) && (err = parse_links(p, f))) return err;
   return NULL;
 }
 

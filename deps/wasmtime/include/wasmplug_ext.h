@@ -42,6 +42,32 @@ extern "C" {
  */
 int wasmplug_component_wit(const uint8_t *bytes, size_t len, char **out);
 
+/*
+ * Composes `main` with the plugs ahead of time (wasm-compose): each instance
+ * import of `main` (and of the plugs) is served by the first plug exporting
+ * an instance of that name; the result is one component exporting what
+ * `main` exports and importing what nothing served. `plug_names` (may be NULL,
+ * or hold NULLs) names the plugs in messages.
+ *
+ * On success returns 0 and sets *out (malloc'd, free()) and *out_len. On
+ * failure returns -1 and sets *error to a malloc'd message naming the plug
+ * and, when a plug does not fit an import, the interface, the function and
+ * both types; a plug that serves no import is an error too. *error is NULL
+ * when even that could not be allocated.
+ */
+int wasmplug_compose(const uint8_t *main, size_t main_len, const char *const *plug_names,
+                     const uint8_t *const *plugs, const size_t *plug_lens, size_t nplugs,
+                     uint8_t **out, size_t *out_len, char **error);
+
+/*
+ * Whether the plug's export of `iface` fits what `main` imports of it,
+ * comparing their WIT: 0 when it does, 1 when it does not (*why names the
+ * interface, the function or resource, and the expected and found types),
+ * -1 when either cannot be read (*why says why). *why is malloc'd or NULL.
+ */
+int wasmplug_component_fit(const uint8_t *main, size_t main_len, const uint8_t *plug,
+                           size_t plug_len, const char *iface, char **why);
+
 /* Frees a string returned by a wasmplug_* extension function. NULL is a no-op. */
 void wasmplug_ext_string_free(char *s);
 

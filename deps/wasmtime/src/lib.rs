@@ -8,9 +8,12 @@
 pub use wasmtime_c_api::*;
 
 mod bytes;
+mod compose;
 mod http;
+mod link;
 mod sandbox;
 mod wit;
+pub use compose::{wasmplug_component_fit, wasmplug_compose};
 pub use http::{
     wasmplug_component_linker_add_wasi_http, wasmplug_http_handle, wasmplug_http_own_handle,
     wasmplug_http_response_free, wasmplug_http_set_outgoing,

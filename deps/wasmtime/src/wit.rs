@@ -56,7 +56,7 @@ extern "C" {
 /// dependence on Rust's allocator being libc's). WIT text and error messages
 /// never contain NUL in practice; if one did, it is replaced so the C string
 /// is still the whole text. Returns NULL only if malloc fails.
-fn into_c(s: String) -> *mut c_char {
+pub(crate) fn into_c(s: String) -> *mut c_char {
     let s = s.replace('\0', "\u{FFFD}");
     unsafe {
         let p = malloc(s.len() + 1) as *mut u8;
@@ -65,6 +65,18 @@ fn into_c(s: String) -> *mut c_char {
             *p.add(s.len()) = 0;
         }
         p as *mut c_char
+    }
+}
+
+/// Copies `b` into a `malloc`ed buffer (at least one byte), released with
+/// `free`. NULL only if malloc fails.
+pub(crate) fn malloc_bytes(b: &[u8]) -> *mut u8 {
+    unsafe {
+        let p = malloc(b.len().max(1)) as *mut u8;
+        if !p.is_null() {
+            ptr::copy_nonoverlapping(b.as_ptr(), p, b.len());
+        }
+        p
     }
 }
 
