@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -137,6 +138,11 @@ static bool apply(cli_opts *o, const char *name, const char *val, const char *us
     if (strcmp(val, "error") != 0 && strcmp(val, "trap") != 0)
       return usage_error(usage, "--missing-imports takes error or trap, got '%s'", val);
     wp_manifest_set_trap_missing_imports(o->manifest, strcmp(val, "trap") == 0);
+  } else if (strcmp(name, "--isolation") == 0) {
+    if (strcmp(val, "none") != 0 && strcmp(val, "process") != 0)
+      return usage_error(usage, "--isolation takes none or process, got '%s'", val);
+    wp_manifest_set_isolation(o->manifest, strcmp(val, "process") == 0 ? WP_ISOLATION_PROCESS
+                                                                       : WP_ISOLATION_NONE);
   } else if (strcmp(name, "--input") == 0) {
     o->input = val;
   } else if (strcmp(name, "--input-file") == 0) {
@@ -272,6 +278,15 @@ wp_engine *cli_engine(const cli_opts *o) {
   /* The load caps are the engine's: these options may raise them. */
   wp_engine_config_set_max_module_size(cfg, o->max_module_size);
   wp_engine_config_set_max_functions(cfg, o->max_functions);
+  /* Isolated plugins run in this very program (`wasmplug worker`), unless
+     $WASMPLUG_WORKER names another. */
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  const char *env = getenv("WASMPLUG_WORKER");
+  if (n > 0 && !(env && *env)) {
+    self[n] = '\0';
+    wp_engine_config_set_worker_path(cfg, self);
+  }
   wp_error *err = wp_engine_new(cfg, &engine);
   wp_engine_config_free(cfg);
   if (err) {

@@ -62,6 +62,7 @@
  *   wasmplug/crypto.h     the "crypto" capability: hashes, HMAC, signatures (OpenSSL)
  *   wasmplug/config_store.h wasi:config/store, answered from the manifest's config
  *   wasmplug/logging.h    the "logging" capability: wasi:logging to the engine's log
+ *   wasmplug/isolation.h  process isolation: plugins in worker processes
  */
 #ifndef WASMPLUG_H
 #define WASMPLUG_H
@@ -86,5 +87,6 @@
 #include "wasmplug/outbound_http.h"
 #include "wasmplug/config_store.h"
 #include "wasmplug/logging.h"
+#include "wasmplug/isolation.h"
 
 #endif /* WASMPLUG_H */
