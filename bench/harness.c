@@ -20,7 +20,7 @@
 #define WP_BENCH_DEFAULT_OUT "bench/core.json"
 #endif
 
-#define MAX_ROWS 32
+#define MAX_ROWS 96
 #define MAX_REPS 16
 #define MAX_TEMP_DIRS 16
 

@@ -361,16 +361,15 @@ static bool forward_log(wp_instance *inst, wp_wire_reader *r) {
 static wp_error *await(wait_ctx *w, wp_wire_type want) {
   wp_proc_instance *pi = pi_of(w->inst);
   for (;;) {
-    int timeout = -1;
     if (w->deadline) {
+      /* Without a deadline the read below waits, one system call less. */
       uint64_t now = now_ms();
       if (now >= w->deadline) return worker_silent(w);
-      timeout = (int)(w->deadline - now > 60000 ? 60000 : w->deadline - now);
+      int timeout = (int)(w->deadline - now > 60000 ? 60000 : w->deadline - now);
+      struct pollfd pfd = {pi->fd, POLLIN, 0};
+      int n = poll(&pfd, 1, timeout);
+      if (n <= 0) continue; /* EINTR, or the deadline, checked above */
     }
-    struct pollfd pfd = {pi->fd, POLLIN, 0};
-    int n = poll(&pfd, 1, timeout);
-    if (n < 0 && errno == EINTR) continue;
-    if (n == 0) continue; /* the deadline is checked above */
     if (!wp_wire_recv(pi->fd, &pi->frame)) return worker_died(w);
     wp_wire_reader r = wp_wire_reader_of(&pi->frame);
     uint8_t type = pi->frame.data[0];
