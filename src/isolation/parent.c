@@ -647,7 +647,7 @@ static wp_error *call_func(wp_instance *inst, wp_func_id id, const wp_val *args,
     wait_ctx w = {inst, export_name(inst, id), 0, 0};
     return broken(&w, "a bad RESULT frame");
   }
-  memcpy(results, got, n * sizeof *got);
+  if (n) memcpy(results, got, n * sizeof *got);
   return NULL;
 }
 
