@@ -2,7 +2,9 @@
  * main.c - the wasmplug command: dispatch to call, run, inspect, serve.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -20,7 +22,21 @@ static const char usage[] =
     "\n"
     "'wasmplug COMMAND --help' tells more. wasmplug " WASMPLUG_VERSION "\n";
 
+/* Isolated plugins (--isolation, "isolation" in a manifest or a route) run
+   in this very program, `wasmplug worker`, unless $WASMPLUG_WORKER names
+   another: every engine made here (call, run, serve) finds it there. Set
+   before any thread starts. */
+static void worker_is_self(void) {
+  const char *env = getenv("WASMPLUG_WORKER");
+  char self[4096];
+  ssize_t n = env && *env ? -1 : readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) return;
+  self[n] = '\0';
+  setenv("WASMPLUG_WORKER", self, 1);
+}
+
 int main(int argc, char **argv) {
+  worker_is_self();
   if (argc < 2) {
     fputs(usage, stderr);
     return CLI_USAGE;

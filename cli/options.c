@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 
@@ -278,15 +277,6 @@ wp_engine *cli_engine(const cli_opts *o) {
   /* The load caps are the engine's: these options may raise them. */
   wp_engine_config_set_max_module_size(cfg, o->max_module_size);
   wp_engine_config_set_max_functions(cfg, o->max_functions);
-  /* Isolated plugins run in this very program (`wasmplug worker`), unless
-     $WASMPLUG_WORKER names another. */
-  char self[4096];
-  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-  const char *env = getenv("WASMPLUG_WORKER");
-  if (n > 0 && !(env && *env)) {
-    self[n] = '\0';
-    wp_engine_config_set_worker_path(cfg, self);
-  }
   wp_error *err = wp_engine_new(cfg, &engine);
   wp_engine_config_free(cfg);
   if (err) {

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "engine/error.h"
+#include "instance/http.h"
 #include "isolation/wire.h"
 #include "plugin/manifest.h"
 
@@ -694,6 +695,58 @@ static wp_error *run(wp_instance *inst, int *exit_code) {
   return NULL;
 }
 
+static wp_http_kind http_kind(const wp_plugin *p) {
+  return wp_plugin_get_http_kind(pp_of(p)->inner);
+}
+
+/* The response, through instance/http.h's checks (the worker checked it
+   too, but the host trusts no frame). */
+static wp_error *read_response(wp_instance *inst, wp_wire_reader *r, size_t max_body,
+                               wp_http_response *out, bool *bad) {
+  uint32_t status, n;
+  const uint8_t *name, *value, *body;
+  size_t name_len, value_len, body_len;
+  *bad = !wp_wire_get_u32(r, &status) || !wp_wire_get_u32(r, &n);
+  wp_error *err = *bad ? NULL : wp_http_response_set_status(inst, out, status);
+  for (uint32_t i = 0; !err && !*bad && i < n; i++) {
+    *bad = !wp_wire_get_bytes(r, &name, &name_len) || !wp_wire_get_bytes(r, &value, &value_len);
+    if (!*bad)
+      err = wp_http_response_add_header(inst, out, (const char *)name, name_len, value, value_len);
+  }
+  if (!err && !*bad) *bad = !wp_wire_get_bytes(r, &body, &body_len) || !wp_wire_done(r);
+  if (!err && !*bad) err = wp_http_response_set_body(inst, out, body, body_len, max_body);
+  return err;
+}
+
+static wp_error *http_handle(wp_instance *inst, const wp_http_request *req, size_t max_body,
+                             wp_http_response *out) {
+  wp_error *err = begin(inst, 0);
+  if (err) return err;
+  wp_proc_instance *pi = pi_of(inst);
+  begin_call(inst, WP_CALL_HTTP, 0);
+  wp_buf *b = &pi->frame;
+  wp_wire_u64(b, max_body);
+  wp_wire_str(b, req->method);
+  wp_wire_str(b, req->scheme);
+  wp_wire_str(b, req->authority);
+  wp_wire_str(b, req->path_with_query);
+  wp_wire_u32(b, (uint32_t)req->n_headers);
+  for (size_t i = 0; i < req->n_headers; i++) {
+    wp_wire_bytes(b, req->headers[i].name, req->headers[i].name_len);
+    wp_wire_bytes(b, req->headers[i].value, req->headers[i].value_len);
+  }
+  wp_wire_bytes(b, req->body, req->body_len);
+  wp_wire_reader r;
+  if ((err = exchange(inst, "handle", &r))) return err;
+  bool bad;
+  err = read_response(inst, &r, max_body, out, &bad);
+  if (bad && !err) {
+    wait_ctx w = {inst, "handle", 0, 0};
+    return broken(&w, "a bad RESULT frame");
+  }
+  return err;
+}
+
 int wp_instance_get_worker_pid(const wp_instance *inst) {
   if (!inst || inst->plugin->kind != &wp_process_kind || !pi_of(inst)) return 0;
   wp_proc_instance *pi = pi_of(inst);
@@ -728,4 +781,6 @@ const wp_kind wp_process_kind = {
     .call_func = call_func,
     .run = run,
     .interrupt = interrupt,
+    .http_kind = http_kind,
+    .http_handle = http_handle,
 };

@@ -42,6 +42,7 @@ typedef enum wp_call_mode {
   WP_CALL_NUMERIC = 0,
   WP_CALL_BYTES = 1,
   WP_CALL_RUN = 2,
+  WP_CALL_HTTP = 3,
 } wp_call_mode;
 
 /* How an embedder's host function is called (its wp_engine_define_*). */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "engine/error.h"
+#include "instance/http.h"
 #include "instance/instance.h"
 #include "isolation/wire.h"
 
@@ -296,6 +297,52 @@ static void instantiate(worker *w) {
   send_or_die(w, &w->frame);
 }
 
+/* An HTTP request (parent.c http_handle), handled by the instance; the
+   response goes into b after the tail. */
+typedef struct http_call {
+  char *method, *scheme, *authority, *path;
+  wp_http_header *headers;
+  uint64_t max_body;
+  wp_http_request req;
+} http_call;
+
+static bool read_request(wp_wire_reader *r, http_call *h) {
+  uint32_t n;
+  if (!wp_wire_get_u64(r, &h->max_body) || !wp_wire_get_str(r, &h->method) ||
+      !wp_wire_get_str(r, &h->scheme) || !wp_wire_get_str(r, &h->authority) ||
+      !wp_wire_get_str(r, &h->path) || !wp_wire_get_u32(r, &n) || n > WP_WIRE_MAX / 8)
+    return false;
+  h->headers = calloc(n ? n : 1, sizeof *h->headers);
+  if (!h->headers) return false;
+  for (uint32_t i = 0; i < n; i++) {
+    const uint8_t *name;
+    if (!wp_wire_get_bytes(r, &name, &h->headers[i].name_len) ||
+        !wp_wire_get_bytes(r, &h->headers[i].value, &h->headers[i].value_len))
+      return false;
+    h->headers[i].name = (const char *)name;
+  }
+  h->req = (wp_http_request){h->method, h->scheme, h->authority, h->path, h->headers, n, NULL, 0};
+  return wp_wire_get_bytes(r, &h->req.body, &h->req.body_len);
+}
+
+static void http_call_free(http_call *h) {
+  free(h->method);
+  free(h->scheme);
+  free(h->authority);
+  free(h->path);
+  free(h->headers);
+}
+
+static void put_response(wp_buf *b, const wp_http_response *resp) {
+  wp_wire_u32(b, resp->status);
+  wp_wire_u32(b, (uint32_t)resp->n_headers);
+  for (size_t i = 0; i < resp->n_headers; i++) {
+    wp_wire_bytes(b, resp->headers[i].name, resp->headers[i].name_len);
+    wp_wire_bytes(b, resp->headers[i].value, resp->headers[i].value_len);
+  }
+  wp_wire_bytes(b, resp->body, resp->body_len);
+}
+
 /* Runs the call in w->frame; builds the RESULT or ERROR in w->hframe (the
    call's input lives in w->frame until the call is done). */
 static void call(worker *w) {
@@ -305,6 +352,8 @@ static void call(worker *w) {
   wp_val args[64], results[64];
   const uint8_t *input = NULL;
   size_t len = 0;
+  http_call http = {0};
+  wp_http_response resp = {0};
   bool ok = wp_wire_get_u32(&r, &seq) && wp_wire_get_u8(&r, &mode) && wp_wire_get_u32(&r, &id) &&
             wp_wire_get_u8(&r, &intr) && w->inst;
   if (ok && mode == WP_CALL_NUMERIC) {
@@ -313,6 +362,8 @@ static void call(worker *w) {
     ok = ok && wp_wire_get_u32(&r, &nresults) && nresults <= 64;
   } else if (ok && mode == WP_CALL_BYTES) {
     ok = wp_wire_get_bytes(&r, &input, &len);
+  } else if (ok && mode == WP_CALL_HTTP) {
+    ok = read_request(&r, &http);
   } else if (ok && mode != WP_CALL_RUN) {
     ok = false;
   }
@@ -331,6 +382,8 @@ static void call(worker *w) {
     err = wp_instance_call_func(w->inst, id, args, nargs, results, nresults);
   else if (mode == WP_CALL_BYTES)
     err = wp_instance_call_func_bytes(w->inst, id, input, len, &out, &out_len);
+  else if (mode == WP_CALL_HTTP)
+    err = wp_instance_handle_http(w->inst, &http.req, (size_t)http.max_body, &resp);
   else err = wp_instance_run(w->inst, &code);
   cur_seq = 0;
 
@@ -348,6 +401,8 @@ static void call(worker *w) {
       for (uint32_t i = 0; i < nresults; i++) wp_wire_val(b, &results[i]);
     } else if (mode == WP_CALL_BYTES) {
       wp_wire_bytes(b, out, out_len);
+    } else if (mode == WP_CALL_HTTP) {
+      put_response(b, &resp);
     } else {
       wp_wire_u32(b, (uint32_t)code);
     }
@@ -359,6 +414,8 @@ static void call(worker *w) {
     wp_error_free(oom);
     put_tail(w, b);
   }
+  http_call_free(&http);
+  wp_http_response_clear(&resp);
   send_or_die(w, b);
 }
 
