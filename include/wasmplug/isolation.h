@@ -34,8 +34,8 @@ extern "C" {
  *                         ends the worker, not the host.
  *
  * In process isolation the same calls work as in-process (wp_instance_call,
- * _call_func, _call_bytes, _call_string, _run, _reset, _interrupt, pools),
- * with these differences:
+ * _call_func, _call_bytes, _call_string, _run, _reset, _interrupt,
+ * wp_instance_handle_http, pools), with these differences:
  *
  *   - Each instance owns a worker, spawned by wp_instance_new (posix_spawn of
  *     the worker program, see wp_engine_config_set_worker_path), which loads
