@@ -52,7 +52,9 @@ wp_error *wp_engine_new(const wp_engine_config *cfg, wp_engine **out) {
     wp_engine_free(e);
     return err;
   }
-  e->builtin_defs = e->defs; /* what an isolated plugin's worker has too */
+  /* What an isolated plugin's worker has too (src/isolation/). */
+  e->builtin_defs = e->defs;
+  e->builtin_caps = e->ncaps;
   *out = e;
   return NULL;
 }

@@ -35,7 +35,8 @@ extern "C" {
  *
  * In process isolation the same calls work as in-process (wp_instance_call,
  * _call_func, _call_bytes, _call_string, _run, _reset, _interrupt,
- * wp_instance_handle_http, pools), with these differences:
+ * wp_instance_handle_http, wp_instance_invoke, pools), with these
+ * differences:
  *
  *   - Each instance owns a worker, spawned by wp_instance_new (posix_spawn of
  *     the worker program, see wp_engine_config_set_worker_path), which loads
@@ -44,8 +45,9 @@ extern "C" {
  *     pool that reuses instances.
  *   - A call crosses a socketpair: a few microseconds more per call, plus
  *     copying the bytes (docs/isolation.md gives the framing and the costs).
- *   - The embedder's host functions run in the host, on the calling thread,
- *     while the plugin's call waits for them; the engine's built-ins and
+ *   - The embedder's host functions (core and component) and capabilities
+ *     run in the host, on the calling thread, while the plugin's call waits
+ *     for them; component values cross as WAVE text. The engine's built-ins and
  *     capabilities (log, config, keyvalue, http, crypto) run in the worker
  *     under the manifest's grants, and what they log reaches the engine's log
  *     callback. Capability state kept in memory (a "memory" keyvalue store)
@@ -57,9 +59,11 @@ extern "C" {
  *     naming the signal or exit status. The instance's state is lost: the
  *     instance is marked failed (a pool drops it) and its next call or
  *     wp_instance_reset starts a fresh worker. No zombie is left.
- *   - Core modules only for now: components and Proxy-Wasm filters run
- *     in-process. A manifest that asks for "process" for one of them fails to
- *     load (WP_ERR_BAD_INPUT); an engine default does not apply to them.
+ *   - Core modules and components; Proxy-Wasm filters run in-process (a
+ *     manifest that asks for "process" for one fails to load with
+ *     WP_ERR_BAD_INPUT; an engine default passes over them). Host resources
+ *     (wp_engine_define_resource) cannot cross: a component importing one
+ *     fails to load isolated, with WP_ERR_BAD_INPUT naming it.
  *   - Not carried across: WP_STDIO_CALLBACK output (captured in the worker
  *     and handed to the callback after the call), wp_instance_get_memory_size
  *     (0), host functions that call wp_host_call_get_instance and expect the
@@ -83,7 +87,7 @@ wp_isolation wp_manifest_get_isolation(const wp_manifest *m);
 /**
  * Where the instances of plugins whose manifest does not say run. Default:
  * WP_ISOLATION_NONE. Applies to the kinds of plugin that can be isolated
- * (core modules); the others run in-process.
+ * (core modules and components); Proxy-Wasm filters run in-process.
  */
 void wp_engine_config_set_isolation(wp_engine_config *cfg, wp_isolation isolation);
 

@@ -94,6 +94,7 @@ struct wp_engine {
      those from here on in `defs` are the engine's own, those before it the
      embedder's (an isolated plugin's worker has the former, not the latter). */
   const wp_def *builtin_defs;
+  size_t builtin_caps; /* the same for capabilities: the first ones in `caps` */
 
   /* timer thread */
   pthread_t ticker;

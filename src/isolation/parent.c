@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "component/component.h"
 #include "engine/error.h"
 #include "instance/http.h"
 #include "isolation/wire.h"
@@ -48,21 +49,35 @@ static bool embedders(const wp_engine *e, const wp_def *d) {
 }
 
 /* The embedder's host functions the plugin imports, which the worker must
-   forward; WASI and the engine's built-ins run in the worker. */
+   forward; WASI and the engine's built-ins run in the worker. A host
+   resource cannot cross: its objects live in the host. */
 static wp_error *find_hosts(wp_plugin *p, wp_proc_plugin *pp) {
   const wp_plugin *in = pp->inner;
+  const struct wp_component *c = wp_comp(in);
+  wp_error *err = NULL;
   pp->hosts = calloc(in->nimports ? in->nimports : 1, sizeof *pp->hosts);
   if (!pp->hosts) return wp_error_no_memory();
   pthread_mutex_lock(&p->engine->lock);
-  for (size_t i = 0; i < in->nimports; i++) {
+  for (size_t i = 0; !err && i < in->nimports; i++) {
     const wp_extern_info *imp = &in->imports[i];
-    if (imp->kind != WP_EXTERN_FUNC) continue;
-    const wp_def *d = wp_engine_find_def(p->engine, WP_DEF_CORE_FUNC,
-                                         imp->module ? imp->module : "", imp->name);
-    if (d && embedders(p->engine, d)) pp->hosts[pp->nhosts++] = (const wp_host_def *)d;
+    bool resource = imp->kind == WP_EXTERN_RESOURCE;
+    if (imp->kind != WP_EXTERN_FUNC && !resource) continue;
+    const wp_def *d = c ? (const wp_def *)wp_component_find_def(p->engine, imp->module, imp->name,
+                                                                resource)
+                        : wp_engine_find_def(p->engine, WP_DEF_CORE_FUNC,
+                                             imp->module ? imp->module : "", imp->name);
+    if (!d || !embedders(p->engine, d)) continue;
+    if (resource)
+      err = wp_error_new(WP_ERR_BAD_INPUT,
+                         WP_PLUGIN_FMT ": imports the host resource '%s%s%s', whose objects live "
+                                       "in the host and cannot cross to a worker process; run it "
+                                       "with \"isolation\": \"none\"",
+                         p->name, imp->module ? imp->module : "", imp->module ? "#" : "",
+                         imp->name);
+    else pp->hosts[pp->nhosts++] = (wp_proc_host){d, c ? c->import_types[i] : NULL, (uint32_t)i};
   }
   pthread_mutex_unlock(&p->engine->lock);
-  return NULL;
+  return err;
 }
 
 static wp_error *load(wp_plugin *p, const uint8_t *bytes, size_t len) {
@@ -75,6 +90,12 @@ static wp_error *load(wp_plugin *p, const uint8_t *bytes, size_t len) {
   /* The pin was checked here, on the bytes as given; `bytes` may be the
      binary a .wat text became. */
   m->has_sha256 = false;
+  /* The embedder's own capabilities stay here, with their grants: their
+     host functions run here when the worker asks. */
+  pthread_mutex_lock(&p->engine->lock);
+  for (size_t i = p->engine->builtin_caps; i < p->engine->ncaps; i++)
+    wp_manifest_set_capability(m, p->engine->caps[i]->methods->name, NULL);
+  pthread_mutex_unlock(&p->engine->lock);
   wp_error *err = wp_manifest_set_name(m, p->name);
   if (!err) err = wp_plugin_from_bytes(p->engine, p->name, bytes, len, m, &pp->inner);
   if (!err) {
@@ -292,19 +313,12 @@ static wp_error *broken(wait_ctx *w, const char *detail) {
                       w->inst->plugin->name, w->what, detail);
 }
 
-/* Runs an embedder's host function for the worker and builds the reply in
-   pi->reply: u8 ok, then the results (numeric) or the output (bytes), or
-   the error. */
-static bool host_call(wp_instance *inst, wp_wire_reader *r) {
+/* A core host function: numeric values, or bytes in and out. */
+static bool core_host_call(wp_instance *inst, const wp_host_def *d, wp_wire_reader *r,
+                           wp_error **err) {
   wp_proc_instance *pi = pi_of(inst);
-  const wp_proc_plugin *pp = pp_of(inst->plugin);
-  uint32_t index;
-  if (!wp_wire_get_u32(r, &index) || index >= pp->nhosts) return false;
-  const wp_host_def *d = pp->hosts[index];
   wp_host_call call = {inst, &d->base};
-  wp_error *err = NULL;
   wp_val args[16], results[16];
-  wp_wire_begin(&pi->reply, WP_FR_HOSTRESULT);
   if (d->kind == WP_HOST_NUMERIC) {
     uint32_t n;
     if (!wp_wire_get_u32(r, &n) || n != d->nparams) return false;
@@ -312,33 +326,96 @@ static bool host_call(wp_instance *inst, wp_wire_reader *r) {
       if (!wp_wire_get_val(r, &args[i]) || args[i].kind != d->params[i]) return false;
     if (!wp_wire_done(r)) return false;
     for (size_t i = 0; i < d->nresults; i++) results[i] = (wp_val){.kind = d->results[i]};
-    err = d->fn(&call, args, n, results, d->nresults, d->user_data);
-    for (size_t i = 0; !err && i < d->nresults; i++)
+    *err = d->fn(&call, args, n, results, d->nresults, d->user_data);
+    for (size_t i = 0; !*err && i < d->nresults; i++)
       if (results[i].kind != d->results[i])
-        err = wp_error_new(WP_ERR_HOST, "result %zu must be %s, got %s", i + 1,
-                           wp_valkind_name(d->results[i]), wp_valkind_name(results[i].kind));
-    if (!err) {
-      wp_wire_u8(&pi->reply, 1);
-      wp_wire_u32(&pi->reply, (uint32_t)d->nresults);
-      for (size_t i = 0; i < d->nresults; i++) wp_wire_val(&pi->reply, &results[i]);
-    }
-  } else {
-    const uint8_t *in;
-    size_t len;
-    if (!wp_wire_get_bytes(r, &in, &len) || !wp_wire_done(r)) return false;
-    inst->host_out.len = 0;
-    err = d->bytes_fn(&call, in, len, d->user_data);
-    if (!err) {
-      wp_wire_u8(&pi->reply, 1);
-      wp_wire_bytes(&pi->reply, inst->host_out.data, inst->host_out.len);
-    }
+        *err = wp_error_new(WP_ERR_HOST, "result %zu must be %s, got %s", i + 1,
+                            wp_valkind_name(d->results[i]), wp_valkind_name(results[i].kind));
+    if (*err) return true;
+    wp_wire_u8(&pi->reply, 1);
+    wp_wire_u32(&pi->reply, (uint32_t)d->nresults);
+    for (size_t i = 0; i < d->nresults; i++) wp_wire_val(&pi->reply, &results[i]);
+    return true;
   }
+  const uint8_t *in;
+  size_t len;
+  if (!wp_wire_get_bytes(r, &in, &len) || !wp_wire_done(r)) return false;
+  inst->host_out.len = 0;
+  *err = d->bytes_fn(&call, in, len, d->user_data);
+  if (*err) return true;
+  wp_wire_u8(&pi->reply, 1);
+  wp_wire_bytes(&pi->reply, inst->host_out.data, inst->host_out.len);
+  return true;
+}
+
+/* A component host function: WAVE text read with the import's types, and
+   the result checked as in-process, then written back as WAVE. */
+static bool component_host_call(wp_instance *inst, const wp_proc_host *h, wp_wire_reader *r,
+                                wp_error **err) {
+  const wp_chost_def *d = (const wp_chost_def *)h->def;
+  uint32_t n;
+  if (!h->type || !wp_wire_get_u32(r, &n) || n != wp_functype_param_count(h->type) || n > 64)
+    return false;
+  wp_value *args[64];
+  size_t made = 0;
+  bool ok = true;
+  for (; ok && made < n; made++) {
+    char *text = NULL;
+    ok = wp_wire_get_str(r, &text) &&
+         !(*err = wp_value_from_wave(wp_functype_param_type(h->type, made), text, &args[made]));
+    free(text);
+    if (!ok) break;
+  }
+  wp_value *result = NULL;
+  if (ok && wp_wire_done(r)) {
+    wp_host_call call = {.inst = inst, .def = NULL};
+    *err = d->fn(&call, (const wp_value *const *)args, n, &result, d->user_data);
+  } else if (!*err) {
+    ok = false;
+  }
+  for (size_t i = 0; i < made; i++) wp_value_free(args[i]);
+  const wp_type *rt = wp_functype_result(h->type);
+  char msg[512];
+  if (ok && !*err && rt && !result)
+    *err = wp_error_new(WP_ERR_HOST, "host function '%s' returned no result; it must return %s",
+                        d->base.name, wp_type_to_string(rt));
+  else if (ok && !*err && rt && !wp_value_check(result, rt, msg, sizeof msg))
+    *err = wp_error_new(WP_ERR_HOST, "host function '%s' returned a wrong result: %s", d->base.name,
+                        msg);
+  char *text = ok && !*err && rt ? wp_value_to_wave(result) : NULL;
+  if (ok && !*err && rt && !text) *err = wp_error_no_memory();
+  wp_value_free(result);
+  if (ok && !*err) {
+    wp_proc_instance *pi = pi_of(inst);
+    wp_wire_u8(&pi->reply, 1);
+    wp_wire_u8(&pi->reply, text != NULL);
+    if (text) wp_wire_str(&pi->reply, text);
+  }
+  wp_free(text);
+  return ok || *err;
+}
+
+/* Runs an embedder's host function for the worker and builds the reply in
+   pi->reply: u8 ok, then the results (numeric), the output (bytes) or the
+   result as WAVE (components), or the error. */
+static bool host_call(wp_instance *inst, wp_wire_reader *r) {
+  wp_proc_instance *pi = pi_of(inst);
+  const wp_proc_plugin *pp = pp_of(inst->plugin);
+  uint32_t index;
+  if (!wp_wire_get_u32(r, &index) || index >= pp->nhosts) return false;
+  const wp_proc_host *h = &pp->hosts[index];
+  wp_error *err = NULL;
+  wp_wire_begin(&pi->reply, WP_FR_HOSTRESULT);
+  bool ok = h->def->kind == WP_DEF_CORE_FUNC
+                ? core_host_call(inst, (const wp_host_def *)h->def, r, &err)
+                : component_host_call(inst, h, r, &err);
   if (err) {
+    wp_wire_begin(&pi->reply, WP_FR_HOSTRESULT);
     wp_wire_u8(&pi->reply, 0);
     wp_wire_put_error(&pi->reply, err);
     wp_error_free(err);
   }
-  return true;
+  return ok;
 }
 
 static bool forward_log(wp_instance *inst, wp_wire_reader *r) {
@@ -420,7 +497,18 @@ static void put_manifest(wp_buf *b, const wp_plugin *p) {
 static void put_hosts(wp_buf *b, const wp_proc_plugin *pp) {
   wp_wire_u32(b, (uint32_t)pp->nhosts);
   for (size_t i = 0; i < pp->nhosts; i++) {
-    const wp_host_def *d = pp->hosts[i];
+    const wp_proc_host *h = &pp->hosts[i];
+    if (h->def->kind != WP_DEF_CORE_FUNC) {
+      /* The import as the plugin names it: the worker links it the same way. */
+      const wp_extern_info *imp = &pp->inner->imports[h->import];
+      wp_wire_str(b, imp->module);
+      wp_wire_str(b, imp->name);
+      wp_wire_u8(b, WP_SHAPE_COMPONENT);
+      wp_wire_u8(b, imp->module != NULL);
+      wp_wire_u32(b, h->import);
+      continue;
+    }
+    const wp_host_def *d = (const wp_host_def *)h->def;
     wp_wire_str(b, d->base.module);
     wp_wire_str(b, d->base.name);
     wp_wire_u8(b, d->kind == WP_HOST_STRING  ? WP_SHAPE_STRING
@@ -695,6 +783,69 @@ static wp_error *run(wp_instance *inst, int *exit_code) {
   return NULL;
 }
 
+/* A component export: the host checks the arguments against the export's
+   type (the same errors as in-process), and they cross as WAVE text, which
+   the worker reads with the same types; the result comes back the same way. */
+static wp_error *check_invoke(const wp_instance *inst, wp_func_id id, const wp_value *const *args,
+                              size_t nargs, const wp_cexport **out) {
+  const wp_plugin *p = inst->plugin, *in = pp_of(p)->inner;
+  if (!wp_comp(in))
+    return wp_error_new(WP_ERR_BAD_INPUT,
+                        WP_PLUGIN_FMT ": is a core module; call it with wp_instance_call, "
+                                      "_call_bytes or _call_string",
+                        p->name);
+  if (id >= in->nexports || in->exports[id].kind != WP_EXTERN_FUNC)
+    return wp_error_new(WP_ERR_BAD_INPUT,
+                        WP_PLUGIN_FMT ": function id %u is not one of its exported functions",
+                        p->name, (unsigned)id);
+  *out = &wp_comp(in)->exports[id];
+  if (nargs > 64)
+    return wp_error_new(WP_ERR_BAD_INPUT,
+                        WP_PLUGIN_FMT
+                        ": '%s': too many arguments for a worker process (at most 64)",
+                        p->name, (*out)->qualified);
+  return wp_component_check_args(in, *out, args, nargs);
+}
+
+static wp_error *invoke(wp_instance *inst, wp_func_id id, const wp_value *const *args, size_t nargs,
+                        wp_value **result) {
+  const wp_cexport *e = NULL;
+  /* In-process order: a call already running is named before the arguments. */
+  wp_error *err = inst->in_call ? begin(inst, id) : check_invoke(inst, id, args, nargs, &e);
+  if (!err) err = begin(inst, id);
+  if (err) return err;
+  char *texts[64];
+  size_t made = 0;
+  while (made < nargs && (texts[made] = wp_value_to_wave(args[made]))) made++;
+  wp_proc_instance *pi = pi_of(inst);
+  if (made == nargs) {
+    begin_call(inst, WP_CALL_INVOKE, id);
+    wp_wire_u32(&pi->frame, (uint32_t)nargs);
+    for (size_t i = 0; i < nargs; i++) wp_wire_str(&pi->frame, texts[i]);
+  }
+  for (size_t i = 0; i < made; i++) wp_free(texts[i]);
+  if (made < nargs) return wp_error_no_memory();
+  wp_wire_reader r;
+  if ((err = exchange(inst, e->qualified, &r))) return err;
+  uint8_t has;
+  char *text = NULL;
+  wp_value *v = NULL;
+  bool ok = wp_wire_get_u8(&r, &has) && (!has || wp_wire_get_str(&r, &text)) && wp_wire_done(&r);
+  wp_error *bad = ok && has ? wp_value_from_wave(wp_functype_result(e->type), text, &v) : NULL;
+  free(text);
+  if (!ok || bad || (has && !e->type->result)) {
+    wp_error_free(bad);
+    wp_value_free(v);
+    wait_ctx w = {inst, e->qualified, 0, 0};
+    return broken(&w, "a bad RESULT frame");
+  }
+  if (result) *result = v;
+  else wp_value_free(v);
+  return NULL;
+}
+
+static const wp_plugin *inner(const wp_plugin *p) { return pp_of(p)->inner; }
+
 static wp_http_kind http_kind(const wp_plugin *p) {
   return wp_plugin_get_http_kind(pp_of(p)->inner);
 }
@@ -768,7 +919,7 @@ static wp_error *no_store(wp_instance *inst) {
 }
 
 const wp_kind wp_process_kind = {
-    .name = "core module in a worker process",
+    .name = "plugin in a worker process",
     .claims = never_claims,
     .load = load,
     .free = free_plugin,
@@ -783,4 +934,6 @@ const wp_kind wp_process_kind = {
     .interrupt = interrupt,
     .http_kind = http_kind,
     .http_handle = http_handle,
+    .invoke = invoke,
+    .inner = inner,
 };

@@ -20,13 +20,20 @@
    misses) before the host gives up on it. */
 #define WP_WORKER_LOAD_TIMEOUT_MS 120000
 
+/* One of the embedder's host functions an isolated plugin imports. */
+typedef struct wp_proc_host {
+  const wp_def *def;             /* a wp_host_def (core) or wp_chost_def (component) */
+  const struct wp_functype *type; /* components: the import's type */
+  uint32_t import;               /* components: its index among the plugin's imports */
+} wp_proc_host;
+
 /* What an isolated plugin keeps (wp_plugin.kind_data). */
 typedef struct wp_proc_plugin {
   wp_plugin *inner;         /* the same bytes loaded in the host as their own kind */
   uint8_t *wasm;            /* the bytes the worker loads */
   size_t len;
   char *manifest_json;      /* the manifest, isolation none */
-  const wp_host_def **hosts; /* the embedder's host functions it imports */
+  wp_proc_host *hosts;       /* the embedder's host functions it imports */
   size_t nhosts;
 } wp_proc_plugin;
 

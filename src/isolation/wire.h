@@ -43,6 +43,7 @@ typedef enum wp_call_mode {
   WP_CALL_BYTES = 1,
   WP_CALL_RUN = 2,
   WP_CALL_HTTP = 3,
+  WP_CALL_INVOKE = 4, /* a component export: arguments and result as WAVE text */
 } wp_call_mode;
 
 /* How an embedder's host function is called (its wp_engine_define_*). */
@@ -50,6 +51,7 @@ typedef enum wp_host_shape {
   WP_SHAPE_NUMERIC = 0,
   WP_SHAPE_BYTES = 1,
   WP_SHAPE_STRING = 2,
+  WP_SHAPE_COMPONENT = 3, /* wp_engine_define_component_func: values as WAVE text */
 } wp_host_shape;
 
 /* Writing: a frame is built in a wp_buf (sticky on out of memory). */

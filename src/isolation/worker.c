@@ -29,7 +29,8 @@ typedef struct worker {
 /* One embedder's host function, as the worker defines it (its user data). */
 typedef struct stub {
   worker *w;
-  uint32_t index;
+  uint32_t index;  /* in the host's list (HOSTCALL) */
+  uint32_t import; /* components: the plugin's import, for its types */
 } stub;
 
 /*
@@ -101,6 +102,35 @@ static wp_error *stub_bytes(wp_host_call *call, const uint8_t *input, size_t len
   size_t out_len;
   if (!wp_wire_get_bytes(&r, &out, &out_len) || !wp_wire_done(&r)) lost();
   return wp_host_call_set_output(call, out, out_len);
+}
+
+static wp_error *stub_component(wp_host_call *call, const wp_value *const *args, size_t nargs,
+                                wp_value **result, void *user_data) {
+  (void)call;
+  stub *s = user_data;
+  worker *w = s->w;
+  const wp_extern_info *imp = wp_plugin_get_import(w->plugin, s->import);
+  if (!imp || !imp->functype) lost();
+  wp_wire_begin(&w->hframe, WP_FR_HOSTCALL);
+  wp_wire_u32(&w->hframe, s->index);
+  wp_wire_u32(&w->hframe, (uint32_t)nargs);
+  for (size_t i = 0; i < nargs; i++) {
+    char *text = wp_value_to_wave(args[i]);
+    if (!text) return wp_error_no_memory();
+    wp_wire_str(&w->hframe, text);
+    wp_free(text);
+  }
+  wp_wire_reader r = ask_host(w);
+  wp_error *err;
+  if (host_failed(&r, &err)) return err;
+  uint8_t has;
+  char *text = NULL;
+  if (!wp_wire_get_u8(&r, &has) || (has && !wp_wire_get_str(&r, &text)) || !wp_wire_done(&r))
+    lost();
+  const wp_type *rt = wp_functype_result(imp->functype);
+  err = has && rt ? wp_value_from_wave(rt, text, result) : NULL;
+  free(text);
+  return err;
 }
 
 static void forward_log(void *user_data, wp_log_level level, const char *plugin, const char *msg,
@@ -181,38 +211,59 @@ static wp_error *read_manifest(wp_wire_reader *r, char **name, wp_manifest **out
   return err;
 }
 
+/* A core host function's signature (parent.c put_hosts). */
+static bool read_signature(wp_wire_reader *r, wp_valkind *params, uint8_t *np, wp_valkind *results,
+                           uint8_t *nr) {
+  uint8_t k;
+  if (!wp_wire_get_u8(r, np) || *np > 16) return false;
+  for (uint8_t j = 0; j < *np; j++) {
+    if (!wp_wire_get_u8(r, &k) || k > WP_F64) return false;
+    params[j] = (wp_valkind)k;
+  }
+  if (!wp_wire_get_u8(r, nr) || *nr > 16) return false;
+  for (uint8_t j = 0; j < *nr; j++) {
+    if (!wp_wire_get_u8(r, &k) || k > WP_F64) return false;
+    results[j] = (wp_valkind)k;
+  }
+  return true;
+}
+
+/* One stub, defined as the host defined the function it stands for. */
+static wp_error *define_host(worker *w, wp_wire_reader *r, uint32_t index, const char *module,
+                             const char *name, uint8_t shape, bool *bad) {
+  wp_valkind params[16], results[16];
+  uint8_t np = 0, nr = 0, has_module = 0;
+  uint32_t import = 0;
+  *bad = shape == WP_SHAPE_COMPONENT
+             ? !wp_wire_get_u8(r, &has_module) || !wp_wire_get_u32(r, &import)
+             : shape > WP_SHAPE_COMPONENT || !read_signature(r, params, &np, results, &nr);
+  if (*bad) return NULL;
+  stub *s = malloc(sizeof *s);
+  if (!s) return wp_error_no_memory();
+  *s = (stub){w, index, import};
+  switch (shape) {
+  case WP_SHAPE_NUMERIC:
+    return wp_engine_define_func(w->engine, module, name, params, np, results, nr, stub_numeric, s,
+                                 free);
+  case WP_SHAPE_STRING:
+    return wp_engine_define_string(w->engine, module, name, stub_bytes, s, free);
+  case WP_SHAPE_BYTES: return wp_engine_define_bytes(w->engine, module, name, stub_bytes, s, free);
+  default:
+    return wp_engine_define_component_func(w->engine, has_module ? module : NULL, name,
+                                           stub_component, s, free);
+  }
+}
+
 /* The embedder's host functions the plugin imports: stubs that ask the host. */
 static wp_error *define_hosts(worker *w, wp_wire_reader *r, bool *bad) {
   uint32_t n;
   *bad = !wp_wire_get_u32(r, &n);
   for (uint32_t i = 0; !*bad && i < n; i++) {
     char *module = NULL, *name = NULL;
-    uint8_t shape, np, nr, k;
-    wp_valkind params[16], results[16];
-    *bad = !wp_wire_get_str(r, &module) || !wp_wire_get_str(r, &name) ||
-           !wp_wire_get_u8(r, &shape) || !wp_wire_get_u8(r, &np) || np > 16;
-    for (uint8_t j = 0; !*bad && j < np; j++) {
-      *bad = !wp_wire_get_u8(r, &k) || k > WP_F64;
-      params[j] = (wp_valkind)k;
-    }
-    *bad = *bad || !wp_wire_get_u8(r, &nr) || nr > 16;
-    for (uint8_t j = 0; !*bad && j < nr; j++) {
-      *bad = !wp_wire_get_u8(r, &k) || k > WP_F64;
-      results[j] = (wp_valkind)k;
-    }
-    stub *s = *bad ? NULL : malloc(sizeof *s);
+    uint8_t shape;
     wp_error *err = NULL;
-    if (s) {
-      *s = (stub){w, i};
-      if (shape == WP_SHAPE_NUMERIC)
-        err = wp_engine_define_func(w->engine, module, name, params, np, results, nr, stub_numeric,
-                                    s, free);
-      else if (shape == WP_SHAPE_STRING)
-        err = wp_engine_define_string(w->engine, module, name, stub_bytes, s, free);
-      else err = wp_engine_define_bytes(w->engine, module, name, stub_bytes, s, free);
-    } else if (!*bad) {
-      err = wp_error_no_memory();
-    }
+    *bad = !wp_wire_get_str(r, &module) || !wp_wire_get_str(r, &name) || !wp_wire_get_u8(r, &shape);
+    if (!*bad) err = define_host(w, r, i, module, name, shape, bad);
     free(module);
     free(name);
     if (err) return err;
@@ -343,6 +394,44 @@ static void put_response(wp_buf *b, const wp_http_response *resp) {
   wp_wire_bytes(b, resp->body, resp->body_len);
 }
 
+/* A component export's arguments as WAVE text, read with its types. */
+typedef struct invoke_call {
+  wp_value *args[64];
+  size_t nargs;
+  wp_error *err; /* a text that does not read as its type */
+  wp_value *result;
+} invoke_call;
+
+static bool read_invoke(worker *w, wp_wire_reader *r, uint32_t id, invoke_call *v) {
+  uint32_t n;
+  const wp_functype *ft = wp_plugin_get_functype(w->plugin, id);
+  if (!wp_wire_get_u32(r, &n) || n > 64 || !ft || n != wp_functype_param_count(ft)) return false;
+  for (uint32_t i = 0; i < n; i++) {
+    char *text;
+    if (!wp_wire_get_str(r, &text)) return false;
+    if (!v->err) v->err = wp_value_from_wave(wp_functype_param_type(ft, i), text, &v->args[i]);
+    if (!v->err) v->nargs++;
+    free(text);
+  }
+  return true;
+}
+
+static void invoke_call_free(invoke_call *v) {
+  for (size_t i = 0; i < v->nargs; i++) wp_value_free(v->args[i]);
+  wp_error_free(v->err);
+  wp_value_free(v->result);
+}
+
+static void put_invoke_result(wp_buf *b, const invoke_call *v) {
+  char *text = v->result ? wp_value_to_wave(v->result) : NULL;
+  wp_wire_u8(b, v->result != NULL);
+  if (v->result) {
+    if (text) wp_wire_str(b, text);
+    else b->oom = true;
+  }
+  wp_free(text);
+}
+
 /* Runs the call in w->frame; builds the RESULT or ERROR in w->hframe (the
    call's input lives in w->frame until the call is done). */
 static void call(worker *w) {
@@ -353,6 +442,7 @@ static void call(worker *w) {
   const uint8_t *input = NULL;
   size_t len = 0;
   http_call http = {0};
+  invoke_call inv = {0};
   wp_http_response resp = {0};
   bool ok = wp_wire_get_u32(&r, &seq) && wp_wire_get_u8(&r, &mode) && wp_wire_get_u32(&r, &id) &&
             wp_wire_get_u8(&r, &intr) && w->inst;
@@ -364,6 +454,8 @@ static void call(worker *w) {
     ok = wp_wire_get_bytes(&r, &input, &len);
   } else if (ok && mode == WP_CALL_HTTP) {
     ok = read_request(&r, &http);
+  } else if (ok && mode == WP_CALL_INVOKE) {
+    ok = read_invoke(w, &r, id, &inv);
   } else if (ok && mode != WP_CALL_RUN) {
     ok = false;
   }
@@ -378,13 +470,25 @@ static void call(worker *w) {
   const uint8_t *out = NULL;
   size_t out_len = 0;
   int code = 0;
-  if (mode == WP_CALL_NUMERIC)
+  switch (mode) {
+  case WP_CALL_NUMERIC:
     err = wp_instance_call_func(w->inst, id, args, nargs, results, nresults);
-  else if (mode == WP_CALL_BYTES)
+    break;
+  case WP_CALL_BYTES:
     err = wp_instance_call_func_bytes(w->inst, id, input, len, &out, &out_len);
-  else if (mode == WP_CALL_HTTP)
+    break;
+  case WP_CALL_HTTP:
     err = wp_instance_handle_http(w->inst, &http.req, (size_t)http.max_body, &resp);
-  else err = wp_instance_run(w->inst, &code);
+    break;
+  case WP_CALL_INVOKE:
+    /* An argument that does not read as its type fails the call here. */
+    err = inv.err ? wp_error_prefix(inv.err, "a WAVE argument the host sent: ")
+                  : wp_instance_invoke_func(w->inst, id, (const wp_value *const *)inv.args,
+                                            inv.nargs, &inv.result);
+    inv.err = NULL;
+    break;
+  default: err = wp_instance_run(w->inst, &code); break;
+  }
   cur_seq = 0;
 
   wp_buf *b = &w->hframe;
@@ -403,6 +507,8 @@ static void call(worker *w) {
       wp_wire_bytes(b, out, out_len);
     } else if (mode == WP_CALL_HTTP) {
       put_response(b, &resp);
+    } else if (mode == WP_CALL_INVOKE) {
+      put_invoke_result(b, &inv);
     } else {
       wp_wire_u32(b, (uint32_t)code);
     }
@@ -415,6 +521,7 @@ static void call(worker *w) {
     put_tail(w, b);
   }
   http_call_free(&http);
+  invoke_call_free(&inv);
   wp_http_response_clear(&resp);
   send_or_die(w, b);
 }

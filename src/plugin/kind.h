@@ -54,6 +54,16 @@ typedef struct wp_kind {
   wp_error *(*call_func)(struct wp_instance *inst, wp_func_id id, const wp_val *args, size_t nargs,
                          wp_val *results, size_t nresults);
 
+  /* wp_instance_invoke_func for a kind other than the component kind (a
+     component in a worker process). NULL: only components are invoked. */
+  wp_error *(*invoke)(struct wp_instance *inst, wp_func_id id, const wp_value *const *args,
+                      size_t nargs, wp_value **result);
+
+  /* For a kind that runs a plugin of another kind (a worker process): that
+     plugin as loaded in the host, whose kind answers questions about types
+     (wp_plugin_is_component, wp_plugin_get_functype). NULL otherwise. */
+  const struct wp_plugin *(*inner)(const struct wp_plugin *p);
+
   /* wp_instance_run for a kind other than the core kind. May be NULL. */
   wp_error *(*run)(struct wp_instance *inst, int *exit_code);
 

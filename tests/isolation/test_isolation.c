@@ -406,24 +406,28 @@ WP_TEST(test_missing_worker) {
   wp_engine_config_free(cfg);
 }
 
-WP_TEST(test_components_not_isolated) {
+/* Component exports take and return wp_values, which cross as WAVE text. */
+WP_TEST(test_components) {
   wp_engine *e = iso_engine();
   wp_manifest *m = wp_manifest_new();
   wp_manifest_set_trap_missing_imports(m, true);
-  wp_plugin *p;
-  wp_instance *inst;
-  /* The engine's default passes over components: they run in-process. */
-  assert_ok(wp_plugin_load(e, fixture("component.wat"), m, &p));
-  assert_ok(wp_instance_new(p, &inst));
-  assert_int_equal(wp_instance_get_worker_pid(inst), 0);
-  wp_instance_free(inst);
-  wp_plugin_free(p);
-  /* Asked for by the manifest, they are refused. */
-  wp_manifest_set_isolation(m, WP_ISOLATION_PROCESS);
-  assert_error(wp_plugin_load(e, fixture("component.wat"), m, &p), WP_ERR_BAD_INPUT,
-               "a component cannot run in process isolation yet");
+  env *t = env_load(e, "component.wat", m);
+  assert_true(wp_plugin_is_component(t->plugin));
+  wp_func_id id;
+  assert_ok(wp_plugin_find_func(t->plugin, "add", &id));
+  assert_non_null(wp_plugin_get_functype(t->plugin, id));
+  wp_value *args[2] = {wp_value_new_u32(40), wp_value_new_u32(2)}, *r = NULL;
+  assert_ok(wp_instance_invoke(t->inst, "add", (const wp_value *const *)args, 2, &r));
+  assert_int_equal(wp_value_get_kind(r), WP_TYPE_U32);
+  assert_int_equal(wp_value_get_uint(r), 42);
+  wp_value_free(r);
+  /* The host checks the arguments, in the in-process words. */
+  assert_error(wp_instance_invoke(t->inst, "add", (const wp_value *const *)args, 1, &r),
+               WP_ERR_BAD_INPUT, "'add' takes 2 arguments, got 1");
+  wp_value_free(args[0]);
+  wp_value_free(args[1]);
   wp_manifest_free(m);
-  wp_engine_free(e);
+  env_free(t);
 }
 
 WP_TEST(test_manifest_json) {
@@ -490,7 +494,7 @@ int main(void) {
       cmocka_unit_test(test_host_functions),
       cmocka_unit_test(test_log_and_config),
       cmocka_unit_test(test_missing_worker),
-      cmocka_unit_test(test_components_not_isolated),
+      cmocka_unit_test(test_components),
       cmocka_unit_test(test_manifest_json),
       cmocka_unit_test(test_thousand_crashes),
   };
