@@ -182,10 +182,11 @@ static void stop_worker(wp_proc_instance *pi, bool kill_it, char *why, size_t ca
     snprintf(why, cap, "(pid %d) exited with status %d", (int)pid, WEXITSTATUS(status));
 }
 
-/* Waits until the worker exits by itself (it closed the socket), briefly,
+/* Waits until the worker exits by itself (it closed the socket), for up to
+   two seconds (a loaded machine may take that long to finish a process),
    then kills it: a worker that died is reaped with its real status. */
 static void reap_dead(wp_proc_instance *pi, char *why, size_t cap) {
-  for (int i = 0; i < 200 && pi->pid > 0; i++) {
+  for (int i = 0; i < 2000 && pi->pid > 0; i++) {
     int status;
     pid_t r = waitpid(pi->pid, &status, WNOHANG);
     if (r == pi->pid) {
@@ -907,24 +908,11 @@ int wp_instance_get_worker_pid(const wp_instance *inst) {
   return pid;
 }
 
-static bool never_claims(const uint8_t *bytes, size_t len) {
-  (void)bytes;
-  (void)len;
-  return false;
-}
-
-static wp_error *no_store(wp_instance *inst) {
-  (void)inst;
-  return wp_error_new(WP_ERR_HOST, "wasmplug: an isolated instance has no store here");
-}
-
 const wp_kind wp_process_kind = {
     .name = "plugin in a worker process",
-    .claims = never_claims,
     .load = load,
     .free = free_plugin,
     .call_name = call_name,
-    .instantiate = no_store,
     .build = build,
     .instance_free = instance_free,
     .is_bytes_func = is_bytes_func,

@@ -25,7 +25,8 @@ typedef struct wp_kind {
   bool isolable;
 
   /* Whether `len` bytes of a binary are this kind's (kinds are asked in the
-     engine's order; the last one may claim everything else). */
+     engine's order; the last one may claim everything else). NULL for the
+     engine's process_kind, which the manifest chooses, not the bytes. */
   bool (*claims)(const uint8_t *bytes, size_t len);
 
   /* Compiles (or takes from the cache), reflects into p->imports and
@@ -40,7 +41,7 @@ typedef struct wp_kind {
   const char *(*call_name)(const struct wp_plugin *p, size_t i);
 
   /* Instantiates into the instance's new store, running start functions,
-     between wp_instantiation_begin and wp_call_end. */
+     between wp_instantiation_begin and wp_call_end. NULL with `build`. */
   wp_error *(*instantiate)(struct wp_instance *inst);
 
   /* For a kind whose instances run elsewhere (a worker process): makes the

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -484,6 +485,9 @@ WP_TEST(test_thousand_crashes) {
 }
 
 int main(void) {
+  /* The crash tests abort workers hundreds of times: no core files. */
+  struct rlimit no_core = {0, 0};
+  setrlimit(RLIMIT_CORE, &no_core);
   wp_test_save_wasm_signals();
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_killed_between_calls),
