@@ -66,8 +66,8 @@ extern "C" {
  *     fails to load isolated, with WP_ERR_BAD_INPUT naming it.
  *   - Not carried across: WP_STDIO_CALLBACK output (captured in the worker
  *     and handed to the callback after the call), wp_instance_get_memory_size
- *     (0), host functions that call wp_host_call_get_instance and expect the
- *     plugin's memory.
+ *     (as of the end of the last call), host functions that call
+ *     wp_host_call_get_instance and expect the plugin's memory.
  */
 typedef enum wp_isolation {
   WP_ISOLATION_DEFAULT = 0,

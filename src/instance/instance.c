@@ -195,7 +195,8 @@ uint64_t wp_instance_get_fuel_used(const wp_instance *inst) { return inst->fuel_
 /* All the instance's linear memories together, as the store's limiter
    counts them (for a core module with one memory, its size). */
 uint64_t wp_instance_get_memory_size(wp_instance *inst) {
-  return inst->ctx ? inst->limits.memory_bytes : 0;
+  /* A kind that builds elsewhere (a worker) reports the size after each call. */
+  return inst->ctx || inst->plugin->kind->build ? inst->limits.memory_bytes : 0;
 }
 
 /* ---- call bookkeeping ---------------------------------------------------- */

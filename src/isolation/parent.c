@@ -612,17 +612,19 @@ static void interrupt(wp_instance *inst) {
 
 /* ---- calls ----------------------------------------------------------------- */
 
-/* What the worker sends with every call's outcome: fuel used, whether its
-   instance failed, and the stdout/stderr captured since the last call. */
+/* What the worker sends with every call's outcome: fuel used, its memory
+   size, whether its instance failed, and the stdout/stderr captured since
+   the last call. */
 static bool take_tail(wp_instance *inst, wp_wire_reader *r) {
-  uint64_t fuel;
+  uint64_t fuel, memory;
   uint8_t failed;
   const uint8_t *out, *err;
   size_t out_len, err_len;
-  if (!wp_wire_get_u64(r, &fuel) || !wp_wire_get_u8(r, &failed) ||
+  if (!wp_wire_get_u64(r, &fuel) || !wp_wire_get_u64(r, &memory) || !wp_wire_get_u8(r, &failed) ||
       !wp_wire_get_bytes(r, &out, &out_len) || !wp_wire_get_bytes(r, &err, &err_len))
     return false;
   inst->fuel_used = fuel;
+  inst->limits.memory_bytes = memory; /* wp_instance_get_memory_size: as of the last call */
   if (failed) inst->failed = true;
   const wp_manifest *m = inst->plugin->manifest;
   const wp_stdio *modes[2] = {&m->out, &m->err};

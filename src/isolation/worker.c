@@ -316,7 +316,8 @@ static void send_error(worker *w, wp_error *err) {
   send_or_die(w, &w->frame);
 }
 
-/* Fuel, failure and the output captured since the last call (parent.c take_tail). */
+/* Fuel, memory size, failure and the output captured since the last call
+   (parent.c take_tail). */
 static void put_tail(worker *w, wp_buf *b) {
   size_t out_len, err_len;
   const uint8_t *out = wp_instance_get_stdout(w->inst, &out_len);
@@ -324,6 +325,7 @@ static void put_tail(worker *w, wp_buf *b) {
   if (out_len < w->out_sent) w->out_sent = 0;
   if (err_len < w->err_sent) w->err_sent = 0;
   wp_wire_u64(b, wp_instance_get_fuel_used(w->inst));
+  wp_wire_u64(b, wp_instance_get_memory_size(w->inst));
   wp_wire_u8(b, w->inst->failed);
   wp_wire_bytes(b, out + w->out_sent, out_len - w->out_sent);
   wp_wire_bytes(b, errb + w->err_sent, err_len - w->err_sent);

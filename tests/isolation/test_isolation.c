@@ -219,6 +219,7 @@ WP_TEST(test_limits) {
   wp_val n = WP_VAL_I32(2), r;
   assert_ok(wp_instance_call(t->inst, "grow", &n, 1, &r, 1));
   assert_int_equal(r.of.i32, 1);
+  assert_int_equal(wp_instance_get_memory_size(t->inst), 3u << 16); /* the worker's, reported */
   assert_ok(wp_instance_call(t->inst, "grow", &n, 1, &r, 1));
   assert_int_equal(r.of.i32, -1);
   assert_error(wp_instance_call(t->inst, "bomb", NULL, 0, NULL, 0), WP_ERR_MEMORY_LIMIT,
