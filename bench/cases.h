@@ -2,7 +2,8 @@
  * cases.h - what wasmplug-bench measures, one file per topic:
  *
  *   cases_core.c       numeric calls, bytes calls, guest-to-host calls, and
- *                      their raw Wasmtime C API baselines; the shared setup
+ *                      their raw Wasmtime C API baselines; the same calls in
+ *                      process isolation beside in-process; the shared setup
  *   cases_instance.c   instances, pools, loading (cold and cached)
  *   cases_component.c  component calls, and the Rust harness's baselines
  *   cases_proxywasm.c  a Proxy-Wasm filter's cost per HTTP stream (Rust and Go SDKs)
@@ -48,7 +49,7 @@ wp_error *bench_setup(bench_env *env);
 /* Frees all bench_setup made, even after it failed part way. */
 void bench_teardown(bench_env *env);
 
-/* Numeric, bytes and guest-to-host calls (cases_core.c). */
+/* Numeric, bytes and guest-to-host calls, in-process and isolated (cases_core.c). */
 wp_error *bench_core(bench_env *env);
 
 /* Instances, pools and loads; needs the example plugins (cases_instance.c). */

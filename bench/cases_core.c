@@ -229,6 +229,9 @@ static wp_error *env_setup(bench_env *env) {
   wp_engine_config *cfg = wp_engine_config_new();
   if (!cfg) return wp_error_new(WP_ERR_HOST, "bench: out of memory");
   wp_engine_config_set_cache_dir(cfg, NULL);
+  /* The isolation rows' worker: this build's wasmplug, unless named. */
+  const char *worker = getenv("WASMPLUG_WORKER");
+  wp_engine_config_set_worker_path(cfg, worker && *worker ? worker : WP_BENCH_WORKER);
   wp_error *err = wp_engine_new(cfg, &env->engine);
   wp_engine_config_free(cfg);
   if (!err) err = define_host_funcs(env->engine);
@@ -373,9 +376,66 @@ static wp_error *bench_guest_to_host(raw_env *raw, bench_env *env) {
   return err;
 }
 
+/* ---- process isolation ----------------------------------------------------- */
+
+/* The same plugins as above, each instance in a worker process. */
+typedef struct iso_ctx {
+  wp_plugin *numeric, *echo;
+  wp_instance *numeric_inst, *echo_inst;
+  bench_env view; /* run_wp_add's view: the isolated numeric instance */
+} iso_ctx;
+
+static wp_error *iso_setup(bench_env *env, iso_ctx *c) {
+  wp_manifest *m = wp_manifest_new();
+  if (!m) return wp_error_new(WP_ERR_HOST, "bench: out of memory");
+  wp_manifest_set_isolation(m, WP_ISOLATION_PROCESS);
+  wp_error *err = wp_plugin_load(env->engine, WP_BENCH_FIXTURES "/numeric.wat", m, &c->numeric);
+  if (!err) err = wp_plugin_load(env->engine, WP_BENCH_FIXTURES "/echo.wat", m, &c->echo);
+  if (!err) err = wp_instance_new(c->numeric, &c->numeric_inst);
+  if (!err) err = wp_instance_new(c->echo, &c->echo_inst);
+  wp_manifest_free(m);
+  c->view = *env;
+  c->view.numeric_inst = c->numeric_inst;
+  return err;
+}
+
+static void iso_teardown(iso_ctx *c) {
+  wp_instance_free(c->numeric_inst);
+  wp_instance_free(c->echo_inst);
+  wp_plugin_free(c->numeric);
+  wp_plugin_free(c->echo);
+}
+
+/* A call crossing into a worker process and back (two socket writes, two
+   reads, two context switches), beside the same call in-process, same run. */
+static wp_error *bench_isolation(bench_env *env) {
+  iso_ctx c = {0};
+  wp_error *err = iso_setup(env, &c);
+  static uint8_t small[32];
+  memset(small, 'a', sizeof small);
+  bytes_ctx in32 = {env->echo_inst, env->echo_fn, small, sizeof small, sizeof small};
+  bytes_ctx iso32 = {c.echo_inst, env->echo_fn, small, sizeof small, sizeof small};
+  bench_case cases[] = {
+      {"numeric_call_inprocess", "ns/call", 1, bench_batch(20000), bench_reps(7), 1, NULL,
+       run_wp_add, NULL, env},
+      {"numeric_call_process", "ns/call", 1, bench_batch(20000), bench_reps(7), 1, NULL, run_wp_add,
+       NULL, &c.view},
+      {"bytes_echo_32B_inprocess", "ns/call", 1, bench_batch(20000), bench_reps(7), 1, NULL,
+       run_bytes, NULL, &in32},
+      {"bytes_echo_32B_process", "ns/call", 1, bench_batch(20000), bench_reps(7), 1, NULL,
+       run_bytes, NULL, &iso32},
+  };
+  if (!err) err = bench_measure_group(cases, COUNT(cases));
+  bench_judge("numeric_call_process", "numeric_call_inprocess", TARGET_MEDIAN, 50000);
+  bench_judge("bytes_echo_32B_process", "bytes_echo_32B_inprocess", TARGET_MEDIAN, 50000);
+  iso_teardown(&c);
+  return err;
+}
+
 wp_error *bench_core(bench_env *env) {
   wp_error *err = bench_numeric(&g_raw, env);
   if (!err) err = bench_bytes(env);
   if (!err) err = bench_guest_to_host(&g_raw, env);
+  if (!err) err = bench_isolation(env);
   return err;
 }

@@ -41,6 +41,8 @@ static const char usage[] =
     "  --max-module-size SIZE  load plugins of up to SIZE bytes (default 128MiB)\n"
     "  --max-functions N       load plugins of up to N functions (default 100000)\n"
     "  --fuel N                stop the call after about N wasm instructions\n"
+    "  --isolation none|process  run the plugin in this process (default) or in a\n"
+    "                          worker process of its own (docs/isolation.md)\n"
     "  --missing-imports error|trap  components: fail to load when the host lacks\n"
     "                          an import (default), or load and trap when it is called\n"
     "  --log LEVEL             show plugin logs at LEVEL and above (default info;\n"

@@ -72,6 +72,7 @@ int cmd_serve(int argc, char **argv);
 int cmd_new(int argc, char **argv);
 int cmd_tools(int argc, char **argv);
 int cmd_compose(int argc, char **argv);
+int cmd_worker(int argc, char **argv);
 
 /* Where an installed part (templates, wit, go-pdk, include, or a tool of
    `wasmplug tools path`) is: beside the executable when installed, else in the

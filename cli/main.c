@@ -2,7 +2,9 @@
  * main.c - the wasmplug command: dispatch to call, run, inspect, serve.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -17,10 +19,25 @@ static const char usage[] =
     "  serve PLUGIN.wasm|SERVER.json  serve HTTP with WebAssembly handlers\n"
     "  new TEMPLATE NAME              make a plugin project (new --list: the templates)\n"
     "  tools path [NAME] | env        where the installed PDKs and guest tools are\n"
+    "  worker --fd N                  serve an isolated plugin's instance (the host runs it)\n"
     "\n"
     "'wasmplug COMMAND --help' tells more. wasmplug " WASMPLUG_VERSION "\n";
 
+/* Isolated plugins (--isolation, "isolation" in a manifest or a route) run
+   in this very program, `wasmplug worker`, unless $WASMPLUG_WORKER names
+   another: every engine made here (call, run, serve) finds it there. Set
+   before any thread starts. */
+static void worker_is_self(void) {
+  const char *env = getenv("WASMPLUG_WORKER");
+  char self[4096];
+  ssize_t n = env && *env ? -1 : readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) return;
+  self[n] = '\0';
+  setenv("WASMPLUG_WORKER", self, 1);
+}
+
 int main(int argc, char **argv) {
+  worker_is_self();
   if (argc < 2) {
     fputs(usage, stderr);
     return CLI_USAGE;
@@ -33,6 +50,7 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "serve") == 0) return cmd_serve(argc - 2, argv + 2);
   if (strcmp(cmd, "new") == 0) return cmd_new(argc - 2, argv + 2);
   if (strcmp(cmd, "tools") == 0) return cmd_tools(argc - 2, argv + 2);
+  if (strcmp(cmd, "worker") == 0) return cmd_worker(argc - 2, argv + 2);
   if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
     fputs(usage, stdout);
     return CLI_OK;

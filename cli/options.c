@@ -137,6 +137,11 @@ static bool apply(cli_opts *o, const char *name, const char *val, const char *us
     if (strcmp(val, "error") != 0 && strcmp(val, "trap") != 0)
       return usage_error(usage, "--missing-imports takes error or trap, got '%s'", val);
     wp_manifest_set_trap_missing_imports(o->manifest, strcmp(val, "trap") == 0);
+  } else if (strcmp(name, "--isolation") == 0) {
+    if (strcmp(val, "none") != 0 && strcmp(val, "process") != 0)
+      return usage_error(usage, "--isolation takes none or process, got '%s'", val);
+    wp_manifest_set_isolation(o->manifest, strcmp(val, "process") == 0 ? WP_ISOLATION_PROCESS
+                                                                       : WP_ISOLATION_NONE);
   } else if (strcmp(name, "--input") == 0) {
     o->input = val;
   } else if (strcmp(name, "--input-file") == 0) {

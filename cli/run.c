@@ -21,7 +21,7 @@ static const char usage[] =
     "                          ('--input-file -' passes our stdin through)\n"
     "  --manifest FILE, --allow-dir HOST[:GUEST][:ro|:rw], --env K=V,\n"
     "  --config K=V, --timeout-ms N, --max-memory SIZE, --max-module-size SIZE,\n"
-    "  --max-functions N, --fuel N, --log LEVEL\n"
+    "  --max-functions N, --fuel N, --isolation none|process, --log LEVEL\n"
     "                          as for 'wasmplug call'\n";
 
 static const char *base_name(const char *path) {

@@ -64,6 +64,7 @@
  *   wasmplug/config_store.h wasi:config/store, answered from the manifest's config
  *   wasmplug/logging.h    the "logging" capability: wasi:logging to the engine's log
  *   wasmplug/dl.h         the "dl" capability: wasi:dl, native libraries through libffi
+ *   wasmplug/isolation.h  process isolation: plugins in worker processes
  */
 #ifndef WASMPLUG_H
 #define WASMPLUG_H
@@ -90,5 +91,6 @@
 #include "wasmplug/config_store.h"
 #include "wasmplug/logging.h"
 #include "wasmplug/dl.h"
+#include "wasmplug/isolation.h"
 
 #endif /* WASMPLUG_H */

@@ -4,7 +4,8 @@
  * low floors call back through. The only file that sees every floor.
  *
  * Floors, low to high: util, engine, plugin, instance, then the kinds (core,
- * component, proxywasm) side by side, then the capabilities (host/, on the
+ * component, proxywasm) side by side, then isolation (a kind over the
+ * kinds: plugins in worker processes), then the capabilities (host/, on the
  * public API and util/ only), then this file. A floor includes only its own
  * headers and lower ones (tests/unit/test_floors checks it).
  */
@@ -19,6 +20,7 @@
 #include "host/keyvalue/keyvalue.h"
 #include "host/logging/logging.h"
 #include "instance/instance.h"
+#include "isolation/process.h"
 #include "proxywasm/kind.h"
 
 /* Tried in this order: the first that claims the bytes loads them (a
@@ -30,6 +32,7 @@ static const wp_engine_hooks hooks = {
     .kinds = kinds,
     .wasi_budget = wp_instance_wasi_budget,
     .wasi_scratch = wp_instance_wasi_scratch,
+    .process_kind = &wp_process_kind,
 };
 
 /* The capabilities every engine offers (src/host/<name>/, on the public API
@@ -55,6 +58,9 @@ wp_error *wp_engine_new(const wp_engine_config *cfg, wp_engine **out) {
     wp_engine_free(e);
     return err;
   }
+  /* What an isolated plugin's worker has too (src/isolation/). */
+  e->builtin_defs = e->defs;
+  e->builtin_caps = e->ncaps;
   *out = e;
   return NULL;
 }

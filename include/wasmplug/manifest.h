@@ -44,6 +44,7 @@ extern "C" {
  *     "imports": {"missing": "error" | "trap"},
  *     "capabilities": {"keyvalue": {...}, "http": {...}},
  *     "link": {"wasi:keyvalue/store@0.2.0-draft": "kv-memory.wasm"}
+ *     "isolation": "none" | "process"
  *   }
  *
  * Relative paths in a manifest file resolve against the file's directory.
@@ -52,6 +53,8 @@ extern "C" {
  * other limits at least 1: leave a limit out to get the engine's (a 0 would
  * read as "none"). "module_size" and "functions" lower the engine's load caps
  * (wp_engine_config_set_max_module_size). One source is supported for now.
+ * "isolation" says where instances run (wasmplug/isolation.h); left out,
+ * the engine decides. wp_manifest_to_json writes this form back.
  *
  * Text the plugin sees (its name, guest paths, env names and values, args,
  * config keys and values) must be UTF-8, and env names non-empty without

@@ -47,8 +47,8 @@ static bool resolve(wp_instance *inst, size_t id, wasmtime_component_func_t *out
 }
 
 /* Arity and types of the arguments, with errors naming the argument. */
-static wp_error *check_args(const wp_plugin *p, const wp_cexport *e, const wp_value *const *args,
-                            size_t nargs) {
+wp_error *wp_component_check_args(const wp_plugin *p, const wp_cexport *e,
+                                  const wp_value *const *args, size_t nargs) {
   const struct wp_functype *ft = e->type;
   if (nargs != ft->nparams)
     return wp_error_new(
@@ -68,6 +68,8 @@ wp_error *wp_instance_invoke_func(wp_instance *inst, wp_func_id id, const wp_val
   if (!inst || (nargs && !args))
     return wp_error_new(WP_ERR_BAD_INPUT, "wp_instance_invoke: instance and args are required");
   wp_plugin *p = inst->plugin;
+  /* A component in a worker process, through its kind's table. */
+  if (p->kind->invoke) return p->kind->invoke(inst, id, args, nargs, result);
   if (!wp_comp(p))
     return wp_error_new(WP_ERR_BAD_INPUT,
                         WP_PLUGIN_FMT ": is a core module; call it with wp_instance_call, "
@@ -76,7 +78,7 @@ wp_error *wp_instance_invoke_func(wp_instance *inst, wp_func_id id, const wp_val
   wp_error *err = wp_instance_check_callable(inst, id);
   if (err) return err;
   const wp_cexport *e = &wp_comp(p)->exports[id];
-  err = check_args(p, e, args, nargs);
+  err = wp_component_check_args(p, e, args, nargs);
   if (err) return err;
   wasmtime_component_func_t func;
   if (!resolve(inst, id, &func))
@@ -215,8 +217,9 @@ wp_error *wp_component_call_bytes(wp_instance *inst, wp_func_id id, const void *
 }
 
 const wp_functype *wp_plugin_get_functype(const wp_plugin *p, wp_func_id id) {
+  p = wp_plugin_unwrap(p);
   if (!wp_comp(p) || id >= p->nexports) return NULL;
   return wp_comp(p)->exports[id].type;
 }
 
-bool wp_plugin_is_component(const wp_plugin *p) { return wp_comp(p) != NULL; }
+bool wp_plugin_is_component(const wp_plugin *p) { return wp_comp(wp_plugin_unwrap(p)) != NULL; }

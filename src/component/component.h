@@ -89,6 +89,17 @@ wp_error *wp_component_instantiate(wp_instance *inst);
 /* Bytes and string calls on exports typed func(list<u8> or string) ->
    list<u8> or string (call.c; plugin/kind.h's is_bytes_func, call_bytes). */
 bool wp_component_is_bytes_func(const wp_plugin *p, size_t id);
+/* The definition (function or resource) that serves import `name` of
+   interface `iface` (NULL: the root), versions matched as linking does;
+   NULL if none. engine->lock held. */
+const wp_chost_def *wp_component_find_def(const struct wp_engine *e, const char *iface,
+                                          const char *name, bool resource);
+
+/* Arity and types of an export's arguments, with errors naming the argument
+   (wp_instance_invoke_func's checks; a worker process's caller makes them too). */
+wp_error *wp_component_check_args(const wp_plugin *p, const wp_cexport *e,
+                                  const wp_value *const *args, size_t nargs);
+
 wp_error *wp_component_call_bytes(wp_instance *inst, wp_func_id id, const void *input, size_t len);
 
 /* Load-time links (link.c): loads the plugs the manifest's "link" names,

@@ -47,6 +47,7 @@ static void instance_free(wp_instance *inst) {
 
 const wp_kind wp_component_kind = {
     .name = "component",
+    .isolable = true,
     .claims = wp_is_component_binary,
     .load = wp_component_load,
     .free = free_component,

@@ -211,8 +211,8 @@ static bool iface_matches(const char *def, const char *import) {
 }
 
 /* The embedder's definition of an import; engine->lock held. */
-static const wp_chost_def *find_def(const struct wp_engine *e, const char *iface, const char *name,
-                                    bool resource) {
+const wp_chost_def *wp_component_find_def(const struct wp_engine *e, const char *iface,
+                                          const char *name, bool resource) {
   wp_def_kind kind = resource ? WP_DEF_COMPONENT_RESOURCE : WP_DEF_COMPONENT_FUNC;
   for (const wp_def *d = e->defs; d; d = d->next)
     if (d->kind == kind && strcmp(d->name, name) == 0 && iface_matches(d->module, iface))
@@ -259,7 +259,7 @@ static wasmtime_error_t *link_group(link_ctx *l, wasmtime_component_linker_insta
     bool resource = imp->kind == WP_EXTERN_RESOURCE;
     const wp_chost_def *d = iface && wp_component_is_builtin_iface(iface) && !resource
                                 ? wp_component_builtin(imp->name)
-                                : find_def(p->engine, iface, imp->name, resource);
+                                : wp_component_find_def(p->engine, iface, imp->name, resource);
     if (!d) {
       l->missing[i] = true;
       l->nmissing++;

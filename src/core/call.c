@@ -103,6 +103,8 @@ wp_error *wp_instance_call_func(wp_instance *inst, wp_func_id id, const wp_val *
   if (!e || e->kind != WP_EXTERN_FUNC || !inst->ctx || inst->in_call || e->nparams > WP_MAX_ARITY ||
       e->nresults > WP_MAX_ARITY || nresults != e->nresults || !load_args(e, args, nargs, raw) ||
       !wp_core_export_func(inst, id, &f)) {
+    /* Another kind's numeric calls (a worker process's), through its table. */
+    if (p->kind->call_func) return p->kind->call_func(inst, id, args, nargs, results, nresults);
     wp_error *err = check_callable(inst, id, &f);
     if (!err) err = check_signature(inst, e, args, nargs, nresults);
     return err ? err
@@ -267,6 +269,7 @@ wp_error *wp_instance_call_string(wp_instance *inst, const char *name, const cha
 /* ---- WASI commands ------------------------------------------------------- */
 
 wp_error *wp_instance_run(wp_instance *inst, int *exit_code) {
+  if (inst->plugin->kind->run) return inst->plugin->kind->run(inst, exit_code);
   wp_func_id id;
   wp_error *err = wp_plugin_find_func(inst->plugin, "_start", &id);
   if (err) return wp_error_prefix(err, "not a WASI command (build it as a program with main): ");

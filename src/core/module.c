@@ -262,6 +262,7 @@ static void instance_free(wp_instance *inst) {
 
 const wp_kind wp_core_kind = {
     .name = "core module",
+    .isolable = true,
     .claims = claims,
     .load = load,
     .free = free_core,

@@ -29,6 +29,8 @@ struct wp_engine_config {
   uint64_t pool_instance_size;
   wp_log_fn log_fn;
   void *log_user_data;
+  wp_isolation isolation;
+  char *worker_path;
 };
 
 wp_engine_config *wp_engine_config_new(void) {
@@ -44,7 +46,28 @@ wp_engine_config *wp_engine_config_new(void) {
 void wp_engine_config_free(wp_engine_config *cfg) {
   if (!cfg) return;
   free(cfg->cache_dir);
+  free(cfg->worker_path);
   free(cfg);
+}
+
+void wp_engine_config_set_isolation(wp_engine_config *cfg, wp_isolation isolation) {
+  if (isolation <= WP_ISOLATION_PROCESS) cfg->isolation = isolation;
+}
+
+void wp_engine_config_set_worker_path(wp_engine_config *cfg, const char *path) {
+  free(cfg->worker_path);
+  cfg->worker_path = path ? strdup(path) : NULL;
+}
+
+#ifndef WASMPLUG_DEFAULT_WORKER
+#define WASMPLUG_DEFAULT_WORKER "/usr/local/bin/wasmplug"
+#endif
+
+/* The embedder's choice, else $WASMPLUG_WORKER, else the installed wasmplug. */
+static char *worker_path(const wp_engine_config *cfg) {
+  const char *env = getenv("WASMPLUG_WORKER");
+  if (cfg->worker_path) return strdup(cfg->worker_path);
+  return strdup(env && *env ? env : WASMPLUG_DEFAULT_WORKER);
 }
 
 void wp_engine_config_set_cache_dir(wp_engine_config *cfg, const char *dir) {
@@ -248,6 +271,7 @@ static void engine_destroy(struct wp_engine *e) {
   wp_engine_free_capabilities(e); /* after the functions that use their data */
   pthread_mutex_destroy(&e->lock);
   free(e->cache_dir);
+  free(e->worker_path);
   free(e);
 }
 
@@ -280,6 +304,8 @@ wp_error *wp_engine_create(const wp_engine_config *cfg, const wp_engine_hooks *h
   e->pool_instance_size = cfg->pool_instance_size ? cfg->pool_instance_size : 8u << 20;
   e->log_fn = cfg->log_fn;
   e->log_user_data = cfg->log_user_data;
+  e->isolation = cfg->isolation;
+  e->worker_path = worker_path(cfg);
   if (!cfg->cache_off) e->cache_dir = cfg->cache_dir ? strdup(cfg->cache_dir) : default_cache_dir();
   wp_engine_config_free(dflt);
 

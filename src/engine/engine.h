@@ -87,6 +87,14 @@ struct wp_engine {
   uint64_t pool_instance_size;
   wp_log_fn log_fn;
   void *log_user_data;
+  wp_isolation isolation; /* for plugins whose manifest does not say */
+  char *worker_path;      /* the program isolated instances run in; NULL: out of memory */
+
+  /* The host definitions made by wp_engine_new (built-ins, capabilities):
+     those from here on in `defs` are the engine's own, those before it the
+     embedder's (an isolated plugin's worker has the former, not the latter). */
+  const wp_def *builtin_defs;
+  size_t builtin_caps; /* the same for capabilities: the first ones in `caps` */
 
   /* timer thread */
   pthread_t ticker;
@@ -141,6 +149,9 @@ struct wp_engine_hooks {
   const struct wp_kind *const *kinds; /* NULL-terminated */
   wasmplug_budget_fn wasi_budget;
   wasmplug_scratch_fn wasi_scratch;
+  /* The kind that runs a plugin of another kind in a worker process
+     (src/isolation/): chosen by the manifest's or the engine's isolation. */
+  const struct wp_kind *process_kind;
 };
 
 /* Makes an engine (the floor below wp_engine_new, which adds the kinds'

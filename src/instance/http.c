@@ -194,7 +194,8 @@ wp_error *wp_instance_handle_http(wp_instance *inst, const wp_http_request *req,
                         p->name);
   wp_error *err = check_request(inst, req);
   if (err) return err;
-  if (!inst->ctx)
+  /* A kind that builds its instances elsewhere (a worker) has no store here. */
+  if (!inst->ctx && !p->kind->build)
     return wp_error_new(WP_ERR_BAD_INPUT,
                         WP_PLUGIN_FMT ": this instance could not be rebuilt after a failure; "
                                       "free it or reset it again",

@@ -111,6 +111,7 @@ void wp_instantiation_begin(wp_instance *inst) {
 /* Makes the store, then the kind instantiates the plugin into it. */
 static wp_error *build(wp_instance *inst) {
   wp_plugin *p = inst->plugin;
+  if (p->kind->build) return p->kind->build(inst);
   inst->store = wasmtime_store_new(p->flavor->engine, inst, NULL);
   if (!inst->store) return wp_error_new(WP_ERR_NO_MEMORY, "wasmplug: out of memory making a store");
   inst->ctx = wasmtime_store_context(inst->store);
@@ -176,6 +177,7 @@ void *wp_instance_get_user_data(const wp_instance *inst) { return inst->user_dat
 
 void wp_instance_interrupt(wp_instance *inst) {
   atomic_store_explicit(&inst->interrupt, true, memory_order_release);
+  if (inst->plugin->kind->interrupt) inst->plugin->kind->interrupt(inst);
 }
 
 const uint8_t *wp_instance_get_stdout(const wp_instance *inst, size_t *len) {
@@ -193,7 +195,8 @@ uint64_t wp_instance_get_fuel_used(const wp_instance *inst) { return inst->fuel_
 /* All the instance's linear memories together, as the store's limiter
    counts them (for a core module with one memory, its size). */
 uint64_t wp_instance_get_memory_size(wp_instance *inst) {
-  return inst->ctx ? inst->limits.memory_bytes : 0;
+  /* A kind that builds elsewhere (a worker) reports the size after each call. */
+  return inst->ctx || inst->plugin->kind->build ? inst->limits.memory_bytes : 0;
 }
 
 /* ---- call bookkeeping ---------------------------------------------------- */

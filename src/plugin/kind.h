@@ -20,8 +20,13 @@ struct wp_instance;
 typedef struct wp_kind {
   const char *name; /* "core module", "component" */
 
+  /* Whether its plugins can run in a worker process instead (the engine's
+     process_kind, src/isolation/, when the manifest or engine asks). */
+  bool isolable;
+
   /* Whether `len` bytes of a binary are this kind's (kinds are asked in the
-     engine's order; the last one may claim everything else). */
+     engine's order; the last one may claim everything else). NULL for the
+     engine's process_kind, which the manifest chooses, not the bytes. */
   bool (*claims)(const uint8_t *bytes, size_t len);
 
   /* Compiles (or takes from the cache), reflects into p->imports and
@@ -36,8 +41,36 @@ typedef struct wp_kind {
   const char *(*call_name)(const struct wp_plugin *p, size_t i);
 
   /* Instantiates into the instance's new store, running start functions,
-     between wp_instantiation_begin and wp_call_end. */
+     between wp_instantiation_begin and wp_call_end. NULL with `build`. */
   wp_error *(*instantiate)(struct wp_instance *inst);
+
+  /* For a kind whose instances run elsewhere (a worker process): makes the
+     instance there instead of a store here (inst->ctx stays NULL). NULL:
+     a store, WASI, then `instantiate`. */
+  wp_error *(*build)(struct wp_instance *inst);
+
+  /* A numeric call (wp_instance_call_func) on export `id` of a kind other
+     than the core kind, which calls its own exports directly. NULL: the
+     kind has no numeric calls. Checks everything, as the core kind does. */
+  wp_error *(*call_func)(struct wp_instance *inst, wp_func_id id, const wp_val *args, size_t nargs,
+                         wp_val *results, size_t nresults);
+
+  /* wp_instance_invoke_func for a kind other than the component kind (a
+     component in a worker process). NULL: only components are invoked. */
+  wp_error *(*invoke)(struct wp_instance *inst, wp_func_id id, const wp_value *const *args,
+                      size_t nargs, wp_value **result);
+
+  /* For a kind that runs a plugin of another kind (a worker process): that
+     plugin as loaded in the host, whose kind answers questions about types
+     (wp_plugin_is_component, wp_plugin_get_functype). NULL otherwise. */
+  const struct wp_plugin *(*inner)(const struct wp_plugin *p);
+
+  /* wp_instance_run for a kind other than the core kind. May be NULL. */
+  wp_error *(*run)(struct wp_instance *inst, int *exit_code);
+
+  /* After wp_instance_interrupt set inst->interrupt, from any thread: for a
+     kind whose call does not watch the flag itself. May be NULL. */
+  void (*interrupt)(struct wp_instance *inst);
 
   /* After the instance's store is gone: releases what the kind kept for
      it (host objects a component still held). May be NULL. */

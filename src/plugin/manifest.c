@@ -698,6 +698,7 @@ wp_manifest *wp_manifest_copy(const wp_manifest *m) {
   c->max_module_size = m->max_module_size;
   c->max_functions = m->max_functions;
   c->trap_missing_imports = m->trap_missing_imports;
+  c->isolation = m->isolation;
   c->out = m->out;
   c->err = m->err;
   if (!copy_owned(c, m)) {
@@ -767,4 +768,12 @@ bool wp_sha256_from_hex(const char *hex, uint8_t out[32]) {
 
 void wp_manifest_set_trap_missing_imports(wp_manifest *m, bool trap) {
   if (m) m->trap_missing_imports = trap;
+}
+
+void wp_manifest_set_isolation(wp_manifest *m, wp_isolation isolation) {
+  if (m && isolation <= WP_ISOLATION_PROCESS) m->isolation = isolation;
+}
+
+wp_isolation wp_manifest_get_isolation(const wp_manifest *m) {
+  return m ? m->isolation : WP_ISOLATION_DEFAULT;
 }

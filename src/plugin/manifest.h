@@ -73,6 +73,7 @@ struct wp_manifest {
   wp_kv *config;
   size_t nconfig;
   bool trap_missing_imports; /* components: missing imports trap when called */
+  wp_isolation isolation;    /* where instances run; DEFAULT: the engine's choice */
   /* "capabilities": name -> the section's JSON text, in the order given */
   wp_kv *caps;
   size_t ncaps;

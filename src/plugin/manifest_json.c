@@ -34,8 +34,8 @@
 /* Longest JSON path shown in an error message. */
 #define PATH_LEN 256
 
-static const char *const ROOT_KEYS[] = {"name",    "sources",      "limits", "wasi", "config",
-                                        "imports", "capabilities", "link",   NULL};
+static const char *const ROOT_KEYS[] = {"name",    "sources",      "limits", "wasi",      "config",
+                                        "imports", "capabilities", "link",   "isolation", NULL};
 static const char *const IMPORT_KEYS[] = {"missing", NULL};
 static const char *const SOURCE_KEYS[] = {"path", "sha256", NULL};
 static const char *const LIMIT_KEYS[] = {"memory",      "timeout_ms", "fuel",
@@ -604,6 +604,23 @@ static wp_error *parse_links(const parser *p, const cJSON *v) {
   return NULL;
 }
 
+/* "isolation": "none" | "process" (wasmplug/isolation.h) */
+static wp_error *parse_isolation(const parser *p, const cJSON *v) {
+  wp_quoted q;
+
+  if (cJSON_IsString(v) && strcmp(v->valuestring, "none") == 0) {
+    p->m->isolation = WP_ISOLATION_NONE;
+    return NULL;
+  }
+  if (cJSON_IsString(v) && strcmp(v->valuestring, "process") == 0) {
+    p->m->isolation = WP_ISOLATION_PROCESS;
+    return NULL;
+  }
+  return wp_manifest_fail(p->label, "'isolation' must be \"none\" or \"process\", got %s",
+                          cJSON_IsString(v) ? wp_manifest_quote_str(&q, v->valuestring)
+                                            : type_name(v));
+}
+
 static wp_error *parse_root(const parser *p, const cJSON *root) {
   const cJSON *f;
   const char *name;
@@ -625,6 +642,7 @@ static wp_error *parse_root(const parser *p, const cJSON *root) {
   if ((f = field(root, "imports")) && (err = parse_imports(p, f))) return err;
   if ((f = field(root, "capabilities")) && (err = parse_capabilities(p, f))) return err;
   if ((f = field(root, "link")) && (err = parse_links(p, f))) return err;
+  if ((f = field(root, "isolation")) && (err = parse_isolation(p, f))) return err;
   return NULL;
 }
 

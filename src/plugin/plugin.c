@@ -163,6 +163,30 @@ static wp_error *apply_limits(wp_plugin *p) {
   return NULL;
 }
 
+/*
+ * Process isolation (wasmplug/isolation.h): the manifest's choice, else the
+ * engine's. An isolable kind is then run by the engine's process kind,
+ * which loads the plugin as its own kind too; the engine's default passes
+ * over the kinds that cannot be isolated, an explicit request does not.
+ */
+static wp_error *choose_isolation(wp_plugin *p) {
+  const wp_kind *process = p->engine->hooks->process_kind;
+  wp_isolation iso = p->manifest->isolation ? p->manifest->isolation : p->engine->isolation;
+  if (!p->kind || !process || iso != WP_ISOLATION_PROCESS) return NULL;
+  if (p->kind->isolable) {
+    p->kind = process;
+    return NULL;
+  }
+  if (p->manifest->isolation != WP_ISOLATION_PROCESS) return NULL;
+  const char *kind = p->kind->name;
+  p->kind = NULL; /* nothing loaded for it to free */
+  return wp_error_new(WP_ERR_BAD_INPUT,
+                      WP_PLUGIN_FMT ": a %s cannot run in process isolation yet (core modules "
+                                    "can); remove \"isolation\": \"process\" from the manifest "
+                                    "or --isolation process",
+                      p->name, kind);
+}
+
 wp_error *wp_plugin_from_bytes(struct wp_engine *engine, const char *display, const uint8_t *bytes,
                                size_t len, const wp_manifest *manifest, wp_plugin **out) {
   wp_plugin *p = calloc(1, sizeof *p);
@@ -210,9 +234,12 @@ wp_error *wp_plugin_from_bytes(struct wp_engine *engine, const char *display, co
     const wp_kind *const *k = engine->hooks->kinds;
     while (*k && !(*k)->claims(bytes, len)) k++;
     p->kind = *k;
-    err = p->kind ? p->kind->load(p, bytes, len)
-                  : wp_error_new(WP_ERR_LOAD,
-                                 WP_PLUGIN_FMT ": not a kind of plugin this engine loads", p->name);
+    err = choose_isolation(p);
+    if (!err)
+      err = p->kind
+                ? p->kind->load(p, bytes, len)
+                : wp_error_new(WP_ERR_LOAD,
+                               WP_PLUGIN_FMT ": not a kind of plugin this engine loads", p->name);
   }
   if (err && engine->pooling) err = explain_pool_fit(p, err);
   free(converted);

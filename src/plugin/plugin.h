@@ -34,6 +34,12 @@ struct wp_plugin {
   void *kind_data;          /* what only its kind needs, owned by the kind */
 };
 
+/* The plugin whose kind knows its types: p, or the plugin a wrapping kind
+   (a worker process's) runs. */
+static inline const wp_plugin *wp_plugin_unwrap(const wp_plugin *p) {
+  return p && p->kind && p->kind->inner ? p->kind->inner(p) : p;
+}
+
 /* "plugin 'NAME'" prefix used by every message about this plugin. */
 #define WP_PLUGIN_FMT "plugin '%s'"
 

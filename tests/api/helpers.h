@@ -61,11 +61,27 @@ static inline void assert_error_at(wp_error *err, wp_error_kind kind, const char
   wp_error_free(err);
 }
 
+/*
+ * WASMPLUG_TEST_ISOLATION=process runs a suite's plugins in worker processes
+ * (wasmplug/isolation.h): ctest runs the call suites both ways, with the
+ * worker from $WASMPLUG_WORKER (the build's wasmplug).
+ */
+static inline void test_isolation(wp_engine_config *cfg) {
+  const char *iso = getenv("WASMPLUG_TEST_ISOLATION");
+  if (iso && strcmp(iso, "process") == 0) wp_engine_config_set_isolation(cfg, WP_ISOLATION_PROCESS);
+}
+
+static inline bool test_isolated(void) {
+  const char *iso = getenv("WASMPLUG_TEST_ISOLATION");
+  return iso && strcmp(iso, "process") == 0;
+}
+
 /* An engine with no disk cache and a small pool, for tests. */
 static inline wp_engine *test_engine(void) {
   wp_engine_config *cfg = wp_engine_config_new();
   wp_engine_config_set_cache_dir(cfg, NULL);
   wp_engine_config_set_pooling(cfg, 16);
+  test_isolation(cfg);
   wp_engine *e = NULL;
   assert_ok(wp_engine_new(cfg, &e));
   wp_engine_config_free(cfg);

@@ -277,6 +277,7 @@ WP_TEST(test_cache_and_pool) {
   wp_engine_config *cfg = wp_engine_config_new();
   wp_engine_config_set_cache_dir(cfg, dir);
   wp_engine_config_set_pooling(cfg, 8);
+  test_isolation(cfg);
   wp_engine *e;
   assert_ok(wp_engine_new(cfg, &e));
   wp_engine_config_free(cfg);

@@ -25,6 +25,7 @@ static void on_log(void *user, wp_log_level level, const char *plugin, const cha
 
 static wp_engine *engine_logging_to(logged *l) {
   wp_engine_config *cfg = wp_engine_config_new();
+  test_isolation(cfg); /* WASMPLUG_TEST_ISOLATION=process: the _process run */
   wp_engine_config_set_cache_dir(cfg, NULL);
   wp_engine_config_set_pooling(cfg, 16);
   wp_engine_config_set_log(cfg, on_log, l);

@@ -31,6 +31,7 @@ static const char *plugin_path(const char *name) {
 
 static wp_engine *example_engine(void) {
   wp_engine_config *cfg = wp_engine_config_new();
+  test_isolation(cfg); /* WASMPLUG_TEST_ISOLATION=process: the _process run */
   wp_engine_config_set_cache_dir(cfg, NULL);
   wp_engine_config_set_pooling(cfg, 8);
   wp_engine_config_set_log(cfg, on_log, NULL);

@@ -41,6 +41,7 @@ static wp_engine *http_engine(void) {
   wp_engine_config_set_cache_dir(cfg, NULL);
   wp_engine_config_set_pooling(cfg, 16);
   wp_engine_config_set_log(cfg, on_log, NULL);
+  test_isolation(cfg); /* WASMPLUG_TEST_ISOLATION=process: test_http_core_process */
   wp_engine *e;
   assert_ok(wp_engine_new(cfg, &e));
   wp_engine_config_free(cfg);

@@ -3,7 +3,8 @@
 
 The floors, lowest first (also in HACKING.md):
 
-    util < engine < plugin < instance < {core, component, proxywasm} < host < src/*.c (the top)
+    util < engine < plugin < instance < {core, component, proxywasm} < isolation < host
+         < src/*.c (the top)
 
 A file may include headers of its own floor and of lower ones; the kinds
 (core, component) are side by side and do not include each other; only the
@@ -26,8 +27,8 @@ import sys
 import tempfile
 
 FLOORS = {"util": 0, "engine": 1, "plugin": 2, "instance": 3, "core": 4, "component": 4,
-          "proxywasm": 4, "host": 5}
-TOP = 6
+          "proxywasm": 4, "isolation": 5, "host": 6}
+TOP = 7
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 
 

@@ -300,7 +300,7 @@ static void test_unknown_fields(void **state) {
   (void)state;
   PARSE_FAILS(
       "{\"nmae\": \"x\"}",
-      "manifest: unknown field 'nmae' (known: name, sources, limits, wasi, config, imports, capabilities, link)");
+      "manifest: unknown field 'nmae' (known: name, sources, limits, wasi, config, imports, capabilities, link, isolation)");
   PARSE_FAILS("{\"Name\": \"x\"}", "unknown field 'Name'"); /* keys are case-sensitive */
   PARSE_FAILS("{\"wasi\": {\"dirz\": []}}",
               "manifest: unknown field 'wasi.dirz' (known: dirs, env, args, stdin, stdout, "
