@@ -42,7 +42,13 @@ static wp_error *read_plug(wp_plugin *p, const char *iface, const char *path, ui
 /* Loads a plug from its bytes. */
 static wp_error *load_plug(wp_plugin *p, const char *iface, const char *path, const uint8_t *bytes,
                            size_t len, wp_plugin **plug) {
-  wp_error *err = wp_plugin_load_bytes(p->engine, path, bytes, len, NULL, plug);
+  /* The plug lives in the plugin's store, wherever that is: never a worker
+     of its own, whatever the engine's default isolation says. */
+  wp_manifest *m = wp_manifest_new();
+  if (!m) return wp_error_new(WP_ERR_NO_MEMORY, "wasmplug: out of memory");
+  wp_manifest_set_isolation(m, WP_ISOLATION_NONE);
+  wp_error *err = wp_plugin_load_bytes(p->engine, path, bytes, len, m, plug);
+  wp_manifest_free(m);
   if (err) {
     wp_error *outer = wp_error_new(
         wp_error_get_kind(err), WP_PLUGIN_FMT ": the plug '%s' linked for '%s' does not load: %s",

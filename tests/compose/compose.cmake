@@ -18,6 +18,8 @@ target_compile_definitions(test_compose PRIVATE
   WP_COMPOSE_FIXTURES="${CMAKE_CURRENT_SOURCE_DIR}/compose/fixtures")
 add_dependencies(test_compose plugin-kv-test plugin-kv-memory plugin-kv-misfit
   plugin-uncarried-main plugin-uncarried-plug plugin-owned-main plugin-owned-plug)
+# Again with the main component in a worker process (its plugs with it).
+wasmplug_test_process(test_compose)
 add_test(NAME test_cli_compose
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/test_compose.sh
           $<TARGET_FILE:wasmplug_cli> ${WP_FIXTURES} ${CMAKE_BINARY_DIR}/plugins)

@@ -29,6 +29,15 @@ EXPORT const char *null_string(void) { return 0; }
 
 EXPORT int32_t add_i32(int32_t a, int32_t b) { return a + b; }
 
+/* A native crash: writes through a null pointer (a real SIGSEGV, outside
+   wasm code, which Wasmtime's handler passes on). Only process isolation
+   keeps the host alive through it (tests/dl: test_native_crash_isolated). */
+EXPORT int32_t crash_null(int32_t v) {
+  volatile int32_t *volatile p = 0;
+  *p = v;
+  return v;
+}
+
 EXPORT int8_t neg_i8(int8_t a) { return (int8_t)-a; }
 
 EXPORT double scale(double v, float by) { return v * by; }
