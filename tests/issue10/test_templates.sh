@@ -84,12 +84,12 @@ for t in $templates; do
   [ -f "$name/README.md" ] && [ -f "$name/Makefile" ] || fail "$t: no README.md or Makefile"
   [ ! -e "$name/template.conf" ] || fail "$t: template.conf was copied"
   if grep -rlF "{{name}}" "$name" >/dev/null; then fail "$t: {{name}} left in $(grep -rlF '{{name}}' "$name")"; fi
-  if grep -rlF "$src" "$name" >/dev/null; then fail "$t: generated files name the checkout: $(grep -rlF "$src" "$name")"; fi
+  if grep -rlF "$src/" "$name" >/dev/null; then fail "$t: generated files name the checkout: $(grep -rlF "$src/" "$name")"; fi
   make -C "$name" >"$tmp/$t.log" 2>&1 || { cat "$tmp/$t.log"; fail "$t: make"; }
   [ -f "$name/$name.wasm" ] || fail "$t: make did not build $name.wasm"
   make -C "$name" test >"$tmp/$t.test.log" 2>&1 || { cat "$tmp/$t.test.log"; fail "$t: make test"; }
   grep -q "test: ok" "$tmp/$t.test.log" || { cat "$tmp/$t.test.log"; fail "$t: make test did not say ok"; }
-  if grep -rlF "$src" "$name" >/dev/null; then fail "$t: built files name the checkout: $(grep -rlF "$src" "$name")"; fi
+  if grep -rlF "$src/" "$name" >/dev/null; then fail "$t: built files name the checkout: $(grep -rlF "$src/" "$name")"; fi
   # And called from here, as its README says.
   case $t in
     c|go) out=$("$wp" call "$name/$name.wasm" greet --input tester --log off)
