@@ -128,11 +128,12 @@ wp_error *wp_instance_drop_resource(wp_instance *inst, wp_value *v) {
   if (!inst || !v)
     return wp_error_new(WP_ERR_BAD_INPUT,
                         "wp_instance_drop_resource: instance and value are required");
-  if (v->kind != WP_TYPE_OWN || !v->of.res)
+  if (v->kind != WP_TYPE_OWN || (!v->of.res && !v->of.remote))
     return wp_error_new(
         WP_ERR_BAD_INPUT,
         "wp_instance_drop_resource: the value is not a live owning handle (kind %s)",
         wp_type_kind_name(v->kind));
+  if (inst->plugin->kind->drop_resource) return inst->plugin->kind->drop_resource(inst, v);
   if (!inst->ctx)
     return wp_error_new(WP_ERR_BAD_INPUT, "wp_instance_drop_resource: the instance has no store");
   wp_call_begin(inst);

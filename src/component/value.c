@@ -302,6 +302,7 @@ bool wp_value_copy(wp_value *dst, const wp_value *src) {
     return true;
   case WP_TYPE_OWN:
   case WP_TYPE_BORROW:
+    dst->of.remote = src->of.remote;
     if (src->of.res && !(dst->of.res = wasmtime_component_resource_any_clone(src->of.res)))
       return false;
     return true;
@@ -364,7 +365,7 @@ bool wp_value_equal(const wp_value *a, const wp_value *b) {
     if ((a->of.var.name == NULL) != (b->of.var.name == NULL)) return false;
     if (a->of.var.name && strcmp(a->of.var.name, b->of.var.name) != 0) return false;
     return wp_value_equal(a->of.var.payload, b->of.var.payload);
-  default: return a->of.res == b->of.res;
+  default: return a->of.res == b->of.res && a->of.remote == b->of.remote;
   }
 }
 
