@@ -98,6 +98,11 @@ static wasmtime_error_t *trampoline(void *data, wasmtime_context_t *ctx,
     else if (!wp_value_check(result, b->type->result, msg, sizeof msg))
       err = wp_error_new(WP_ERR_HOST, "host function '%s' returned a wrong result: %s",
                          d->base.name, msg);
+    else if (wp_value_has_remote(result))
+      err = wp_error_new(WP_ERR_HOST,
+                         "host function '%s' returned a resource handle made for an instance in "
+                         "a worker process; make it with wp_value_new_resource on the caller's",
+                         d->base.name);
     else wp_value_to_wasmtime(result, b->type->result, &results[0]);
   }
   wp_value_free(result);

@@ -455,3 +455,22 @@ const wp_value *wp_value_get_payload(const wp_value *v) {
 }
 
 void wp_free(void *ptr) { free(ptr); }
+
+bool wp_value_has_remote(const wp_value *v) {
+  if (!v) return false;
+  switch (v->kind) {
+  case WP_TYPE_OWN:
+  case WP_TYPE_BORROW: return v->of.remote != 0;
+  case WP_TYPE_LIST:
+  case WP_TYPE_TUPLE:
+  case WP_TYPE_RECORD:
+    if (v->of.agg.items)
+      for (size_t i = 0; i < v->of.agg.n; i++)
+        if (wp_value_has_remote(&v->of.agg.items[i])) return true;
+    return false;
+  case WP_TYPE_VARIANT:
+  case WP_TYPE_OPTION:
+  case WP_TYPE_RESULT: return wp_value_has_remote(v->of.var.payload);
+  default: return false;
+  }
+}

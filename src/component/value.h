@@ -64,6 +64,10 @@ struct wp_functype {
   char *text;
 };
 
+/* True when `v` holds a handle of an instance in a worker process (of.remote),
+   which an in-process instance cannot take. */
+bool wp_value_has_remote(const wp_value *v);
+
 /* Frees what a value holds, not the value struct itself. */
 void wp_value_clear(wp_value *v);
 

@@ -570,6 +570,23 @@ WP_TEST(test_host_resources) {
   wp_value_free(o);
   assert_int_equal(total_drops(), 2);
 
+  /* A handle made for the isolated instance is not an in-process one's. */
+  wp_manifest *m = wp_manifest_new();
+  wp_manifest_set_isolation(m, WP_ISOLATION_NONE);
+  wp_plugin *p2 = NULL;
+  wp_instance *i2 = NULL;
+  assert_ok(wp_plugin_load(t->engine, TYPES, m, &p2));
+  assert_ok(wp_instance_new(p2, &i2));
+  assert_int_equal(wp_instance_get_worker_pid(i2), 0);
+  assert_error(call_res(i2, "bump", &h, 1, &got), WP_ERR_BAD_INPUT,
+               "made for an instance in a worker process");
+  assert_error(wp_value_get_resource(h, i2, g_counter, &obj), WP_ERR_BAD_INPUT, "");
+  assert_error(wp_instance_drop_resource(i2, h), WP_ERR_BAD_INPUT, "");
+  wp_instance_free(i2);
+  wp_plugin_free(p2);
+  wp_manifest_free(m);
+  assert_int_equal(total_drops(), 2);
+
   /* A reset drops what the old instance held, once; the handle names nothing after. */
   assert_ok(wp_instance_reset(t->inst));
   assert_int_equal(lent->drops, 1);
