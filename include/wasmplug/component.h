@@ -87,7 +87,8 @@ wp_error *wp_engine_define_resource(wp_engine *engine, const char *interface, co
  * An owning handle to the host object `object` of a host resource type, for
  * the plugin running in `inst`: return it from a host function (e.g. a
  * constructor) or pass it to an export taking own<T> or borrow<T>. NULL when
- * out of memory or when `inst` is not a component instance.
+ * out of memory or when `inst` is not a component instance (an isolated one:
+ * when its plugin does not import `type`).
  */
 wp_value *wp_value_new_resource(wp_instance *inst, const wp_resource_type *type, void *object);
 

@@ -62,8 +62,10 @@ extern "C" {
  *   - Core modules and components; Proxy-Wasm filters run in-process (a
  *     manifest that asks for "process" for one fails to load with
  *     WP_ERR_BAD_INPUT; an engine default passes over them). Host resources
- *     (wp_engine_define_resource) cannot cross: a component importing one
- *     fails to load isolated, with WP_ERR_BAD_INPUT naming it.
+ *     (wp_engine_define_resource) stay in the host: the worker's handles
+ *     carry ids, wp_value_new_resource and wp_value_get_resource work as
+ *     in-process, and each object's drop callback runs once, also when the
+ *     worker dies (the host drops what it held).
  *   - Not carried across: WP_STDIO_CALLBACK output (captured in the worker
  *     and handed to the callback after the call), wp_instance_get_memory_size
  *     (as of the end of the last call), host functions that call

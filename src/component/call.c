@@ -79,6 +79,14 @@ wp_error *wp_instance_invoke_func(wp_instance *inst, wp_func_id id, const wp_val
   if (err) return err;
   const wp_cexport *e = &wp_comp(p)->exports[id];
   err = wp_component_check_args(p, e, args, nargs);
+  for (size_t i = 0; !err && i < nargs; i++)
+    if (wp_value_has_remote(args[i]))
+      err = wp_error_new(WP_ERR_BAD_INPUT,
+                         WP_PLUGIN_FMT
+                         ": argument %zu of '%s' holds a resource handle made for an "
+                         "instance in a worker process; make it with wp_value_new_resource on "
+                         "this instance",
+                         p->name, i + 1, e->qualified);
   if (err) return err;
   wasmtime_component_func_t func;
   if (!resolve(inst, id, &func))
@@ -128,11 +136,15 @@ wp_error *wp_instance_drop_resource(wp_instance *inst, wp_value *v) {
   if (!inst || !v)
     return wp_error_new(WP_ERR_BAD_INPUT,
                         "wp_instance_drop_resource: instance and value are required");
-  if (v->kind != WP_TYPE_OWN || !v->of.res)
+  if (v->kind != WP_TYPE_OWN || (!v->of.res && !v->of.remote))
     return wp_error_new(
         WP_ERR_BAD_INPUT,
         "wp_instance_drop_resource: the value is not a live owning handle (kind %s)",
         wp_type_kind_name(v->kind));
+  if (inst->plugin->kind->drop_resource) return inst->plugin->kind->drop_resource(inst, v);
+  if (!v->of.res)
+    return wp_error_new(WP_ERR_BAD_INPUT, "wp_instance_drop_resource: the handle is not this "
+                                          "instance's (it was made for one in a worker process)");
   if (!inst->ctx)
     return wp_error_new(WP_ERR_BAD_INPUT, "wp_instance_drop_resource: the instance has no store");
   wp_call_begin(inst);

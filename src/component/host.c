@@ -98,6 +98,11 @@ static wasmtime_error_t *trampoline(void *data, wasmtime_context_t *ctx,
     else if (!wp_value_check(result, b->type->result, msg, sizeof msg))
       err = wp_error_new(WP_ERR_HOST, "host function '%s' returned a wrong result: %s",
                          d->base.name, msg);
+    else if (wp_value_has_remote(result))
+      err = wp_error_new(WP_ERR_HOST,
+                         "host function '%s' returned a resource handle made for an instance in "
+                         "a worker process; make it with wp_value_new_resource on the caller's",
+                         d->base.name);
     else wp_value_to_wasmtime(result, b->type->result, &results[0]);
   }
   wp_value_free(result);
@@ -183,6 +188,8 @@ void wp_component_release_objects(wp_instance *inst) {
 
 wp_value *wp_value_new_resource(wp_instance *inst, const wp_resource_type *type, void *object) {
   const wp_chost_def *d = (const wp_chost_def *)type;
+  if (inst && d && inst->plugin->kind->new_resource)
+    return inst->plugin->kind->new_resource(inst, type, object);
   if (!inst || !d || !wp_comp(inst->plugin) || !inst->ctx || !wp_cinst(inst)) return NULL;
   wp_value *v = calloc(1, sizeof *v);
   uint32_t rep = v ? insert_object(inst, d, object) : 0;
@@ -209,6 +216,8 @@ wp_value *wp_value_new_resource(wp_instance *inst, const wp_resource_type *type,
 wp_error *wp_value_get_resource(const wp_value *v, wp_instance *inst, const wp_resource_type *type,
                                 void **object) {
   const wp_chost_def *d = (const wp_chost_def *)type;
+  if (v && inst && d && object && inst->plugin->kind->get_resource)
+    return inst->plugin->kind->get_resource(v, inst, type, object);
   if (!v || !inst || !d || !object || !inst->ctx)
     return wp_error_new(WP_ERR_BAD_INPUT,
                         "wp_value_get_resource: value, instance, type and object are required");

@@ -100,7 +100,8 @@ static bool value(check *c, const wp_value *v, const struct wp_type *t) {
   bool handle = want == WP_TYPE_OWN || want == WP_TYPE_BORROW;
   if (handle) {
     if (v->kind != WP_TYPE_OWN && v->kind != WP_TYPE_BORROW) return mismatch(c, t, v);
-    if (!v->of.res) return fail(c, "the resource handle was already dropped%s%s", "", "");
+    if (!v->of.res && !v->of.remote)
+      return fail(c, "the resource handle was already dropped%s%s", "", "");
     return true;
   }
   if (v->kind != want) return mismatch(c, t, v);

@@ -302,6 +302,7 @@ bool wp_value_copy(wp_value *dst, const wp_value *src) {
     return true;
   case WP_TYPE_OWN:
   case WP_TYPE_BORROW:
+    dst->of.remote = src->of.remote;
     if (src->of.res && !(dst->of.res = wasmtime_component_resource_any_clone(src->of.res)))
       return false;
     return true;
@@ -364,7 +365,7 @@ bool wp_value_equal(const wp_value *a, const wp_value *b) {
     if ((a->of.var.name == NULL) != (b->of.var.name == NULL)) return false;
     if (a->of.var.name && strcmp(a->of.var.name, b->of.var.name) != 0) return false;
     return wp_value_equal(a->of.var.payload, b->of.var.payload);
-  default: return a->of.res == b->of.res;
+  default: return a->of.res == b->of.res && a->of.remote == b->of.remote;
   }
 }
 
@@ -454,3 +455,22 @@ const wp_value *wp_value_get_payload(const wp_value *v) {
 }
 
 void wp_free(void *ptr) { free(ptr); }
+
+bool wp_value_has_remote(const wp_value *v) {
+  if (!v) return false;
+  switch (v->kind) {
+  case WP_TYPE_OWN:
+  case WP_TYPE_BORROW: return v->of.remote != 0;
+  case WP_TYPE_LIST:
+  case WP_TYPE_TUPLE:
+  case WP_TYPE_RECORD:
+    if (v->of.agg.items)
+      for (size_t i = 0; i < v->of.agg.n; i++)
+        if (wp_value_has_remote(&v->of.agg.items[i])) return true;
+    return false;
+  case WP_TYPE_VARIANT:
+  case WP_TYPE_OPTION:
+  case WP_TYPE_RESULT: return wp_value_has_remote(v->of.var.payload);
+  default: return false;
+  }
+}

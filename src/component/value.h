@@ -37,7 +37,12 @@ struct wp_value {
       bool flag;        /* option: some; result: ok */
       wp_value *payload;/* NULL when none */
     } var;
-    wasmtime_component_resource_any_t *res; /* own / borrow; NULL once dropped */
+    struct { /* own / borrow */
+      wasmtime_component_resource_any_t *res; /* NULL once dropped, or when remote */
+      /* A handle of an instance in a worker process (isolation/), which has
+         no store here: the host's id of the object (0: none). */
+      uint64_t remote;
+    };
   } of;
 };
 
@@ -59,6 +64,10 @@ struct wp_functype {
   char *text;
 };
 
+/* True when `v` holds a handle of an instance in a worker process (of.remote),
+   which an in-process instance cannot take. */
+bool wp_value_has_remote(const wp_value *v);
+
 /* Frees what a value holds, not the value struct itself. */
 void wp_value_clear(wp_value *v);
 
@@ -72,6 +81,13 @@ typedef struct wp_resource_names {
   const char **names;
   size_t n;
 } wp_resource_names;
+
+/* Reads WAVE text in which resource positions are spelt `<resource>` (as
+   wp_value_to_wave writes them): `take` makes each handle, in the order of
+   the text; NULL fails the parse. Used to carry values to a worker process. */
+typedef wp_value *(*wp_wave_resource_fn)(void *ctx, const wp_type *type);
+wp_error *wp_value_from_wave_with(const wp_type *type, const char *text, wp_wave_resource_fn take,
+                                  void *ctx, wp_value **out);
 
 /* Builds a type tree from a Wasmtime type (taking ownership of `raw`);
    NULL when out of memory. `rn` may be NULL. */

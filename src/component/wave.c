@@ -26,7 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wasmplug.h"
+#include "component/value.h"
 #include "util/buf.h"
 #include "util/utf8.h"
 #include "wave_unicode.h"
@@ -65,6 +65,7 @@ typedef enum tok_kind {
   T_CHAR,      /* '...' */
   T_STRING,    /* "..." */
   T_MULTILINE, /* """ ... """ */
+  T_RESOURCE,  /* <resource>: a handle, read only with a resource hook */
 } tok_kind;
 
 typedef struct token {
@@ -81,6 +82,8 @@ typedef struct parser {
   bool has_ahead;
   int depth;
   wp_error *err;   /* the first error; parsing stops there */
+  wp_wave_resource_fn take; /* makes the handle at a <resource>; NULL: none */
+  void *take_ctx;
 } parser;
 
 /* Bytes in the character at i: its UTF-8 length, or 1 for a stray byte. */
@@ -368,6 +371,11 @@ static bool lex(parser *p, token *t) {
     }
     t->kind = T_STRING;
     return lex_quoted(p, t, '"', "string");
+  }
+  if (c == '<' && strncmp(p->src + p->pos, "<resource>", 10) == 0) {
+    t->kind = T_RESOURCE;
+    t->end = p->pos + 10;
+    return true;
   }
   fail_bad_char(p, p->pos);
   return false;
@@ -1069,6 +1077,12 @@ static wp_value *parse_unsupported(parser *p, const wp_type *type) {
   token t;
   if (!peek(p, &t)) return NULL;
   wp_type_kind k = wp_type_get_kind(type);
+  if ((k == WP_TYPE_OWN || k == WP_TYPE_BORROW) && p->take && t.kind == T_RESOURCE) {
+    next(p, &t);
+    wp_value *v = p->take(p->take_ctx, type);
+    if (!v) fail_at(p, t.start, "no handle was carried for this %s", type_desc(type));
+    return v;
+  }
   if (k == WP_TYPE_OWN || k == WP_TYPE_BORROW)
     fail_at(p, t.start,
             "resources cannot be written in WAVE; pass a handle through the API instead "
@@ -1120,10 +1134,15 @@ static wp_value *parse_value(parser *p, const wp_type *type) {
 }
 
 wp_error *wp_value_from_wave(const wp_type *type, const char *text, wp_value **out) {
+  return wp_value_from_wave_with(type, text, NULL, NULL, out);
+}
+
+wp_error *wp_value_from_wave_with(const wp_type *type, const char *text, wp_wave_resource_fn take,
+                                  void *ctx, wp_value **out) {
   if (!type || !text || !out)
     return wp_error_new(WP_ERR_BAD_INPUT,
                         "wp_value_from_wave: type, text and out must not be NULL");
-  parser p = {.src = text, .len = strlen(text)};
+  parser p = {.src = text, .len = strlen(text), .take = take, .take_ctx = ctx};
   token t;
   size_t bad = wp_utf8_first_invalid((const uint8_t *)text, p.len);
   if (bad < p.len) {

@@ -49,8 +49,9 @@ static bool embedders(const wp_engine *e, const wp_def *d) {
 }
 
 /* The embedder's host functions the plugin imports, which the worker must
-   forward; WASI and the engine's built-ins run in the worker. A host
-   resource cannot cross: its objects live in the host. */
+   forward, and its resource types, which the worker stands in for (their
+   objects stay here, named by id); WASI and the engine's built-ins run in
+   the worker. */
 static wp_error *find_hosts(wp_plugin *p, wp_proc_plugin *pp) {
   const wp_plugin *in = pp->inner;
   const struct wp_component *c = wp_comp(in);
@@ -67,14 +68,7 @@ static wp_error *find_hosts(wp_plugin *p, wp_proc_plugin *pp) {
                         : wp_engine_find_def(p->engine, WP_DEF_CORE_FUNC,
                                              imp->module ? imp->module : "", imp->name);
     if (!d || !embedders(p->engine, d)) continue;
-    if (resource)
-      err = wp_error_new(WP_ERR_BAD_INPUT,
-                         WP_PLUGIN_FMT ": imports the host resource '%s%s%s', whose objects live "
-                                       "in the host and cannot cross to a worker process; run it "
-                                       "with \"isolation\": \"none\"",
-                         p->name, imp->module ? imp->module : "", imp->module ? "#" : "",
-                         imp->name);
-    else pp->hosts[pp->nhosts++] = (wp_proc_host){d, c ? c->import_types[i] : NULL, (uint32_t)i};
+    pp->hosts[pp->nhosts++] = (wp_proc_host){d, c ? c->import_types[i] : NULL, (uint32_t)i};
   }
   pthread_mutex_unlock(&p->engine->lock);
   return err;
@@ -141,6 +135,146 @@ static bool is_bytes_func(const wp_plugin *p, size_t i) {
   return wp_plugin_is_bytes_func(pp_of(p)->inner, (wp_func_id)i);
 }
 
+/* ---- host objects ------------------------------------------------------------ */
+
+/* A host object the worker's plugin may hold a handle to: the worker's
+   stand-in handle carries its id. */
+struct wp_proc_object {
+  const wp_chost_def *def; /* NULL: a free slot */
+  void *object;
+  uint32_t gen; /* bumped when the slot is freed */
+  uint32_t next_free;
+};
+
+/* A remote handle of the plugin's own resource, kept by the worker, has
+   this bit set over the worker's id; a host object's id has it clear. */
+#define GUEST_BIT ((uint64_t)1 << 63)
+
+static uint64_t object_id(const wp_proc_instance *pi, uint32_t slot) {
+  return (uint64_t)pi->objects[slot].gen << 32 | (slot + 1);
+}
+
+static struct wp_proc_object *find_object(const wp_proc_instance *pi, uint64_t id) {
+  uint32_t slot = (uint32_t)id;
+  if (!pi || (id & GUEST_BIT) || slot == 0 || slot > pi->nobjects) return NULL;
+  struct wp_proc_object *o = &pi->objects[slot - 1];
+  return o->def && o->gen == (uint32_t)(id >> 32) ? o : NULL;
+}
+
+/* Runs the embedder's drop callback, once: a second drop of the same id (a
+   handle the worker held twice, or one already dropped by a reset) finds no
+   object. */
+static void drop_object(wp_proc_instance *pi, uint64_t id) {
+  struct wp_proc_object *o = find_object(pi, id);
+  if (!o) return;
+  const wp_chost_def *d = o->def;
+  void *object = o->object;
+  o->def = NULL;
+  o->object = NULL;
+  o->gen = (o->gen + 1) & 0x7fffffffu; /* ids stay below GUEST_BIT */
+  o->next_free = pi->free_object;
+  pi->free_object = (uint32_t)id;
+  if (d->drop) d->drop(object, d->user_data);
+}
+
+/* The worker's instance is gone (a reset, its death, the instance freed):
+   the objects it held are dropped here. */
+static void release_objects(wp_proc_instance *pi) {
+  for (uint32_t i = 0; i < pi->nobjects; i++)
+    if (pi->objects[i].def) drop_object(pi, object_id(pi, i));
+}
+
+/* The index of definition d in LOAD's host list; -1 if the plugin does not import it. */
+static int host_index(const wp_proc_plugin *pp, const wp_def *d) {
+  for (size_t i = 0; i < pp->nhosts; i++)
+    if (pp->hosts[i].def == d) return (int)i;
+  return -1;
+}
+
+static wp_value *new_resource(wp_instance *inst, const wp_resource_type *type, void *object) {
+  wp_proc_instance *pi = pi_of(inst);
+  const wp_chost_def *d = (const wp_chost_def *)type;
+  if (!pi || host_index(pp_of(inst->plugin), &d->base) < 0) return NULL;
+  wp_value *v = calloc(1, sizeof *v);
+  if (!v) return NULL;
+  uint32_t slot;
+  if (pi->free_object) {
+    slot = pi->free_object - 1;
+    pi->free_object = pi->objects[slot].next_free;
+  } else {
+    if (pi->nobjects == pi->objects_cap) {
+      uint32_t cap = pi->objects_cap ? pi->objects_cap * 2 : 8;
+      struct wp_proc_object *n = realloc(pi->objects, cap * sizeof *n);
+      if (!n) {
+        free(v);
+        return NULL;
+      }
+      pi->objects = n;
+      pi->objects_cap = cap;
+    }
+    slot = pi->nobjects++;
+    pi->objects[slot].gen = 0;
+  }
+  pi->objects[slot].def = d;
+  pi->objects[slot].object = object;
+  v->kind = WP_TYPE_OWN;
+  v->of.remote = object_id(pi, slot);
+  return v;
+}
+
+static wp_error *get_resource(const wp_value *v, wp_instance *inst, const wp_resource_type *type,
+                              void **object) {
+  const wp_chost_def *d = (const wp_chost_def *)type;
+  if ((v->kind != WP_TYPE_OWN && v->kind != WP_TYPE_BORROW) || !v->of.remote)
+    return wp_error_new(WP_ERR_BAD_INPUT,
+                        "wp_value_get_resource: the value is a %s, not a live resource handle of "
+                        "a host object",
+                        wp_type_kind_name(v->kind));
+  struct wp_proc_object *o = find_object(pi_of(inst), v->of.remote);
+  if (!o || o->def != d)
+    return wp_error_new(WP_ERR_BAD_INPUT, "wp_value_get_resource: the handle is not a live '%s'",
+                        d->base.name);
+  *object = o->object;
+  return NULL;
+}
+
+/* A handle going to the worker: the id of one of this instance's objects. */
+static wp_error *handle_out(void *ctx, const wp_value *v, wp_wire_handle *h) {
+  wp_instance *inst = ctx;
+  if (v->of.remote & GUEST_BIT) {
+    *h = (wp_wire_handle){WP_WIRE_GUEST_HANDLE, 0, v->of.remote & ~GUEST_BIT};
+    return NULL;
+  }
+  struct wp_proc_object *o = v->of.remote ? find_object(pi_of(inst), v->of.remote) : NULL;
+  int index = o ? host_index(pp_of(inst->plugin), &o->def->base) : -1;
+  if (index < 0)
+    return wp_error_new(WP_ERR_BAD_INPUT,
+                        WP_PLUGIN_FMT ": a resource handle that is not a live host object of this "
+                                      "instance cannot cross to its worker process; make it with "
+                                      "wp_value_new_resource on the same instance",
+                        inst->plugin->name);
+  *h = (wp_wire_handle){WP_WIRE_HOST_OBJECT, (uint32_t)index, v->of.remote};
+  return NULL;
+}
+
+/* A handle coming from the worker: it must name a live object of its type. */
+static wp_value *handle_in(void *ctx, const wp_type *type, const wp_wire_handle *h) {
+  wp_instance *inst = ctx;
+  const wp_proc_plugin *pp = pp_of(inst->plugin);
+  if (h->tag == WP_WIRE_GUEST_HANDLE) {
+    wp_value *v = h->id && !(h->id & GUEST_BIT) ? calloc(1, sizeof *v) : NULL;
+    if (v) *v = (wp_value){.kind = wp_type_get_kind(type), .of.remote = h->id | GUEST_BIT};
+    return v;
+  }
+  struct wp_proc_object *o = h->tag == WP_WIRE_HOST_OBJECT ? find_object(pi_of(inst), h->id) : NULL;
+  if (!o || h->index >= pp->nhosts || pp->hosts[h->index].def != &o->def->base) return NULL;
+  wp_value *v = calloc(1, sizeof *v);
+  if (!v) return NULL;
+  v->kind = wp_type_get_kind(type);
+  v->of.remote = h->id;
+  return v;
+}
+
 /* ---- the worker process ------------------------------------------------- */
 
 static const char *signal_name(int sig) {
@@ -169,6 +303,7 @@ static void stop_worker(wp_proc_instance *pi, bool kill_it, char *why, size_t ca
   if (pi->fd >= 0) close(pi->fd);
   pi->fd = -1;
   pi->instantiated = false;
+  release_objects(pi);
   if (why) snprintf(why, cap, "ended");
   if (pid <= 0) return;
   if (kill_it) kill(pid, SIGKILL);
@@ -198,6 +333,7 @@ static void reap_dead(wp_proc_instance *pi, char *why, size_t cap) {
       close(pi->fd);
       pi->fd = -1;
       pi->instantiated = false;
+      release_objects(pi);
       if (WIFSIGNALED(status))
         snprintf(why, cap, "(pid %d) was killed by signal %d (%s)", (int)pid, WTERMSIG(status),
                  signal_name(WTERMSIG(status)));
@@ -361,10 +497,9 @@ static bool component_host_call(wp_instance *inst, const wp_proc_host *h, wp_wir
   size_t made = 0;
   bool ok = true;
   for (; ok && made < n; made++) {
-    char *text = NULL;
-    ok = wp_wire_get_str(r, &text) &&
-         !(*err = wp_value_from_wave(wp_functype_param_type(h->type, made), text, &args[made]));
-    free(text);
+    ok = wp_wire_get_value(r, wp_functype_param_type(h->type, made), handle_in, inst, &args[made],
+                           err) &&
+         !*err;
     if (!ok) break;
   }
   wp_value *result = NULL;
@@ -383,16 +518,13 @@ static bool component_host_call(wp_instance *inst, const wp_proc_host *h, wp_wir
   else if (ok && !*err && rt && !wp_value_check(result, rt, msg, sizeof msg))
     *err = wp_error_new(WP_ERR_HOST, "host function '%s' returned a wrong result: %s", d->base.name,
                         msg);
-  char *text = ok && !*err && rt ? wp_value_to_wave(result) : NULL;
-  if (ok && !*err && rt && !text) *err = wp_error_no_memory();
-  wp_value_free(result);
   if (ok && !*err) {
     wp_proc_instance *pi = pi_of(inst);
     wp_wire_u8(&pi->reply, 1);
-    wp_wire_u8(&pi->reply, text != NULL);
-    if (text) wp_wire_str(&pi->reply, text);
+    wp_wire_u8(&pi->reply, rt != NULL);
+    if (rt) *err = wp_wire_value(&pi->reply, result, handle_out, inst);
   }
-  wp_free(text);
+  wp_value_free(result);
   return ok || *err;
 }
 
@@ -455,6 +587,10 @@ static wp_error *await(wait_ctx *w, wp_wire_type want) {
     if (type == want || type == WP_FR_ERROR) return NULL;
     if (type == WP_FR_LOG) {
       if (!forward_log(w->inst, &r)) return broken(w, "a bad LOG frame");
+    } else if (type == WP_FR_DROP) {
+      uint64_t id;
+      if (!wp_wire_get_u64(&r, &id) || !wp_wire_done(&r)) return broken(w, "a bad DROP frame");
+      drop_object(pi, id);
     } else if (type == WP_FR_HOSTCALL) {
       if (!host_call(w->inst, &r)) return broken(w, "a bad HOSTCALL frame");
       if (!wp_wire_send(pi->fd, &pi->reply)) return worker_died(w);
@@ -499,6 +635,14 @@ static void put_hosts(wp_buf *b, const wp_proc_plugin *pp) {
   wp_wire_u32(b, (uint32_t)pp->nhosts);
   for (size_t i = 0; i < pp->nhosts; i++) {
     const wp_proc_host *h = &pp->hosts[i];
+    if (h->def->kind == WP_DEF_COMPONENT_RESOURCE) {
+      const wp_extern_info *imp = &pp->inner->imports[h->import];
+      wp_wire_str(b, imp->module);
+      wp_wire_str(b, imp->name);
+      wp_wire_u8(b, WP_SHAPE_RESOURCE);
+      wp_wire_u8(b, imp->module != NULL);
+      continue;
+    }
     if (h->def->kind != WP_DEF_CORE_FUNC) {
       /* The import as the plugin names it: the worker links it the same way. */
       const wp_extern_info *imp = &pp->inner->imports[h->import];
@@ -576,6 +720,8 @@ static wp_error *build(wp_instance *inst) {
     pi->fd = -1;
     inst->kind_data = pi;
   }
+  /* A reset: the objects the old instance held go with it, as in-process. */
+  release_objects(pi);
   wp_error *err = pi->pid ? NULL : start_worker(inst);
   if (err) return err;
   uint32_t limit = instantiate_limit_ms(inst->plugin);
@@ -595,6 +741,7 @@ static void instance_free(wp_instance *inst) {
   if (!pi) return;
   /* Closing the socket ends the worker; killing it does not wait for that. */
   stop_worker(pi, true, NULL, 0);
+  free(pi->objects);
   wp_buf_free(&pi->frame);
   wp_buf_free(&pi->reply);
   pthread_mutex_destroy(&pi->lock);
@@ -817,26 +964,27 @@ static wp_error *invoke(wp_instance *inst, wp_func_id id, const wp_value *const 
   wp_error *err = inst->in_call ? begin(inst, id) : check_invoke(inst, id, args, nargs, &e);
   if (!err) err = begin(inst, id);
   if (err) return err;
-  char *texts[64];
-  size_t made = 0;
-  while (made < nargs && (texts[made] = wp_value_to_wave(args[made]))) made++;
   wp_proc_instance *pi = pi_of(inst);
-  if (made == nargs) {
-    begin_call(inst, WP_CALL_INVOKE, id);
-    wp_wire_u32(&pi->frame, (uint32_t)nargs);
-    for (size_t i = 0; i < nargs; i++) wp_wire_str(&pi->frame, texts[i]);
+  begin_call(inst, WP_CALL_INVOKE, id);
+  wp_wire_u32(&pi->frame, (uint32_t)nargs);
+  for (size_t i = 0; !err && i < nargs; i++)
+    err = wp_wire_value(&pi->frame, args[i], handle_out, inst);
+  if (err) {
+    pthread_mutex_lock(&pi->lock);
+    pi->calling = false;
+    pthread_mutex_unlock(&pi->lock);
+    return err;
   }
-  for (size_t i = 0; i < made; i++) wp_free(texts[i]);
-  if (made < nargs) return wp_error_no_memory();
   wp_wire_reader r;
   if ((err = exchange(inst, e->qualified, &r))) return err;
   uint8_t has;
-  char *text = NULL;
   wp_value *v = NULL;
-  bool ok = wp_wire_get_u8(&r, &has) && (!has || wp_wire_get_str(&r, &text)) && wp_wire_done(&r);
-  wp_error *bad = ok && has ? wp_value_from_wave(wp_functype_result(e->type), text, &v) : NULL;
-  free(text);
-  if (!ok || bad || (has && !e->type->result)) {
+  wp_error *bad = NULL;
+  bool ok = wp_wire_get_u8(&r, &has) &&
+            (!has || (e->type->result && wp_wire_get_value(&r, wp_functype_result(e->type),
+                                                           handle_in, inst, &v, &bad))) &&
+            wp_wire_done(&r);
+  if (!ok || bad) {
     wp_error_free(bad);
     wp_value_free(v);
     wait_ctx w = {inst, e->qualified, 0, 0};
@@ -844,6 +992,28 @@ static wp_error *invoke(wp_instance *inst, wp_func_id id, const wp_value *const 
   }
   if (result) *result = v;
   else wp_value_free(v);
+  return NULL;
+}
+
+/* wp_instance_drop_resource on a handle the worker keeps: the plugin's
+   destructor runs there, as a call. */
+static wp_error *drop_resource(wp_instance *inst, wp_value *v) {
+  if (!(v->of.remote & GUEST_BIT))
+    return wp_error_new(WP_ERR_BAD_INPUT,
+                        "wp_instance_drop_resource: the value is not a live owning handle made by "
+                        "the plugin (a host object's handle is dropped by the plugin)");
+  wp_error *err = begin(inst, 0);
+  if (err) return err;
+  wp_proc_instance *pi = pi_of(inst);
+  begin_call(inst, WP_CALL_DROP, 0);
+  wp_wire_u64(&pi->frame, v->of.remote & ~GUEST_BIT);
+  v->of.remote = 0;
+  wp_wire_reader r;
+  if ((err = exchange(inst, "resource drop", &r))) return err;
+  if (!wp_wire_done(&r)) {
+    wait_ctx w = {inst, "resource drop", 0, 0};
+    return broken(&w, "a bad RESULT frame");
+  }
   return NULL;
 }
 
@@ -925,5 +1095,8 @@ const wp_kind wp_process_kind = {
     .http_kind = http_kind,
     .http_handle = http_handle,
     .invoke = invoke,
+    .new_resource = new_resource,
+    .get_resource = get_resource,
+    .drop_resource = drop_resource,
     .inner = inner,
 };

@@ -20,9 +20,9 @@
    misses) before the host gives up on it. */
 #define WP_WORKER_LOAD_TIMEOUT_MS 120000
 
-/* One of the embedder's host functions an isolated plugin imports. */
+/* One of the embedder's host functions (or resource types) an isolated plugin imports. */
 typedef struct wp_proc_host {
-  const wp_def *def;             /* a wp_host_def (core) or wp_chost_def (component) */
+  const wp_def *def; /* a wp_host_def (core) or wp_chost_def (component function or resource) */
   const struct wp_functype *type; /* components: the import's type */
   uint32_t import;               /* components: its index among the plugin's imports */
 } wp_proc_host;
@@ -47,6 +47,10 @@ typedef struct wp_proc_instance {
   bool instantiated;    /* the worker has a live instance */
   wp_buf frame;         /* frames in and out, reused */
   wp_buf reply;         /* a host function's reply, built while `frame` is read */
+  /* The host objects the worker's plugin may hold, by id: (generation << 32)
+     | (slot + 1), so that a stale id never names a later object. */
+  struct wp_proc_object *objects;
+  uint32_t nobjects, objects_cap, free_object; /* free_object: head of free slots + 1, 0 none */
 } wp_proc_instance;
 
 extern const wp_kind wp_process_kind;

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "component/value.h"
 #include "engine/error.h"
 
 void wp_wire_begin(wp_buf *b, wp_wire_type type) {
@@ -182,4 +183,100 @@ wp_error *wp_wire_get_error(wp_wire_reader *r) {
   if (*trace) wp_error_set_backtrace(err, trace);
   else free(trace);
   return err;
+}
+
+/* ---- component values ------------------------------------------------------ */
+
+typedef struct handles {
+  wp_wire_handle *list;
+  size_t n, cap;
+  wp_wire_handle_out out;
+  wp_wire_handle_in in;
+  void *ctx;
+} handles;
+
+/* The handles in `v`, in the order wp_value_to_wave writes them. */
+static wp_error *collect(handles *hs, const wp_value *v) {
+  if (!v) return NULL;
+  wp_type_kind k = wp_value_get_kind(v);
+  if (k == WP_TYPE_OWN || k == WP_TYPE_BORROW) {
+    if (hs->n == hs->cap) {
+      size_t cap = hs->cap ? hs->cap * 2 : 4;
+      wp_wire_handle *l = realloc(hs->list, cap * sizeof *l);
+      if (!l) return wp_error_no_memory();
+      hs->list = l;
+      hs->cap = cap;
+    }
+    return hs->out(hs->ctx, v, &hs->list[hs->n++]);
+  }
+  if (k == WP_TYPE_LIST || k == WP_TYPE_TUPLE || k == WP_TYPE_RECORD) {
+    for (size_t i = 0; i < wp_value_get_count(v); i++) {
+      wp_error *err = collect(hs, wp_value_get_item(v, i));
+      if (err) return err;
+    }
+    return NULL;
+  }
+  if (k == WP_TYPE_VARIANT || k == WP_TYPE_OPTION || k == WP_TYPE_RESULT)
+    return collect(hs, wp_value_get_payload(v));
+  return NULL;
+}
+
+wp_error *wp_wire_value(wp_buf *b, const wp_value *v, wp_wire_handle_out fn, void *ctx) {
+  handles hs = {.out = fn, .ctx = ctx};
+  wp_error *err = collect(&hs, v);
+  char *text = err ? NULL : wp_value_to_wave(v);
+  if (!err && !text) err = wp_error_no_memory();
+  if (!err) {
+    wp_wire_str(b, text);
+    wp_wire_u32(b, (uint32_t)hs.n);
+    for (size_t i = 0; i < hs.n; i++) {
+      wp_wire_u8(b, hs.list[i].tag);
+      wp_wire_u32(b, hs.list[i].index);
+      wp_wire_u64(b, hs.list[i].id);
+    }
+  }
+  wp_free(text);
+  free(hs.list);
+  return err;
+}
+
+static wp_value *take_handle(void *vctx, const wp_type *type) {
+  handles *hs = vctx;
+  if (hs->cap >= hs->n) return NULL;
+  return hs->in(hs->ctx, type, &hs->list[hs->cap++]);
+}
+
+bool wp_wire_get_value(wp_wire_reader *r, const wp_type *type, wp_wire_handle_in fn, void *ctx,
+                       wp_value **out, wp_error **err) {
+  char *text = NULL;
+  uint32_t n;
+  *out = NULL;
+  if (!wp_wire_get_str(r, &text) || !wp_wire_get_u32(r, &n) || n > (size_t)(r->end - r->p) / 13) {
+    free(text);
+    r->bad = true;
+    return false;
+  }
+  /* `cap` counts the handles taken. */
+  handles hs = {.list = calloc(n ? n : 1, sizeof *hs.list), .n = n, .in = fn, .ctx = ctx};
+  if (!hs.list) {
+    free(text);
+    *err = wp_error_no_memory();
+    return true;
+  }
+  bool ok = true;
+  for (uint32_t i = 0; ok && i < n; i++)
+    ok = wp_wire_get_u8(r, &hs.list[i].tag) && wp_wire_get_u32(r, &hs.list[i].index) &&
+         wp_wire_get_u64(r, &hs.list[i].id);
+  if (ok) {
+    *err = wp_value_from_wave_with(type, text, take_handle, &hs, out);
+    if (!*err && hs.cap != n) {
+      wp_value_free(*out);
+      *out = NULL;
+      *err = wp_error_new(WP_ERR_HOST, "%u resource handles were carried for %zu positions",
+                          (unsigned)n, hs.cap);
+    }
+  }
+  free(hs.list);
+  free(text);
+  return ok;
 }

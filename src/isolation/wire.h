@@ -35,6 +35,7 @@ typedef enum wp_wire_type {
   WP_FR_HOSTCALL = 8,    /* worker -> host: run an embedder's host function */
   WP_FR_HOSTRESULT = 9,  /* host -> worker: its results or error */
   WP_FR_LOG = 10,        /* worker -> host: a line for the engine's log callback */
+  WP_FR_DROP = 11,       /* worker -> host: the plugin dropped a host object (u64 id) */
 } wp_wire_type;
 
 /* What a CALL does. */
@@ -44,6 +45,7 @@ typedef enum wp_call_mode {
   WP_CALL_RUN = 2,
   WP_CALL_HTTP = 3,
   WP_CALL_INVOKE = 4, /* a component export: arguments and result as WAVE text */
+  WP_CALL_DROP = 5,   /* wp_instance_drop_resource on a handle the worker keeps (u64 id) */
 } wp_call_mode;
 
 /* How an embedder's host function is called (its wp_engine_define_*). */
@@ -52,6 +54,7 @@ typedef enum wp_host_shape {
   WP_SHAPE_BYTES = 1,
   WP_SHAPE_STRING = 2,
   WP_SHAPE_COMPONENT = 3, /* wp_engine_define_component_func: values as WAVE text */
+  WP_SHAPE_RESOURCE = 4,  /* wp_engine_define_resource: a stand-in type in the worker */
 } wp_host_shape;
 
 /* Writing: a frame is built in a wp_buf (sticky on out of memory). */
@@ -89,6 +92,32 @@ bool wp_wire_get_str(wp_wire_reader *r, char **out);
 bool wp_wire_get_val(wp_wire_reader *r, wp_val *v);
 /* True if the reader used exactly the whole payload. */
 bool wp_wire_done(const wp_wire_reader *r);
+
+/*
+ * A component value: text WAVE, each handle spelt <resource>, then u32 n +
+ * n handles in the text's order, each u8 tag, u32 index and u64 id: tag 0
+ * a host object (index: the resource's in LOAD's host list; id: the host's
+ * for the object), tag 1 a handle of a resource the plugin implements, kept
+ * by the worker (index 0; id: the worker's for the handle).
+ */
+typedef struct wp_wire_handle {
+  uint8_t tag;
+  uint32_t index;
+  uint64_t id;
+} wp_wire_handle;
+
+#define WP_WIRE_HOST_OBJECT 0
+#define WP_WIRE_GUEST_HANDLE 1
+
+/* Describes handle `v` for the wire; an error when it cannot cross. */
+typedef wp_error *(*wp_wire_handle_out)(void *ctx, const wp_value *v, wp_wire_handle *h);
+/* Makes the handle `h` names, of `type` (own or borrow); NULL when it names none. */
+typedef wp_value *(*wp_wire_handle_in)(void *ctx, const wp_type *type, const wp_wire_handle *h);
+
+wp_error *wp_wire_value(wp_buf *b, const wp_value *v, wp_wire_handle_out fn, void *ctx);
+/* False on a bad frame; *err when the value does not read as `type`. */
+bool wp_wire_get_value(wp_wire_reader *r, const wp_type *type, wp_wire_handle_in fn, void *ctx,
+                       wp_value **out, wp_error **err);
 
 /* An error as an ERROR frame: u8 kind, text message, text backtrace (empty:
    none); and back. */

@@ -2,7 +2,8 @@
  * worker.c - the worker's side of process isolation (wp_worker_main): loads
  * the plugin it is sent, with the host's engine settings and manifest, runs
  * one instance of it, and answers the host's calls over the socket. The
- * embedder's host functions are stubs that ask the host to run them.
+ * embedder's host functions are stubs that ask the host to run them; its
+ * resource types are stand-ins whose objects are the host's ids.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <signal.h>
@@ -23,8 +24,22 @@ typedef struct worker {
   wp_buf frame;  /* the host's request being served (a call's input lives here) */
   wp_buf hframe; /* host function calls and their replies */
   wp_buf lframe; /* log lines */
+  wp_buf dframe; /* drops of host objects */
   size_t out_sent, err_sent; /* captured stdout/stderr already sent */
+  /* Per entry of LOAD's host list: the stand-in for a host resource type,
+     whose objects are the host's ids; NULL for functions. */
+  const wp_resource_type **res_of;
+  uint32_t nhosts;
+  /* Handles of the plugin's own resources that crossed to the host, by id:
+     (generation << 32) | (slot + 1). */
+  struct guest *guests;
+  uint32_t nguests, guests_cap, free_guest; /* free_guest: head of free slots + 1, 0 none */
 } worker;
+
+typedef struct guest {
+  wp_value *v; /* NULL: a free slot */
+  uint32_t gen, next_free;
+} guest;
 
 /* One embedder's host function, as the worker defines it (its user data). */
 typedef struct stub {
@@ -67,6 +82,99 @@ static bool host_failed(wp_wire_reader *r, wp_error **err) {
   *err = ok ? NULL : wp_wire_get_error(r);
   if (!ok && !*err) lost();
   return !ok;
+}
+
+/* The plugin dropped its last handle to a host object (or the instance
+   went): the host runs the embedder's drop callback. Once the host is gone
+   there is nobody left to tell. */
+static void stub_drop(void *object, void *user_data) {
+  worker *w = user_data;
+  wp_wire_begin(&w->dframe, WP_FR_DROP);
+  wp_wire_u64(&w->dframe, (uint64_t)(uintptr_t)object);
+  wp_wire_send(w->fd, &w->dframe);
+}
+
+static uint64_t guest_id(const worker *w, uint32_t slot) {
+  return (uint64_t)w->guests[slot].gen << 32 | (slot + 1);
+}
+
+static guest *find_guest(const worker *w, uint64_t id) {
+  uint32_t slot = (uint32_t)id;
+  if (slot == 0 || slot > w->nguests) return NULL;
+  guest *g = &w->guests[slot - 1];
+  return g->v && g->gen == (uint32_t)(id >> 32) ? g : NULL;
+}
+
+static void forget_guest(worker *w, guest *g) {
+  wp_value_free(g->v);
+  g->v = NULL;
+  g->gen = (g->gen + 1) & 0x7fffffffu; /* ids stay below 2^63 */
+  g->next_free = w->free_guest;
+  w->free_guest = (uint32_t)(g - w->guests) + 1;
+}
+
+/* The instance went (a reset, or the end): its handles name nothing. */
+static void forget_guests(worker *w) {
+  for (uint32_t i = 0; i < w->nguests; i++)
+    if (w->guests[i].v) forget_guest(w, &w->guests[i]);
+}
+
+/* Keeps a copy of a handle of the plugin's own resource for the host. */
+static wp_error *keep_guest(worker *w, const wp_value *v, uint64_t *id) {
+  wp_value *copy = wp_value_clone(v);
+  if (!copy) return wp_error_no_memory();
+  uint32_t slot;
+  if (w->free_guest) {
+    slot = w->free_guest - 1;
+    w->free_guest = w->guests[slot].next_free;
+  } else {
+    if (w->nguests == w->guests_cap) {
+      uint32_t cap = w->guests_cap ? w->guests_cap * 2 : 8;
+      guest *n = realloc(w->guests, cap * sizeof *n);
+      if (!n) {
+        wp_value_free(copy);
+        return wp_error_no_memory();
+      }
+      w->guests = n;
+      w->guests_cap = cap;
+    }
+    slot = w->nguests++;
+    w->guests[slot].gen = 0;
+  }
+  w->guests[slot].v = copy;
+  *id = guest_id(w, slot);
+  return NULL;
+}
+
+/* A handle going to the host: a stand-in's object is the host's id; any
+   other handle is the plugin's own, kept here. */
+static wp_error *handle_out(void *ctx, const wp_value *v, wp_wire_handle *h) {
+  worker *w = ctx;
+  for (uint32_t i = 0; i < w->nhosts; i++) {
+    void *object;
+    wp_error *err;
+    if (!w->res_of[i] || (err = wp_value_get_resource(v, w->inst, w->res_of[i], &object))) {
+      if (w->res_of[i]) wp_error_free(err);
+      continue;
+    }
+    *h = (wp_wire_handle){WP_WIRE_HOST_OBJECT, i, (uint64_t)(uintptr_t)object};
+    return NULL;
+  }
+  *h = (wp_wire_handle){WP_WIRE_GUEST_HANDLE, 0, 0};
+  return keep_guest(w, v, &h->id);
+}
+
+/* A handle coming from the host: a stand-in handle carrying the host's id. */
+static wp_value *handle_in(void *ctx, const wp_type *type, const wp_wire_handle *h) {
+  worker *w = ctx;
+  (void)type;
+  if (h->tag == WP_WIRE_GUEST_HANDLE) {
+    guest *g = find_guest(w, h->id);
+    return g ? wp_value_clone(g->v) : NULL;
+  }
+  if (h->tag != WP_WIRE_HOST_OBJECT || h->index >= w->nhosts || !w->res_of[h->index] || !h->id)
+    return NULL;
+  return wp_value_new_resource(w->inst, w->res_of[h->index], (void *)(uintptr_t)h->id);
 }
 
 static wp_error *stub_numeric(wp_host_call *call, const wp_val *args, size_t nargs, wp_val *results,
@@ -115,21 +223,17 @@ static wp_error *stub_component(wp_host_call *call, const wp_value *const *args,
   wp_wire_u32(&w->hframe, s->index);
   wp_wire_u32(&w->hframe, (uint32_t)nargs);
   for (size_t i = 0; i < nargs; i++) {
-    char *text = wp_value_to_wave(args[i]);
-    if (!text) return wp_error_no_memory();
-    wp_wire_str(&w->hframe, text);
-    wp_free(text);
+    wp_error *err = wp_wire_value(&w->hframe, args[i], handle_out, w);
+    if (err) return err;
   }
   wp_wire_reader r = ask_host(w);
   wp_error *err;
   if (host_failed(&r, &err)) return err;
   uint8_t has;
-  char *text = NULL;
-  if (!wp_wire_get_u8(&r, &has) || (has && !wp_wire_get_str(&r, &text)) || !wp_wire_done(&r))
-    lost();
   const wp_type *rt = wp_functype_result(imp->functype);
-  err = has && rt ? wp_value_from_wave(rt, text, result) : NULL;
-  free(text);
+  if (!wp_wire_get_u8(&r, &has) || (has && !rt) ||
+      (has && !wp_wire_get_value(&r, rt, handle_in, w, result, &err)) || !wp_wire_done(&r))
+    lost();
   return err;
 }
 
@@ -234,6 +338,12 @@ static wp_error *define_host(worker *w, wp_wire_reader *r, uint32_t index, const
   wp_valkind params[16], results[16];
   uint8_t np = 0, nr = 0, has_module = 0;
   uint32_t import = 0;
+  if (shape == WP_SHAPE_RESOURCE) {
+    *bad = !wp_wire_get_u8(r, &has_module);
+    return *bad ? NULL
+                : wp_engine_define_resource(w->engine, has_module ? module : NULL, name, stub_drop,
+                                            w, &w->res_of[index]);
+  }
   *bad = shape == WP_SHAPE_COMPONENT
              ? !wp_wire_get_u8(r, &has_module) || !wp_wire_get_u32(r, &import)
              : shape > WP_SHAPE_COMPONENT || !read_signature(r, params, &np, results, &nr);
@@ -257,7 +367,11 @@ static wp_error *define_host(worker *w, wp_wire_reader *r, uint32_t index, const
 /* The embedder's host functions the plugin imports: stubs that ask the host. */
 static wp_error *define_hosts(worker *w, wp_wire_reader *r, bool *bad) {
   uint32_t n;
-  *bad = !wp_wire_get_u32(r, &n);
+  *bad = !wp_wire_get_u32(r, &n) || n > WP_WIRE_MAX / 16;
+  if (*bad) return NULL;
+  w->res_of = calloc(n ? n : 1, sizeof *w->res_of);
+  if (!w->res_of) return wp_error_no_memory();
+  w->nhosts = n;
   for (uint32_t i = 0; !*bad && i < n; i++) {
     char *module = NULL, *name = NULL;
     uint8_t shape;
@@ -335,6 +449,7 @@ static void put_tail(worker *w, wp_buf *b) {
 
 static void instantiate(worker *w) {
   wp_error *err;
+  forget_guests(w);
   if (w->inst) {
     err = wp_instance_reset(w->inst);
   } else {
@@ -409,11 +524,14 @@ static bool read_invoke(worker *w, wp_wire_reader *r, uint32_t id, invoke_call *
   const wp_functype *ft = wp_plugin_get_functype(w->plugin, id);
   if (!wp_wire_get_u32(r, &n) || n > 64 || !ft || n != wp_functype_param_count(ft)) return false;
   for (uint32_t i = 0; i < n; i++) {
-    char *text;
-    if (!wp_wire_get_str(r, &text)) return false;
-    if (!v->err) v->err = wp_value_from_wave(wp_functype_param_type(ft, i), text, &v->args[i]);
-    if (!v->err) v->nargs++;
-    free(text);
+    wp_value *arg = NULL;
+    wp_error *err = NULL;
+    if (!wp_wire_get_value(r, wp_functype_param_type(ft, i), handle_in, w, &arg, &err))
+      return false;
+    if (!v->err && !err) v->args[v->nargs++] = arg;
+    else wp_value_free(arg);
+    if (!v->err) v->err = err;
+    else wp_error_free(err);
   }
   return true;
 }
@@ -424,14 +542,9 @@ static void invoke_call_free(invoke_call *v) {
   wp_value_free(v->result);
 }
 
-static void put_invoke_result(wp_buf *b, const invoke_call *v) {
-  char *text = v->result ? wp_value_to_wave(v->result) : NULL;
+static wp_error *put_invoke_result(worker *w, wp_buf *b, const invoke_call *v) {
   wp_wire_u8(b, v->result != NULL);
-  if (v->result) {
-    if (text) wp_wire_str(b, text);
-    else b->oom = true;
-  }
-  wp_free(text);
+  return v->result ? wp_wire_value(b, v->result, handle_out, w) : NULL;
 }
 
 /* Runs the call in w->frame; builds the RESULT or ERROR in w->hframe (the
@@ -446,6 +559,7 @@ static void call(worker *w) {
   http_call http = {0};
   invoke_call inv = {0};
   wp_http_response resp = {0};
+  uint64_t drop_id = 0;
   bool ok = wp_wire_get_u32(&r, &seq) && wp_wire_get_u8(&r, &mode) && wp_wire_get_u32(&r, &id) &&
             wp_wire_get_u8(&r, &intr) && w->inst;
   if (ok && mode == WP_CALL_NUMERIC) {
@@ -458,6 +572,8 @@ static void call(worker *w) {
     ok = read_request(&r, &http);
   } else if (ok && mode == WP_CALL_INVOKE) {
     ok = read_invoke(w, &r, id, &inv);
+  } else if (ok && mode == WP_CALL_DROP) {
+    ok = wp_wire_get_u64(&r, &drop_id);
   } else if (ok && mode != WP_CALL_RUN) {
     ok = false;
   }
@@ -489,6 +605,14 @@ static void call(worker *w) {
                                             inv.nargs, &inv.result);
     inv.err = NULL;
     break;
+  case WP_CALL_DROP: {
+    guest *g = find_guest(w, drop_id);
+    err = g ? wp_instance_drop_resource(w->inst, g->v)
+            : wp_error_new(WP_ERR_BAD_INPUT,
+                           "wp_instance_drop_resource: the value is not a live owning handle");
+    if (g) forget_guest(w, g);
+    break;
+  }
   default: err = wp_instance_run(w->inst, &code); break;
   }
   cur_seq = 0;
@@ -509,9 +633,12 @@ static void call(worker *w) {
       wp_wire_bytes(b, out, out_len);
     } else if (mode == WP_CALL_HTTP) {
       put_response(b, &resp);
-    } else if (mode == WP_CALL_INVOKE) {
-      put_invoke_result(b, &inv);
-    } else {
+    } else if (mode == WP_CALL_INVOKE && (err = put_invoke_result(w, b, &inv))) {
+      wp_wire_begin(b, WP_FR_ERROR);
+      wp_wire_put_error(b, err);
+      wp_error_free(err);
+      put_tail(w, b);
+    } else if (mode != WP_CALL_INVOKE && mode != WP_CALL_DROP) {
       wp_wire_u32(b, (uint32_t)code);
     }
   }
@@ -530,12 +657,16 @@ static void call(worker *w) {
 
 static void worker_free(worker *w) {
   sig_inst = NULL;
+  forget_guests(w);
+  free(w->guests);
   wp_instance_free(w->inst);
   wp_plugin_free(w->plugin);
   wp_engine_free(w->engine);
   wp_buf_free(&w->frame);
   wp_buf_free(&w->hframe);
   wp_buf_free(&w->lframe);
+  wp_buf_free(&w->dframe);
+  free(w->res_of);
 }
 
 int wp_worker_main(int fd) {

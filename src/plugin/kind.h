@@ -55,6 +55,15 @@ typedef struct wp_kind {
   wp_error *(*call_func)(struct wp_instance *inst, wp_func_id id, const wp_val *args, size_t nargs,
                          wp_val *results, size_t nresults);
 
+  /* wp_value_new_resource and wp_value_get_resource for a kind whose
+     instances run elsewhere (a worker process keeps the host's objects by
+     id). NULL: the component kind's own, in the instance's store. */
+  wp_value *(*new_resource)(struct wp_instance *inst, const wp_resource_type *type, void *object);
+  wp_error *(*get_resource)(const wp_value *v, struct wp_instance *inst,
+                            const wp_resource_type *type, void **object);
+  /* wp_instance_drop_resource on a handle of such a kind's instance. */
+  wp_error *(*drop_resource)(struct wp_instance *inst, wp_value *v);
+
   /* wp_instance_invoke_func for a kind other than the component kind (a
      component in a worker process). NULL: only components are invoked. */
   wp_error *(*invoke)(struct wp_instance *inst, wp_func_id id, const wp_value *const *args,

@@ -71,6 +71,7 @@ static wp_engine *types_engine(void) {
   wp_engine_config_set_cache_dir(cfg, NULL);
   wp_engine_config_set_pooling(cfg, 8);
   wp_engine_config_set_log(cfg, on_log, NULL);
+  test_isolation(cfg);
   wp_engine *e = NULL;
   assert_ok(wp_engine_new(cfg, &e));
   wp_engine_config_free(cfg);
