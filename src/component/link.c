@@ -45,7 +45,7 @@ static wp_error *load_plug(wp_plugin *p, const char *iface, const char *path, co
   /* The plug lives in the plugin's store, wherever that is: never a worker
      of its own, whatever the engine's default isolation says. */
   wp_manifest *m = wp_manifest_new();
-  if (!m) return wp_error_new(WP_ERR_NO_MEMORY, "wasmplug: out of memory");
+  if (!m) return wp_error_no_memory();
   wp_manifest_set_isolation(m, WP_ISOLATION_NONE);
   wp_error *err = wp_plugin_load_bytes(p->engine, path, bytes, len, m, plug);
   wp_manifest_free(m);

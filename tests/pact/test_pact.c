@@ -31,13 +31,10 @@ static wp_manifest *manifest_for(EVP_PKEY *key) {
   wp_manifest *m = wp_manifest_new();
   wp_manifest_set_timeout_ms(m, 20000);
   if (!key) return m;
-  char *pem = provider_key_pem(key), section[4096], *p = section;
-  assert_non_null(pem);
-  p += sprintf(p, "{\"keys\": {\"pact-jwt\": {\"pem\": \"");
-  for (const char *c = pem; *c; c++) p += *c == '\n' ? sprintf(p, "\\n") : sprintf(p, "%c", *c);
-  sprintf(p, "\"}}}");
-  free(pem);
+  char *section = provider_crypto_grant(key, "pact-jwt");
+  assert_non_null(section);
   assert_ok(wp_manifest_set_capability(m, "crypto", section));
+  free(section);
   return m;
 }
 

@@ -32,13 +32,10 @@ static int report(wp_error *err) {
   return 1;
 }
 
-/* A manifest granting crypto with `key_pem` as the key "pact-jwt". */
-static wp_error *jwt_manifest(const char *key_pem, wp_manifest **out) {
-  char *section = malloc(strlen(key_pem) * 2 + 64), *p = section;
+/* A manifest granting crypto with `key` as the key "pact-jwt". */
+static wp_error *jwt_manifest(EVP_PKEY *key, wp_manifest **out) {
+  char *section = provider_crypto_grant(key, "pact-jwt");
   if (!section) return wp_error_new(WP_ERR_NO_MEMORY, "out of memory");
-  p += sprintf(p, "{\"keys\": {\"pact-jwt\": {\"pem\": \"");
-  for (const char *c = key_pem; *c; c++) p += *c == '\n' ? sprintf(p, "\\n") : sprintf(p, "%c", *c);
-  sprintf(p, "\"}}}");
   wp_manifest *m = wp_manifest_new();
   wp_manifest_set_timeout_ms(m, 10000);
   wp_error *err = wp_manifest_set_capability(m, "crypto", section);
@@ -76,12 +73,11 @@ int main(int argc, char **argv) {
 
   /* The pact's signing key: the plugin signs with it by name only. */
   EVP_PKEY *key = provider_new_key(), *rogue = provider_new_key();
-  char *pem = key ? provider_key_pem(key) : NULL;
   wp_manifest *m = NULL;
   pact_driver *d = pact_driver_new(engine);
   pact_interaction in = {0};
   int rc = 1;
-  err = pem && rogue && d ? jwt_manifest(pem, &m) : wp_error_new(WP_ERR_NO_MEMORY, "setup");
+  err = key && rogue && d ? jwt_manifest(key, &m) : wp_error_new(WP_ERR_NO_MEMORY, "setup");
   if (!err) err = pact_driver_load(d, "jwt", argv[1], m);
   if (err) goto done;
 
@@ -124,7 +120,6 @@ done:
   pact_interaction_clear(&in);
   pact_driver_free(d);
   wp_manifest_free(m);
-  free(pem);
   EVP_PKEY_free(key);
   EVP_PKEY_free(rogue);
   wp_engine_free(engine);

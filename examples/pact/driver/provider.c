@@ -4,6 +4,7 @@
 #include "provider.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,7 +12,8 @@
 
 EVP_PKEY *provider_new_key(void) { return EVP_PKEY_Q_keygen(NULL, NULL, "ED25519"); }
 
-char *provider_key_pem(EVP_PKEY *key) {
+/* The private key as PEM (PKCS#8), malloc'd, or NULL. */
+static char *key_pem(EVP_PKEY *key) {
   BIO *bio = BIO_new(BIO_s_mem());
   char *pem = NULL, *data;
   if (bio && PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL)) {
@@ -23,6 +25,19 @@ char *provider_key_pem(EVP_PKEY *key) {
   }
   BIO_free(bio);
   return pem;
+}
+
+char *provider_crypto_grant(EVP_PKEY *key, const char *name) {
+  char *pem = key_pem(key);
+  /* PEM is base64 lines: only its newlines need escaping in JSON. */
+  char *section = pem ? malloc(strlen(pem) * 2 + strlen(name) + 64) : NULL, *p = section;
+  if (section) {
+    p += sprintf(p, "{\"keys\": {\"%s\": {\"pem\": \"", name);
+    for (const char *c = pem; *c; c++) p += *c == '\n' ? sprintf(p, "\\n") : sprintf(p, "%c", *c);
+    sprintf(p, "\"}}}");
+  }
+  free(pem);
+  return section;
 }
 
 /* base64url without padding (RFC 7515 2) of `len` bytes, appended at `out`. */

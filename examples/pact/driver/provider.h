@@ -11,8 +11,11 @@
 /** A new Ed25519 key pair, or NULL. Free with EVP_PKEY_free. */
 EVP_PKEY *provider_new_key(void);
 
-/** The private key as PEM (PKCS#8), malloc'd, or NULL. */
-char *provider_key_pem(EVP_PKEY *key);
+/**
+ * The manifest's "crypto" section granting `key` (its private half, as PEM)
+ * under the name `name` ([A-Za-z0-9_.:-]): malloc'd JSON text, or NULL.
+ */
+char *provider_crypto_grant(EVP_PKEY *key, const char *name);
 
 /** The header of the provider's tokens. */
 #define PROVIDER_HEADER "{\"alg\":\"EdDSA\",\"typ\":\"JWT\"}"
