@@ -7,6 +7,8 @@
 #   make test       build everything and run every test through ctest
 #   make bench      benchmarks (with bench/rust, the Wasmtime Rust API baseline);
 #                   table on stdout, figures in build/bench/core.json
+#   make bench-bindings  each host binding (bindings/) beside C: numeric call
+#                   and 32 B echo; build/bench/bindings.json
 #   make bench-http HTTP throughput of wasmplug serve (wrk on loopback) beside a
 #                   native C handler and wasmtime serve 48.0.8; table on stdout,
 #                   figures in build/bench/http.json (BENCH_HTTP_ARGS=--quick: a smoke run)
@@ -68,6 +70,14 @@ test: all
 bench: all
 	bench/rust/build.sh $(BUILD)/bin/wasmplug-bench-rust
 	$(BUILD)/bin/wasmplug-bench --out $(BUILD)/bench/core.json --rust-harness $(BUILD)/bin/wasmplug-bench-rust
+
+# Each host binding (bindings/<lang>/bench.sh) beside the same calls from C,
+# against this build installed into $(BUILD)/stage; build/bench/bindings.json.
+BENCH_BINDINGS_ARGS ?=
+.PHONY: bench-bindings
+bench-bindings: all
+	cmake --install $(BUILD) --prefix $(CURDIR)/$(BUILD)/stage >/dev/null
+	bench/bindings/run.py --build $(BUILD) $(BENCH_BINDINGS_ARGS)
 
 # bench/http/run.py builds bench/http/native.c (row a) against $(BUILD)/lib;
 # deps/tools/wasmtime-cli.sh builds the wasmtime serve baseline once (cached).
