@@ -69,6 +69,17 @@ typedef struct wp_capability_methods {
   void (*grant_free)(void *data, void *grant);
   /** Frees `data` when the engine goes. May be NULL. */
   void (*free)(void *data);
+  /**
+   * The capability's engine-wide settings (not a plugin's grant: e.g. the
+   * keyvalue default backend) as malloc'd JSON text, or NULL when it has
+   * none. A plugin isolated in a worker process (wasmplug/isolation.h)
+   * gets them in the worker's engine through `settings_apply` of the
+   * capability of the same name there. Only the built-in capabilities
+   * reach a worker. May be NULL.
+   */
+  char *(*settings_get)(void *data);
+  /** Applies text `settings_get` returned (in another process). May be NULL. */
+  wp_error *(*settings_apply)(void *data, const char *json);
 } wp_capability_methods;
 
 /**

@@ -616,6 +616,30 @@ static void put_engine(wp_buf *b, const wp_engine *e) {
   wp_wire_u8(b, e->log_fn != NULL);
 }
 
+/* The built-in capabilities' engine-wide settings (the keyvalue default):
+   u32 count, then text name, text JSON each. A capability whose settings
+   cannot be copied for lack of memory fails the load (b->oom). */
+static void put_settings(wp_buf *b, wp_engine *e) {
+  size_t n = 0;
+  struct wp_capability **caps = wp_engine_capabilities(e, &n);
+  size_t builtin = e->builtin_caps < n ? e->builtin_caps : n;
+  char **json = calloc(builtin ? builtin : 1, sizeof *json);
+  uint32_t count = 0;
+  if (!json) b->oom = true;
+  for (size_t i = 0; json && i < builtin; i++)
+    if (caps[i]->methods->settings_get && (json[i] = caps[i]->methods->settings_get(caps[i]->data)))
+      count++;
+  wp_wire_u32(b, count);
+  for (size_t i = 0; json && i < builtin; i++)
+    if (json[i]) {
+      wp_wire_str(b, caps[i]->methods->name);
+      wp_wire_str(b, json[i]);
+      free(json[i]);
+    }
+  free(json);
+  free(caps);
+}
+
 static void put_manifest(wp_buf *b, const wp_plugin *p) {
   const wp_manifest *m = p->manifest;
   wp_wire_str(b, p->name);
@@ -683,6 +707,7 @@ static wp_error *start_worker(wp_instance *inst) {
   wp_wire_begin(b, WP_FR_LOAD);
   wp_wire_u32(b, WP_WIRE_VERSION);
   put_engine(b, p->engine);
+  put_settings(b, p->engine);
   put_manifest(b, p);
   put_hosts(b, pp_of(p));
   wp_wire_bytes(b, pp_of(p)->wasm, pp_of(p)->len);

@@ -18,7 +18,7 @@
 #include "util/buf.h"
 #include "wasmplug.h"
 
-#define WP_WIRE_VERSION 1
+#define WP_WIRE_VERSION 2u
 
 /* The largest frame either side sends or accepts: bytes calls and host
    functions carry at most this much (a larger one fails with BAD_INPUT). */

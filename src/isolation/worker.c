@@ -279,6 +279,36 @@ static bool read_engine(worker *w, wp_wire_reader *r, wp_engine_config *cfg) {
   return ok;
 }
 
+/* The capabilities' engine-wide settings (parent.c put_settings). */
+static wp_error *read_settings(worker *w, wp_wire_reader *r, bool *bad) {
+  uint32_t n;
+  if (!wp_wire_get_u32(r, &n)) return NULL;
+  for (uint32_t i = 0; i < n; i++) {
+    char *name = NULL, *json = NULL;
+    if (!wp_wire_get_str(r, &name) || !wp_wire_get_str(r, &json)) {
+      free(name);
+      return NULL;
+    }
+    const wp_capability *cap = wp_engine_get_capability(w->engine, name);
+    const wp_capability_methods *m = cap ? cap->methods : NULL;
+    wp_error *err = m && m->settings_apply
+                        ? m->settings_apply(wp_capability_get_data(cap), json)
+                        : wp_error_new(
+                              WP_ERR_HOST,
+                              "wasmplug worker: the host sent settings of capability '%s', "
+                              "which this worker does not have",
+                              name);
+    free(name);
+    free(json);
+    if (err) {
+      *bad = false;
+      return err;
+    }
+  }
+  *bad = false;
+  return NULL;
+}
+
 static wp_stdio_mode stdio_mode(uint8_t inherit, uint8_t capture) {
   return inherit ? WP_STDIO_INHERIT : capture ? WP_STDIO_CAPTURE : WP_STDIO_DISCARD;
 }
@@ -401,6 +431,8 @@ static wp_error *load(worker *w, bool *bad) {
   wp_error *err = ok ? wp_engine_new(cfg, &w->engine) : NULL;
   wp_engine_config_free(cfg);
   if (!ok || err) return err;
+  if ((err = read_settings(w, &r, bad)) || *bad) return err;
+  *bad = true;
   char *name = NULL;
   wp_manifest *m = NULL;
   err = read_manifest(&r, &name, &m);

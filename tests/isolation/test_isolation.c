@@ -778,6 +778,54 @@ WP_TEST(test_thousand_crashes) {
   assert_int_equal(waitpid(-1, NULL, WNOHANG), -1); /* nothing left to reap */
 }
 
+/* The engine's keyvalue default reaches the worker: an isolated plugin's
+   bucket without a backend lands in the same sqlite file as the host's. */
+static void test_keyvalue_default(void **state) {
+  (void)state;
+  char dir[] = "/tmp/wp-iso-kv-XXXXXX", path[64], spec[160], manifest[256];
+  assert_non_null(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/kv.db", dir);
+  snprintf(spec, sizeof spec, "{\"backend\": \"sqlite\", \"path\": \"%s\"}", path);
+  wp_engine *e = iso_engine();
+  assert_ok(wp_engine_set_keyvalue_default(e, spec));
+  wp_manifest *m = NULL;
+  const char *granted = "{\"capabilities\": {\"keyvalue\": {\"buckets\": {\"counter\": {}}}}}";
+  assert_ok(wp_manifest_parse(granted, strlen(granted), NULL, &m));
+  wp_plugin *p = NULL;
+  wp_instance *inst = NULL;
+  assert_ok(wp_plugin_load(e, WP_PLUGINS "/kv-core.wasm", m, &p));
+  assert_ok(wp_instance_new(p, &inst));
+  assert_true(wp_instance_get_worker_pid(inst) > 0);
+  const char *out = NULL;
+  assert_ok(wp_instance_call_string(inst, "kv", "incr\ncounter\nn\n41", &out));
+  assert_string_equal(out, "ok:41");
+  wp_instance_free(inst);
+  wp_plugin_free(p);
+  wp_manifest_free(m);
+  wp_engine_free(e);
+
+  /* An in-process engine reads it back from the file. */
+  wp_engine_config *cfg = wp_engine_config_new();
+  wp_engine_config_set_cache_dir(cfg, NULL);
+  assert_ok(wp_engine_new(cfg, &e));
+  wp_engine_config_free(cfg);
+  snprintf(manifest, sizeof manifest,
+           "{\"capabilities\": {\"keyvalue\": {\"buckets\": {\"counter\": "
+           "{\"backend\": \"sqlite\", \"path\": \"%s\"}}}}}",
+           path);
+  assert_ok(wp_manifest_parse(manifest, strlen(manifest), NULL, &m));
+  assert_ok(wp_plugin_load(e, WP_PLUGINS "/kv-core.wasm", m, &p));
+  assert_ok(wp_instance_new(p, &inst));
+  assert_ok(wp_instance_call_string(inst, "kv", "incr\ncounter\nn\n1", &out));
+  assert_string_equal(out, "ok:42");
+  wp_instance_free(inst);
+  wp_plugin_free(p);
+  wp_manifest_free(m);
+  wp_engine_free(e);
+  unlink(path);
+  rmdir(dir);
+}
+
 int main(void) {
   /* The crash tests abort workers hundreds of times: no core files. */
   struct rlimit no_core = {0, 0};
@@ -798,6 +846,7 @@ int main(void) {
       cmocka_unit_test(test_host_resources_worker_killed),
       cmocka_unit_test(test_wire_value_handles),
       cmocka_unit_test(test_manifest_json),
+      cmocka_unit_test(test_keyvalue_default),
       cmocka_unit_test(test_thousand_crashes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -421,12 +421,31 @@ static wp_error *grant(void *data, const char *plugin, const char *section, size
 static void cap_free(void *data) {
   kv_cap *kc = data;
   spec_clear(&kc->dflt);
+  free(kc->dflt_json);
   pthread_mutex_destroy(&kc->lock);
   free(kc);
 }
 
-static const wp_capability_methods methods = {
-    .name = "keyvalue", .grant = grant, .grant_free = grant_free, .free = cap_free};
+static wp_error *set_default(kv_cap *kc, const char *spec_json);
+
+/* The default backend travels to the engine of an isolated plugin's worker,
+   so that its buckets without a backend land in the same store. */
+static char *settings_get(void *data) {
+  kv_cap *kc = data;
+  pthread_mutex_lock(&kc->lock);
+  char *json = kc->dflt_json ? strdup(kc->dflt_json) : NULL;
+  pthread_mutex_unlock(&kc->lock);
+  return json;
+}
+
+static wp_error *settings_apply(void *data, const char *json) { return set_default(data, json); }
+
+static const wp_capability_methods methods = {.name = "keyvalue",
+                                              .grant = grant,
+                                              .grant_free = grant_free,
+                                              .free = cap_free,
+                                              .settings_get = settings_get,
+                                              .settings_apply = settings_apply};
 
 wp_error *wp_host_keyvalue_install(wp_engine *e) {
   kv_cap *kc = calloc(1, sizeof *kc);
@@ -453,6 +472,10 @@ wp_error *wp_engine_set_keyvalue_default(wp_engine *engine, const char *spec_jso
   kv_cap *kc = cap ? wp_capability_get_data(cap) : NULL;
   if (!kc)
     return wp_error_new(WP_ERR_BAD_INPUT, SET_DEFAULT ": the engine has no keyvalue capability");
+  return set_default(kc, spec_json);
+}
+
+static wp_error *set_default(kv_cap *kc, const char *spec_json) {
   kv_spec s = {0};
   if (spec_json) {
     cJSON *doc = cJSON_Parse(spec_json);
@@ -477,11 +500,19 @@ wp_error *wp_engine_set_keyvalue_default(wp_engine *engine, const char *spec_jso
       return named;
     }
   }
+  char *json = spec_json ? strdup(spec_json) : NULL;
+  if (spec_json && !json) {
+    spec_clear(&s);
+    return KV_OOM();
+  }
   pthread_mutex_lock(&kc->lock);
   kv_spec old = kc->dflt;
+  char *old_json = kc->dflt_json;
   kc->dflt = s;
+  kc->dflt_json = json;
   pthread_mutex_unlock(&kc->lock);
   spec_clear(&old);
+  free(old_json);
   return NULL;
 }
 

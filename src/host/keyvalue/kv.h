@@ -126,6 +126,7 @@ typedef struct kv_cap {
   pthread_mutex_t lock; /* guards conns and dflt */
   kv_conn *conns;
   kv_spec dflt; /* dflt.m NULL: none */
+  char *dflt_json; /* the text dflt was parsed from (for a worker's engine) */
   const wp_capability *cap;
 } kv_cap;
 
