@@ -144,6 +144,16 @@ void wp_engine_config_set_tick_us(wp_engine_config *cfg, uint32_t us);
 void wp_engine_config_set_log(wp_engine_config *cfg, wp_log_fn fn, void *user_data);
 
 /**
+ * Releases the log callback's `user_data`: each engine made from `cfg` calls
+ * `free_user_data(user_data)` once, when it is finally destroyed (after
+ * wp_engine_free and its last plugin), after its last log call. An engine
+ * that wp_engine_new failed to make does not call it: the caller still owns
+ * the data. For bindings whose callbacks hold references to their runtime's
+ * objects. Default: NULL (nothing is called).
+ */
+void wp_engine_config_set_log_free(wp_engine_config *cfg, void (*free_user_data)(void *user_data));
+
+/**
  * Hands a message to the engine's log callback (wp_engine_config_set_log),
  * as a plugin's own log calls are: for capabilities and host functions that
  * log on a plugin's behalf. Does nothing without a callback.

@@ -29,6 +29,7 @@ struct wp_engine_config {
   uint64_t pool_instance_size;
   wp_log_fn log_fn;
   void *log_user_data;
+  void (*log_free)(void *user_data);
   wp_isolation isolation;
   char *worker_path;
 };
@@ -112,6 +113,10 @@ void wp_engine_config_set_tick_us(wp_engine_config *cfg, uint32_t us) {
 void wp_engine_config_set_log(wp_engine_config *cfg, wp_log_fn fn, void *user_data) {
   cfg->log_fn = fn;
   cfg->log_user_data = user_data;
+}
+
+void wp_engine_config_set_log_free(wp_engine_config *cfg, void (*free_user_data)(void *)) {
+  cfg->log_free = free_user_data;
 }
 
 /* $XDG_CACHE_HOME/wasmplug/compiled or ~/.cache/wasmplug/compiled. */
@@ -272,6 +277,8 @@ static void engine_destroy(struct wp_engine *e) {
   pthread_mutex_destroy(&e->lock);
   free(e->cache_dir);
   free(e->worker_path);
+  /* Last: plugins, capabilities and host functions may log until here. */
+  if (e->log_free) e->log_free(e->log_user_data);
   free(e);
 }
 
@@ -304,6 +311,7 @@ wp_error *wp_engine_create(const wp_engine_config *cfg, const wp_engine_hooks *h
   e->pool_instance_size = cfg->pool_instance_size ? cfg->pool_instance_size : 8u << 20;
   e->log_fn = cfg->log_fn;
   e->log_user_data = cfg->log_user_data;
+  e->log_free = cfg->log_free;
   e->isolation = cfg->isolation;
   e->worker_path = worker_path(cfg);
   if (!cfg->cache_off) e->cache_dir = cfg->cache_dir ? strdup(cfg->cache_dir) : default_cache_dir();
@@ -314,6 +322,7 @@ wp_error *wp_engine_create(const wp_engine_config *cfg, const wp_engine_hooks *h
     err = wp_error_new(WP_ERR_HOST, "wasmplug: could not start the timer thread");
   else if (!err) e->ticker_started = true;
   if (err) {
+    e->log_free = NULL; /* the caller still owns the log's data */
     engine_destroy(e);
     return err;
   }

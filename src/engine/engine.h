@@ -87,6 +87,7 @@ struct wp_engine {
   uint64_t pool_instance_size;
   wp_log_fn log_fn;
   void *log_user_data;
+  void (*log_free)(void *user_data); /* wp_engine_config_set_log_free */
   wp_isolation isolation; /* for plugins whose manifest does not say */
   char *worker_path;      /* the program isolated instances run in; NULL: out of memory */
 

@@ -154,11 +154,43 @@ WP_TEST(test_logging) {
   wp_engine_free(e);
 }
 
+/* wp_engine_config_set_log_free: the log's data is released once, when the
+   engine is finally destroyed: after its last plugin, not at wp_engine_free. */
+static void count_free(void *user) {
+  ((logged *)user)->level = (wp_log_level)-1, ((logged *)user)->n += 1000;
+}
+
+WP_TEST(test_log_free) {
+  logged l = {0};
+  wp_engine_config *cfg = wp_engine_config_new();
+  test_isolation(cfg);
+  wp_engine_config_set_cache_dir(cfg, NULL);
+  wp_engine_config_set_log(cfg, on_log, &l);
+  wp_engine_config_set_log_free(cfg, count_free);
+  wp_engine *e = NULL;
+  assert_ok(wp_engine_new(cfg, &e));
+  wp_engine_config_free(cfg);
+  wp_plugin *p = NULL;
+  assert_ok(load(e, "{\"name\": \"late\"}", &p));
+  wp_engine_free(e); /* the plugin keeps the engine */
+  assert_int_equal(l.n, 0);
+  wp_instance *inst = NULL;
+  assert_ok(wp_instance_new(p, &inst));
+  call_log(inst, 3, "", "still logging");
+  assert_int_equal(l.n, 1);
+  assert_string_equal(l.msg, "still logging");
+  wp_instance_free(inst);
+  assert_int_equal(l.n, 1);
+  wp_plugin_free(p); /* the last reference: the data is released, once */
+  assert_int_equal(l.n, 1001);
+}
+
 int main(void) {
   wp_test_save_wasm_signals();
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_config_store),
       cmocka_unit_test(test_logging),
+      cmocka_unit_test(test_log_free),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
