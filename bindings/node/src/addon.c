@@ -187,6 +187,10 @@ static void *get_ext(napi_env env, napi_value v, int type, const char *what) {
   void *p = NULL;
   napi_valuetype t;
   napi_typeof(env, v, &t);
+  if (t == napi_null) { /* index.js nulls its handle on close() */
+    BAD(env, "%s is closed", what);
+    return NULL;
+  }
   if (t != napi_external || napi_get_value_external(env, v, &p) != napi_ok || !p ||
       *(int *)p != type) {
     BAD(env, "%s: not a wasmplug handle of the right kind", what);
@@ -276,7 +280,8 @@ static void func_finalize(napi_env env, void *data, void *hint) {
 
 static const char *valkind_name(wp_valkind k) { return wp_valkind_name(k); }
 
-static bool js_to_val(napi_env env, napi_value v, wp_valkind k, wp_val *out, size_t i) {
+static bool js_to_val(napi_env env, napi_value v, wp_valkind k, wp_val *out, size_t i,
+                      const char *what) {
   napi_valuetype t;
   napi_typeof(env, v, &t);
   out->kind = k;
@@ -290,7 +295,7 @@ static bool js_to_val(napi_env env, napi_value v, wp_valkind k, wp_val *out, siz
       bool lossless;
       napi_get_value_bigint_int64(env, v, &out->of.i64, &lossless);
       if (!lossless) {
-        BAD(env, "argument %zu: BigInt out of the range of i64", i + 1);
+        BAD(env, "%s %zu: BigInt out of the range of i64", what, i + 1);
         return false;
       }
       return true;
@@ -310,7 +315,7 @@ static bool js_to_val(napi_env env, napi_value v, wp_valkind k, wp_val *out, siz
     napi_get_value_double(env, v, &out->of.f64);
     return true;
   }
-  BAD(env, "argument %zu: expected a %s for %s", i + 1, k == WP_I64 ? "BigInt or number" : "number",
+  BAD(env, "%s %zu: expected a %s for %s", what, i + 1, k == WP_I64 ? "BigInt or number" : "number",
       valkind_name(k));
   return false;
 }
@@ -457,10 +462,8 @@ static wp_value *js_to_value(napi_env env, napi_value v, const wp_type *t, const
     if (jt != napi_string) return BAD(env, "%s: expected a string", path), NULL;
     char *s = get_str(env, v, path);
     if (!s) return NULL;
-    size_t len = strlen(s); /* JS strings with NUL: use the real length */
-    size_t full;
+    size_t full; /* the real length: JS strings may hold NUL */
     napi_get_value_string_utf8(env, v, NULL, 0, &full);
-    (void)len;
     wp_value *r = wp_value_new_string_n(s, full);
     free(s);
     return r;
@@ -948,7 +951,7 @@ static void run_req(napi_env env, req *r) {
   switch (h->kind) {
   case H_NUMERIC:
     if (h->nr == 1) {
-      if (!js_to_val(env, ret, h->results[0], &r->results[0], 0)) {
+      if (!js_to_val(env, ret, h->results[0], &r->results[0], 0, "result")) {
         r->err = conversion_error(env, h, "result");
         goto out;
       }
@@ -965,7 +968,7 @@ static void run_req(napi_env env, req *r) {
       for (size_t i = 0; i < h->nr; i++) {
         napi_value e;
         napi_get_element(env, ret, (uint32_t)i, &e);
-        if (!js_to_val(env, e, h->results[i], &r->results[i], i)) {
+        if (!js_to_val(env, e, h->results[i], &r->results[i], i, "result")) {
           r->err = conversion_error(env, h, "result");
           goto out;
         }
@@ -1178,8 +1181,13 @@ static napi_value n_engine_new(napi_env env, napi_callback_info info) {
     double d;
     napi_value v = get_prop(env, argv[0], "cacheDir", &has);
     if (has) {
-      if (napi_typeof(env, v, &t), t == napi_null || t == napi_boolean) {
+      bool on = true;
+      napi_typeof(env, v, &t);
+      if (t == napi_boolean) napi_get_value_bool(env, v, &on);
+      if (t == napi_null || !on) {
         wp_engine_config_set_cache_dir(cfg, NULL);
+      } else if (t == napi_boolean) {
+        /* true: the default directory */
       } else if (!is_nullish(env, v)) {
         if (!(dir = get_str(env, v, "cacheDir"))) goto out;
         wp_engine_config_set_cache_dir(cfg, dir);
@@ -1556,7 +1564,7 @@ static napi_value n_call(napi_env env, napi_callback_info info) {
     return BAD(env, "'%s' takes %zu argument(s), got %zu", f->name, f->np, argc - 2);
   wp_val args[MAX_VALS], res[MAX_VALS];
   for (size_t i = 0; i < f->np; i++)
-    if (!js_to_val(env, argv[i + 2], f->params[i], &args[i], i)) return NULL;
+    if (!js_to_val(env, argv[i + 2], f->params[i], &args[i], i, "argument")) return NULL;
   b->busy = 1;
   wp_error *err = wp_instance_call_func(b->ptr, f->id, args, f->np, res, f->nr);
   b->busy = 0;
@@ -1762,7 +1770,7 @@ static napi_value n_call_async(napi_env env, napi_callback_info info) {
     for (uint32_t i = 0; i < n; i++) {
       napi_value e;
       napi_get_element(env, argv[3], i, &e);
-      if (!js_to_val(env, e, f->params[i], &w->args[i], i)) goto fail;
+      if (!js_to_val(env, e, f->params[i], &w->args[i], i, "argument")) goto fail;
     }
   } else if (kind == A_INVOKE) {
     if (!component_args(env, f, argv[3], w->vals, &w->nvals)) goto fail;
@@ -1809,12 +1817,16 @@ static napi_value n_pool_new(napi_env env, napi_callback_info info) {
   ARGS(3);
   box *b = get_box(env, argv[0], T_PLUGIN, "plugin");
   if (!b) return NULL;
-  uint32_t uses = 0, idle = 0;
-  if (napi_get_value_uint32(env, argv[1], &uses) != napi_ok ||
-      napi_get_value_uint32(env, argv[2], &idle) != napi_ok)
-    return BAD(env, "maxUses and maxIdle must be non-negative integers");
+  int64_t uses = -1, idle = -1;
+  napi_valuetype t1, t2;
+  napi_typeof(env, argv[1], &t1);
+  napi_typeof(env, argv[2], &t2);
+  if (t1 == napi_number) napi_get_value_int64(env, argv[1], &uses);
+  if (t2 == napi_number) napi_get_value_int64(env, argv[2], &idle);
+  if (uses < 0 || idle < 0 || uses > UINT32_MAX || idle > UINT32_MAX)
+    return BAD(env, "maxUses and maxIdle must be integers from 0 to 2^32-1");
   wp_pool *p;
-  wp_error *err = wp_pool_new(b->ptr, uses, idle, &p);
+  wp_error *err = wp_pool_new(b->ptr, (uint32_t)uses, (uint32_t)idle, &p);
   if (err) return throw_wp(env, err);
   return wrap_box(env, T_POOL, p, NULL);
 }

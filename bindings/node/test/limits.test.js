@@ -51,7 +51,7 @@ test('interrupt stops an async call from the main thread', async () => {
   p.close();
 });
 
-test('component limits: timeout on spin, trap on crash, memory on hog', async () => {
+test('component limits: timeout on spin, trap on crash, memory growth refused on hog', async () => {
   const m = { limits: { timeout_ms: 100, memory: '8MiB' }, imports: { missing: 'trap' } };
   const p = wp.Plugin.fromFile(engine, plugin('types-c-component.wasm'), m);
   const inst = p.instantiate();
@@ -60,7 +60,10 @@ test('component limits: timeout on spin, trap on crash, memory on hog', async ()
   inst.reset();
   assert.throws(() => inst.invoke('crash'), { name: 'TrapError' });
   inst.reset();
-  assert.throws(() => inst.invoke('hog', 64), { name: 'MemoryLimitError', kind: 'memory_limit' });
+  // hog stops when malloc fails: it gets fewer MiB than asked, within the limit
+  const held = inst.invoke('hog', 64);
+  assert.ok(held > 0 && held < 8, `held ${held} MiB`);
+  assert.ok(inst.memorySize <= 8 << 20);
   inst.close();
   p.close();
 });
