@@ -53,10 +53,19 @@ for (const [num, kind, cls] of ERROR_KINDS) {
   byNumber.set(num, [C, kind]);
 }
 
+// Small bytes outputs come back through this Buffer (see callBytes).
+const scratch = Buffer.allocUnsafeSlow(4096);
 N.setup((num, kindName, message, backtrace) => {
   const [C, kind] = byNumber.get(num) || [WasmplugError, kindName || 'unknown'];
   return new C(message, kind, backtrace);
-});
+}, scratch);
+
+function bytesOut(r) {
+  if (typeof r !== 'number') return r;
+  const out = Buffer.allocUnsafe(r);
+  scratch.copy(out, 0, 0, r);
+  return out;
+}
 
 // ---------------------------------------------------------------- helpers
 
@@ -231,7 +240,7 @@ class Instance {
   }
   /** Bytes call: input Buffer/Uint8Array/string, returns a new Buffer. */
   callBytes(f, input) {
-    return N.callBytes(this._h, this._f(f)._h, input, false);
+    return bytesOut(N.callBytes(this._h, this._f(f)._h, input, false));
   }
   /** String call: input string, returns a string. */
   callString(f, input) {

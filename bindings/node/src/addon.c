@@ -33,6 +33,9 @@ typedef struct state {
   pthread_t main;
   napi_threadsafe_function tsfn;
   napi_ref make_error; /* (kind, kindName, message, backtrace) -> Error */
+  napi_ref scratch_ref; /* a Buffer index.js gave for small bytes outputs */
+  uint8_t *scratch;
+  size_t scratch_len;
   int dead;
 } state;
 
@@ -1135,12 +1138,23 @@ static hostfn *new_hostfn(napi_env env, napi_value fn, int kind) {
   (void)this_;                                                                                     \
   for (size_t i_ = argc; i_ < n; i_++) napi_get_undefined(env, &argv[i_])
 
+/* setup(makeError, scratch): the error factory, and a Buffer that
+   callBytes fills with small outputs (index.js copies them out with
+   Buffer.allocUnsafe, which is much cheaper than a new backing store). */
 static napi_value n_setup(napi_env env, napi_callback_info info) {
-  ARGS(1);
+  ARGS(2);
   state *st;
   napi_get_instance_data(env, (void **)&st);
   if (st->make_error) napi_delete_reference(env, st->make_error);
   napi_create_reference(env, argv[0], 1, &st->make_error);
+  const uint8_t *data;
+  size_t len;
+  if (get_bytes(env, argv[1], &data, &len)) {
+    if (st->scratch_ref) napi_delete_reference(env, st->scratch_ref);
+    napi_create_reference(env, argv[1], 1, &st->scratch_ref);
+    st->scratch = (uint8_t *)data;
+    st->scratch_len = len;
+  }
   return NULL;
 }
 
@@ -1572,7 +1586,8 @@ static napi_value n_call(napi_env env, napi_callback_info info) {
   return vals_to_js(env, res, f->nr);
 }
 
-/* callBytes(inst, func, input, asString) */
+/* callBytes(inst, func, input, asString): a string, or the output's length
+   when it is in the scratch Buffer, else a new Buffer. */
 static napi_value n_call_bytes(napi_env env, napi_callback_info info) {
   ARGS(4);
   box *b = get_inst(env, argv[0]);
@@ -1606,6 +1621,14 @@ static napi_value n_call_bytes(napi_env env, napi_callback_info info) {
   if (as_string) {
     napi_value r;
     napi_create_string_utf8(env, (const char *)out, out_len, &r);
+    return r;
+  }
+  state *st;
+  napi_get_instance_data(env, (void **)&st);
+  if (out_len <= st->scratch_len) {
+    memcpy(st->scratch, out, out_len);
+    napi_value r;
+    napi_create_uint32(env, (uint32_t)out_len, &r);
     return r;
   }
   return new_buffer(env, out, out_len);
