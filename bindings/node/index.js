@@ -129,7 +129,7 @@ function manifestArgs(manifest) {
  * The engine: compiled-code cache, limits, host functions, log callback.
  * Options: {cacheDir (string, or null for none), pooling, maxMemory,
  * maxModuleSize, maxFunctions, instantiateTimeoutMs, tickUs,
- * log(level, plugin, message)}.
+ * isolation ('none' | 'process'), workerPath, log(level, plugin, message)}.
  */
 class Engine {
   constructor(options = {}) {
@@ -271,6 +271,8 @@ class Instance {
   reset() { N.instanceOp(this._h, 0); }
   get fuelUsed() { return N.instanceOp(this._h, 2); }
   get memorySize() { return N.instanceOp(this._h, 3); }
+  /** The pid of the worker process of an isolated instance, else 0. */
+  get workerPid() { return N.instanceOp(this._h, 4); }
   get closed() { return this._h === null; }
   /** Frees the instance, or gives it back to its pool. Safe to call twice. */
   close() {

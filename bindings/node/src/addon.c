@@ -1218,6 +1218,26 @@ static napi_value n_engine_new(napi_env env, napi_callback_info info) {
     NUMOPT("maxFunctions", wp_engine_config_set_max_functions(cfg, (uint32_t)d));
     NUMOPT("instantiateTimeoutMs", wp_engine_config_set_instantiate_timeout_ms(cfg, (uint32_t)d));
     NUMOPT("tickUs", wp_engine_config_set_tick_us(cfg, (uint32_t)d));
+    v = get_prop(env, argv[0], "isolation", &has);
+    if (has && !is_nullish(env, v)) {
+      char *iso = get_str(env, v, "isolation");
+      if (!iso) goto out;
+      bool known = strcmp(iso, "none") == 0 || strcmp(iso, "process") == 0;
+      if (known)
+        wp_engine_config_set_isolation(cfg, iso[0] == 'p' ? WP_ISOLATION_PROCESS : WP_ISOLATION_NONE);
+      free(iso);
+      if (!known) {
+        BAD(env, "isolation must be 'none' or 'process'");
+        goto out;
+      }
+    }
+    v = get_prop(env, argv[0], "workerPath", &has);
+    if (has && !is_nullish(env, v)) {
+      char *wpath = get_str(env, v, "workerPath");
+      if (!wpath) goto out;
+      wp_engine_config_set_worker_path(cfg, wpath);
+      free(wpath);
+    }
     v = get_prop(env, argv[0], "log", &has);
     if (has && !is_nullish(env, v)) {
       if (!(logh = new_hostfn(env, v, H_LOG))) goto out;
@@ -1557,6 +1577,7 @@ static napi_value n_instance_op(napi_env env, napi_callback_info info) {
   case 1: wp_instance_interrupt(b->ptr); break;
   case 2: napi_create_double(env, (double)wp_instance_get_fuel_used(b->ptr), &r); break;
   case 3: napi_create_double(env, (double)wp_instance_get_memory_size(b->ptr), &r); break;
+  case 4: napi_create_int32(env, wp_instance_get_worker_pid(b->ptr), &r); break;
   }
   return r;
 }
