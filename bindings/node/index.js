@@ -211,13 +211,20 @@ class Plugin {
     }
     return f;
   }
+  _funcVia(inst, name) { // for instances that outlive a closed plugin
+    let f = this._funcs.get(name);
+    if (!f) {
+      f = new Func(this, name, N.find(inst._h, name));
+      this._funcs.set(name, f);
+    }
+    return f;
+  }
   instantiate() { return new Instance(N.instanceNew(handle(this, 'plugin')), this); }
   /** A pool of instances: {maxUses (0: no limit, 1: fresh per call), maxIdle}. */
   pool(options = {}) { return new Pool(this, options); }
   close() {
     if (this._h) N.close(this._h);
     this._h = null;
-    this._funcs.clear();
   }
 }
 
@@ -233,7 +240,10 @@ class Instance {
     this.plugin = plugin;
     this._pool = pool;
   }
-  _f(f) { return typeof f === 'string' ? this.plugin.func(f) : f; }
+  _f(f) {
+    if (typeof f !== 'string') return f;
+    return this.plugin._h ? this.plugin.func(f) : this.plugin._funcVia(this, f);
+  }
   /** Numeric call: call('add', 1, 2) or call(func, 1, 2); i64 as BigInt. */
   call(f, ...args) {
     return N.call(this._h, this._f(f)._h, ...args);

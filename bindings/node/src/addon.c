@@ -1476,29 +1476,32 @@ static napi_value n_plugin_info(napi_env env, napi_callback_info info) {
   return o;
 }
 
-/* find(plugin, name) -> func handle */
+/* find(plugin or instance, name) -> func handle */
 static napi_value n_find(napi_env env, napi_callback_info info) {
   ARGS(2);
-  box *b = get_box(env, argv[0], T_PLUGIN, "plugin");
+  void *p = NULL;
+  napi_get_value_external(env, argv[0], &p);
+  box *b = get_box(env, argv[0], p && *(int *)p == T_INSTANCE ? T_INSTANCE : T_PLUGIN, "plugin");
   if (!b) return NULL;
+  wp_plugin *plugin = b->type == T_INSTANCE ? wp_instance_get_plugin(b->ptr) : b->ptr;
   char *name = get_str(env, argv[1], "function name");
   if (!name) return NULL;
   wp_func_id id;
-  wp_error *err = wp_plugin_find_func(b->ptr, name, &id);
+  wp_error *err = wp_plugin_find_func(plugin, name, &id);
   if (err) return free(name), throw_wp(env, err);
   func *f = calloc(1, sizeof *f);
   if (!f) return free(name), throw_kind(env, WP_ERR_NO_MEMORY, "out of memory");
   f->type = T_FUNC;
-  f->plugin = wp_plugin_ref(b->ptr);
+  f->plugin = wp_plugin_ref(plugin);
   f->id = id;
   f->name = name;
-  f->component = wp_plugin_is_component(b->ptr);
-  f->bytes = wp_plugin_is_bytes_func(b->ptr, id);
-  f->ft = wp_plugin_get_functype(b->ptr, id);
+  f->component = wp_plugin_is_component(plugin);
+  f->bytes = wp_plugin_is_bytes_func(plugin, id);
+  f->ft = wp_plugin_get_functype(plugin, id);
   if (!f->component) {
-    size_t n = wp_plugin_export_count(b->ptr);
+    size_t n = wp_plugin_export_count(plugin);
     for (size_t i = 0; i < n; i++) {
-      const wp_extern_info *x = wp_plugin_get_export(b->ptr, i);
+      const wp_extern_info *x = wp_plugin_get_export(plugin, i);
       if (x->kind == WP_EXTERN_FUNC && strcmp(x->name, name) == 0) {
         f->numeric = x->numeric && x->nparams <= MAX_VALS && x->nresults <= MAX_VALS;
         if (f->numeric) {

@@ -30,6 +30,8 @@ test('objects outlive what made them: closing the engine and plugin first is saf
   engine.close();
   plugin.close();
   assert.equal(inst.call(add, 2, 2), 4, 'the instance keeps its plugin and engine alive');
+  assert.equal(inst.call('add', 3, 3), 6, 'calls by name too');
+  assert.equal(inst.call('add64', 3n, 3n), 6n, 'also for a name not looked up before');
   inst.close();
 });
 
