@@ -1,0 +1,18 @@
+/* wpgo.h - the C side of the Go binding: trampolines with the exact
+ * signatures libwasmplug calls, forwarding to exported Go functions with a
+ * registry id (an integer, never a Go pointer) as user data. */
+#ifndef WPGO_H
+#define WPGO_H
+#include <stdint.h>
+#include <stdlib.h>
+#include <wasmplug.h>
+
+wp_error *wpgo_error(int kind, const char *msg, size_t len);
+void wpgo_config_set_log(wp_engine_config *cfg, uintptr_t id);
+wp_error *wpgo_define_func(wp_engine *e, const char *module, const char *name,
+                           const wp_valkind *params, size_t nparams, const wp_valkind *results,
+                           size_t nresults, uintptr_t id);
+wp_error *wpgo_define_bytes(wp_engine *e, const char *module, const char *name, int is_string,
+                            uintptr_t id);
+wp_error *wpgo_define_component(wp_engine *e, const char *iface, const char *name, uintptr_t id);
+#endif
