@@ -17,11 +17,8 @@ package wasmplug
 
 /*
 #cgo pkg-config: wasmplug
-#cgo noescape wp_instance_call_func
-#cgo noescape wp_instance_call_func_bytes
 #cgo noescape wp_value_new_string_n
 #cgo noescape wp_value_new_bytes
-#cgo noescape wp_plugin_load_bytes
 #cgo noescape wp_host_call_set_output
 #cgo noescape wpgo_error
 #cgo nocallback wp_value_new_string_n

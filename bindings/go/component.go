@@ -68,7 +68,7 @@ func (i *Instance) Invoke(name string, args ...any) (any, error) {
 	if err := i.check(); err != nil {
 		return nil, err
 	}
-	f, err := i.plugin.Func(name)
+	f, err := i.plugin.fn(name)
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +91,7 @@ func (i *Instance) InvokeInto(name string, result any, args ...any) error {
 	if err := i.check(); err != nil {
 		return err
 	}
-	f, err := i.plugin.Func(name)
+	f, err := i.plugin.fn(name)
 	if err != nil {
 		return err
 	}

@@ -20,9 +20,29 @@ import (
 type Instance struct {
 	closeOnce
 	ptr     *C.wp_instance
+	scratch *C.wpgo_scratch
 	plugin  *Plugin
 	pool    *Pool
 	cleanup runtime.Cleanup
+}
+
+func newScratch() *C.wpgo_scratch {
+	return (*C.wpgo_scratch)(C.calloc(1, C.sizeof_wpgo_scratch))
+}
+
+type instRes struct {
+	ptr     *C.wp_instance
+	scratch *C.wpgo_scratch
+	pool    *Pool
+}
+
+func freeInstance(r instRes) {
+	if r.pool != nil {
+		r.pool.release(r.ptr)
+	} else {
+		C.wp_instance_free(r.ptr)
+	}
+	C.free(unsafe.Pointer(r.scratch))
 }
 
 // NewInstance makes an instance of the plugin (running its _initialize).
@@ -36,8 +56,8 @@ func (p *Plugin) NewInstance() (*Instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	i := &Instance{ptr: out, plugin: p}
-	i.cleanup = runtime.AddCleanup(i, func(ptr *C.wp_instance) { C.wp_instance_free(ptr) }, out)
+	i := &Instance{ptr: out, plugin: p, scratch: newScratch()}
+	i.cleanup = runtime.AddCleanup(i, freeInstance, instRes{out, i.scratch, nil})
 	return i, nil
 }
 
@@ -48,11 +68,7 @@ func (i *Instance) Close() error {
 		return nil
 	}
 	i.cleanup.Stop()
-	if i.pool != nil {
-		i.pool.release(i.ptr)
-	} else {
-		C.wp_instance_free(i.ptr)
-	}
+	freeInstance(instRes{i.ptr, i.scratch, i.pool})
 	return nil
 }
 
@@ -144,7 +160,7 @@ func (i *Instance) Call(name string, args ...Value) ([]Value, error) {
 	if err := i.check(); err != nil {
 		return nil, err
 	}
-	f, err := i.plugin.Func(name)
+	f, err := i.plugin.fn(name)
 	if err != nil {
 		return nil, err
 	}
@@ -174,18 +190,23 @@ func (i *Instance) CallFuncTo(f *Func, results []Value, args ...Value) error {
 		return errorf(KindBadInput, "wasmplug: function %q belongs to plugin %q, not %q",
 			f.name, f.plugin.name, i.plugin.name)
 	}
-	var a, r *C.wp_val
-	if len(args) > 0 {
-		a = (*C.wp_val)(unsafe.Pointer(&args[0]))
+	// Arguments and results travel through C memory (see wpgo_scratch).
+	vals := unsafe.Slice((*Value)(unsafe.Pointer(&i.scratch.vals[0])), 2*C.WPGO_SCRATCH_VALS)
+	a, r := vals[:C.WPGO_SCRATCH_VALS:C.WPGO_SCRATCH_VALS], vals[C.WPGO_SCRATCH_VALS:]
+	if len(args) > len(a) || len(results) > len(r) {
+		big := (*Value)(C.calloc(C.size_t(len(args)+len(results)+1), C.sizeof_wp_val))
+		defer C.free(unsafe.Pointer(big))
+		all := unsafe.Slice(big, len(args)+len(results)+1)
+		a, r = all[:len(args)], all[len(args):]
 	}
-	if len(results) > 0 {
-		r = (*C.wp_val)(unsafe.Pointer(&results[0]))
-	}
-	e := C.wp_instance_call_func(i.ptr, f.id, a, C.size_t(len(args)), r, C.size_t(len(results)))
+	copy(a, args)
+	e := C.wp_instance_call_func(i.ptr, f.id, (*C.wp_val)(unsafe.Pointer(&a[0])), C.size_t(len(args)),
+		(*C.wp_val)(unsafe.Pointer(&r[0])), C.size_t(len(results)))
 	runtime.KeepAlive(i)
 	if e != nil {
 		return takeError(e)
 	}
+	copy(results, r)
 	return nil
 }
 
@@ -196,7 +217,7 @@ func (i *Instance) CallBytes(name string, in []byte) ([]byte, error) {
 	if err := i.check(); err != nil {
 		return nil, err
 	}
-	f, err := i.plugin.Func(name)
+	f, err := i.plugin.fn(name)
 	if err != nil {
 		return nil, err
 	}
@@ -216,14 +237,13 @@ func (i *Instance) CallFuncBytes(f *Func, in []byte) ([]byte, error) {
 	if len(in) > 0 {
 		p = unsafe.Pointer(&in[0])
 	}
-	var out *C.uint8_t
-	var n C.size_t
-	e := C.wp_instance_call_func_bytes(i.ptr, f.id, p, C.size_t(len(in)), &out, &n)
+	e := C.wp_instance_call_func_bytes(i.ptr, f.id, p, C.size_t(len(in)), &i.scratch.out, &i.scratch.out_len)
+	runtime.KeepAlive(in)
 	if e != nil {
 		runtime.KeepAlive(i)
 		return nil, takeError(e)
 	}
-	res := C.GoBytes(unsafe.Pointer(out), C.int(n))
+	res := C.GoBytes(unsafe.Pointer(i.scratch.out), C.int(i.scratch.out_len))
 	runtime.KeepAlive(i)
 	return res, nil
 }
@@ -241,13 +261,12 @@ func (i *Instance) CallString(name, in string) (string, error) {
 	n, s := cstr(name), cstr(in)
 	defer cfree(n)
 	defer cfree(s)
-	var out *C.char
-	e := C.wp_instance_call_string(i.ptr, n, s, &out)
+	e := C.wp_instance_call_string(i.ptr, n, s, (**C.char)(unsafe.Pointer(&i.scratch.out)))
 	defer runtime.KeepAlive(i)
 	if e != nil {
 		return "", takeError(e)
 	}
-	return C.GoString(out), nil
+	return C.GoString((*C.char)(unsafe.Pointer(i.scratch.out))), nil
 }
 
 // withContext runs call with ctx's cancellation mapped to Interrupt. A call

@@ -186,6 +186,12 @@ func (p *Plugin) Func(name string) (*Func, error) {
 	if err := p.check(); err != nil {
 		return nil, err
 	}
+	return p.fn(name)
+}
+
+// fn is Func without the closed check: instances keep their plugin alive in
+// C after the Go Plugin is closed.
+func (p *Plugin) fn(name string) (*Func, error) {
 	p.mu.Lock()
 	f := p.funcs[name]
 	p.mu.Unlock()

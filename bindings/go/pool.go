@@ -56,15 +56,10 @@ func (p *Pool) Take() (*Instance, error) {
 		p.mu.Unlock()
 		return nil, err
 	}
-	i := &Instance{ptr: out, plugin: p.plugin, pool: p}
+	i := &Instance{ptr: out, plugin: p.plugin, pool: p, scratch: newScratch()}
 	// A taken instance that is dropped without Close goes back to the pool.
-	i.cleanup = runtime.AddCleanup(i, func(a poolRel) { a.pool.release(a.inst) }, poolRel{p, out})
+	i.cleanup = runtime.AddCleanup(i, freeInstance, instRes{out, i.scratch, p})
 	return i, nil
-}
-
-type poolRel struct {
-	pool *Pool
-	inst *C.wp_instance
 }
 
 // Release gives an instance back (as its Close does).

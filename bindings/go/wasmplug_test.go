@@ -69,7 +69,7 @@ func TestNumericCalls(t *testing.T) {
 func TestBadInput(t *testing.T) {
 	e := newEngine(t)
 	_, err := e.Load("/nonexistent/nothing.wasm", nil)
-	we := wantKind(t, err, KindIO, ErrIO)
+	we := wantKind(t, err, KindNotFound, ErrNotFound)
 	if !strings.Contains(we.Message, "nothing.wasm") {
 		t.Errorf("message does not name the file: %q", we.Message)
 	}
@@ -91,8 +91,9 @@ func TestBadInput(t *testing.T) {
 	wantKind(t, err, KindBadInput, ErrBadInput)
 	_, err = i.Call("add", ValueI32(1))
 	wantKind(t, err, KindBadInput, ErrBadInput)
+	// add has the bytes signature, but the module lacks the bytes ABI's exports.
 	_, err = i.CallBytes("add", []byte("x"))
-	wantKind(t, err, KindBadInput, ErrBadInput)
+	wantKind(t, err, KindABI, ErrABI)
 	_, err = e.Load(fixture(t, "numeric.wat"), &Manifest{JSON: []byte(`{"nope": 1}`)})
 	wantKind(t, err, KindBadInput, ErrBadInput)
 	// Not the same as another kind.

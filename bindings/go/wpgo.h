@@ -15,4 +15,14 @@ wp_error *wpgo_define_func(wp_engine *e, const char *module, const char *name,
 wp_error *wpgo_define_bytes(wp_engine *e, const char *module, const char *name, int is_string,
                             uintptr_t id);
 wp_error *wpgo_define_component(wp_engine *e, const char *iface, const char *name, uintptr_t id);
+
+/* Per-instance C memory for a call's numeric arguments and results and a
+ * bytes call's output pointer, so that no Go stack memory reaches C (a host
+ * function calling back into Go may move the goroutine's stack). */
+#define WPGO_SCRATCH_VALS 16
+typedef struct wpgo_scratch {
+  wp_val vals[2 * WPGO_SCRATCH_VALS];
+  const uint8_t *out;
+  size_t out_len;
+} wpgo_scratch;
 #endif

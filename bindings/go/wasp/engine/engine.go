@@ -127,7 +127,7 @@ func (w *Wasm) RegisterPlugin(name, path string, config *PluginConfig) error {
 	}
 	w.plugins[name] = p
 	w.last = name
-	if err := w.load(p, ""); err != nil {
+	if err := w.load(p); err != nil {
 		// A plugin importing callbacks that are not added yet links later,
 		// at GetInstance, as in Wasp.
 		if errors.Is(err, wasmplug.ErrLink) {
@@ -155,14 +155,14 @@ func (w *Wasm) manifest(p *plugin, volume string) *wasmplug.Manifest {
 	return m
 }
 
-func (w *Wasm) load(p *plugin, volume string) error {
-	pl, err := w.eng.Load(p.path, w.manifest(p, volume))
+func (w *Wasm) load(p *plugin) error {
+	pl, err := w.eng.Load(p.path, w.manifest(p, ""))
 	if err != nil {
 		w.log.Error("Unable to load plugin", "name", p.name, "path", p.path, "error", err)
 		return err
 	}
-	if volume != "" {
-		return fmt.Errorf("internal: load with a volume goes through loadVolume")
+	if p.p != nil {
+		p.p.Close()
 	}
 	p.p, p.loadErr, p.generation = pl, nil, w.generation()
 	w.log.Debug("Registered plugin", "name", p.name, "path", p.path)
@@ -190,8 +190,8 @@ func (w *Wasm) getInstance(name, volume string) (*Instance, error) {
 	if p == nil {
 		return nil, fmt.Errorf("plugin %s is not registered", name)
 	}
-	if p.p == nil || p.generation != w.generation() && p.loadErr != nil {
-		if err := w.load(p, ""); err != nil {
+	if p.p == nil {
+		if err := w.load(p); err != nil {
 			return nil, err
 		}
 	}
@@ -270,7 +270,7 @@ func (i *Instance) CallFunction(name string, outputParam interface{}, inputParam
 	}
 	t := time.Now()
 	i.log.Debug("Calling function", "name", name, "outputParam", outputParam, "inputParam", inputParams)
-	if f.IsBytes() {
+	if f.IsBytes() && textArgs(inputParams) {
 		err = i.callBytes(f, outputParam, inputParams)
 	} else {
 		err = i.callNumeric(f, outputParam, inputParams)
@@ -281,6 +281,23 @@ func (i *Instance) CallFunction(name string, outputParam interface{}, inputParam
 	}
 	i.log.Debug("Called function", "name", name, "outputParam", outputParam, "time taken", time.Since(t))
 	return nil
+}
+
+// textArgs reports whether the arguments suit a bytes call: none, or one
+// string or []byte. (A core export (i32, i32) -> i32 in a plugin with
+// cabi_realloc is both a bytes and a numeric function; numbers pick the latter.)
+func textArgs(in []interface{}) bool {
+	if len(in) == 0 {
+		return true
+	}
+	if len(in) > 1 {
+		return false
+	}
+	switch in[0].(type) {
+	case string, []byte:
+		return true
+	}
+	return false
 }
 
 func (i *Instance) callBytes(f *wasmplug.Func, out interface{}, in []interface{}) error {

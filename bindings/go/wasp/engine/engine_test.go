@@ -258,7 +258,7 @@ func TestNumbers(t *testing.T) {
 func TestErrors(t *testing.T) {
 	e, rec := newWasm(t)
 	err := e.RegisterPlugin("x", "/nonexistent/x.wasm", nil)
-	if !errors.Is(err, wasmplug.ErrIO) {
+	if !errors.Is(err, wasmplug.ErrNotFound) {
 		t.Errorf("missing file: %v", err)
 	}
 	if !strings.Contains(rec.text(), "[ERROR] Unable to load plugin") {
