@@ -1,12 +1,14 @@
 package wasmplug
 
 import (
+	"context"
 	"errors"
 	"math"
 	"reflect"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 type point struct {
@@ -261,5 +263,36 @@ func TestComponentLimits(t *testing.T) {
 	}
 	if i.MemorySize() > 4<<20 {
 		t.Errorf("MemorySize %d is over the limit", i.MemorySize())
+	}
+}
+
+func TestComponentLogAndContext(t *testing.T) {
+	var mu sync.Mutex
+	var logs []string
+	e := newEngine(t, WithLogger(func(level LogLevel, plugin, msg string) {
+		mu.Lock()
+		logs = append(logs, level.String()+" "+plugin+" "+msg)
+		mu.Unlock()
+	}))
+	p := load(t, e, pluginFile(t, "types-c-component.wasm"), &Manifest{TrapMissingImports: true, Name: "types"})
+	i := instance(t, p)
+	if _, err := i.Invoke("say", "from the component"); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	got := strings.Join(logs, "\n")
+	mu.Unlock()
+	if !strings.Contains(got, "info types from the component") {
+		t.Errorf("log callback got %q", got)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		time.Sleep(30 * time.Millisecond)
+		cancel()
+	}()
+	_, err := i.InvokeContext(ctx, "spin", uint64(math.MaxUint64))
+	wantKind(t, err, KindInterrupted, ErrInterrupted)
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("does not unwrap to context.Canceled: %v", err)
 	}
 }

@@ -552,16 +552,34 @@ func TestCloseAndLeaks(t *testing.T) {
 	_, err = e.Load(fixture(t, "numeric.wat"), nil)
 	wantKind(t, err, KindBadInput, ErrBadInput)
 
-	// Finalizers: handles dropped without Close are freed by the GC.
-	e2, _ := NewEngine()
-	p2, _ := e2.Load(fixture(t, "numeric.wat"), nil)
-	for k := 0; k < 50; k++ {
+	// Finalizers: instances dropped without Close are freed by the GC, and
+	// with them the C engine, whose host function is then unregistered.
+	e2, err := NewEngine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e2.DefineFunc("test", "nop", nil, nil, func(*HostCall, []Value) ([]Value, error) { return nil, nil }); err != nil {
+		t.Fatal(err)
+	}
+	p2, err := e2.Load(fixture(t, "numeric.wat"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := 0; k < 20; k++ {
 		if _, err := p2.NewInstance(); err != nil {
 			t.Fatal(err)
 		}
 	}
-	runtime.GC()
-	runtime.GC()
 	p2.Close()
 	e2.Close()
+	if registered() != base+1 {
+		t.Fatalf("live instances should keep the engine's host function: %d registered, want %d", registered(), base+1)
+	}
+	for k := 0; k < 100 && registered() != base; k++ {
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
+	if registered() != base {
+		t.Errorf("instances dropped without Close were not freed: %d callbacks registered, want %d", registered(), base)
+	}
 }
