@@ -5,6 +5,7 @@ import (
 	"reflect"
 
 	"wasmplug.dev/go/wasmplug"
+	"wasmplug.dev/go/wasmplug/wasp/engine/logger"
 )
 
 // callback is one AddCallback: the C engine gets a single host function per
@@ -12,6 +13,7 @@ import (
 type callback struct {
 	ns, name string
 	fn       reflect.Value
+	log      *logger.Wrapper
 	kind     string // "string", "bytes" or "numeric"
 	params   []wasmplug.ValKind
 	results  []wasmplug.ValKind
@@ -42,12 +44,14 @@ func (w *Wasm) addCallback(ns, name string, f interface{}) error {
 	if err != nil {
 		return err
 	}
+	cb.log = w.log
 	key := ns + "\x00" + name
 	if old := w.callbacks[key]; old != nil {
 		if old.kind != cb.kind || fmt.Sprint(old.params, old.results) != fmt.Sprint(cb.params, cb.results) {
 			return fmt.Errorf("callback %s.%s is already defined with another signature", ns, name)
 		}
 		old.fn = cb.fn
+		old.log = w.log
 		return nil
 	}
 	switch cb.kind {
@@ -153,7 +157,9 @@ func (cb *callback) call(in []reflect.Value) (reflect.Value, error) {
 			in[0] = reflect.ValueOf([]byte(in[0].String()))
 		}
 	}
+	cb.log.Debug("Callback called", "namespace", cb.ns, "name", cb.name, "args", in)
 	out := cb.fn.Call(in)
+	cb.log.Debug("Called callback function", "out", out)
 	if n := len(out); n > 0 && t.Out(n-1) == errType {
 		if e := out[n-1]; !e.IsNil() {
 			return reflect.Value{}, e.Interface().(error)

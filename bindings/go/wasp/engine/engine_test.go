@@ -124,7 +124,7 @@ func TestPluginConfig(t *testing.T) {
 func TestCallbacks(t *testing.T) {
 	for _, name := range []string{"callback-c.wasm", "callback-go.wasm"} {
 		t.Run(name, func(t *testing.T) {
-			e, _ := newWasm(t)
+			e, rec := newWasm(t)
 			e.AddCallback("plugin", "call_me", callMe)
 			if err := e.RegisterPlugin("cb", pluginPath(t, name), nil); err != nil {
 				t.Fatal(err)
@@ -137,6 +137,9 @@ func TestCallbacks(t *testing.T) {
 			var out string
 			if err := i.CallFunction("callback", &out); err != nil || out != "Hello Nic" {
 				t.Fatalf("callback = %q, %v", out, err)
+			}
+			if !strings.Contains(rec.text(), "[DEBUG] Called callback function [out [Hello Nic]]") {
+				t.Errorf("no debug line for the callback:\n%s", rec.text())
 			}
 		})
 	}
