@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # bindings/go/test.sh - builds the Go binding against the installed
 # libwasmplug and runs its tests (go test), with the race detector too.
-# Env: WASMPLUG_PREFIX, WP_PLUGINS, WP_FIXTURES (see bindings/CMakeLists.txt).
+# Env: WASMPLUG_PREFIX, WP_PLUGINS, WP_FIXTURES, WASMPLUG_WORKER (see
+# bindings/CMakeLists.txt).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/env.sh"
-for v in WP_PLUGINS WP_FIXTURES; do
+for v in WP_PLUGINS WP_FIXTURES WASMPLUG_WORKER; do
   if [ -z "${!v:-}" ]; then echo "bindings/go/test.sh: $v is not set" >&2; exit 1; fi
 done
 cd "$here"
