@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"reflect"
+	"sync"
 
 	"wasmplug.dev/go/wasmplug"
 	"wasmplug.dev/go/wasmplug/wasp/engine/logger"
@@ -12,6 +13,7 @@ import (
 // (namespace, name), which calls whatever Go function was added last.
 type callback struct {
 	ns, name string
+	mu       sync.RWMutex // guards fn and log: AddCallback may replace them during calls
 	fn       reflect.Value
 	log      *logger.Wrapper
 	kind     string // "string", "bytes" or "numeric"
@@ -50,8 +52,9 @@ func (w *Wasm) addCallback(ns, name string, f interface{}) error {
 		if old.kind != cb.kind || fmt.Sprint(old.params, old.results) != fmt.Sprint(cb.params, cb.results) {
 			return fmt.Errorf("callback %s.%s is already defined with another signature", ns, name)
 		}
-		old.fn = cb.fn
-		old.log = w.log
+		old.mu.Lock()
+		old.fn, old.log = cb.fn, w.log
+		old.mu.Unlock()
 		return nil
 	}
 	switch cb.kind {
@@ -147,7 +150,10 @@ func numKind(t reflect.Type) (wasmplug.ValKind, bool) {
 
 // call runs the Go function; the first result (if any) and its error.
 func (cb *callback) call(in []reflect.Value) (reflect.Value, error) {
-	t := cb.fn.Type()
+	cb.mu.RLock()
+	fn, log := cb.fn, cb.log
+	cb.mu.RUnlock()
+	t := fn.Type()
 	if t.NumIn() == 0 {
 		in = nil
 	} else if t.In(0).Kind() != in[0].Kind() {
@@ -157,9 +163,9 @@ func (cb *callback) call(in []reflect.Value) (reflect.Value, error) {
 			in[0] = reflect.ValueOf([]byte(in[0].String()))
 		}
 	}
-	cb.log.Debug("Callback called", "namespace", cb.ns, "name", cb.name, "args", in)
-	out := cb.fn.Call(in)
-	cb.log.Debug("Called callback function", "out", out)
+	log.Debug("Callback called", "namespace", cb.ns, "name", cb.name, "args", in)
+	out := fn.Call(in)
+	log.Debug("Called callback function", "out", out)
 	if n := len(out); n > 0 && t.Out(n-1) == errType {
 		if e := out[n-1]; !e.IsNil() {
 			return reflect.Value{}, e.Interface().(error)
@@ -173,7 +179,9 @@ func (cb *callback) call(in []reflect.Value) (reflect.Value, error) {
 }
 
 func (cb *callback) numeric(_ *wasmplug.HostCall, args []wasmplug.Value) ([]wasmplug.Value, error) {
+	cb.mu.RLock()
 	t := cb.fn.Type()
+	cb.mu.RUnlock()
 	in := make([]reflect.Value, len(args))
 	for n, a := range args {
 		v := reflect.New(t.In(n)).Elem()

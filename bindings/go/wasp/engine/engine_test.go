@@ -317,3 +317,35 @@ func TestConcurrentInstances(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// Replacing a callback while plugins call it is safe (run with -race).
+func TestReplaceCallbackDuringCalls(t *testing.T) {
+	e, _ := newWasm(t)
+	e.AddCallback("plugin", "call_me", callMe)
+	if err := e.RegisterPlugin("cb", pluginPath(t, "callback-c.wasm"), nil); err != nil {
+		t.Fatal(err)
+	}
+	i, err := e.GetInstance("cb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer i.Remove()
+	done := make(chan error)
+	go func() {
+		for k := 0; k < 200; k++ {
+			var out string
+			if err := i.CallFunction("callback", &out, "x"); err != nil || (out != "Hello x" && out != "Bye x") {
+				done <- fmt.Errorf("callback = %q, %v", out, err)
+				return
+			}
+		}
+		done <- nil
+	}()
+	for k := 0; k < 50; k++ {
+		e.AddCallback("plugin", "call_me", func(in string) string { return "Bye " + in })
+		e.AddCallback("plugin", "call_me", callMe)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
