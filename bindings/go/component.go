@@ -37,9 +37,10 @@ import (
 //	                    value, for some (results: nil or the value)
 //	result<T, E>        Result (results: Result)
 //	flags               []string or map[string]bool (results: []string)
+//	own<T>, borrow<T>   *Resource (results: *Resource)
 //
 // InvokeInto decodes a result into a typed Go value instead (a struct for a
-// record, a pointer for an option...). Resource handles are not supported.
+// record, a pointer for an option...).
 
 // Variant is a WIT variant value: the case and its payload (nil if none).
 type Variant struct {
@@ -79,7 +80,7 @@ func (i *Instance) Invoke(name string, args ...any) (any, error) {
 func (i *Instance) InvokeFunc(f *Func, args ...any) (any, error) {
 	var out any
 	err := i.invoke(f, args, func(v *C.wp_value, t *C.wp_type) error {
-		out = fromValue(v, t)
+		out = ownedValue(v, t)
 		return nil
 	})
 	return out, err
@@ -106,7 +107,7 @@ func (i *Instance) InvokeInto(name string, result any, args ...any) error {
 		if !dst.IsValid() {
 			return nil
 		}
-		return assign(dst.Elem(), fromValue(v, t), "result")
+		return assign(dst.Elem(), ownedValue(v, t), "result")
 	})
 }
 
@@ -164,7 +165,13 @@ func (i *Instance) invoke(f *Func, args []any, got func(*C.wp_value, *C.wp_type)
 }
 
 // fromValue is the Go form of a WIT value; t (may be nil) tells list<u8>.
-func fromValue(v *C.wp_value, t *C.wp_type) any {
+func fromValue(v *C.wp_value, t *C.wp_type) any { return decode(v, t, false) }
+
+// ownedValue is fromValue for a value about to be freed: resource handles
+// in it are copied into Resources of their own.
+func ownedValue(v *C.wp_value, t *C.wp_type) any { return decode(v, t, true) }
+
+func decode(v *C.wp_value, t *C.wp_type, own bool) any {
 	if v == nil {
 		return nil
 	}
@@ -215,14 +222,14 @@ func fromValue(v *C.wp_value, t *C.wp_type) any {
 		}
 		out := make([]any, n)
 		for k := range out {
-			out[k] = fromValue(C.wp_value_get_item(v, C.size_t(k)), et)
+			out[k] = decode(C.wp_value_get_item(v, C.size_t(k)), et, own)
 		}
 		return out
 	case C.WP_TYPE_TUPLE:
 		n := int(C.wp_value_get_count(v))
 		out := make([]any, n)
 		for k := range out {
-			out[k] = fromValue(C.wp_value_get_item(v, C.size_t(k)), child(k))
+			out[k] = decode(C.wp_value_get_item(v, C.size_t(k)), child(k), own)
 		}
 		return out
 	case C.WP_TYPE_RECORD:
@@ -230,22 +237,27 @@ func fromValue(v *C.wp_value, t *C.wp_type) any {
 		out := make(map[string]any, n)
 		for k := 0; k < n; k++ {
 			name := C.GoString(C.wp_value_get_name(v, C.size_t(k)))
-			out[name] = fromValue(C.wp_value_get_item(v, C.size_t(k)), fieldType(t, name))
+			out[name] = decode(C.wp_value_get_item(v, C.size_t(k)), fieldType(t, name), own)
 		}
 		return out
 	case C.WP_TYPE_VARIANT:
 		c := C.GoString(C.wp_value_get_case(v))
-		return Variant{Case: c, Payload: fromValue(C.wp_value_get_payload(v), fieldType(t, c))}
+		return Variant{Case: c, Payload: decode(C.wp_value_get_payload(v), fieldType(t, c), own)}
 	case C.WP_TYPE_ENUM:
 		return C.GoString(C.wp_value_get_case(v))
 	case C.WP_TYPE_OPTION:
-		return fromValue(C.wp_value_get_payload(v), child(0))
+		return decode(C.wp_value_get_payload(v), child(0), own)
 	case C.WP_TYPE_RESULT:
 		isErr := C.GoString(C.wp_value_get_case(v)) == "err"
 		if isErr {
-			return Result{IsErr: true, Err: fromValue(C.wp_value_get_payload(v), child(1))}
+			return Result{IsErr: true, Err: decode(C.wp_value_get_payload(v), child(1), own)}
 		}
-		return Result{Ok: fromValue(C.wp_value_get_payload(v), child(0))}
+		return Result{Ok: decode(C.wp_value_get_payload(v), child(0), own)}
+	case C.WP_TYPE_OWN, C.WP_TYPE_BORROW:
+		if own {
+			return ownedResource(C.wp_value_clone(v))
+		}
+		return &Resource{v: v, borrowed: true}
 	case C.WP_TYPE_FLAGS:
 		n := int(C.wp_value_get_count(v))
 		out := make([]string, n)
@@ -573,6 +585,19 @@ func encode(v reflect.Value, t *C.wp_type, path string) (*C.wp_value, error) {
 			return C.wp_value_new_err(p), nil
 		}
 		return C.wp_value_new_ok(p), nil
+	case C.WP_TYPE_OWN, C.WP_TYPE_BORROW:
+		if !v.CanAddr() {
+			return nil, mismatch()
+		}
+		r, ok := v.Addr().Interface().(*Resource)
+		if !ok {
+			return nil, mismatch()
+		}
+		c, err := r.clone()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", path, err)
+		}
+		return c, nil
 	case C.WP_TYPE_FLAGS:
 		var set []string
 		switch {

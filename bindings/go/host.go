@@ -297,6 +297,10 @@ func wpgoHostComponent(id C.uintptr_t, call *C.wp_host_call, args **C.wp_value, 
 	if err != nil {
 		return hostError(fmt.Errorf("%s: %v", what, err))
 	}
+	// A handle made for the result went to the plugin: forget ours.
+	if r, ok := out.(*Resource); ok {
+		r.Close()
+	}
 	*result = v
 	return nil
 }

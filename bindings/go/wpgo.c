@@ -49,3 +49,22 @@ static wp_error *component_tramp(wp_host_call *call, const wp_value *const *args
 wp_error *wpgo_define_component(wp_engine *e, const char *iface, const char *name, uintptr_t id) {
   return wp_engine_define_component_func(e, iface, name, component_tramp, (void *)id, free_tramp);
 }
+
+static void drop_tramp(void *object, void *ud) { wpgoResourceDrop((uintptr_t)object, (uintptr_t)ud); }
+
+wp_error *wpgo_define_resource(wp_engine *e, const char *iface, const char *name, uintptr_t id,
+                               const wp_resource_type **out) {
+  return wp_engine_define_resource(e, iface, name, drop_tramp, (void *)id, out);
+}
+
+wp_value *wpgo_new_resource(wp_instance *inst, const wp_resource_type *type, uintptr_t object) {
+  return wp_value_new_resource(inst, type, (void *)object);
+}
+
+wp_error *wpgo_get_resource(const wp_value *v, wp_instance *inst, const wp_resource_type *type,
+                            uintptr_t *object) {
+  void *obj = NULL;
+  wp_error *err = wp_value_get_resource(v, inst, type, &obj);
+  *object = (uintptr_t)obj;
+  return err;
+}

@@ -15,6 +15,11 @@ wp_error *wpgo_define_func(wp_engine *e, const char *module, const char *name,
 wp_error *wpgo_define_bytes(wp_engine *e, const char *module, const char *name, int is_string,
                             uintptr_t id);
 wp_error *wpgo_define_component(wp_engine *e, const char *iface, const char *name, uintptr_t id);
+wp_error *wpgo_define_resource(wp_engine *e, const char *iface, const char *name, uintptr_t id,
+                               const wp_resource_type **out);
+wp_value *wpgo_new_resource(wp_instance *inst, const wp_resource_type *type, uintptr_t object);
+wp_error *wpgo_get_resource(const wp_value *v, wp_instance *inst, const wp_resource_type *type,
+                            uintptr_t *object);
 
 /* Per-instance C memory for a call's numeric arguments and results and a
  * bytes call's output pointer, so that no Go stack memory reaches C (a host
