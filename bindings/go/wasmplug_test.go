@@ -174,10 +174,12 @@ func TestBytesStringAndLog(t *testing.T) {
 	_, err = h.CallString("greet", "a\x00b")
 	wantKind(t, err, KindBadInput, ErrBadInput)
 
+	e.Log(LogWarn, "host-side", "logged from Go")
 	mu.Lock()
 	defer mu.Unlock()
 	joined := strings.Join(logs, "\n")
-	if !strings.Contains(joined, "info echo.wat echoing") || !strings.Contains(joined, "info hello-c.wasm greeting world") {
+	if !strings.Contains(joined, "info echo.wat echoing") || !strings.Contains(joined, "info hello-c.wasm greeting world") ||
+		!strings.Contains(joined, "warn host-side logged from Go") {
 		t.Errorf("log callback got:\n%s", joined)
 	}
 }
