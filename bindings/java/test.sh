@@ -1,0 +1,36 @@
+#!/bin/sh
+# Builds the Java binding against $WASMPLUG_PREFIX and runs its JUnit tests
+# (mvn test), then the example program (example/Host.java) on the callback
+# plugin. Env: WASMPLUG_PREFIX, WP_PLUGINS, WP_FIXTURES (see bindings/CMakeLists.txt).
+. "$(cd "$(dirname "$0")" && pwd)/common.sh"
+: "${WP_PLUGINS:?bindings/java: set WP_PLUGINS (build/plugins)}"
+: "${WP_FIXTURES:?bindings/java: set WP_FIXTURES (tests/fixtures)}"
+export WP_PLUGINS WP_FIXTURES
+
+# The tests (JUnit 5 through surefire); a failure fails this script.
+$MVN package
+reports="$BUILD/target/surefire-reports"
+total=0; failed=0
+for f in "$reports"/TEST-*.xml; do
+  t=$(sed -n 's/.*<testsuite [^>]*tests="\([0-9]*\)".*/\1/p' "$f" | head -1)
+  s=$(sed -n 's/.*<testsuite [^>]*skipped="\([0-9]*\)".*/\1/p' "$f" | head -1)
+  total=$((total + t)); [ "${s:-0}" = 0 ] || failed=$((failed + s))
+done
+[ "$total" -gt 0 ] || die "no tests ran"
+[ "$failed" = 0 ] || die "$failed tests were skipped"
+echo "bindings/java: $total tests passed"
+
+# The example, as examples/host/host.c is run.
+$MVN dependency:build-classpath -Dmdep.outputFile="$BUILD/cp.txt" -Dmdep.includeScope=runtime
+CP="$BUILD/target/classes:$(cat "$BUILD/cp.txt")"
+out=$(java "$JAVA_LIB_OPT" -cp "$CP" "$HERE/example/Host.java" "$WP_PLUGINS/callback-c.wasm" callback Java 2>"$BUILD/example.err") \
+  || { cat "$BUILD/example.err" >&2; die "example/Host.java failed"; }
+[ "$out" = "Hello Java" ] || die "example/Host.java printed '$out', not 'Hello Java'"
+out=$(java "$JAVA_LIB_OPT" -cp "$CP" "$HERE/example/Host.java" "$WP_PLUGINS/hello-c.wasm" greet world 2>"$BUILD/example.err")
+[ "$out" = "Hello, world!" ] || die "example/Host.java on hello-c printed '$out'"
+grep -q "\[info\] hello-c.wasm: greeting world" "$BUILD/example.err" || { cat "$BUILD/example.err" >&2; die "the example did not print the plugin's log"; }
+if java "$JAVA_LIB_OPT" -cp "$CP" "$HERE/example/Host.java" "$WP_PLUGINS/hello-c.wasm" nope 2>"$BUILD/example.err" >/dev/null; then
+  die "example/Host.java succeeded on a missing export"
+fi
+grep -q "error (not found)" "$BUILD/example.err" || { cat "$BUILD/example.err" >&2; die "the example's error report is wrong"; }
+echo "bindings/java: example ok"
