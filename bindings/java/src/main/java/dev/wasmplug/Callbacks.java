@@ -117,11 +117,15 @@ final class Callbacks {
     if (e == null) return Util.newError(ErrorKind.HOST, "host function is gone");
     HostCall prev = HostCall.enter(call);
     try {
+      long ft = Values.importFunctype(Lib.wp_host_call_get_instance(call), e.iface, e.name);
       List<Object> in = new ArrayList<>((int) nargs);
       Pointer a = nargs > 0 ? new Pointer(args) : null;
-      for (int i = 0; i < nargs; i++) in.add(Values.toJava(a.getLong(8L * i)));
+      long np = Lib.wp_functype_param_count(ft);
+      for (int i = 0; i < nargs; i++) {
+        in.add(Values.toJava(a.getLong(8L * i), i < np ? Lib.wp_functype_param_type(ft, i) : 0));
+      }
       Object out = e.fn.call(java.util.Collections.unmodifiableList(in));
-      long type = Values.importResultType(Lib.wp_host_call_get_instance(call), e.iface, e.name);
+      long type = Lib.wp_functype_result(ft);
       if (type != 0) {
         new Pointer(result).setLong(0, Values.fromJava(type, out, "result"));
       } else if (out != null) {

@@ -220,7 +220,7 @@ public class Instance implements AutoCloseable {
       long[] result = new long[1];
       Util.check(Lib.wp_instance_invoke_func(inst, f.id, vals, vals.length, result));
       try {
-        return Values.toJava(result[0]);
+        return Values.toJava(result[0], Lib.wp_functype_result(ft));
       } finally {
         Lib.wp_value_free(result[0]);
       }

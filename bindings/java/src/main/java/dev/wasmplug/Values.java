@@ -58,8 +58,17 @@ public final class Values {
 
   /** The Java value of a wp_value (borrowed); null for NULL. */
   static Object toJava(long v) {
+    return toJava(v, 0);
+  }
+
+  /**
+   * As {@link #toJava(long)}, guided by the value's WIT type when known (not 0): an empty
+   * list&lt;u8&gt; is then a byte[] too.
+   */
+  static Object toJava(long v, long type) {
     if (v == 0) return null;
     int kind = Lib.wp_value_get_kind(v);
+    if (type != 0 && Lib.wp_type_get_kind(type) != kind) type = 0;
     switch (kind) {
       case BOOL: return Lib.wp_value_get_bool(v);
       case S8: case S16: case S32: return (int) Lib.wp_value_get_int(v);
@@ -76,34 +85,45 @@ public final class Values {
       }
       case LIST: case TUPLE: {
         long n = Lib.wp_value_get_count(v);
-        if (kind == LIST && n > 0 && Lib.wp_value_get_kind(Lib.wp_value_get_item(v, 0)) == U8) {
+        long elem = kind == LIST && type != 0 ? Lib.wp_type_get_child(type, 0) : 0;
+        boolean bytes = kind == LIST && (elem != 0 ? Lib.wp_type_get_kind(elem) == U8
+            : n > 0 && Lib.wp_value_get_kind(Lib.wp_value_get_item(v, 0)) == U8);
+        if (bytes) {
           byte[] b = new byte[(int) n];
           for (int i = 0; i < n; i++) b[i] = (byte) Lib.wp_value_get_uint(Lib.wp_value_get_item(v, i));
           return b;
         }
         List<Object> out = new ArrayList<>((int) n);
-        for (long i = 0; i < n; i++) out.add(toJava(Lib.wp_value_get_item(v, i)));
+        for (long i = 0; i < n; i++) {
+          long t = kind == LIST ? elem : type != 0 ? Lib.wp_type_get_child(type, i) : 0;
+          out.add(toJava(Lib.wp_value_get_item(v, i), t));
+        }
         return Collections.unmodifiableList(out);
       }
       case RECORD: {
         long n = Lib.wp_value_get_count(v);
         Map<String, Object> out = new LinkedHashMap<>();
         for (long i = 0; i < n; i++) {
-          out.put(Util.str(Lib.wp_value_get_name(v, i)), toJava(Lib.wp_value_get_item(v, i)));
+          String name = Util.str(Lib.wp_value_get_name(v, i));
+          out.put(name, toJava(Lib.wp_value_get_item(v, i), childNamed(type, name)));
         }
         return Collections.unmodifiableMap(out);
       }
-      case VARIANT:
-        return new Variant(Util.str(Lib.wp_value_get_case(v)), toJava(Lib.wp_value_get_payload(v)));
+      case VARIANT: {
+        String c = Util.str(Lib.wp_value_get_case(v));
+        return new Variant(c, toJava(Lib.wp_value_get_payload(v), childNamed(type, c)));
+      }
       case ENUM:
         return Util.str(Lib.wp_value_get_case(v));
       case OPTION: {
         long p = Lib.wp_value_get_payload(v);
-        return "some".equals(Util.str(Lib.wp_value_get_case(v))) ? Optional.of(toJava(p)) : Optional.empty();
+        long t = type != 0 ? Lib.wp_type_get_child(type, 0) : 0;
+        return "some".equals(Util.str(Lib.wp_value_get_case(v))) ? Optional.of(toJava(p, t)) : Optional.empty();
       }
       case RESULT: {
-        Object p = toJava(Lib.wp_value_get_payload(v));
-        return "ok".equals(Util.str(Lib.wp_value_get_case(v))) ? Result.ok(p) : Result.err(p);
+        boolean ok = "ok".equals(Util.str(Lib.wp_value_get_case(v)));
+        Object p = toJava(Lib.wp_value_get_payload(v), type != 0 ? Lib.wp_type_get_child(type, ok ? 0 : 1) : 0);
+        return ok ? Result.ok(p) : Result.err(p);
       }
       case FLAGS: {
         long n = Lib.wp_value_get_count(v);
@@ -115,6 +135,16 @@ public final class Values {
         throw new BadInputException("values of WIT kind " + kind + " (resources) are not supported"
             + " by the Java binding");
     }
+  }
+
+  /** The child type named `name` of a record or variant type; 0 when unknown. */
+  private static long childNamed(long type, String name) {
+    if (type == 0) return 0;
+    long n = Lib.wp_type_get_count(type);
+    for (long i = 0; i < n; i++) {
+      if (name.equals(Util.str(Lib.wp_type_get_name(type, i)))) return Lib.wp_type_get_child(type, i);
+    }
+    return 0;
   }
 
   private static BadInputException bad(String where, long type, Object o, String why) {
@@ -365,8 +395,8 @@ public final class Values {
     return b.toString();
   }
 
-  /** The result type of the import (iface, name) of the calling instance's plugin; 0 for none. */
-  static long importResultType(long inst, String iface, String name) {
+  /** The functype of the import (iface, name) of the calling instance's plugin. */
+  static long importFunctype(long inst, String iface, String name) {
     long plugin = Lib.wp_instance_get_plugin(inst);
     long n = Lib.wp_plugin_import_count(plugin);
     for (long i = 0; i < n; i++) {
@@ -378,7 +408,7 @@ public final class Values {
       if (!match) continue;
       long ft = info.getLong(88);
       if (ft == 0) break;
-      return Lib.wp_functype_result(ft);
+      return ft;
     }
     throw new IllegalStateException("import " + (iface == null ? "" : iface + "#") + name
         + " not found in the calling plugin");

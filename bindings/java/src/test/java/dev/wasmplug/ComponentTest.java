@@ -76,6 +76,7 @@ class ComponentTest {
   @Test
   void compoundValues() {
     assertArrayEquals(new byte[] {0, 1, (byte) 255}, (byte[]) inst.invoke(E + "echo-bytes", (Object) new byte[] {0, 1, (byte) 255}));
+    assertArrayEquals(new byte[0], (byte[]) inst.invoke(E + "echo-bytes", List.of()));
     echo("echo-list", List.of(1L, 2L, 4294967295L));
     echo("echo-list", List.of(), List.of());
     echo("echo-strings", List.of("a", "", "ü"));

@@ -114,7 +114,7 @@ class LogAndThreadsTest {
 
   static native int pthread_create(long[] thread, Pointer attr, StartRoutine start, Pointer arg);
 
-  static native int pthread_join(long thread, Pointer[] ret);
+  static native int pthread_join(long thread, Pointer ret);
 
   @Test
   void callbacksOnAThreadThatCMade() throws Exception {
