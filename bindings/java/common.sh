@@ -22,4 +22,4 @@ JAVA_LIB_OPT="-Djna.library.path=$WASMPLUG_PREFIX/lib"
 key=$(printf '%s' "$HERE" | sha1sum | cut -c1-12)
 BUILD="${XDG_CACHE_HOME:-$HOME/.cache}/wasmplug/java/$key"
 mkdir -p "$BUILD"
-MVN="mvn -B -q -f $HERE/pom.xml -Dwasmplug.buildDir=$BUILD/target"
+MVN="mvn -B -q -Dstyle.color=never -f $HERE/pom.xml -Dwasmplug.buildDir=$BUILD/target"
