@@ -1,11 +1,19 @@
 #!/bin/sh
 # The Java rows of `make bench-bindings` (protocol: bench/bindings/run.py).
 #   bench.sh --batch N --reps R
+# The rows come from the default `java` (or $WASMPLUG_BENCH_JAVA): on Java 17
+# the calls go through JNA direct mapping. When a JDK 22+ is there too
+# (java.lang.foreign), its figures follow on stderr, for comparison.
 . "$(cd "$(dirname "$0")" && pwd)/common.sh"
 : "${WP_FIXTURES:?bindings/java: set WP_FIXTURES (tests/fixtures)}"
 export WP_FIXTURES
 $MVN compile dependency:build-classpath -Dmdep.outputFile="$BUILD/cp.txt" -Dmdep.includeScope=runtime >&2
 CP="$BUILD/target/classes:$(cat "$BUILD/cp.txt")"
 mkdir -p "$BUILD/bench-classes"
-javac -d "$BUILD/bench-classes" -cp "$CP" "$HERE"/src/bench/java/dev/wasmplug/bench/*.java >&2
-exec java "$JAVA_LIB_OPT" -cp "$BUILD/bench-classes:$CP" dev.wasmplug.bench.Bench "$@"
+javac --release 17 -d "$BUILD/bench-classes" -cp "$CP" "$HERE"/src/bench/java/dev/wasmplug/bench/*.java >&2
+JAVA=${WASMPLUG_BENCH_JAVA:-java}
+"$JAVA" $JAVA_OPTS -cp "$BUILD/bench-classes:$CP" dev.wasmplug.bench.Bench "$@"
+if [ -n "$FFM_JAVA" ] && [ "$FFM_JAVA" != "$JAVA" ] && [ "$(java_major "$JAVA")" -lt 22 ]; then
+  echo "bindings/java: the same on $FFM_JAVA (java.lang.foreign):" >&2
+  "$FFM_JAVA" $JAVA_OPTS -cp "$BUILD/bench-classes:$CP" dev.wasmplug.bench.Bench "$@" | sed 's/^/  /' >&2
+fi

@@ -23,3 +23,15 @@ key=$(printf '%s' "$HERE" | sha1sum | cut -c1-12)
 BUILD="${XDG_CACHE_HOME:-$HOME/.cache}/wasmplug/java/$key"
 mkdir -p "$BUILD"
 MVN="mvn -B -q -Dstyle.color=never -f $HERE/pom.xml -Dwasmplug.buildDir=$BUILD/target"
+
+# A JDK with java.lang.foreign (22+), on which the hot calls skip JNA: $WASMPLUG_FFM_JAVA, else
+# the newest under /usr/lib/jvm; empty when there is none.
+java_major() { "$1" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p' | cut -d. -f1; }
+FFM_JAVA=""
+for j in ${WASMPLUG_FFM_JAVA:-} /usr/lib/jvm/*/bin/java; do
+  [ -x "$j" ] || continue
+  v=$(java_major "$j"); [ -n "$v" ] && [ "$v" -ge 22 ] || continue
+  if [ -z "$FFM_JAVA" ] || [ "$v" -gt "$(java_major "$FFM_JAVA")" ]; then FFM_JAVA=$j; fi
+  [ -n "${WASMPLUG_FFM_JAVA:-}" ] && break
+done
+JAVA_OPTS="$JAVA_LIB_OPT --enable-native-access=ALL-UNNAMED"

@@ -18,18 +18,28 @@ for f in "$reports"/TEST-*.xml; do
 done
 [ "$total" -gt 0 ] || die "no tests ran"
 [ "$failed" = 0 ] || die "$failed tests were skipped"
-echo "bindings/java: $total tests passed"
+echo "bindings/java: $total tests passed on $(java -version 2>&1 | head -1)"
+
+# Again on a JDK with java.lang.foreign, where the hot calls take it instead of JNA.
+if [ -n "$FFM_JAVA" ]; then
+  $MVN surefire:test -Djvm="$FFM_JAVA"
+  n=$(cat "$reports"/TEST-*.xml | sed -n 's/.*<testsuite [^>]*tests="\([0-9]*\)".*/\1/p' | awk '{s+=$1} END {print s}')
+  [ "$n" = "$total" ] || die "$n tests ran on $FFM_JAVA, not $total"
+  echo "bindings/java: $total tests passed again on $FFM_JAVA (java.lang.foreign for the hot calls)"
+else
+  echo "bindings/java: no JDK 22+ found (set WASMPLUG_FFM_JAVA): the java.lang.foreign path was not tested"
+fi
 
 # The example, as examples/host/host.c is run.
 $MVN dependency:build-classpath -Dmdep.outputFile="$BUILD/cp.txt" -Dmdep.includeScope=runtime
 CP="$BUILD/target/classes:$(cat "$BUILD/cp.txt")"
-out=$(java "$JAVA_LIB_OPT" -cp "$CP" "$HERE/example/Host.java" "$WP_PLUGINS/callback-c.wasm" callback Java 2>"$BUILD/example.err") \
+out=$(java $JAVA_OPTS -cp "$CP" "$HERE/example/Host.java" "$WP_PLUGINS/callback-c.wasm" callback Java 2>"$BUILD/example.err") \
   || { cat "$BUILD/example.err" >&2; die "example/Host.java failed"; }
 [ "$out" = "Hello Java" ] || die "example/Host.java printed '$out', not 'Hello Java'"
-out=$(java "$JAVA_LIB_OPT" -cp "$CP" "$HERE/example/Host.java" "$WP_PLUGINS/hello-c.wasm" greet world 2>"$BUILD/example.err")
+out=$(java $JAVA_OPTS -cp "$CP" "$HERE/example/Host.java" "$WP_PLUGINS/hello-c.wasm" greet world 2>"$BUILD/example.err")
 [ "$out" = "Hello, world!" ] || die "example/Host.java on hello-c printed '$out'"
 grep -q "\[info\] hello-c.wasm: greeting world" "$BUILD/example.err" || { cat "$BUILD/example.err" >&2; die "the example did not print the plugin's log"; }
-if java "$JAVA_LIB_OPT" -cp "$CP" "$HERE/example/Host.java" "$WP_PLUGINS/hello-c.wasm" nope 2>"$BUILD/example.err" >/dev/null; then
+if java $JAVA_OPTS -cp "$CP" "$HERE/example/Host.java" "$WP_PLUGINS/hello-c.wasm" nope 2>"$BUILD/example.err" >/dev/null; then
   die "example/Host.java succeeded on a missing export"
 fi
 grep -q "error (not found)" "$BUILD/example.err" || { cat "$BUILD/example.err" >&2; die "the example's error report is wrong"; }

@@ -58,6 +58,15 @@ public final class Engine implements AutoCloseable {
     return ref.get("engine");
   }
 
+  /**
+   * How the hot calls (numeric and bytes calls) reach C: "java.lang.foreign" on a JDK that has it
+   * (22+), else "JNA direct mapping" and why.
+   */
+  public static String callPath() {
+    return Fast.OFF_REASON == null ? "java.lang.foreign"
+        : "JNA direct mapping (" + Fast.OFF_REASON + ")";
+  }
+
   /** Loads, checks and compiles a plugin file (.wasm, or .wat text) with nothing granted. */
   public Plugin load(Path path) {
     return load(path, null);

@@ -34,6 +34,9 @@ public class Instance implements AutoCloseable {
     grow(64);
   }
 
+  /** Bytes calls with more input than this go through JNA, not the scratch buffer. */
+  private static final int FAST_BYTES_MAX = 64 << 10;
+
   private void grow(int bytes) {
     scratch = ByteBuffer.allocateDirect(bytes).order(ByteOrder.nativeOrder());
     scratchAddr = Pointer.nativeValue(Native.getDirectBufferPointer(scratch));
@@ -99,7 +102,9 @@ public class Instance implements AutoCloseable {
       }
     }
     int roff = 16 * args.length;
-    long err = Lib.wp_instance_call_func(inst, f.id, scratchAddr, args.length, scratchAddr + roff, 1);
+    long err = Fast.CALL_FUNC != null
+        ? Fast.callFunc(inst, f.id, scratchAddr, args.length, scratchAddr + roff, 1)
+        : Lib.wp_instance_call_func(inst, f.id, scratchAddr, args.length, scratchAddr + roff, 1);
     if (err != 0) throw Util.take(err);
     return rt[0] == ValType.I32 ? b.getInt(roff + 8) : b.getLong(roff + 8);
   }
@@ -145,8 +150,10 @@ public class Instance implements AutoCloseable {
       }
     }
     int roff = 16 * args.length;
-    long err = Lib.wp_instance_call_func(inst, f.id, scratchAddr, args.length, scratchAddr + roff,
-        f.results.length);
+    long err = Fast.CALL_FUNC != null
+        ? Fast.callFunc(inst, f.id, scratchAddr, args.length, scratchAddr + roff, f.results.length)
+        : Lib.wp_instance_call_func(inst, f.id, scratchAddr, args.length, scratchAddr + roff,
+            f.results.length);
     if (err != 0) throw Util.take(err);
     Number[] out = new Number[f.results.length];
     for (int i = 0; i < out.length; i++) {
@@ -173,10 +180,30 @@ public class Instance implements AutoCloseable {
     long inst = ptr();
     own(f);
     Objects.requireNonNull(input, "input");
-    long err = Lib.wp_instance_call_func_bytes(inst, f.id, input, input.length, scratchAddr,
+    if (Fast.CALL_FUNC_BYTES == null || input.length > FAST_BYTES_MAX) {
+      long err = Lib.wp_instance_call_func_bytes(inst, f.id, input, input.length, scratchAddr,
+          scratchAddr + 8);
+      if (err != 0) throw Util.take(err);
+      return Util.bytes(scratch.getLong(0), scratch.getLong(8));
+    }
+    // [0, 16): out pointer and length; the input, then the output, from 16 on
+    if (16 + input.length > scratch.capacity()) grow(Math.max(16 + input.length, 2 * scratch.capacity()));
+    ByteBuffer b = scratch;
+    b.put(16, input);
+    long err = Fast.callFuncBytes(inst, f.id, scratchAddr + 16, input.length, scratchAddr,
         scratchAddr + 8);
     if (err != 0) throw Util.take(err);
-    return Util.bytes(scratch.getLong(0), scratch.getLong(8));
+    long out = b.getLong(0), len = b.getLong(8);
+    if (len > Integer.MAX_VALUE - 8) throw new NoMemoryException("output too large for a Java array");
+    if (16 + len > b.capacity()) {
+      if (16 + len > FAST_BYTES_MAX + 16) return Util.bytes(out, len);
+      grow((int) (16 + len));
+      b = scratch;
+    }
+    Fast.memcpy(scratchAddr + 16, out, len);
+    byte[] res = new byte[(int) len];
+    b.get(16, res);
+    return res;
   }
 
   public byte[] callBytes(String name, byte[] input) {

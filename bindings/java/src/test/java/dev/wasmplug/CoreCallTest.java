@@ -42,6 +42,26 @@ class CoreCallTest {
   }
 
   @Test
+  void hotCallsTakeTheJdksForeignFunctionsWhenItHasThem() {
+    if (Runtime.version().feature() >= 22 && Boolean.parseBoolean(System.getProperty("wasmplug.ffm", "true"))) {
+      assertEquals("java.lang.foreign", Engine.callPath());
+    } else {
+      assertTrue(Engine.callPath().startsWith("JNA direct mapping"), Engine.callPath());
+    }
+  }
+
+  @Test
+  void bigBytesCallsAndOutputs() {
+    try (Instance inst = echo.instantiate()) {
+      for (int n : new int[] {1, 100, 65536 - 16, 65536, 200_000}) {
+        byte[] in = new byte[n];
+        new java.util.Random(n).nextBytes(in);
+        assertArrayEquals(in, inst.callBytes("echo", in), "size " + n);
+      }
+    }
+  }
+
+  @Test
   void functionHandleIsFoundOnceAndServesEveryInstance() {
     Func add = numeric.func("add");
     assertSame(add, numeric.func("add"));

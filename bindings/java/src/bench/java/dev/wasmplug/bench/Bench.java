@@ -49,6 +49,7 @@ public final class Bench {
         ns[r] = (double) (System.nanoTime() - t0) / batch;
       }
       print("bytes_echo_32B", ns);
+      System.out.println("calls through " + Engine.callPath() + " on Java " + Runtime.version());
     }
   }
 
