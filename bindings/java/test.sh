@@ -20,11 +20,21 @@ done
 [ "$failed" = 0 ] || die "$failed tests were skipped"
 echo "bindings/java: $total tests passed on $(java -version 2>&1 | head -1)"
 
-# Again on a JDK with java.lang.foreign, where the hot calls take it instead of JNA.
+count_tests() { cat "$reports"/TEST-*.xml | sed -n 's/.*<testsuite [^>]*tests="\([0-9]*\)".*/\1/p' | awk '{s+=$1} END {print s}'; }
+
+# Again with the foreign function API, which the hot calls take instead of JNA
+# when the JVM has it: Java 17's incubating one (a module to add) ...
+if [ "$(java_major java)" = 17 ]; then
+  rm -rf "$reports"
+  $MVN surefire:test "-Dwasmplug.jvmArgs=--add-modules jdk.incubator.foreign"
+  [ "$(count_tests)" = "$total" ] || die "not all tests ran with jdk.incubator.foreign"
+  echo "bindings/java: $total tests passed again with jdk.incubator.foreign for the hot calls"
+fi
+# ... and the final one of a JDK 22+.
 if [ -n "$FFM_JAVA" ]; then
+  rm -rf "$reports"
   $MVN surefire:test -Djvm="$FFM_JAVA"
-  n=$(cat "$reports"/TEST-*.xml | sed -n 's/.*<testsuite [^>]*tests="\([0-9]*\)".*/\1/p' | awk '{s+=$1} END {print s}')
-  [ "$n" = "$total" ] || die "$n tests ran on $FFM_JAVA, not $total"
+  [ "$(count_tests)" = "$total" ] || die "not all tests ran on $FFM_JAVA"
   echo "bindings/java: $total tests passed again on $FFM_JAVA (java.lang.foreign for the hot calls)"
 else
   echo "bindings/java: no JDK 22+ found (set WASMPLUG_FFM_JAVA): the java.lang.foreign path was not tested"

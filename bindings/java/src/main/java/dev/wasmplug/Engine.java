@@ -63,8 +63,8 @@ public final class Engine implements AutoCloseable {
    * (22+), else "JNA direct mapping" and why.
    */
   public static String callPath() {
-    return Fast.OFF_REASON == null ? "java.lang.foreign"
-        : "JNA direct mapping (" + Fast.OFF_REASON + ")";
+    if (Fast.OFF_REASON != null) return "JNA direct mapping (" + Fast.OFF_REASON + ")";
+    return Runtime.version().feature() >= 22 ? "java.lang.foreign" : "jdk.incubator.foreign";
   }
 
   /** Loads, checks and compiles a plugin file (.wasm, or .wat text) with nothing granted. */

@@ -55,8 +55,16 @@ final class Fast {
         memcpy = (MethodHandle) downcall.invoke(linker,
             ofAddress.invoke(null, addr(NativeLibrary.getInstance("c"), "memcpy")), three, noOpts);
       } catch (ClassNotFoundException e) {
-        off = "this JDK (" + System.getProperty("java.version") + ") has no java.lang.foreign";
-        call = bytes = memcpy = null;
+        MethodHandle[] h = incubator();
+        if (h != null) {
+          call = h[0];
+          bytes = h[1];
+          memcpy = h[2];
+        } else {
+          off = "this JDK (" + System.getProperty("java.version") + ") has no java.lang.foreign;"
+              + " on Java 17 add --add-modules jdk.incubator.foreign for its incubating version";
+          call = bytes = memcpy = null;
+        }
       } catch (Throwable e) {
         off = "java.lang.foreign unusable: " + e;
         call = bytes = memcpy = null;
@@ -66,6 +74,36 @@ final class Fast {
     CALL_FUNC_BYTES = bytes;
     MEMCPY = memcpy;
     OFF_REASON = off;
+  }
+
+  /** Java 17's incubating API (jdk.incubator.foreign), when the module was added; else null. */
+  private static MethodHandle[] incubator() {
+    try {
+      Class<?> clinker = Class.forName("jdk.incubator.foreign.CLinker");
+      Object linker = clinker.getMethod("getInstance").invoke(null);
+      Object clong = clinker.getField("C_LONG").get(null);
+      Object cint = clinker.getField("C_INT").get(null);
+      Class<?> layout = Class.forName("jdk.incubator.foreign.MemoryLayout");
+      Class<?> fdC = Class.forName("jdk.incubator.foreign.FunctionDescriptor");
+      Class<?> addrC = Class.forName("jdk.incubator.foreign.MemoryAddress");
+      Class<?> addressable = Class.forName("jdk.incubator.foreign.Addressable");
+      var of = fdC.getMethod("of", layout, layout.arrayType());
+      var ofLong = addrC.getMethod("ofLong", long.class);
+      var downcall = clinker.getMethod("downcallHandle", addressable, java.lang.invoke.MethodType.class, fdC);
+      Object six = of.invoke(null, clong, layouts(layout, clong, cint, clong, clong, clong, clong));
+      Object three = of.invoke(null, clong, layouts(layout, clong, clong, clong));
+      var t6 = java.lang.invoke.MethodType.methodType(long.class, long.class, int.class, long.class,
+          long.class, long.class, long.class);
+      var t3 = java.lang.invoke.MethodType.methodType(long.class, long.class, long.class, long.class);
+      NativeLibrary wp = Lib.LIBRARY;
+      return new MethodHandle[] {
+        (MethodHandle) downcall.invoke(linker, ofLong.invoke(null, addr(wp, "wp_instance_call_func")), t6, six),
+        (MethodHandle) downcall.invoke(linker, ofLong.invoke(null, addr(wp, "wp_instance_call_func_bytes")), t6, six),
+        (MethodHandle) downcall.invoke(linker, ofLong.invoke(null, addr(NativeLibrary.getInstance("c"), "memcpy")), t3, three),
+      };
+    } catch (Throwable e) {
+      return null;
+    }
   }
 
   private static Object layouts(Class<?> layout, Object... items) {

@@ -43,8 +43,12 @@ class CoreCallTest {
 
   @Test
   void hotCallsTakeTheJdksForeignFunctionsWhenItHasThem() {
-    if (Runtime.version().feature() >= 22 && Boolean.parseBoolean(System.getProperty("wasmplug.ffm", "true"))) {
+    boolean on = Boolean.parseBoolean(System.getProperty("wasmplug.ffm", "true"));
+    if (on && Runtime.version().feature() >= 22) {
       assertEquals("java.lang.foreign", Engine.callPath());
+    } else if (on && Runtime.version().feature() == 17
+        && ModuleLayer.boot().findModule("jdk.incubator.foreign").isPresent()) {
+      assertEquals("jdk.incubator.foreign", Engine.callPath());
     } else {
       assertTrue(Engine.callPath().startsWith("JNA direct mapping"), Engine.callPath());
     }
