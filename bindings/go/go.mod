@@ -1,0 +1,3 @@
+module wasmplug.dev/go/wasmplug
+
+go 1.24
