@@ -291,6 +291,10 @@ func (i *Instance) withContext(ctx context.Context, call func() error) error {
 		<-fired
 		if e, ok := err.(*Error); ok && e.Kind == KindInterrupted {
 			e.cause = ctx.Err()
+		} else {
+			// The context fired as the call ended on its own: its request
+			// must not stop the instance's next call.
+			C.wp_instance_cancel_interrupt(i.ptr)
 		}
 	}
 	return err

@@ -56,6 +56,15 @@ void *wp_instance_get_user_data(const wp_instance *inst);
 void wp_instance_interrupt(wp_instance *inst);
 
 /**
+ * Withdraws an interrupt request not used up yet, so that it does not stop
+ * the next call: for a caller whose own cancellation (a context, a
+ * deadline) fired just as the call ended on its own. Call it once whatever
+ * calls wp_instance_interrupt for that call has stopped; a request made
+ * afterwards counts again. Any thread.
+ */
+void wp_instance_cancel_interrupt(wp_instance *inst);
+
+/**
  * Calls a numeric export. `args` must match the export's parameters in number
  * and type and `nresults` its result count, else WP_ERR_BAD_INPUT. On a trap,
  * timeout or limit the error says so; the instance should then be reset or

@@ -175,6 +175,10 @@ wp_plugin *wp_instance_get_plugin(const wp_instance *inst) { return inst->plugin
 void wp_instance_set_user_data(wp_instance *inst, void *ud) { inst->user_data = ud; }
 void *wp_instance_get_user_data(const wp_instance *inst) { return inst->user_data; }
 
+void wp_instance_cancel_interrupt(wp_instance *inst) {
+  atomic_store_explicit(&inst->interrupt, false, memory_order_release);
+}
+
 void wp_instance_interrupt(wp_instance *inst) {
   atomic_store_explicit(&inst->interrupt, true, memory_order_release);
   if (inst->plugin->kind->interrupt) inst->plugin->kind->interrupt(inst);

@@ -103,7 +103,7 @@ WP_TEST(test_interrupt_in_component_host_function) {
 }
 
 /* A request made between calls stops the next call (documented), and only
-   that one. */
+   that one, unless it is withdrawn. */
 WP_TEST(test_interrupt_between_calls) {
   wp_engine *e = adv_engine(4, 0);
   wp_plugin *p;
@@ -115,6 +115,14 @@ WP_TEST(test_interrupt_between_calls) {
   assert_error(wp_instance_call(inst, "add", args, 2, &r, 1), WP_ERR_INTERRUPTED, "interrupted");
   assert_ok(wp_instance_call(inst, "add", args, 2, &r, 1));
   assert_int_equal(r.of.i32, 3);
+  /* A withdrawn request stops nothing; a later one counts again. */
+  wp_instance_interrupt(inst);
+  wp_instance_cancel_interrupt(inst);
+  assert_ok(wp_instance_call(inst, "add", args, 2, &r, 1));
+  wp_instance_cancel_interrupt(inst); /* nothing pending: no effect */
+  wp_instance_interrupt(inst);
+  assert_error(wp_instance_call(inst, "add", args, 2, &r, 1), WP_ERR_INTERRUPTED, "interrupted");
+  assert_ok(wp_instance_call(inst, "add", args, 2, &r, 1));
   wp_instance_free(inst);
   wp_plugin_free(p);
   wp_engine_free(e);
