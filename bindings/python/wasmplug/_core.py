@@ -1,0 +1,983 @@
+"""Engine, Manifest, Plugin, Instance, Pool and function handles."""
+import ctypes
+import enum
+import json
+import os
+import struct
+import sys
+import threading
+import traceback
+import weakref
+from collections import namedtuple
+from ctypes import byref, c_size_t, c_uint32, c_void_p
+
+from . import _errors
+from ._errors import BadInput, check
+from ._ffi import (COMPONENT_FN, HOST_BYTES_FN, HOST_FN, LOG_FN, WpVal, error_new, lib)
+from ._values import from_c, to_c
+
+WP_ERR_HOST = 10
+I32, I64, F32, F64 = 0, 1, 2, 3
+_KIND_NAMES = {"i32": I32, "i64": I64, "f32": F32, "f64": F64}
+_KIND_STR = {v: k for k, v in _KIND_NAMES.items()}
+# wp_val: kind at offset 0, the value at offset 8; 16 bytes. Formats that
+# skip the kind (filled in once) and read or write the value only.
+_VAL_FMT = {I32: "8xi4x", I64: "8xq", F32: "8xf4x", F64: "8xd"}
+
+_DEFAULT = object()
+
+
+class LogLevel(enum.IntEnum):
+    TRACE = 0
+    DEBUG = 1
+    INFO = 2
+    WARN = 3
+    ERROR = 4
+
+
+ExternInfo = namedtuple("ExternInfo", "module name kind type")
+_EXTERN_KINDS = ("func", "memory", "table", "global", "tag", "resource")
+
+
+def _closed(what):
+    return ValueError(f"wasmplug: the {what} is closed")
+
+
+def _size(v, what):
+    """An int, or a size string such as "16MiB"."""
+    if isinstance(v, str):
+        out = ctypes.c_uint64()
+        if not lib.wp_parse_size(v.encode(), byref(out)):
+            raise BadInput(f"{what}: {v!r} is not a size (e.g. 65536, \"16MiB\")")
+        return out.value
+    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+        raise BadInput(f"{what}: expected a non-negative int or a size string, got {v!r}")
+    return v
+
+
+def _kinds(spec, what):
+    out = []
+    for s in spec:
+        k = _KIND_NAMES.get(s) if isinstance(s, str) else None
+        if k is None:
+            raise BadInput(f"{what}: {s!r} is not a numeric type (i32, i64, f32, f64)")
+        out.append(k)
+    return out
+
+
+def _unraisable(where):
+    print(f"wasmplug: exception in {where} (ignored):", file=sys.stderr)
+    traceback.print_exc()
+
+
+class _Handle:
+    """A C handle freed by close(), by `with`, or by the garbage collector."""
+    _what = "handle"
+    _ptr = None
+
+    def _own(self, ptr, free, *keep):
+        self._ptr = ptr
+        self._finalizer = weakref.finalize(self, free, ptr, *keep)
+
+    def close(self):
+        """Frees the C object. Safe to call more than once."""
+        fin = getattr(self, "_finalizer", None)
+        self._ptr = None
+        if fin is not None:
+            fin()
+
+    @property
+    def closed(self):
+        return self._ptr is None
+
+    def _p(self):
+        p = self._ptr
+        if p is None:
+            raise _closed(self._what)
+        return p
+
+    def __enter__(self):
+        self._p()
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _free_with(fn):
+    def free(ptr, *keep):
+        fn(ptr)
+    return free
+
+
+class Engine(_Handle):
+    """One per process: compile cache, pooling, limits, timer thread, host
+    functions and the log callback.
+
+    Keyword arguments (all optional): cache_dir (None turns the cache off),
+    pooling (max live instances, 0 off), max_memory, max_module_size (ints
+    or "16MiB"), max_functions, pool_table_elements, pool_instance_size,
+    instantiate_timeout_ms, tick_us, and log: a callable
+    log(level: LogLevel, plugin: str, message: str), called on the thread
+    that runs the plugin."""
+    _what = "engine"
+
+    def __init__(self, *, cache_dir=_DEFAULT, pooling=None, max_memory=None, max_module_size=None,
+                 max_functions=None, pool_table_elements=None, pool_instance_size=None,
+                 instantiate_timeout_ms=None, tick_us=None, log=None):
+        # Everything C may call back into lives here, and every handle made
+        # from this engine keeps it alive until its C object is freed.
+        self._keep = []
+        self._log = log
+        cfg = lib.wp_engine_config_new()
+        if not cfg:
+            raise MemoryError("wasmplug: out of memory")
+        try:
+            if cache_dir is not _DEFAULT:
+                lib.wp_engine_config_set_cache_dir(
+                    cfg, None if cache_dir is None else os.fsencode(cache_dir))
+            if pooling is not None:
+                lib.wp_engine_config_set_pooling(cfg, pooling)
+            if max_memory is not None:
+                lib.wp_engine_config_set_max_memory(cfg, _size(max_memory, "max_memory"))
+            if max_module_size is not None:
+                lib.wp_engine_config_set_max_module_size(
+                    cfg, _size(max_module_size, "max_module_size"))
+            if max_functions is not None:
+                lib.wp_engine_config_set_max_functions(cfg, max_functions)
+            if pool_table_elements is not None:
+                lib.wp_engine_config_set_pool_table_elements(cfg, pool_table_elements)
+            if pool_instance_size is not None:
+                lib.wp_engine_config_set_pool_instance_size(
+                    cfg, _size(pool_instance_size, "pool_instance_size"))
+            if instantiate_timeout_ms is not None:
+                lib.wp_engine_config_set_instantiate_timeout_ms(cfg, instantiate_timeout_ms)
+            if tick_us is not None:
+                lib.wp_engine_config_set_tick_us(cfg, tick_us)
+            if log is not None:
+                if not callable(log):
+                    raise TypeError("log must be callable")
+                cb = LOG_FN(self._make_log(log))
+                self._keep.append(cb)
+                lib.wp_engine_config_set_log(cfg, cb, None)
+            out = c_void_p()
+            check(lib.wp_engine_new(cfg, byref(out)))
+        finally:
+            lib.wp_engine_config_free(cfg)
+        self._own(out.value, _free_with(lib.wp_engine_free), self._keep)
+
+    @staticmethod
+    def _make_log(fn):
+        def log(_ud, level, plugin, msg, n):
+            try:
+                text = ctypes.string_at(msg, n).decode("utf-8", "replace") if n else ""
+                try:
+                    lvl = LogLevel(level)
+                except ValueError:
+                    lvl = level
+                fn(lvl, (plugin or b"").decode("utf-8", "replace"), text)
+            except BaseException:
+                _unraisable("the log callback")
+        return log
+
+    # -- loading ---------------------------------------------------------
+    def load(self, path, manifest=None):
+        """Loads a plugin from a .wasm or .wat file (Plugin)."""
+        return Plugin.from_file(self, path, manifest)
+
+    def load_bytes(self, data, name="bytes", manifest=None):
+        """Loads a plugin from bytes (binary or .wat text)."""
+        return Plugin.from_bytes(self, data, name, manifest)
+
+    # -- host functions --------------------------------------------------
+    def define_func(self, module, name, fn=None, *, params=(), results=()):
+        """Offers a numeric host function `module`.`name` with the given
+        types ("i32", "i64", "f32", "f64"). fn(*args) returns None, a
+        number, or a tuple for several results. An exception fails the
+        plugin's call (HostError carrying its text). Usable as a decorator."""
+        if fn is None:
+            return lambda f: self.define_func(module, name, f, params=params, results=results)
+        pk, rk = _kinds(params, "params"), _kinds(results, "results")
+        label = f"{module}.{name}"
+
+        def tramp(call, args_p, nargs, res_p, nres, _ud):
+            try:
+                args = (WpVal * nargs).from_address(args_p) if nargs else ()
+                py = [_read_val(v) for v in args]
+                r = fn(*py)
+                if nres == 0:
+                    if r is not None:
+                        raise TypeError(f"returned {r!r} but declares no results")
+                    return None
+                rs = (r,) if nres == 1 and not isinstance(r, (tuple, list)) else tuple(r)
+                if len(rs) != nres:
+                    raise TypeError(f"returned {len(rs)} results, declares {nres}")
+                out = (WpVal * nres).from_address(res_p)
+                for i, (k, v) in enumerate(zip(rk, rs)):
+                    _write_val(out[i], k, v)
+                return None
+            except BaseException as e:
+                return error_new(WP_ERR_HOST, f"{label}: {type(e).__name__}: {e}")
+
+        cb = HOST_FN(tramp)
+        pa = (ctypes.c_int * max(len(pk), 1))(*pk)
+        ra = (ctypes.c_int * max(len(rk), 1))(*rk)
+        check(lib.wp_engine_define_func(self._p(), module.encode(), name.encode(), pa, len(pk), ra,
+                                        len(rk), cb, None, None))
+        self._keep.append(cb)
+        return fn
+
+    def define_bytes(self, module, name, fn=None):
+        """Offers a bytes host function: fn(data: bytes) -> bytes (None:
+        empty). Usable as a decorator."""
+        return self._define_bytes(module, name, fn, False)
+
+    def define_string(self, module, name, fn=None):
+        """Offers a string host function: fn(text: str) -> str (the guest's
+        input is checked to be UTF-8 first). Usable as a decorator."""
+        return self._define_bytes(module, name, fn, True)
+
+    def _define_bytes(self, module, name, fn, text):
+        if fn is None:
+            return lambda f: self._define_bytes(module, name, f, text)
+        label = f"{module}.{name}"
+
+        def tramp(call, data, n, _ud):
+            try:
+                b = ctypes.string_at(data, n) if n else b""
+                r = fn(b.decode("utf-8") if text else b)
+                if r is None:
+                    r = b""
+                if text:
+                    if not isinstance(r, str):
+                        raise TypeError(f"returned {type(r).__name__}, expected str")
+                    r = r.encode("utf-8")
+                elif not isinstance(r, (bytes, bytearray, memoryview)):
+                    raise TypeError(f"returned {type(r).__name__}, expected bytes")
+                r = bytes(r)
+                return lib.wp_host_call_set_output(call, r, len(r))
+            except BaseException as e:
+                return error_new(WP_ERR_HOST, f"{label}: {type(e).__name__}: {e}")
+
+        cb = HOST_BYTES_FN(tramp)
+        define = lib.wp_engine_define_string if text else lib.wp_engine_define_bytes
+        check(define(self._p(), module.encode(), name.encode(), cb, None, None))
+        self._keep.append(cb)
+        return fn
+
+    def define_component_func(self, interface, name, fn=None):
+        """Offers a function to components importing `name` from `interface`
+        (None: the world's top level). fn receives the arguments as Python
+        values (see wasmplug's value mapping) and returns the result. Usable
+        as a decorator."""
+        if fn is None:
+            return lambda f: self.define_component_func(interface, name, f)
+        label = f"{interface}#{name}" if interface else name
+        bname = name.encode()
+        biface = interface.encode() if interface else None
+
+        def tramp(call, args_p, nargs, res_p, _ud):
+            try:
+                ft = _import_functype(lib.wp_host_call_get_instance(call), biface, bname)
+                args = [from_c(args_p[i], lib.wp_functype_param_type(ft, i)) for i in range(nargs)]
+                r = fn(*args)
+                rt = lib.wp_functype_result(ft)
+                if rt:
+                    res_p[0] = to_c(r, rt, "result")
+                elif r is not None:
+                    raise TypeError(f"returned {r!r} but the function has no result")
+                return None
+            except BaseException as e:
+                return error_new(WP_ERR_HOST, f"{label}: {type(e).__name__}: {e}")
+
+        cb = COMPONENT_FN(tramp)
+        check(lib.wp_engine_define_component_func(self._p(), biface, bname, cb, None, None))
+        self._keep.append(cb)
+        return fn
+
+
+def _import_functype(inst, iface, name):
+    plugin = lib.wp_instance_get_plugin(inst)
+    for i in range(lib.wp_plugin_import_count(plugin)):
+        info = lib.wp_plugin_get_import(plugin, i).contents
+        if info.name != name or not info.functype:
+            continue
+        mod = info.module
+        if mod == iface or (iface and mod and b"@" not in iface and mod.startswith(iface + b"@")):
+            return info.functype
+    raise LookupError("the plugin's import type was not found")
+
+
+def _read_val(v):
+    k = v.kind
+    if k == I32:
+        return v.of.i32
+    if k == I64:
+        return v.of.i64
+    if k == F32:
+        return v.of.f32
+    return v.of.f64
+
+
+def _write_val(v, k, x):
+    v.kind = k
+    if k in (I32, I64):
+        if isinstance(x, bool) or not isinstance(x, int):
+            raise TypeError(f"result {x!r} is not an int for {_KIND_STR[k]}")
+        bits = 32 if k == I32 else 64
+        if not -(1 << (bits - 1)) <= x < (1 << bits):
+            raise OverflowError(f"result {x} out of range for {_KIND_STR[k]}")
+        if x >= 1 << (bits - 1):
+            x -= 1 << bits
+        if k == I32:
+            v.of.i32 = x
+        else:
+            v.of.i64 = x
+    else:
+        if isinstance(x, bool) or not isinstance(x, (int, float)):
+            raise TypeError(f"result {x!r} is not a float for {_KIND_STR[k]}")
+        if k == F32:
+            v.of.f32 = x
+        else:
+            v.of.f64 = x
+
+
+class Manifest(_Handle):
+    """What a plugin may do and how far it may go (deny by default).
+
+    Manifest(data) parses `data`: a dict, or JSON text (str or bytes), in
+    the form include/wasmplug/manifest.h documents; base_dir resolves
+    relative paths. Keyword arguments then set fields on top: name,
+    timeout_ms, memory (int or "16MiB"), fuel, config (dict), env (dict),
+    args (list)."""
+    _what = "manifest"
+
+    def __init__(self, data=None, *, base_dir=None, name=None, timeout_ms=None, memory=None,
+                 fuel=None, config=None, env=None, args=None):
+        if data is None:
+            ptr = lib.wp_manifest_new()
+            if not ptr:
+                raise MemoryError("wasmplug: out of memory")
+        else:
+            if isinstance(data, dict):
+                data = json.dumps(data)
+            if isinstance(data, str):
+                data = data.encode("utf-8")
+            if not isinstance(data, (bytes, bytearray)):
+                raise TypeError("Manifest data must be a dict or JSON text")
+            out = c_void_p()
+            check(lib.wp_manifest_parse(bytes(data), len(data),
+                                        os.fsencode(base_dir) if base_dir else None, byref(out)))
+            ptr = out.value
+        self._own(ptr, _free_with(lib.wp_manifest_free))
+        try:
+            self._apply(name, timeout_ms, memory, fuel, config, env, args)
+        except BaseException:
+            self.close()
+            raise
+
+    def _apply(self, name, timeout_ms, memory, fuel, config, env, args):
+        m = self._ptr
+        if name is not None:
+            check(lib.wp_manifest_set_name(m, name.encode()))
+        if timeout_ms is not None:
+            lib.wp_manifest_set_timeout_ms(m, timeout_ms)
+        if memory is not None:
+            lib.wp_manifest_set_max_memory(m, _size(memory, "memory"))
+        if fuel is not None:
+            lib.wp_manifest_set_fuel(m, fuel)
+        for k, v in (config or {}).items():
+            check(lib.wp_manifest_set_config(m, k.encode(), v.encode()))
+        for k, v in (env or {}).items():
+            check(lib.wp_manifest_set_env(m, k.encode(), v.encode()))
+        for a in args or ():
+            check(lib.wp_manifest_add_arg(m, a.encode()))
+
+    @classmethod
+    def load(cls, path):
+        """Reads a JSON manifest file (relative paths resolve against it)."""
+        out = c_void_p()
+        check(lib.wp_manifest_load(os.fsencode(path), byref(out)))
+        m = cls.__new__(cls)
+        m._own(out.value, _free_with(lib.wp_manifest_free))
+        return m
+
+    def config(self, key):
+        """The config value of `key`, or None."""
+        v = lib.wp_manifest_get_config(self._p(), key.encode())
+        return None if v is None else v.decode()
+
+    def to_dict(self):
+        """The manifest in its JSON form, as a dict."""
+        p = lib.wp_manifest_to_json(self._p())
+        if not p:
+            raise MemoryError("wasmplug: out of memory")
+        try:
+            return json.loads(ctypes.string_at(p).decode())
+        finally:
+            lib.wp_free(p)
+
+
+def _as_manifest(m):
+    """(pointer, temporary Manifest to close) for a Manifest, dict, str or None."""
+    if m is None:
+        return None, None
+    if isinstance(m, Manifest):
+        return m._p(), None
+    tmp = Manifest(m)
+    return tmp._ptr, tmp
+
+
+class Plugin(_Handle):
+    """A loaded, checked, compiled plugin (a core module or a component).
+    Immutable and thread-safe; make instances and pools from it."""
+    _what = "plugin"
+
+    def __init__(self, engine, path, manifest=None):
+        """Loads the plugin at `path` (.wasm or .wat) on `engine`."""
+        mp, tmp = _as_manifest(manifest)
+        try:
+            out = c_void_p()
+            check(lib.wp_plugin_load(engine._p(), os.fsencode(path) if path is not None else None,
+                                     mp, byref(out)))
+        finally:
+            if tmp:
+                tmp.close()
+        self._init(engine, out.value)
+
+    def _init(self, engine, ptr):
+        self._engine_keep = engine._keep
+        self._own(ptr, _free_with(lib.wp_plugin_free), engine._keep)
+        self.is_component = bool(lib.wp_plugin_is_component(ptr))
+        self._funcs = {}
+        self._funcs_lock = threading.Lock()
+
+    @classmethod
+    def from_file(cls, engine, path, manifest=None):
+        return cls(engine, path, manifest)
+
+    @classmethod
+    def from_bytes(cls, engine, data, name="bytes", manifest=None):
+        """Loads a plugin from bytes (binary or .wat text); `name` names it
+        in messages."""
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        data = bytes(data)
+        mp, tmp = _as_manifest(manifest)
+        try:
+            out = c_void_p()
+            check(lib.wp_plugin_load_bytes(engine._p(), name.encode(), data, len(data), mp,
+                                           byref(out)))
+        finally:
+            if tmp:
+                tmp.close()
+        p = cls.__new__(cls)
+        p._init(engine, out.value)
+        return p
+
+    @property
+    def name(self):
+        return lib.wp_plugin_get_name(self._p()).decode()
+
+    @property
+    def sha256(self):
+        return lib.wp_plugin_get_sha256(self._p()).decode()
+
+    @property
+    def size(self):
+        return lib.wp_plugin_get_size(self._p())
+
+    @property
+    def was_cached(self):
+        return bool(lib.wp_plugin_was_cached(self._p()))
+
+    def _externs(self, count, get):
+        p = self._p()
+        out = []
+        for i in range(count(p)):
+            e = get(p, i).contents
+            out.append(ExternInfo(e.module.decode() if e.module else None, e.name.decode(),
+                                  _EXTERN_KINDS[e.kind] if e.kind < len(_EXTERN_KINDS) else e.kind,
+                                  e.type.decode() if e.type else None))
+        return out
+
+    @property
+    def imports(self):
+        """[ExternInfo(module, name, kind, type)] in the module's order."""
+        return self._externs(lib.wp_plugin_import_count, lib.wp_plugin_get_import)
+
+    @property
+    def exports(self):
+        return self._externs(lib.wp_plugin_export_count, lib.wp_plugin_get_export)
+
+    def func(self, name):
+        """A handle on export `name` ("INTERFACE#FUNC" inside a component's
+        interface), valid for every instance of this plugin. NotFound if
+        there is no such export."""
+        f = self._funcs.get(name)
+        if f is None:
+            f = Func(self, name)
+            with self._funcs_lock:
+                f = self._funcs.setdefault(name, f)
+        return f
+
+    def instance(self):
+        """A new Instance."""
+        return Instance(self)
+
+    def pool(self, max_uses=0, max_idle=8):
+        """A new Pool of instances of this plugin."""
+        return Pool(self, max_uses, max_idle)
+
+
+class Func:
+    """A handle on an exported function, found once (wp_plugin_find_func)."""
+
+    def __init__(self, plugin, name):
+        p = plugin._p()
+        fid = c_uint32()
+        check(lib.wp_plugin_find_func(p, name.encode(), byref(fid)))
+        self.plugin = plugin
+        self._plugin_ptr = p
+        self.name = name
+        self.id = fid.value
+        self.is_bytes = bool(lib.wp_plugin_is_bytes_func(p, self.id))
+        self.is_component = plugin.is_component
+        self.params = self.results = None
+        self.functype = None
+        if self.is_component:
+            self.functype = lib.wp_plugin_get_functype(p, self.id)
+            self.type = lib.wp_functype_to_string(self.functype).decode()
+            self._ptypes = [lib.wp_functype_param_type(self.functype, i)
+                            for i in range(lib.wp_functype_param_count(self.functype))]
+            self._rtype = lib.wp_functype_result(self.functype)
+        else:
+            for i in range(lib.wp_plugin_export_count(p)):
+                e = lib.wp_plugin_get_export(p, i).contents
+                if e.kind == 0 and e.name == name.encode() and e.module is None:
+                    self.type = e.type.decode() if e.type else None
+                    if e.numeric:
+                        self.params = [e.params[j] for j in range(e.nparams)]
+                        self.results = [e.results[j] for j in range(e.nresults)]
+                    break
+        if self.params is not None:
+            self._args_fmt = struct.Struct("<" + "".join(_VAL_FMT[k] for k in self.params))
+            self._res_fmt = struct.Struct("<" + "".join(_VAL_FMT[k] for k in self.results))
+
+    def __repr__(self):
+        return f"<wasmplug.Func {self.name}: {self.type}>"
+
+    def _numeric_buffers(self):
+        if self.params is None:
+            raise BadInput(f"export {self.name!r} ({self.type}) is not a numeric function: "
+                           "use call_bytes, call_string or invoke")
+        args = (WpVal * max(len(self.params), 1))()
+        res = (WpVal * max(len(self.results), 1))()
+        for i, k in enumerate(self.params):
+            args[i].kind = k
+        for i, k in enumerate(self.results):
+            res[i].kind = k
+        return args, res
+
+    def _pack_slow(self, buf, args):
+        """Range checks and wrapping of unsigned i32/i64 input, then packs."""
+        if len(args) != len(self.params):
+            raise BadInput(f"{self.name}: takes {len(self.params)} argument(s) "
+                           f"({self.type}), got {len(args)}")
+        fixed = []
+        for i, (k, a) in enumerate(zip(self.params, args)):
+            if k in (I32, I64):
+                if isinstance(a, bool) or not isinstance(a, int):
+                    raise BadInput(f"{self.name}: argument {i} must be an int for "
+                                   f"{_KIND_STR[k]}, got {type(a).__name__}")
+                bits = 32 if k == I32 else 64
+                if not -(1 << (bits - 1)) <= a < (1 << bits):
+                    raise BadInput(f"{self.name}: argument {i} = {a} is out of range for "
+                                   f"{_KIND_STR[k]}")
+                if a >= 1 << (bits - 1):
+                    a -= 1 << bits
+            else:
+                if isinstance(a, bool) or not isinstance(a, (int, float)):
+                    raise BadInput(f"{self.name}: argument {i} must be a float for "
+                                   f"{_KIND_STR[k]}, got {type(a).__name__}")
+                a = float(a)
+            fixed.append(a)
+        try:
+            self._args_fmt.pack_into(buf, 0, *fixed)
+        except (struct.error, OverflowError) as e:
+            raise BadInput(f"{self.name}: {e}") from None
+
+
+class Instance(_Handle):
+    """A sandbox made from a plugin. Calls on one instance are serialized
+    (a lock); interrupt() may come from any thread."""
+    _what = "instance"
+
+    def __init__(self, plugin):
+        out = c_void_p()
+        check(lib.wp_instance_new(plugin._p(), byref(out)))
+        self._setup(plugin, out.value)
+        self._own(out.value, _free_with(lib.wp_instance_free), plugin._engine_keep)
+
+    def _setup(self, plugin, ptr):
+        self.plugin = plugin
+        self._plugin_ptr = lib.wp_instance_get_plugin(ptr)
+        self._vp = c_void_p(ptr)
+        self._lock = threading.Lock()
+        self._life = threading.Lock()
+        self._owner = None
+        self._bound = {}
+
+    # A call holds self._lock; a host function calling back into the same
+    # instance would deadlock, so that is refused instead.
+    def _enter(self):
+        if not self._lock.acquire(False):
+            if self._owner == threading.get_ident():
+                raise BadInput("wasmplug: a host function called into the instance that "
+                               "called it")
+            self._lock.acquire()
+        self._owner = threading.get_ident()
+        if self._ptr is None:
+            self._leave()
+            raise _closed(self._what)
+        return self._ptr
+
+    def _leave(self):
+        self._owner = None
+        self._lock.release()
+
+    def _free_now(self):
+        self._finalizer()
+
+    def close(self):
+        """Frees the instance (waits for a call running on another thread)."""
+        if self._ptr is None:
+            return
+        if self._owner == threading.get_ident():
+            raise BadInput("wasmplug: an instance cannot be closed from its own host function")
+        with self._lock, self._life:
+            if self._ptr is None:
+                return
+            self._ptr = None
+            self._free_now()
+
+    def _func(self, f):
+        if isinstance(f, Func):
+            if f._plugin_ptr != self._plugin_ptr:
+                raise BadInput(f"function handle {f.name!r} belongs to another plugin")
+            return f
+        return self.plugin.func(f)
+
+    def func(self, name):
+        """A BoundFunc: export `name` (or a Func) on this instance, for repeated calls."""
+        key = name if isinstance(name, str) else (name.name, name.id)
+        b = self._bound.get(key)
+        if b is None:
+            b = self._bound[key] = BoundFunc(self, self._func(name))
+        return b
+
+    def call(self, func, *args):
+        """Calls a numeric export: returns None, the result, or a tuple."""
+        return self.func(func).call(*args)
+
+    def call_bytes(self, func, data):
+        """Calls a bytes export (core bytes ABI, or a component's list<u8>/
+        string function) and returns the bytes it returns."""
+        return self.func(func).call_bytes(data)
+
+    def call_string(self, func, text):
+        """As call_bytes for str."""
+        return self.func(func).call_string(text)
+
+    def invoke(self, func, *args):
+        """Calls a component export with Python values; returns its result
+        (None when it has none)."""
+        return self.func(func).invoke(*args)
+
+    def run(self):
+        """Runs a WASI command's _start; returns its exit code."""
+        code = ctypes.c_int()
+        p = self._enter()
+        try:
+            check(lib.wp_instance_run(p, byref(code)))
+        finally:
+            self._leave()
+        return code.value
+
+    def reset(self):
+        """Instantiates the plugin afresh (use after a failed call)."""
+        p = self._enter()
+        try:
+            check(lib.wp_instance_reset(p))
+        finally:
+            self._leave()
+
+    def interrupt(self):
+        """Stops the call running on this instance (from any thread): it
+        fails with Interrupted."""
+        with self._life:
+            if self._ptr is not None:
+                lib.wp_instance_interrupt(self._ptr)
+
+    def _captured(self, get):
+        n = c_size_t()
+        p = self._enter()
+        try:
+            d = get(p, byref(n))
+            return ctypes.string_at(d, n.value) if d and n.value else b""
+        finally:
+            self._leave()
+
+    @property
+    def stdout(self):
+        """Captured stdout (manifest "wasi": {"stdout": "capture"})."""
+        return self._captured(lib.wp_instance_get_stdout)
+
+    @property
+    def stderr(self):
+        return self._captured(lib.wp_instance_get_stderr)
+
+    @property
+    def fuel_used(self):
+        """Fuel the last call used (0 when not metered)."""
+        p = self._enter()
+        try:
+            return lib.wp_instance_get_fuel_used(p)
+        finally:
+            self._leave()
+
+    @property
+    def memory_size(self):
+        """Bytes of linear memory the instance has now."""
+        p = self._enter()
+        try:
+            return lib.wp_instance_get_memory_size(p)
+        finally:
+            self._leave()
+
+
+_call_func = lib["wp_instance_call_func"]  # argtypes unset: every argument pre-made
+_call_func.restype = c_void_p
+_call_func_bytes = lib["wp_instance_call_func_bytes"]
+_call_func_bytes.restype = c_void_p
+_string_at = ctypes.string_at
+
+
+class BoundFunc:
+    """An export of one instance, looked up once. Calling it makes a numeric
+    call (core modules) or an invoke (components); call_bytes, call_string
+    and invoke are explicit."""
+
+    def __init__(self, inst, func):
+        self.instance = inst
+        self.func = func
+        self._fid = c_uint32(func.id)
+        self._out = c_void_p()
+        self._outlen = c_size_t()
+        self._outref = byref(self._out)
+        self._outlenref = byref(self._outlen)
+        if func.params is not None:
+            self._args, self._res = func._numeric_buffers()
+            self._nargs = c_size_t(len(func.params))
+            self._nres = c_size_t(len(func.results))
+            self._pack = func._args_fmt.pack_into
+            self._unpack = func._res_fmt.unpack_from
+            self._single = len(func.results) == 1
+            self._none = len(func.results) == 0
+        self._component = func.is_component
+
+    def __repr__(self):
+        return f"<wasmplug.BoundFunc {self.func.name}: {self.func.type}>"
+
+    def __call__(self, *args):
+        if self._component:
+            return self.invoke(*args)
+        return self.call(*args)
+
+    def call(self, *args):
+        """A numeric call: None, the result, or a tuple of results."""
+        if self.func.params is None:
+            raise BadInput(f"export {self.func.name!r} ({self.func.type}) is not a numeric "
+                           "function: use call_bytes, call_string or invoke")
+        inst = self.instance
+        p = inst._enter()
+        try:
+            try:
+                if len(args) != len(self.func.params):
+                    raise struct.error("count")
+                self._pack(self._args, 0, *args)
+            except (struct.error, OverflowError, TypeError):
+                self.func._pack_slow(self._args, args)
+            err = _call_func(inst._vp, self._fid, self._args, self._nargs, self._res,
+                             self._nres)
+            if err:
+                raise _errors.from_ptr(err)
+            r = self._unpack(self._res)
+        finally:
+            inst._leave()
+        if self._single:
+            return r[0]
+        return None if self._none else r
+
+    def call_bytes(self, data):
+        """Bytes in, bytes out (a copy)."""
+        if not isinstance(data, bytes):
+            if isinstance(data, (bytearray, memoryview)):
+                data = bytes(data)
+            else:
+                raise BadInput(f"{self.func.name}: expected bytes, got {type(data).__name__}")
+        inst = self.instance
+        p = inst._enter()
+        try:
+            err = _call_func_bytes(inst._vp, self._fid, data, c_size_t(len(data)),
+                                   self._outref, self._outlenref)
+            if err:
+                raise _errors.from_ptr(err)
+            n = self._outlen.value
+            return _string_at(self._out.value, n) if n else b""
+        finally:
+            inst._leave()
+
+    def call_string(self, text):
+        """str in, str out (UTF-8 both ways)."""
+        if not isinstance(text, str):
+            raise BadInput(f"{self.func.name}: expected str, got {type(text).__name__}")
+        b = text.encode("utf-8")
+        if b"\0" in b:
+            raise BadInput(f"{self.func.name}: the input contains a NUL character")
+        return self.call_bytes(b).decode("utf-8")
+
+    def invoke(self, *args):
+        """A component call with Python values (see the value mapping)."""
+        f = self.func
+        if not f.is_component:
+            raise BadInput(f"{f.name!r} is in a core module: use call, call_bytes or call_string")
+        if len(args) != len(f._ptypes):
+            raise BadInput(f"{f.name}: takes {len(f._ptypes)} argument(s) ({f.type}), "
+                           f"got {len(args)}")
+        names = [lib.wp_functype_param_name(f.functype, i).decode() for i in range(len(args))]
+        made = []
+        try:
+            for a, t, n in zip(args, f._ptypes, names):
+                made.append(to_c(a, t, f"{f.name}: argument '{n}'"))
+            arr = (c_void_p * max(len(made), 1))(*made)
+            res = c_void_p()
+            inst = self.instance
+            p = inst._enter()
+            try:
+                check(lib.wp_instance_invoke_func(p, f.id, arr, len(made), byref(res)))
+            finally:
+                inst._leave()
+            if not res.value:
+                return None
+            try:
+                return from_c(res.value, f._rtype)
+            finally:
+                lib.wp_value_free(res.value)
+        finally:
+            for m in made:
+                lib.wp_value_free(m)
+
+
+class PooledInstance(Instance):
+    """An instance taken from a Pool: close() (or leaving `with`) gives it
+    back to the pool instead of freeing it."""
+    _what = "pooled instance"
+
+    def __init__(self, pool, ptr):
+        self._setup(pool.plugin, ptr)
+        self.pool = pool
+        self._own(ptr, _release, pool._core, pool.plugin._engine_keep)
+
+
+class _PoolCore:
+    """The C pool, its lock and how many of its instances are out. The pool
+    is freed when its Pool is closed or collected and no instance is out."""
+
+    def __init__(self, ptr):
+        self.ptr = ptr
+        self.lock = threading.Lock()
+        self.out = 0
+        self.dead = False
+
+    def free_if_done(self):
+        if self.dead and self.out == 0 and self.ptr is not None:
+            lib.wp_pool_free(self.ptr)
+            self.ptr = None
+
+
+def _release(inst, core, _keep):
+    with core.lock:
+        lib.wp_pool_release(core.ptr, inst)
+        core.out -= 1
+        core.free_if_done()
+
+
+def _free_pool(core, _keep):
+    with core.lock:
+        core.dead = True
+        core.free_if_done()
+
+
+class Pool(_Handle):
+    """A thread-safe supply of instances of one plugin. Each instance serves
+    at most max_uses takes (1: fresh per call, 0: no limit); at most
+    max_idle wait. Use `with pool.take() as inst:` or the call helpers."""
+    _what = "pool"
+
+    def __init__(self, plugin, max_uses=0, max_idle=8):
+        out = c_void_p()
+        check(lib.wp_pool_new(plugin._p(), max_uses, max_idle, byref(out)))
+        self.plugin = plugin
+        self._core = _PoolCore(out.value)
+        self._taken = weakref.WeakSet()
+        self._ptr = out.value
+        self._finalizer = weakref.finalize(self, _free_pool, self._core, plugin._engine_keep)
+
+    def take(self):
+        """Hands out a PooledInstance (give it back with close() or `with`)."""
+        self._p()
+        out = c_void_p()
+        with self._core.lock:
+            if self._core.dead:
+                raise _closed(self._what)
+            err = lib.wp_pool_take(self._core.ptr, byref(out))
+            if not err:
+                self._core.out += 1
+        check(err)
+        inst = PooledInstance(self, out.value)
+        self._taken.add(inst)
+        return inst
+
+    def close(self):
+        """Gives back the instances still taken, then frees the pool."""
+        if self._ptr is None:
+            return
+        for inst in list(self._taken):
+            inst.close()
+        self._ptr = None
+        self._finalizer()
+
+    @property
+    def idle(self):
+        """How many instances wait idle now."""
+        with self._core.lock:
+            if self._core.dead:
+                raise _closed(self._what)
+            return lib.wp_pool_get_idle(self._core.ptr)
+
+    def call(self, func, *args):
+        with self.take() as inst:
+            return inst.call(func, *args)
+
+    def call_bytes(self, func, data):
+        with self.take() as inst:
+            return inst.call_bytes(func, data)
+
+    def call_string(self, func, text):
+        with self.take() as inst:
+            return inst.call_string(func, text)
+
+    def invoke(self, func, *args):
+        with self.take() as inst:
+            return inst.invoke(func, *args)
