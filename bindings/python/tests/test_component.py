@@ -201,8 +201,9 @@ def test_component_log_and_limits(engine):
     with e, e.load(plugin_path("types-c-component.wasm"), m) as p:
         with p.instance() as inst:
             inst.invoke("say", "hi there")
-            with pytest.raises(wasmplug.MemoryLimit):
-                inst.invoke("hog", 64)
+            # malloc fails at the 2 MiB limit: the plugin holds less than asked
+            assert inst.invoke("hog", 64) < 2
+            assert inst.memory_size <= 2 << 20
         with p.instance() as inst:
             with pytest.raises(wasmplug.WasmplugTimeout):
                 inst.invoke("spin", 2**64 - 1)

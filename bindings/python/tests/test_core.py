@@ -105,9 +105,9 @@ def test_bytes_and_string_calls(echo):
         assert f.call_bytes(b"x" * 32) == b"x" * 32
         with pytest.raises(wasmplug.BadInput):
             inst.call_bytes("echo", "not bytes")
-        with pytest.raises(wasmplug.BadInput, match="not a numeric"):
-            wasmplug.Func(echo, "echo")  # fine to make...
-            inst.func("echo").call(1)  # ...but it takes bytes, not numbers
+        assert f.func.is_bytes and not echo.func("echo").is_component
+        with pytest.raises(wasmplug.NotFound):
+            echo.func("cabi_post_echo_nope")
 
 
 def test_plugin_errors_and_abi(echo):

@@ -20,9 +20,29 @@ WP_ERR_HOST = 10
 I32, I64, F32, F64 = 0, 1, 2, 3
 _KIND_NAMES = {"i32": I32, "i64": I64, "f32": F32, "f64": F64}
 _KIND_STR = {v: k for k, v in _KIND_NAMES.items()}
-# wp_val: kind at offset 0, the value at offset 8; 16 bytes. Formats that
-# skip the kind (filled in once) and read or write the value only.
-_VAL_FMT = {I32: "8xi4x", I64: "8xq", F32: "8xf4x", F64: "8xd"}
+# wp_val: the kind (an int) at offset 0, the value at offset 8; 16 bytes.
+# Arguments are packed with their kinds; results are read skipping them.
+_ARG_FMT = {I32: "i4xi4x", I64: "i4xq", F32: "i4xf4x", F64: "i4xd"}
+_RES_FMT = {I32: "8xi4x", I64: "8xq", F32: "8xf4x", F64: "8xd"}
+
+
+def _packer(st, kinds):
+    """pack(buf, *args): the wp_val array of `kinds` holding args, in one
+    struct.pack_into (specialized for the common arities)."""
+    pack_into = st.pack_into
+    n = len(kinds)
+    if n == 0:
+        return lambda buf: None
+    if n == 1:
+        k0, = kinds
+        return lambda buf, a: pack_into(buf, 0, k0, a)
+    if n == 2:
+        k0, k1 = kinds
+        return lambda buf, a, b: pack_into(buf, 0, k0, a, k1, b)
+    if n == 3:
+        k0, k1, k2 = kinds
+        return lambda buf, a, b, c: pack_into(buf, 0, k0, a, k1, b, k2, c)
+    return lambda buf, *args: pack_into(buf, 0, *[x for kv in zip(kinds, args) for x in kv])
 
 _DEFAULT = object()
 
@@ -531,20 +551,25 @@ class Plugin(_Handle):
 
 
 class Func:
-    """A handle on an exported function, found once (wp_plugin_find_func)."""
+    """A handle on an exported function, found once (wp_plugin_find_func).
+    It holds a reference to the C plugin, so it stays valid after the
+    Plugin is closed, for the instances still running it."""
 
-    def __init__(self, plugin, name):
-        p = plugin._p()
+    def __init__(self, plugin, name, _ptr=None):
+        p = _ptr if _ptr is not None else plugin._p()
         fid = c_uint32()
         check(lib.wp_plugin_find_func(p, name.encode(), byref(fid)))
+        ref = lib.wp_plugin_ref(p)
+        self._finalizer = weakref.finalize(self, lib.wp_plugin_free, ref)
         self.plugin = plugin
         self._plugin_ptr = p
         self.name = name
         self.id = fid.value
         self.is_bytes = bool(lib.wp_plugin_is_bytes_func(p, self.id))
-        self.is_component = plugin.is_component
+        self.is_component = bool(lib.wp_plugin_is_component(p))
         self.params = self.results = None
         self.functype = None
+        self.type = None
         if self.is_component:
             self.functype = lib.wp_plugin_get_functype(p, self.id)
             self.type = lib.wp_functype_to_string(self.functype).decode()
@@ -561,8 +586,9 @@ class Func:
                         self.results = [e.results[j] for j in range(e.nresults)]
                     break
         if self.params is not None:
-            self._args_fmt = struct.Struct("<" + "".join(_VAL_FMT[k] for k in self.params))
-            self._res_fmt = struct.Struct("<" + "".join(_VAL_FMT[k] for k in self.results))
+            self._args_fmt = struct.Struct("<" + "".join(_ARG_FMT[k] for k in self.params))
+            self._pack = _packer(self._args_fmt, self.params)
+            self._res_fmt = struct.Struct("<" + "".join(_RES_FMT[k] for k in self.results))
 
     def __repr__(self):
         return f"<wasmplug.Func {self.name}: {self.type}>"
@@ -603,7 +629,7 @@ class Func:
                 a = float(a)
             fixed.append(a)
         try:
-            self._args_fmt.pack_into(buf, 0, *fixed)
+            self._pack(buf, *fixed)
         except (struct.error, OverflowError) as e:
             raise BadInput(f"{self.name}: {e}") from None
 
@@ -666,13 +692,17 @@ class Instance(_Handle):
             if f._plugin_ptr != self._plugin_ptr:
                 raise BadInput(f"function handle {f.name!r} belongs to another plugin")
             return f
-        return self.plugin.func(f)
+        # Looked up on the C plugin the instance runs, which lives as long
+        # as the instance, even when the Plugin has been closed.
+        return Func(self.plugin, f, self._plugin_ptr)
 
     def func(self, name):
         """A BoundFunc: export `name` (or a Func) on this instance, for repeated calls."""
         key = name if isinstance(name, str) else (name.name, name.id)
         b = self._bound.get(key)
         if b is None:
+            if self._ptr is None:
+                raise _closed(self._what)
             b = self._bound[key] = BoundFunc(self, self._func(name))
         return b
 
@@ -780,7 +810,7 @@ class BoundFunc:
             self._args, self._res = func._numeric_buffers()
             self._nargs = c_size_t(len(func.params))
             self._nres = c_size_t(len(func.results))
-            self._pack = func._args_fmt.pack_into
+            self._pack = func._pack
             self._unpack = func._res_fmt.unpack_from
             self._single = len(func.results) == 1
             self._none = len(func.results) == 0
@@ -803,9 +833,7 @@ class BoundFunc:
         p = inst._enter()
         try:
             try:
-                if len(args) != len(self.func.params):
-                    raise struct.error("count")
-                self._pack(self._args, 0, *args)
+                self._pack(self._args, *args)
             except (struct.error, OverflowError, TypeError):
                 self.func._pack_slow(self._args, args)
             err = _call_func(inst._vp, self._fid, self._args, self._nargs, self._res,

@@ -137,6 +137,7 @@ _DECLS = {
     "wp_plugin_load": (_P, [_P, c_char_p, _P, _PP]),
     "wp_plugin_load_bytes": (_P, [_P, c_char_p, c_char_p, c_size_t, _P, _PP]),
     "wp_plugin_free": (None, [_P]),
+    "wp_plugin_ref": (_P, [_P]),
     "wp_plugin_get_name": (c_char_p, [_P]),
     "wp_plugin_get_sha256": (c_char_p, [_P]),
     "wp_plugin_get_size": (c_size_t, [_P]),
