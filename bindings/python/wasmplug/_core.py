@@ -1,6 +1,7 @@
 """Engine, Manifest, Plugin, Instance, Pool and function handles."""
 import ctypes
 import enum
+import operator
 import json
 import os
 import struct
@@ -224,7 +225,8 @@ class Engine(_Handle):
             try:
                 args = (WpVal * nargs).from_address(args_p) if nargs else ()
                 py = [_read_val(v) for v in args]
-                r = fn(*py)
+                with _InHost(call):
+                    r = fn(*py)
                 if nres == 0:
                     if r is not None:
                         raise TypeError(f"returned {r!r} but declares no results")
@@ -265,7 +267,8 @@ class Engine(_Handle):
         def tramp(call, data, n, _ud):
             try:
                 b = ctypes.string_at(data, n) if n else b""
-                r = fn(b.decode("utf-8") if text else b)
+                with _InHost(call):
+                    r = fn(b.decode("utf-8") if text else b)
                 if r is None:
                     r = b""
                 if text:
@@ -298,9 +301,11 @@ class Engine(_Handle):
 
         def tramp(call, args_p, nargs, res_p, _ud):
             try:
-                ft = _import_functype(lib.wp_host_call_get_instance(call), biface, bname)
-                args = [from_c(args_p[i], lib.wp_functype_param_type(ft, i)) for i in range(nargs)]
-                r = fn(*args)
+                with _InHost(call) as inst:
+                    ft = _import_functype(inst, biface, bname)
+                    args = [from_c(args_p[i], lib.wp_functype_param_type(ft, i))
+                            for i in range(nargs)]
+                    r = fn(*args)
                 rt = lib.wp_functype_result(ft)
                 if rt:
                     res_p[0] = to_c(r, rt, "result")
@@ -314,6 +319,32 @@ class Engine(_Handle):
         check(lib.wp_engine_define_component_func(self._p(), biface, bname, cb, None, None))
         self._keep.append(cb)
         return fn
+
+
+_tls = threading.local()
+
+
+def _host_stack():
+    """The wp_instance pointers whose host functions this thread is inside."""
+    st = getattr(_tls, "stack", None)
+    if st is None:
+        st = _tls.stack = []
+    return st
+
+
+class _InHost:
+    """`with _InHost(call):` marks the calling instance as busy on this thread."""
+    __slots__ = ("inst",)
+
+    def __init__(self, call):
+        self.inst = lib.wp_host_call_get_instance(call)
+
+    def __enter__(self):
+        _host_stack().append(self.inst)
+        return self.inst
+
+    def __exit__(self, *exc):
+        _host_stack().pop()
 
 
 def _import_functype(inst, iface, name):
@@ -651,25 +682,26 @@ class Instance(_Handle):
         self._vp = c_void_p(ptr)
         self._lock = threading.Lock()
         self._life = threading.Lock()
-        self._owner = None
         self._bound = {}
 
-    # A call holds self._lock; a host function calling back into the same
-    # instance would deadlock, so that is refused instead.
+    # A call holds self._lock. A host function calling back into the
+    # instance that called it would deadlock: the trampolines note which
+    # instances the current thread is inside (_host_stack), and that is
+    # refused instead.
     def _enter(self):
         if not self._lock.acquire(False):
-            if self._owner == threading.get_ident():
-                raise BadInput("wasmplug: a host function called into the instance that "
-                               "called it")
-            self._lock.acquire()
-        self._owner = threading.get_ident()
+            self._wait()
         if self._ptr is None:
-            self._leave()
+            self._lock.release()
             raise _closed(self._what)
         return self._ptr
 
+    def _wait(self):
+        if self._ptr is not None and self._ptr in _host_stack():
+            raise BadInput("wasmplug: a host function called into the instance that called it")
+        self._lock.acquire()
+
     def _leave(self):
-        self._owner = None
         self._lock.release()
 
     def _free_now(self):
@@ -679,7 +711,7 @@ class Instance(_Handle):
         """Frees the instance (waits for a call running on another thread)."""
         if self._ptr is None:
             return
-        if self._owner == threading.get_ident():
+        if self._ptr in _host_stack():
             raise BadInput("wasmplug: an instance cannot be closed from its own host function")
         with self._lock, self._life:
             if self._ptr is None:
@@ -814,57 +846,86 @@ class BoundFunc:
             self._unpack = func._res_fmt.unpack_from
             self._single = len(func.results) == 1
             self._none = len(func.results) == 0
+            self.call = self._make_call()
         self._component = func.is_component
+        self._call_impl = self.invoke if func.is_component else self.call
 
     def __repr__(self):
         return f"<wasmplug.BoundFunc {self.func.name}: {self.func.type}>"
 
-    def __call__(self, *args):
-        if self._component:
-            return self.invoke(*args)
-        return self.call(*args)
+    # f(*args): invoke for components, the numeric call for core modules.
+    # A property made of a C attrgetter hands back the bound callable
+    # without a Python frame of its own.
+    __call__ = property(operator.attrgetter("_call_impl"), doc="Calls the function.")
 
     def call(self, *args):
         """A numeric call: None, the result, or a tuple of results."""
-        if self.func.params is None:
-            raise BadInput(f"export {self.func.name!r} ({self.func.type}) is not a numeric "
-                           "function: use call_bytes, call_string or invoke")
-        inst = self.instance
-        p = inst._enter()
-        try:
+        raise BadInput(f"export {self.func.name!r} ({self.func.type}) is not a numeric "
+                       "function: use call_bytes, call_string or invoke")
+
+    def _make_call(self):
+        """The numeric call as a closure: every buffer and ctypes argument
+        made once, looked up as cell variables (the fast path)."""
+        inst, func = self.instance, self.func
+        lock, vp, fid = inst._lock, inst._vp, self._fid
+        args_buf, res_buf, nargs, nres = self._args, self._res, self._nargs, self._nres
+        pack, unpack, pack_slow = self._pack, self._unpack, func._pack_slow
+        single, none = self._single, self._none
+        errors = (struct.error, OverflowError, TypeError)
+        from_ptr = _errors.from_ptr
+
+        def call(*args):
+            """A numeric call: None, the result, or a tuple of results."""
+            if not lock.acquire(False):
+                inst._wait()
             try:
-                self._pack(self._args, *args)
-            except (struct.error, OverflowError, TypeError):
-                self.func._pack_slow(self._args, args)
-            err = _call_func(inst._vp, self._fid, self._args, self._nargs, self._res,
-                             self._nres)
-            if err:
-                raise _errors.from_ptr(err)
-            r = self._unpack(self._res)
-        finally:
-            inst._leave()
-        if self._single:
-            return r[0]
-        return None if self._none else r
+                if inst._ptr is None:
+                    raise _closed("instance")
+                try:
+                    pack(args_buf, *args)
+                except errors:
+                    pack_slow(args_buf, args)
+                err = _call_func(vp, fid, args_buf, nargs, res_buf, nres)
+                if err:
+                    raise from_ptr(err)
+                r = unpack(res_buf)
+            finally:
+                lock.release()
+            if single:
+                return r[0]
+            return None if none else r
+        return call
 
     def call_bytes(self, data):
         """Bytes in, bytes out (a copy)."""
-        if not isinstance(data, bytes):
-            if isinstance(data, (bytearray, memoryview)):
+        self.call_bytes = f = self._make_call_bytes()
+        return f(data)
+
+    def _make_call_bytes(self):
+        inst, name = self.instance, self.func.name
+        lock, vp, fid = inst._lock, inst._vp, self._fid
+        out, outlen, outref, outlenref = self._out, self._outlen, self._outref, self._outlenref
+        from_ptr = _errors.from_ptr
+
+        def call_bytes(data):
+            """Bytes in, bytes out (a copy)."""
+            if type(data) is not bytes:
+                if not isinstance(data, (bytes, bytearray, memoryview)):
+                    raise BadInput(f"{name}: expected bytes, got {type(data).__name__}")
                 data = bytes(data)
-            else:
-                raise BadInput(f"{self.func.name}: expected bytes, got {type(data).__name__}")
-        inst = self.instance
-        p = inst._enter()
-        try:
-            err = _call_func_bytes(inst._vp, self._fid, data, c_size_t(len(data)),
-                                   self._outref, self._outlenref)
-            if err:
-                raise _errors.from_ptr(err)
-            n = self._outlen.value
-            return _string_at(self._out.value, n) if n else b""
-        finally:
-            inst._leave()
+            if not lock.acquire(False):
+                inst._wait()
+            try:
+                if inst._ptr is None:
+                    raise _closed("instance")
+                err = _call_func_bytes(vp, fid, data, c_size_t(len(data)), outref, outlenref)
+                if err:
+                    raise from_ptr(err)
+                n = outlen.value
+                return _string_at(out.value, n) if n else b""
+            finally:
+                lock.release()
+        return call_bytes
 
     def call_string(self, text):
         """str in, str out (UTF-8 both ways)."""
