@@ -80,3 +80,35 @@ def test_error_kinds_match_the_header():
         assert issubclass(cls, wasmplug.Error)
     assert issubclass(wasmplug.WasmplugTimeout, TimeoutError)
     assert issubclass(wasmplug.BadInput, ValueError)
+
+
+def _import_in(env):
+    code = "import wasmplug; print(wasmplug.LIB_PATH)"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, env=env, cwd=os.path.join(HERE, ".."))
+
+
+def test_library_lookup_order():
+    prefix = os.environ["WASMPLUG_PREFIX"]
+    base = {k: v for k, v in os.environ.items()
+            if k not in ("WASMPLUG_LIB", "WASMPLUG_PREFIX", "LD_LIBRARY_PATH")}
+    base["PYTHONPATH"] = os.path.join(HERE, "..")
+    # 2. the installed tree
+    r = _import_in({**base, "WASMPLUG_PREFIX": prefix})
+    assert r.returncode == 0, r.stderr
+    assert os.path.realpath(r.stdout.strip()) == \
+        os.path.realpath(os.path.join(prefix, "lib", "libwasmplug.so"))
+    # 1. WASMPLUG_LIB comes first
+    lib = os.path.join(prefix, "lib", "libwasmplug.so.0")
+    r = _import_in({**base, "WASMPLUG_PREFIX": "/nonexistent", "WASMPLUG_LIB": lib})
+    assert r.returncode == 0 and r.stdout.strip() == lib, r.stderr
+    # 3. the system loader (LD_LIBRARY_PATH)
+    r = _import_in({**base, "LD_LIBRARY_PATH": os.path.join(prefix, "lib")})
+    assert r.returncode == 0 and "libwasmplug.so" in r.stdout, r.stderr
+    # nothing found: an ImportError naming what was tried
+    import ctypes.util
+    if ctypes.util.find_library("wasmplug") is None:
+        r = _import_in({**base, "WASMPLUG_LIB": "/nonexistent/libwasmplug.so"})
+        assert r.returncode != 0
+        assert "ImportError" in r.stderr and "/nonexistent/libwasmplug.so" in r.stderr
+        assert "WASMPLUG_PREFIX" in r.stderr

@@ -117,7 +117,7 @@ def test_log_callback_that_raises_does_not_break_the_call(capfd):
 
 def test_host_functions_and_log_from_many_threads():
     lock = threading.Lock()
-    logs, seen = [], []
+    logs, seen, idents = [], [], {}
 
     def log(lvl, plugin, msg):
         with lock:
@@ -126,8 +126,10 @@ def test_host_functions_and_log_from_many_threads():
     with wasmplug.Engine(log=log) as e:
         @e.define_string("plugin", "call_me")
         def call_me(name):
+            k = int(name[1:].split("-")[0])
             with lock:
-                seen.append(threading.get_ident())
+                # the callback runs on the thread that made the call
+                seen.append((k, idents[k] == threading.get_ident()))
             return f"Hello {name}"
 
         with e.load(plugin_path("callback-c.wasm")) as cb, e.load(plugin_path("hello-c.wasm")) as hi, \
@@ -135,6 +137,7 @@ def test_host_functions_and_log_from_many_threads():
             errors = []
 
             def work(k):
+                idents[k] = threading.get_ident()
                 try:
                     for i in range(25):
                         assert pool.call_string("callback", f"t{k}-{i}") == f"Hello t{k}-{i}"
@@ -148,7 +151,7 @@ def test_host_functions_and_log_from_many_threads():
             for t in threads:
                 t.join()
             assert errors == []
-    assert len(seen) == 150 and len(set(seen)) == 6
+    assert sorted(seen) == sorted((k, True) for k in range(6) for _ in range(25))
     assert len([m for _, m in logs if m.startswith("greeting ")]) == 150
 
 
