@@ -138,14 +138,18 @@ class Engine(_Handle):
     Keyword arguments (all optional): cache_dir (None turns the cache off),
     pooling (max live instances, 0 off), max_memory, max_module_size (ints
     or "16MiB"), max_functions, pool_table_elements, pool_instance_size,
-    instantiate_timeout_ms, tick_us, and log: a callable
+    instantiate_timeout_ms, tick_us, isolation ("none" or "process": where
+    instances of plugins whose manifest does not say run), worker_path (the
+    worker program for process isolation; default $WASMPLUG_WORKER, else the
+    installed wasmplug), and log: a callable
     log(level: LogLevel, plugin: str, message: str), called on the thread
     that runs the plugin."""
     _what = "engine"
 
     def __init__(self, *, cache_dir=_DEFAULT, pooling=None, max_memory=None, max_module_size=None,
                  max_functions=None, pool_table_elements=None, pool_instance_size=None,
-                 instantiate_timeout_ms=None, tick_us=None, log=None):
+                 instantiate_timeout_ms=None, tick_us=None, isolation=None, worker_path=None,
+                 log=None):
         # Everything C may call back into lives here, and every handle made
         # from this engine keeps it alive until its C object is freed.
         self._keep = []
@@ -175,6 +179,13 @@ class Engine(_Handle):
                 lib.wp_engine_config_set_instantiate_timeout_ms(cfg, instantiate_timeout_ms)
             if tick_us is not None:
                 lib.wp_engine_config_set_tick_us(cfg, tick_us)
+            if isolation is not None:
+                modes = {"default": 0, "none": 1, "process": 2}
+                if isolation not in modes:
+                    raise BadInput(f"isolation: {isolation!r} is not one of {list(modes)}")
+                lib.wp_engine_config_set_isolation(cfg, modes[isolation])
+            if worker_path is not None:
+                lib.wp_engine_config_set_worker_path(cfg, os.fsencode(worker_path))
             if log is not None:
                 if not callable(log):
                     raise TypeError("log must be callable")

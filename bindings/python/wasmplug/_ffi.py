@@ -107,6 +107,8 @@ _DECLS = {
     "wp_engine_config_set_instantiate_timeout_ms": (None, [_P, c_uint32]),
     "wp_engine_config_set_tick_us": (None, [_P, c_uint32]),
     "wp_engine_config_set_log": (None, [_P, LOG_FN, _P]),
+    "wp_engine_config_set_isolation": (None, [_P, c_int]),
+    "wp_engine_config_set_worker_path": (None, [_P, c_char_p]),
     "wp_engine_new": (_P, [_P, _PP]),
     "wp_engine_free": (None, [_P]),
     # host functions
