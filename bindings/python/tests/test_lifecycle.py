@@ -165,3 +165,21 @@ def test_pool_from_threads(numeric):
             t.join()
         assert errors == [] and sorted(results) == list(range(8))
         assert 1 <= pool.idle <= 8
+
+
+def test_function_handles_close():
+    with wasmplug.Engine() as e:
+        p = e.load(fixture("numeric.wat"))
+        inst = p.instance()
+        with p.func("add") as f:
+            bound = inst.func(f)
+        assert f.closed
+        f.close()
+        with pytest.raises(ValueError, match="closed"):
+            inst.call(f, 1, 2)
+        assert bound(1, 2) == 3                   # a bound handle lives with its instance
+        assert p.func("add") is not f and not p.func("add").closed
+        p.close()
+        inst.close()
+        with pytest.raises(ValueError, match="closed"):
+            bound(1, 2)

@@ -577,10 +577,15 @@ class Plugin(_Handle):
         interface), valid for every instance of this plugin. NotFound if
         there is no such export."""
         f = self._funcs.get(name)
-        if f is None:
+        if f is None or f.closed:
             f = Func(self, name)
             with self._funcs_lock:
-                f = self._funcs.setdefault(name, f)
+                old = self._funcs.get(name)
+                if old is None or old.closed:
+                    self._funcs[name] = f
+                else:
+                    f.close()
+                    f = old
         return f
 
     def instance(self):
@@ -634,6 +639,21 @@ class Func:
 
     def __repr__(self):
         return f"<wasmplug.Func {self.name}: {self.type}>"
+
+    def close(self):
+        """Drops the handle's reference to the C plugin. Safe to call more
+        than once; the garbage collector does it otherwise."""
+        self._finalizer()
+
+    @property
+    def closed(self):
+        return not self._finalizer.alive
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
     def _numeric_buffers(self):
         if self.params is None:
@@ -732,6 +752,8 @@ class Instance(_Handle):
 
     def _func(self, f):
         if isinstance(f, Func):
+            if f.closed:
+                raise _closed("function handle")
             if f._plugin_ptr != self._plugin_ptr:
                 raise BadInput(f"function handle {f.name!r} belongs to another plugin")
             return f
@@ -741,7 +763,12 @@ class Instance(_Handle):
 
     def func(self, name):
         """A BoundFunc: export `name` (or a Func) on this instance, for repeated calls."""
-        key = name if isinstance(name, str) else (name.name, name.id)
+        if isinstance(name, str):
+            key = name
+        else:
+            if name.closed:
+                raise _closed("function handle")
+            key = (name.name, name.id, name._plugin_ptr)
         b = self._bound.get(key)
         if b is None:
             if self._ptr is None:
@@ -876,35 +903,81 @@ class BoundFunc:
 
     def _make_call(self):
         """The numeric call as a closure: every buffer and ctypes argument
-        made once, looked up as cell variables (the fast path)."""
+        made once, looked up as cell variables (the fast path). Signatures
+        of up to three parameters of one type and at most one result get a
+        closure of their own that writes and reads the wp_val arrays through
+        memoryviews; the others pack them with struct."""
         inst, func = self.instance, self.func
-        lock, vp, fid = inst._lock, inst._vp, self._fid
-        args_buf, res_buf, nargs, nres = self._args, self._res, self._nargs, self._nres
-        pack, unpack, pack_slow = self._pack, self._unpack, func._pack_slow
-        single, none = self._single, self._none
-        errors = (struct.error, OverflowError, TypeError)
-        from_ptr = _errors.from_ptr
-
-        def call(*args):
-            """A numeric call: None, the result, or a tuple of results."""
-            if not lock.acquire(False):
-                inst._wait()
-            try:
-                if inst._ptr is None:
-                    raise _closed("instance")
-                try:
-                    pack(args_buf, *args)
-                except errors:
-                    pack_slow(args_buf, args)
-                err = _call_func(vp, fid, args_buf, nargs, res_buf, nres)
-                if err:
-                    raise from_ptr(err)
-                r = unpack(res_buf)
-            finally:
-                lock.release()
-            if single:
-                return r[0]
-            return None if none else r
+        env = {
+            "lock": inst._lock, "inst": inst, "vp": inst._vp, "fid": self._fid,
+            "args_buf": self._args, "res_buf": self._res, "nargs": self._nargs,
+            "nres": self._nres, "pack": self._pack, "unpack": self._unpack,
+            "pack_slow": func._pack_slow, "single": self._single, "none": self._none,
+            "errors": (struct.error, OverflowError, TypeError, ValueError),
+            "from_ptr": _errors.from_ptr, "_closed": _closed, "_call_func": _call_func,
+        }
+        params, results = func.params, func.results
+        fast = len(params) <= 3 and len(set(params)) <= 1 and len(results) <= 1
+        if fast:
+            # wp_val is 16 bytes with the value at offset 8: item 2 of an
+            # i/f view, item 1 of a q/d view, per 16 bytes.
+            code = {I32: ("i", 4), I64: ("q", 2), F32: ("f", 4), F64: ("d", 2)}
+            if params:
+                fmt, per = code[params[0]]
+                env["av"] = memoryview(self._args).cast("B").cast(fmt)
+                at = [per * i + per // 2 for i in range(len(params))]
+                names = ["a%d" % i for i in range(len(params))]
+                unpack_args = f"{', '.join(names)}, = args" if params else ""
+                stores = "; ".join(f"av[{o}] = {n}" for o, n in zip(at, names))
+            if results:
+                fmt, per = code[results[0]]
+                env["rv"] = memoryview(self._res).cast("B").cast(fmt)
+                ret = f"return rv[{per // 2}]"
+            else:
+                ret = "return None"
+            src = f"""
+def call(*args):
+    if not lock.acquire(False):
+        inst._wait()
+    try:
+        if inst._ptr is None:
+            raise _closed("instance")
+        try:
+            {(unpack_args + '; ' + stores) if params else 'if args: raise TypeError'}
+        except errors:
+            pack_slow(args_buf, args)
+        err = _call_func(vp, fid, args_buf, nargs, res_buf, nres)
+        if err:
+            raise from_ptr(err)
+        {ret}
+    finally:
+        lock.release()
+"""
+        else:
+            src = """
+def call(*args):
+    if not lock.acquire(False):
+        inst._wait()
+    try:
+        if inst._ptr is None:
+            raise _closed("instance")
+        try:
+            pack(args_buf, *args)
+        except errors:
+            pack_slow(args_buf, args)
+        err = _call_func(vp, fid, args_buf, nargs, res_buf, nres)
+        if err:
+            raise from_ptr(err)
+        r = unpack(res_buf)
+    finally:
+        lock.release()
+    if single:
+        return r[0]
+    return None if none else r
+"""
+        exec(src, env)  # the source above, with constants only
+        call = env["call"]
+        call.__doc__ = "A numeric call: None, the result, or a tuple of results."
         return call
 
     def call_bytes(self, data):
