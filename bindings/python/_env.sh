@@ -16,5 +16,7 @@ fi
 [ -f "$libdir/libwasmplug.so" ] || die "no libwasmplug.so in $libdir"
 export WASMPLUG_LIB="$libdir/libwasmplug.so"
 export PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}"
+# Nothing written into the checkout (no __pycache__).
+export PYTHONDONTWRITEBYTECODE=1
 PY=${PYTHON:-python3}
 command -v "$PY" >/dev/null 2>&1 || die "no $PY: install Python 3.8 or newer"

@@ -105,6 +105,10 @@ def test_bytes_and_string_calls(echo):
         assert f.call_bytes(b"x" * 32) == b"x" * 32
         with pytest.raises(wasmplug.BadInput):
             inst.call_bytes("echo", "not bytes")
+        with pytest.raises(wasmplug.BadInput, match="UTF-8"):
+            inst.call_string("echo", "\ud800")
+        assert inst.call_string("echo", "a\0b") == "a\0b"
+
         assert f.func.is_bytes and not echo.func("echo").is_component
         with pytest.raises(wasmplug.NotFound):
             echo.func("cabi_post_echo_nope")

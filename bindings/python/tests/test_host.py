@@ -166,3 +166,18 @@ def test_reentrant_call_from_a_host_function_is_refused(engine):
         holder["inst"] = inst
         with pytest.raises(wasmplug.Error, match="called into the instance"):
             inst.call_string("callback", "x")
+
+
+def test_string_call_on_output_that_is_not_utf8_is_an_abi_error():
+    engine2 = wasmplug.Engine()
+    with engine2:
+        engine2.define_func("test", "add", lambda a, b: a + b, params=["i32", "i32"], results=["i32"])
+        engine2.define_func("test", "scale", lambda n, x: n * x, params=("i64", "f64"),
+                            results=("f64",))
+        engine2.define_bytes("test", "upper", lambda data: b"\xff\xfe")
+        engine2.define_func("test", "fail", lambda x: x, params=["i32"], results=["i32"])
+        engine2.define_func("test", "nop", lambda: None)
+        with engine2.load(fixture("host.wat")) as p, p.instance() as inst:
+            assert inst.call_bytes("shout", b"x") == b"\xff\xfe"
+            with pytest.raises(wasmplug.AbiError, match="not UTF-8"):
+                inst.call_string("shout", "x")

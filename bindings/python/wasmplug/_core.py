@@ -710,6 +710,7 @@ class Instance(_Handle):
     def _setup(self, plugin, ptr):
         self.plugin = plugin
         self._plugin_ptr = lib.wp_instance_get_plugin(ptr)
+        self.plugin_name = lib.wp_plugin_get_name(self._plugin_ptr).decode("utf-8", "replace")
         self._vp = c_void_p(ptr)
         self._lock = threading.Lock()
         self._life = threading.Lock()
@@ -1015,10 +1016,17 @@ def call(*args):
         """str in, str out (UTF-8 both ways)."""
         if not isinstance(text, str):
             raise BadInput(f"{self.func.name}: expected str, got {type(text).__name__}")
-        b = text.encode("utf-8")
-        if b"\0" in b:
-            raise BadInput(f"{self.func.name}: the input contains a NUL character")
-        return self.call_bytes(b).decode("utf-8")
+        try:
+            b = text.encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise BadInput(f"{self.func.name}: the input is not encodable as UTF-8: {e}") from None
+        out = self.call_bytes(b)
+        try:
+            return out.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise _errors.AbiError(f"plugin '{self.instance.plugin_name}': '{self.func.name}' "
+                                   f"returned bytes that are not UTF-8 ({e}); use call_bytes") \
+                from None
 
     def invoke(self, *args):
         """A component call with Python values (see the value mapping)."""
