@@ -181,3 +181,84 @@ def test_string_call_on_output_that_is_not_utf8_is_an_abi_error():
             assert inst.call_bytes("shout", b"x") == b"\xff\xfe"
             with pytest.raises(wasmplug.AbiError, match="not UTF-8"):
                 inst.call_string("shout", "x")
+
+
+def test_host_call_context(engine):
+    seen = []
+
+    @engine.define_func("test", "add", params=["i32", "i32"], results=["i32"], with_call=True)
+    def add(call, a, b):
+        seen.append((call.time_left_ms, call.interrupted, call.plugin_name))
+        return a + b
+
+    engine.define_func("test", "scale", lambda n, x: n * x, params=("i64", "f64"), results=("f64",))
+
+    @engine.define_bytes("test", "upper", with_call=True)
+    def upper(call, data):
+        seen.append(call)
+        return data.upper()
+
+    engine.define_func("test", "fail", lambda x: x, params=["i32"], results=["i32"])
+    engine.define_func("test", "nop", lambda: None)
+    with engine.load(fixture("host.wat"), {"name": "host", "limits": {"timeout_ms": 5000}}) as p, \
+            p.instance() as inst:
+        assert inst.call("call_add", 1, 2) == 3
+        assert inst.call_bytes("shout", b"ab") == b"AB"
+    left, interrupted, name = seen[0]
+    assert 0 < left <= 5000 and interrupted is False and name == "host"
+    with pytest.raises(ValueError, match="only during"):
+        seen[1].time_left_ms          # a HostCall does not outlive its call
+    with engine.load(fixture("host.wat")) as p, p.instance() as inst:
+        inst.call("call_add", 1, 2)
+    assert seen[2][0] is None         # no time limit
+
+
+def test_interrupt_reaches_a_waiting_host_function(engine):
+    import time
+    waited = []
+
+    @engine.define_bytes("test", "upper", with_call=True)
+    def upper(call, data):
+        t0 = time.monotonic()
+        try:
+            while time.monotonic() - t0 < 10:
+                call.check()             # raises Interrupted once interrupt() came
+                time.sleep(0.005)
+        finally:
+            waited.append(time.monotonic() - t0)
+        raise RuntimeError("never interrupted")
+
+    engine.define_func("test", "add", lambda a, b: a + b, params=["i32", "i32"], results=["i32"])
+    engine.define_func("test", "scale", lambda n, x: n * x, params=("i64", "f64"), results=("f64",))
+    engine.define_func("test", "fail", lambda x: x, params=["i32"], results=["i32"])
+    engine.define_func("test", "nop", lambda: None)
+    with engine.load(fixture("host.wat")) as p, p.instance() as inst:
+        timer = threading.Timer(0.1, inst.interrupt)
+        timer.start()
+        try:
+            with pytest.raises(wasmplug.Interrupted):
+                inst.call_bytes("shout", b"x")
+        finally:
+            timer.join()
+    assert len(waited) == 1 and waited[0] < 5
+
+
+def test_host_function_timeout_kind(engine):
+    import time
+
+    @engine.define_bytes("test", "upper", with_call=True)
+    def upper(call, data):
+        while True:
+            call.check()                 # WasmplugTimeout once the 100 ms are up
+            time.sleep(0.005)
+
+    engine.define_func("test", "add", lambda a, b: a + b, params=["i32", "i32"], results=["i32"])
+    engine.define_func("test", "scale", lambda n, x: n * x, params=("i64", "f64"), results=("f64",))
+    engine.define_func("test", "fail", lambda x: x, params=["i32"], results=["i32"])
+    engine.define_func("test", "nop", lambda: None)
+    with engine.load(fixture("host.wat"), {"limits": {"timeout_ms": 100}}) as p, \
+            p.instance() as inst:
+        t0 = time.monotonic()
+        with pytest.raises(wasmplug.WasmplugTimeout):
+            inst.call_bytes("shout", b"x")
+        assert time.monotonic() - t0 < 5

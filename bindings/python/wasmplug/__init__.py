@@ -12,7 +12,7 @@ and the garbage collector frees what is not closed.
 from ._errors import (AbiError, BadInput, Busy, Error, HostError, Interrupted, LinkError,
                       LoadError, MemoryLimit, NoMemory, NotFound, OutOfFuel, PluginError, Trap,
                       WasmplugIOError, WasmplugTimeout)
-from ._core import (BoundFunc, Engine, ExternInfo, Func, Instance, LogLevel, Manifest, Plugin,
+from ._core import (BoundFunc, Engine, ExternInfo, Func, HostCall, Instance, LogLevel, Manifest, Plugin,
                     Pool, PooledInstance)
 from ._values import Err, Ok, ResultError, Some, Variant
 from ._ffi import LIB_PATH
@@ -21,7 +21,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Engine", "Manifest", "Plugin", "Func", "Instance", "BoundFunc", "Pool", "PooledInstance",
-    "ExternInfo", "LogLevel", "Variant", "Some", "Ok", "Err", "ResultError",
+    "ExternInfo", "HostCall", "LogLevel", "Variant", "Some", "Ok", "Err", "ResultError",
     "Error", "LoadError", "LinkError", "Trap", "WasmplugTimeout", "Interrupted", "OutOfFuel",
     "MemoryLimit", "BadInput", "AbiError", "HostError", "PluginError", "WasmplugIOError",
     "NotFound", "Busy", "NoMemory", "LIB_PATH",

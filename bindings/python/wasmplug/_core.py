@@ -222,13 +222,15 @@ class Engine(_Handle):
         return Plugin.from_bytes(self, data, name, manifest)
 
     # -- host functions --------------------------------------------------
-    def define_func(self, module, name, fn=None, *, params=(), results=()):
+    def define_func(self, module, name, fn=None, *, params=(), results=(), with_call=False):
         """Offers a numeric host function `module`.`name` with the given
         types ("i32", "i64", "f32", "f64"). fn(*args) returns None, a
         number, or a tuple for several results. An exception fails the
-        plugin's call (HostError carrying its text). Usable as a decorator."""
+        plugin's call (HostError carrying its text). Usable as a decorator.
+        with_call=True passes a HostCall first (time left, interrupted)."""
         if fn is None:
-            return lambda f: self.define_func(module, name, f, params=params, results=results)
+            return lambda f: self.define_func(module, name, f, params=params, results=results,
+                                              with_call=with_call)
         pk, rk = _kinds(params, "params"), _kinds(results, "results")
         label = f"{module}.{name}"
 
@@ -236,8 +238,8 @@ class Engine(_Handle):
             try:
                 args = (WpVal * nargs).from_address(args_p) if nargs else ()
                 py = [_read_val(v) for v in args]
-                with _InHost(call):
-                    r = fn(*py)
+                with _InHost(call, with_call) as hc:
+                    r = fn(hc, *py) if with_call else fn(*py)
                 if nres == 0:
                     if r is not None:
                         raise TypeError(f"returned {r!r} but declares no results")
@@ -250,7 +252,7 @@ class Engine(_Handle):
                     _write_val(out[i], k, v)
                 return None
             except BaseException as e:
-                return error_new(WP_ERR_HOST, f"{label}: {type(e).__name__}: {e}")
+                return _host_error(label, e)
 
         cb = HOST_FN(tramp)
         pa = (ctypes.c_int * max(len(pk), 1))(*pk)
@@ -260,26 +262,27 @@ class Engine(_Handle):
         self._keep.append(cb)
         return fn
 
-    def define_bytes(self, module, name, fn=None):
+    def define_bytes(self, module, name, fn=None, *, with_call=False):
         """Offers a bytes host function: fn(data: bytes) -> bytes (None:
-        empty). Usable as a decorator."""
-        return self._define_bytes(module, name, fn, False)
+        empty). Usable as a decorator; with_call as for define_func."""
+        return self._define_bytes(module, name, fn, False, with_call)
 
-    def define_string(self, module, name, fn=None):
+    def define_string(self, module, name, fn=None, *, with_call=False):
         """Offers a string host function: fn(text: str) -> str (the guest's
         input is checked to be UTF-8 first). Usable as a decorator."""
-        return self._define_bytes(module, name, fn, True)
+        return self._define_bytes(module, name, fn, True, with_call)
 
-    def _define_bytes(self, module, name, fn, text):
+    def _define_bytes(self, module, name, fn, text, with_call):
         if fn is None:
-            return lambda f: self._define_bytes(module, name, f, text)
+            return lambda f: self._define_bytes(module, name, f, text, with_call)
         label = f"{module}.{name}"
 
         def tramp(call, data, n, _ud):
             try:
                 b = ctypes.string_at(data, n) if n else b""
-                with _InHost(call):
-                    r = fn(b.decode("utf-8") if text else b)
+                arg = b.decode("utf-8") if text else b
+                with _InHost(call, with_call) as hc:
+                    r = fn(hc, arg) if with_call else fn(arg)
                 if r is None:
                     r = b""
                 if text:
@@ -291,7 +294,7 @@ class Engine(_Handle):
                 r = bytes(r)
                 return lib.wp_host_call_set_output(call, r, len(r))
             except BaseException as e:
-                return error_new(WP_ERR_HOST, f"{label}: {type(e).__name__}: {e}")
+                return _host_error(label, e)
 
         cb = HOST_BYTES_FN(tramp)
         define = lib.wp_engine_define_string if text else lib.wp_engine_define_bytes
@@ -299,32 +302,35 @@ class Engine(_Handle):
         self._keep.append(cb)
         return fn
 
-    def define_component_func(self, interface, name, fn=None):
+    def define_component_func(self, interface, name, fn=None, *, with_call=False):
         """Offers a function to components importing `name` from `interface`
         (None: the world's top level). fn receives the arguments as Python
         values (see wasmplug's value mapping) and returns the result. Usable
-        as a decorator."""
+        as a decorator; with_call as for define_func."""
         if fn is None:
-            return lambda f: self.define_component_func(interface, name, f)
+            return lambda f: self.define_component_func(interface, name, f, with_call=with_call)
         label = f"{interface}#{name}" if interface else name
         bname = name.encode()
         biface = interface.encode() if interface else None
 
         def tramp(call, args_p, nargs, res_p, _ud):
             try:
-                with _InHost(call) as inst:
-                    ft = _import_functype(inst, biface, bname)
+                with _InHost(call, with_call) as hc:
+                    ft = _import_functype(hc.instance_ptr, biface, bname)
                     args = [from_c(args_p[i], lib.wp_functype_param_type(ft, i))
                             for i in range(nargs)]
-                    r = fn(*args)
+                    r = fn(hc, *args) if with_call else fn(*args)
                 rt = lib.wp_functype_result(ft)
                 if rt:
-                    res_p[0] = to_c(r, rt, "result")
+                    try:
+                        res_p[0] = to_c(r, rt, "result")
+                    except _errors.Error as ce:  # the result's type: WP_ERR_HOST
+                        raise TypeError(ce.message) from None
                 elif r is not None:
                     raise TypeError(f"returned {r!r} but the function has no result")
                 return None
             except BaseException as e:
-                return error_new(WP_ERR_HOST, f"{label}: {type(e).__name__}: {e}")
+                return _host_error(label, e)
 
         cb = COMPONENT_FN(tramp)
         check(lib.wp_engine_define_component_func(self._p(), biface, bname, cb, None, None))
@@ -335,6 +341,16 @@ class Engine(_Handle):
 _tls = threading.local()
 
 
+def _host_error(label, e):
+    """The wp_error a host function's exception becomes: a wasmplug.Error
+    keeps its kind (raise Interrupted or WasmplugTimeout to end a call that
+    HostCall says is over), anything else is WP_ERR_HOST with the
+    exception's type and text."""
+    if isinstance(e, _errors.Error) and e.kind:
+        return error_new(e.kind, f"{label}: {e.message}")
+    return error_new(WP_ERR_HOST, f"{label}: {type(e).__name__}: {e}")
+
+
 def _host_stack():
     """The wp_instance pointers whose host functions this thread is inside."""
     st = getattr(_tls, "stack", None)
@@ -343,19 +359,61 @@ def _host_stack():
     return st
 
 
-class _InHost:
-    """`with _InHost(call):` marks the calling instance as busy on this thread."""
-    __slots__ = ("inst",)
+class HostCall:
+    """The context of one call from a plugin into a host function (passed
+    first to host functions defined with with_call=True). Valid only during
+    that call: afterwards its methods raise ValueError."""
+    __slots__ = ("_call", "instance_ptr", "plugin_name")
 
-    def __init__(self, call):
-        self.inst = lib.wp_host_call_get_instance(call)
+    def __init__(self, call, inst):
+        self._call = call
+        self.instance_ptr = inst
+        p = lib.wp_instance_get_plugin(inst) if inst else None
+        self.plugin_name = lib.wp_plugin_get_name(p).decode("utf-8", "replace") if p else None
+
+    def _p(self):
+        if self._call is None:
+            raise ValueError("wasmplug: a HostCall is valid only during its host function")
+        return self._call
+
+    @property
+    def time_left_ms(self):
+        """Milliseconds left before the plugin call's deadline (0 once it
+        has passed), or None when the call has no time limit: a host
+        function that waits should wait no longer."""
+        t = lib.wp_host_call_time_left_ms(self._p())
+        return None if t == 2**64 - 1 else t
+
+    @property
+    def interrupted(self):
+        """Whether Instance.interrupt() was called during this call: a host
+        function that waits should give up (raise)."""
+        return bool(lib.wp_host_call_interrupted(self._p()))
+
+    def check(self):
+        """Raises Interrupted if the call was interrupted, WasmplugTimeout if
+        its deadline has passed; for host functions that wait in steps."""
+        if self.interrupted:
+            raise _errors.Interrupted("the plugin's call was interrupted")
+        if self.time_left_ms == 0:
+            raise _errors.WasmplugTimeout("the plugin's call ran out of time")
+
+
+class _InHost:
+    """`with _InHost(call):` marks the calling instance as busy on this
+    thread, and gives the HostCall."""
+    __slots__ = ("hc",)
+
+    def __init__(self, call, with_call=True):
+        self.hc = HostCall(call, lib.wp_host_call_get_instance(call))
 
     def __enter__(self):
-        _host_stack().append(self.inst)
-        return self.inst
+        _host_stack().append(self.hc.instance_ptr)
+        return self.hc
 
     def __exit__(self, *exc):
         _host_stack().pop()
+        self.hc._call = None
 
 
 def _import_functype(inst, iface, name):
