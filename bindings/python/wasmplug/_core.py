@@ -1,8 +1,8 @@
 """Engine, Manifest, Plugin, Instance, Pool and function handles."""
 import ctypes
 import enum
-import operator
 import json
+import operator
 import os
 import struct
 import sys
@@ -1135,7 +1135,10 @@ class _PoolCore:
 
     def __init__(self, ptr):
         self.ptr = ptr
-        self.lock = threading.Lock()
+        # Reentrant: a finalizer releasing a collected instance may run
+        # inside take() on the same thread (the garbage collector runs
+        # wherever an allocation triggers it).
+        self.lock = threading.RLock()
         self.out = 0
         self.dead = False
 
