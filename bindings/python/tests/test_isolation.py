@@ -99,3 +99,26 @@ def test_isolated_pool_from_threads(iso_engine):
         for t in ts:
             t.join()
         assert errors == []
+
+
+def test_isolated_host_resources(iso_engine):
+    from test_resources import R, Counter
+    e = iso_engine
+    drops = []
+    counter = e.define_resource("example:types/host", "counter", drop=drops.append)
+    e.define_component_func("example:types/host", "[constructor]counter", Counter)
+
+    @e.define_component_func("example:types/host", "[method]counter.increment")
+    def increment(c):
+        c.n += 1
+        return c.n
+
+    e.define_component_func("example:types/host", "round-trip", lambda x: x)
+    with e.load(plugin_path("types-c-component.wasm")) as p:
+        with p.instance() as inst:
+            assert inst.invoke(R + "count-with-host", 1, 4) == 5
+            c = Counter(7)
+            assert inst.invoke(R + "bump", c) == 8 and c.n == 8
+            blob = inst.invoke(R + "[constructor]blob", b"xyz")
+            assert inst.invoke(R + "blob-size", blob) == 3
+        assert counter.live == 0 and drops[0].n == 5 and c in drops

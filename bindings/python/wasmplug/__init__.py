@@ -13,15 +13,16 @@ from ._errors import (AbiError, BadInput, Busy, Error, HostError, Interrupted, L
                       LoadError, MemoryLimit, NoMemory, NotFound, OutOfFuel, PluginError, Trap,
                       WasmplugIOError, WasmplugTimeout)
 from ._core import (BoundFunc, Engine, ExternInfo, Func, HostCall, Instance, LogLevel, Manifest, Plugin,
-                    Pool, PooledInstance)
-from ._values import Err, Ok, ResultError, Some, Variant
+                    Pool, PooledInstance, ResourceType)
+from ._values import Err, Ok, Resource, ResultError, Some, Variant
 from ._ffi import LIB_PATH
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Engine", "Manifest", "Plugin", "Func", "Instance", "BoundFunc", "Pool", "PooledInstance",
-    "ExternInfo", "HostCall", "LogLevel", "Variant", "Some", "Ok", "Err", "ResultError",
+    "ExternInfo", "HostCall", "LogLevel", "ResourceType", "Resource", "Variant", "Some", "Ok",
+    "Err", "ResultError",
     "Error", "LoadError", "LinkError", "Trap", "WasmplugTimeout", "Interrupted", "OutOfFuel",
     "MemoryLimit", "BadInput", "AbiError", "HostError", "PluginError", "WasmplugIOError",
     "NotFound", "Busy", "NoMemory", "LIB_PATH",

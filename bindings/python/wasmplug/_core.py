@@ -14,8 +14,9 @@ from ctypes import byref, c_size_t, c_uint32, c_void_p
 
 from . import _errors
 from ._errors import BadInput, check
-from ._ffi import (COMPONENT_FN, HOST_BYTES_FN, HOST_FN, LOG_FN, WpVal, error_new, lib)
-from ._values import from_c, to_c
+from ._ffi import (COMPONENT_FN, HOST_BYTES_FN, HOST_FN, LOG_FN, RESOURCE_DROP_FN, WpVal,
+                   error_new, lib)
+from ._values import Context, from_c, to_c
 
 WP_ERR_HOST = 10
 I32, I64, F32, F64 = 0, 1, 2, 3
@@ -153,6 +154,7 @@ class Engine(_Handle):
         # Everything C may call back into lives here, and every handle made
         # from this engine keeps it alive until its C object is freed.
         self._keep = []
+        self._resources = {}
         self._log = log
         cfg = lib.wp_engine_config_new()
         if not cfg:
@@ -302,6 +304,18 @@ class Engine(_Handle):
         self._keep.append(cb)
         return fn
 
+    def define_resource(self, interface, name, drop=None):
+        """Defines resource `name` in `interface`, implemented by the host,
+        for components that import it, and returns its ResourceType. Its
+        objects are any Python objects: a host function returning
+        own<name> returns the object, one taking own/borrow<name> receives
+        it. drop(obj), if given, runs once per handle when the plugin drops
+        it or its instance goes. Define the constructor and methods with
+        define_component_func ("[constructor]NAME", "[method]NAME.M")."""
+        rt = ResourceType(self, interface, name, drop)
+        self._resources[name] = rt
+        return rt
+
     def define_component_func(self, interface, name, fn=None, *, with_call=False):
         """Offers a function to components importing `name` from `interface`
         (None: the world's top level). fn receives the arguments as Python
@@ -312,22 +326,24 @@ class Engine(_Handle):
         label = f"{interface}#{name}" if interface else name
         bname = name.encode()
         biface = interface.encode() if interface else None
+        resources = self._resources
 
         def tramp(call, args_p, nargs, res_p, _ud):
             try:
-                with _InHost(call, with_call) as hc:
+                with _InHost(call, with_call) as hc, \
+                        Context(hc.instance_ptr, resources):
                     ft = _import_functype(hc.instance_ptr, biface, bname)
                     args = [from_c(args_p[i], lib.wp_functype_param_type(ft, i))
                             for i in range(nargs)]
                     r = fn(hc, *args) if with_call else fn(*args)
-                rt = lib.wp_functype_result(ft)
-                if rt:
-                    try:
-                        res_p[0] = to_c(r, rt, "result")
-                    except _errors.Error as ce:  # the result's type: WP_ERR_HOST
-                        raise TypeError(ce.message) from None
-                elif r is not None:
-                    raise TypeError(f"returned {r!r} but the function has no result")
+                    rt = lib.wp_functype_result(ft)
+                    if rt:
+                        try:
+                            res_p[0] = to_c(r, rt, "result")
+                        except _errors.Error as ce:  # the result's type: WP_ERR_HOST
+                            raise TypeError(ce.message) from None
+                    elif r is not None:
+                        raise TypeError(f"returned {r!r} but the function has no result")
                 return None
             except BaseException as e:
                 return _host_error(label, e)
@@ -426,6 +442,60 @@ def _import_functype(inst, iface, name):
         if mod == iface or (iface and mod and b"@" not in iface and mod.startswith(iface + b"@")):
             return info.functype
     raise LookupError("the plugin's import type was not found")
+
+
+class ResourceType:
+    """A resource type the host implements (Engine.define_resource). Its
+    objects are Python objects, kept here while the plugin holds handles
+    to them."""
+
+    def __init__(self, engine, interface, name, drop):
+        self.interface, self.name = interface, name
+        self._objects = {}
+        self._next = iter(range(1, 2**62)).__next__   # atomic under the GIL
+
+        def drop_tramp(key, _ud):
+            try:
+                obj = self._objects.pop(key, None)
+                if drop is not None and obj is not None:
+                    drop(obj)
+            except BaseException:
+                _unraisable(f"the drop callback of resource {name!r}")
+
+        cb = RESOURCE_DROP_FN(drop_tramp)
+        out = c_void_p()
+        check(lib.wp_engine_define_resource(engine._p(), interface.encode() if interface else None,
+                                            name.encode(), cb, None, byref(out)))
+        engine._keep.append(cb)
+        self._ptr = out.value
+
+    def __repr__(self):
+        return f"<wasmplug.ResourceType {self.interface}/{self.name}>"
+
+    @property
+    def live(self):
+        """How many handles to host objects of this type the plugins hold."""
+        return len(self._objects)
+
+    def _new_handle(self, inst, obj, path):
+        key = self._next()
+        self._objects[key] = obj
+        v = lib.wp_value_new_resource(inst, self._ptr, key)
+        if not v:
+            self._objects.pop(key, None)
+            raise BadInput(f"{path}: could not make a handle of resource {self.name!r} "
+                           "(does the plugin import it?)")
+        return v
+
+    def _object_of(self, v, inst):
+        out = c_void_p()
+        err = lib.wp_value_get_resource(v, inst, self._ptr, byref(out))
+        if err:
+            lib.wp_error_free(err)
+            return False, None
+        if out.value not in self._objects:
+            return False, None
+        return True, self._objects[out.value]
 
 
 def _read_val(v):
@@ -567,6 +637,7 @@ class Plugin(_Handle):
 
     def _init(self, engine, ptr):
         self._engine_keep = engine._keep
+        self._resources = engine._resources
         self._own(ptr, _free_with(lib.wp_plugin_free), engine._keep)
         self.is_component = bool(lib.wp_plugin_is_component(ptr))
         self._funcs = {}
@@ -1096,12 +1167,14 @@ def call(*args):
                            f"got {len(args)}")
         names = [lib.wp_functype_param_name(f.functype, i).decode() for i in range(len(args))]
         made = []
+        inst = self.instance
+        ctx = Context(inst._ptr, inst.plugin._resources, inst)
         try:
-            for a, t, n in zip(args, f._ptypes, names):
-                made.append(to_c(a, t, f"{f.name}: argument '{n}'"))
+            with ctx:
+                for a, t, n in zip(args, f._ptypes, names):
+                    made.append(to_c(a, t, f"{f.name}: argument '{n}'"))
             arr = (c_void_p * max(len(made), 1))(*made)
             res = c_void_p()
-            inst = self.instance
             p = inst._enter()
             try:
                 check(lib.wp_instance_invoke_func(p, f.id, arr, len(made), byref(res)))
@@ -1110,7 +1183,8 @@ def call(*args):
             if not res.value:
                 return None
             try:
-                return from_c(res.value, f._rtype)
+                with ctx:
+                    return from_c(res.value, f._rtype)
             finally:
                 lib.wp_value_free(res.value)
         finally:

@@ -34,6 +34,8 @@ class WpExternInfo(ctypes.Structure):
                 ("type", c_char_p), ("functype", c_void_p)]
 
 
+# void (*)(void *object, void *user_data)
+RESOURCE_DROP_FN = CFUNCTYPE(None, c_void_p, c_void_p)
 LOG_FN = CFUNCTYPE(None, c_void_p, c_int, c_char_p, c_void_p, c_size_t)
 # wp_error *(*)(wp_host_call *, const wp_val *, size_t, wp_val *, size_t, void *)
 HOST_FN = CFUNCTYPE(c_void_p, c_void_p, c_void_p, c_size_t, c_void_p, c_size_t, c_void_p)
@@ -118,6 +120,11 @@ _DECLS = {
     "wp_engine_define_string": (_P, [_P, c_char_p, c_char_p, HOST_BYTES_FN, _P, _P]),
     "wp_engine_define_component_func": (_P, [_P, c_char_p, c_char_p, COMPONENT_FN, _P, _P]),
     "wp_host_call_set_output": (_P, [_P, c_void_p, c_size_t]),
+    "wp_engine_define_resource": (_P, [_P, c_char_p, c_char_p, RESOURCE_DROP_FN, _P, _PP]),
+    "wp_value_new_resource": (_P, [_P, _P, _P]),
+    "wp_value_get_resource": (_P, [_P, _P, _P, _PP]),
+    "wp_instance_drop_resource": (_P, [_P, _P]),
+    "wp_value_clone": (_P, [_P]),
     "wp_host_call_get_instance": (_P, [_P]),
     "wp_host_call_time_left_ms": (c_uint64, [_P]),
     "wp_host_call_interrupted": (c_bool, [_P]),

@@ -16,12 +16,17 @@
   flags                set of str (any iterable of names accepted)
   option<T>            None or the value; Some(v) when T is itself an option
   result<T, E>         Ok(value) or Err(value)
+  own<R>, borrow<R>    of a host resource type (Engine.define_resource): the
+                       Python object itself; of a resource the plugin
+                       implements: a Resource handle
 """
 import ctypes
 import dataclasses
+import threading
+import weakref
 from collections.abc import Mapping
 
-from ._errors import BadInput
+from ._errors import BadInput, check
 from ._ffi import lib
 
 BOOL, S8, U8, S16, U16, S32, U32, S64, U64, F32, F64, CHAR, STRING, LIST, RECORD, TUPLE, \
@@ -77,6 +82,68 @@ class Err:
 
     def unwrap(self):
         raise ResultError(self.value)
+
+
+_tls = threading.local()
+
+
+class Context:
+    """`with Context(inst_ptr, resources, instance):` around a conversion:
+    the instance that own/borrow handles belong to, the engine's host
+    resource types by name, and the Python Instance (for Resource.drop)."""
+
+    def __init__(self, inst, resources, instance=None):
+        self.inst, self.resources, self.instance = inst, resources, instance
+
+    def __enter__(self):
+        st = getattr(_tls, "stack", None)
+        if st is None:
+            st = _tls.stack = []
+        st.append(self)
+        return self
+
+    def __exit__(self, *exc):
+        _tls.stack.pop()
+
+
+def _context():
+    st = getattr(_tls, "stack", None)
+    return st[-1] if st else None
+
+
+class Resource:
+    """A handle to a resource the plugin implements (returned by its
+    constructor, say). Pass it back to calls on the same instance;
+    drop() runs the plugin's destructor. The handle is forgotten when the
+    Resource is collected (the plugin's object lives until it is dropped or
+    its instance goes)."""
+
+    def __init__(self, value, name, own, instance):
+        self._v = value
+        self._finalizer = weakref.finalize(self, lib.wp_value_free, value)
+        self.name, self.own, self._instance = name, own, instance
+
+    def __repr__(self):
+        return f"<wasmplug.Resource {'own' if self.own else 'borrow'}<{self.name}>>"
+
+    def drop(self):
+        """Drops an owning handle: the plugin's destructor runs."""
+        inst = self._instance
+        if inst is None:
+            raise BadInput("this Resource came to a host function: the plugin drops it")
+        p = inst._enter()
+        try:
+            check(lib.wp_instance_drop_resource(p, self._v))
+        finally:
+            inst._leave()
+
+
+def _resource_name(t):
+    s = lib.wp_type_to_string(t).decode()
+    for pre in ("own<", "borrow<"):
+        if s.startswith(pre) and s.endswith(">"):
+            return s[len(pre):-1]
+    return s
 
 
 def type_str(t):
@@ -238,6 +305,18 @@ def to_c(v, t, path="value"):
                 raise _bad(path, f"{case} of {type_str(t)} has no payload")
             p = None
         return _nonnull(mk(p), path)
+    if k in (OWN, BORROW):
+        if isinstance(v, Resource):
+            return _nonnull(lib.wp_value_clone(v._v), path)
+        ctx = _context()
+        name = _resource_name(t)
+        rt = ctx.resources.get(name) if ctx else None
+        if rt is None:
+            raise _bad(path, f"{type_str(t)}: expected a Resource the plugin made, or an object "
+                             f"of a host resource type '{name}' (Engine.define_resource)")
+        if not ctx.inst:
+            raise _bad(path, "the instance is closed")
+        return rt._new_handle(ctx.inst, v, path)
     raise _bad(path, f"values of type {type_str(t)} are not supported by the Python binding")
 
 
@@ -310,4 +389,14 @@ def from_c(p, t):
         pl = lib.wp_value_get_payload(p)
         val = from_c(pl, ct) if ct and pl else None
         return Ok(val) if ok else Err(val)
+    if k in (OWN, BORROW):
+        ctx = _context()
+        name = _resource_name(t)
+        rt = ctx.resources.get(name) if ctx else None
+        if rt is not None:
+            found, obj = rt._object_of(p, ctx.inst)
+            if found:
+                return obj
+        return Resource(_nonnull(lib.wp_value_clone(p), "value"), name, k == OWN,
+                        ctx.instance if ctx else None)
     raise BadInput(f"values of type {type_str(t)} are not supported by the Python binding")
