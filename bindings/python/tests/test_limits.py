@@ -87,3 +87,13 @@ def test_close_waits_for_a_running_call(engine):
         t.join()
         assert len(errors) == 1 and isinstance(errors[0], wasmplug.WasmplugTimeout)
         assert inst.closed
+
+
+def test_engine_pool_full_is_busy():
+    with wasmplug.Engine(pooling=1) as e, e.load(fixture("numeric.wat")) as p:
+        with p.instance() as a:
+            with pytest.raises(wasmplug.Busy):
+                p.instance()
+            assert a.call("add", 1, 1) == 2
+        with p.instance() as b:   # the slot is free again
+            assert b.call("add", 2, 2) == 4
