@@ -2,6 +2,7 @@
 import json
 import math
 import os
+import pathlib
 
 import pytest
 
@@ -54,7 +55,7 @@ def test_function_handles(numeric):
 
 
 def test_handle_of_another_plugin_is_refused(engine, numeric):
-    with engine.load_bytes(open(fixture("numeric.wat"), "rb").read(), "copy") as other, \
+    with engine.load_bytes(pathlib.Path(fixture("numeric.wat")).read_bytes(), "copy") as other, \
             other.instance() as inst:
         with pytest.raises(wasmplug.BadInput, match="another plugin"):
             inst.call(numeric.func("add"), 1, 2)
@@ -74,11 +75,11 @@ def test_numeric_argument_checks(numeric):
 
 
 def test_load_from_bytes(engine):
-    data = open(fixture("numeric.wat"), "rb").read()
+    data = pathlib.Path(fixture("numeric.wat")).read_bytes()
     with engine.load_bytes(data, name="num-from-bytes") as p, p.instance() as inst:
         assert p.name == "num-from-bytes"
         assert inst.call("add", 20, 22) == 42
-    wasm = open(plugin_path("hello-c.wasm"), "rb").read()
+    wasm = pathlib.Path(plugin_path("hello-c.wasm")).read_bytes()
     with wasmplug.Plugin.from_bytes(engine, wasm, "hello") as p, p.instance() as inst:
         assert inst.call_string("greet", "bytes") == "Hello, bytes!"
         assert len(p.sha256) == 64 and p.size == len(wasm)

@@ -1,5 +1,6 @@
 """The example program, and the ctypes declarations against the installed headers."""
 import os
+import pathlib
 import re
 import subprocess
 import sys
@@ -44,7 +45,7 @@ def _headers():
     d = os.path.join(prefix, "include", "wasmplug")
     files = [os.path.join(d, f) for f in sorted(os.listdir(d)) if f.endswith(".h")]
     assert len(files) > 10
-    return "".join(open(f).read() for f in files)
+    return "".join(pathlib.Path(f).read_text() for f in files)
 
 
 def test_every_declared_function_is_in_the_installed_headers():

@@ -1,5 +1,6 @@
 """Process isolation: the same API, host functions and logs crossing from a worker."""
 import os
+import pathlib
 import threading
 
 import pytest
@@ -31,12 +32,12 @@ def worker_children():
     out = []
     for task in os.listdir(f"/proc/{os.getpid()}/task"):
         try:
-            kids = open(f"/proc/{os.getpid()}/task/{task}/children").read().split()
+            kids = pathlib.Path(f"/proc/{os.getpid()}/task/{task}/children").read_text().split()
         except OSError:
             continue
         for pid in kids:
             try:
-                cmd = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+                cmd = pathlib.Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
             except OSError:
                 continue
             if b"worker" in cmd:

@@ -2,6 +2,7 @@
 many calls (a leak of the values, errors or handles involved would add
 megabytes)."""
 import gc
+import pathlib
 
 import pytest
 
@@ -47,7 +48,7 @@ def test_errors_and_instances_do_not_leak(engine):
 
 
 def test_plugins_and_engines_do_not_leak():
-    data = open(fixture("numeric.wat"), "rb").read()
+    data = pathlib.Path(fixture("numeric.wat")).read_bytes()
 
     def cycle():
         with wasmplug.Engine(log=lambda *a: None) as e:
