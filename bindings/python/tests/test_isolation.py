@@ -56,7 +56,7 @@ def test_isolated_calls_host_functions_and_logs(iso_engine):
 
     with e.load(plugin_path("callback-c.wasm")) as cb, cb.instance() as inst:
         assert inst.call_string("callback", "Iso") == "Hello Iso"
-        assert during == [1]
+        assert len(during) == 1 and during[0] >= 1
     with e.load(plugin_path("hello-c.wasm")) as p, p.instance() as inst:
         assert inst.call_string("greet", "w") == "Hello, w!"
     assert any(m == "greeting w" for _, _, m in e.logs)

@@ -70,23 +70,31 @@ def test_interrupt_from_another_thread(numeric):
 
 def test_close_waits_for_a_running_call(engine):
     """close() from another thread never frees the instance under a call."""
-    with load(engine, timeout_ms=300) as p:
+    started, order = threading.Event(), []
+
+    def nop():
+        started.set()
+        time.sleep(0.2)
+        order.append("host function done")
+
+    engine.define_func("test", "nop", nop)
+    engine.define_func("test", "add", lambda a, b: a + b, params=["i32", "i32"], results=["i32"])
+    engine.define_func("test", "scale", lambda n, x: x, params=("i64", "f64"), results=("f64",))
+    engine.define_bytes("test", "upper", bytes)
+    engine.define_func("test", "fail", lambda x: x, params=["i32"], results=["i32"])
+    with engine.load(fixture("host.wat")) as p:
         inst = p.instance()
-        errors = []
-
-        def run():
-            try:
-                inst.call("spin")
-            except wasmplug.Error as e:
-                errors.append(e)
-
-        t = threading.Thread(target=run)
+        results = []
+        t = threading.Thread(target=lambda: results.append(inst.call("call_nop", 1)))
         t.start()
-        time.sleep(0.05)
-        inst.close()   # waits for the call to time out
+        assert started.wait(30)
+        inst.close()          # waits for the call to end
+        order.append("closed")
         t.join()
-        assert len(errors) == 1 and isinstance(errors[0], wasmplug.WasmplugTimeout)
+        assert results == [None] and order == ["host function done", "closed"]
         assert inst.closed
+        with pytest.raises(ValueError, match="closed"):
+            inst.call("call_nop", 1)
 
 
 def test_engine_pool_full_is_busy():
