@@ -114,7 +114,7 @@ def types(engine):
     ("bool", True), ("bool", False), ("s8", -128), ("u8", 255), ("s16", -32768),
     ("u16", 65535), ("s32", -2**31), ("u32", 2**32 - 1), ("s64", -2**63), ("u64", 2**64 - 1),
     ("f32", 0.5), ("f64", math.pi), ("char", "✓"), ("string", "a\u0000b ünï"),
-    ("bytes", b"\x00\xffabc"), ("bytes", b""), ("list", [1, 2, 2**32 - 1]), ("list", []),
+    ("bytes", b"\x00\xffabc"), ("bytes", b""), ("bytes", bytes(range(256)) * 40), ("list", [1, 2, 2**32 - 1]), ("list", []),
     ("strings", ["x", "", "yz"]), ("point", POINT),
     ("label", {"text": "t", "at": POINT, "tags": ["a"], "scale": None}),
     ("label", {"text": "t", "at": POINT, "tags": [], "scale": 2.5}),

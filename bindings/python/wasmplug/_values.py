@@ -22,6 +22,7 @@
 """
 import ctypes
 import dataclasses
+import json
 import threading
 import weakref
 from collections.abc import Mapping
@@ -336,6 +337,28 @@ def _field(v, name, path):
     raise _bad(path, f"expected a dict for a record, got {type(v).__name__}")
 
 
+def _bytes_of(p, n):
+    """A list<u8> value's bytes. The C API reads a list item by item; past a
+    few dozen items its WAVE text ("[1, 2, 3]", one C call) is faster to
+    read than one ctypes call per byte."""
+    if n <= 32:
+        return bytes(lib.wp_value_get_uint(lib.wp_value_get_item(p, i)) for i in range(n))
+    w = lib.wp_value_to_wave(p)
+    if not w:
+        raise MemoryError("wasmplug: out of memory")
+    try:
+        text = ctypes.string_at(w)
+    finally:
+        lib.wp_free(w)
+    body = text.strip()
+    if not (body.startswith(b"[") and body.endswith(b"]")):
+        raise BadInput(f"unexpected WAVE text for list<u8>: {body[:40]!r}")
+    out = bytes(json.loads(body))   # the C JSON reader: faster than int() per item
+    if len(out) != n:
+        raise BadInput("list<u8>: WAVE text and item count disagree")
+    return out
+
+
 def from_c(p, t):
     """The Python value of wp_value `p` (borrowed) of WIT type `t`."""
     k = lib.wp_type_get_kind(t)
@@ -356,10 +379,9 @@ def from_c(p, t):
     if k == LIST:
         et = lib.wp_type_get_child(t, 0)
         n = lib.wp_value_get_count(p)
-        items = [lib.wp_value_get_item(p, i) for i in range(n)]
         if lib.wp_type_get_kind(et) == U8:
-            return bytes(lib.wp_value_get_uint(x) for x in items)
-        return [from_c(x, et) for x in items]
+            return _bytes_of(p, n)
+        return [from_c(lib.wp_value_get_item(p, i), et) for i in range(n)]
     if k == TUPLE:
         return tuple(from_c(lib.wp_value_get_item(p, i), lib.wp_type_get_child(t, i))
                      for i in range(lib.wp_value_get_count(p)))
