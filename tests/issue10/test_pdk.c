@@ -109,7 +109,8 @@ static struct {
 } as_log[AS_LOG_MAX];
 static int as_logged;
 
-static void as_on_log(void *ud, wp_log_level level, const char *plugin, const char *msg, size_t len) {
+static void as_on_log(void *ud, wp_log_level level, const char *plugin, const char *msg,
+                      size_t len) {
   (void)ud;
   (void)plugin;
   if (as_logged >= AS_LOG_MAX) return;
@@ -176,7 +177,8 @@ WP_TEST(test_as_bytes) {
   assert_ok(wp_plugin_find_func(p, "echo", &id));
   assert_true(wp_plugin_is_bytes_func(p, id));
   assert_ok(wp_plugin_find_func(p, "cabi_post_echo", &id));
-  assert_error(wp_plugin_find_func(p, "cabi_post_echo_nopost", &id), WP_ERR_NOT_FOUND, "echo_nopost");
+  assert_error(wp_plugin_find_func(p, "cabi_post_echo_nopost", &id), WP_ERR_NOT_FOUND,
+               "echo_nopost");
 
   const uint8_t bin[] = {0, 1, 2, 0xff, 0xfe, 0, '\n', 0x80};
   const uint8_t *out;
@@ -217,11 +219,15 @@ WP_TEST(test_as_strings) {
   wp_plugin *p;
   wp_instance *inst = as_instance(&e, &p, NULL, NULL);
   const char *out;
-  assert_ok(wp_instance_call_string(inst, "shout", "gr\xc3\xbc\xc3\x9f" "e \xe2\x9c\x93", &out));
+  assert_ok(wp_instance_call_string(inst, "shout",
+                                    "gr\xc3\xbc\xc3\x9f"
+                                    "e \xe2\x9c\x93",
+                                    &out));
   assert_string_equal(out, "GR\xc3\x9cSSE \xe2\x9c\x93/8");
   assert_ok(wp_instance_call_string(inst, "shout", "", &out));
   assert_string_equal(out, "/0");
-  assert_ok(wp_instance_call_string(inst, "shout", "\xf0\x9f\x98\x80x", &out)); /* a surrogate pair */
+  assert_ok(
+      wp_instance_call_string(inst, "shout", "\xf0\x9f\x98\x80x", &out)); /* a surrogate pair */
   assert_string_equal(out, "\xf0\x9f\x98\x80X/3");
   as_free(e, p, inst);
 }
@@ -232,13 +238,16 @@ WP_TEST(test_as_errors_and_config) {
   if (!have_as()) skip();
   wp_engine *e;
   wp_plugin *p;
-  wp_instance *inst = as_instance(&e, &p, "greeting", "Gr\xc3\xbc\xc3\x9f" "e");
+  wp_instance *inst = as_instance(&e, &p, "greeting",
+                                  "Gr\xc3\xbc\xc3\x9f"
+                                  "e");
   const char *out;
   wp_error *err = wp_instance_call_string(inst, "fail_with", "bad input", &out);
   assert_error(err, WP_ERR_PLUGIN, "bad input");
   /* the instance still works after a failed call */
   assert_ok(wp_instance_call_string(inst, "config", "greeting", &out));
-  assert_string_equal(out, "Gr\xc3\xbc\xc3\x9f" "e");
+  assert_string_equal(out, "Gr\xc3\xbc\xc3\x9f"
+                           "e");
   assert_error(wp_instance_call_string(inst, "config", "nope", &out), WP_ERR_PLUGIN,
                "nope is not set");
   err = wp_instance_call_string(inst, "fail_with", "x", &out);
@@ -247,7 +256,8 @@ WP_TEST(test_as_errors_and_config) {
   wp_error_free(err);
 
   as_logged = 0;
-  assert_error(wp_instance_call_string(inst, "abort_with", "boom", &out), WP_ERR_TRAP, "abort_with");
+  assert_error(wp_instance_call_string(inst, "abort_with", "boom", &out), WP_ERR_TRAP,
+               "abort_with");
   assert_int_equal(as_logged, 1);
   assert_int_equal(as_log[0].level, WP_LOG_ERROR);
   assert_non_null(strstr(as_log[0].msg, "abort: boom ("));
@@ -281,7 +291,8 @@ WP_TEST(test_as_log_and_host_calls) {
   assert_string_equal(out, "Hello Ada|Hello Ada");
   assert_ok(wp_instance_call_string(inst, "call_twice", "", &out));
   assert_string_equal(out, "Hello |Hello ");
-  for (int i = 0; i < 2000; i++) assert_ok(wp_instance_call_string(inst, "call_twice", "Nic", &out));
+  for (int i = 0; i < 2000; i++)
+    assert_ok(wp_instance_call_string(inst, "call_twice", "Nic", &out));
   assert_string_equal(out, "Hello Nic|Hello Nic");
   as_free(e, p, inst);
 }
