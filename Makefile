@@ -49,11 +49,11 @@ run: all
 
 # The plugin examples of the library (not HTTP): example-host and wasmplug call.
 run-examples: all
-	@for p in hello-c hello-go; do \
+	@for p in hello-c hello-go hello-as; do \
 	  echo "== $$p: greet(\"world\")"; \
 	  $(BUILD)/bin/example-host $(BUILD)/plugins/$$p.wasm greet world || exit 1; \
 	done
-	@for p in callback-c callback-go; do \
+	@for p in callback-c callback-go callback-as; do \
 	  echo "== $$p: callback(\"Nic\") -> host call_me"; \
 	  $(BUILD)/bin/example-host $(BUILD)/plugins/$$p.wasm callback Nic || exit 1; \
 	done

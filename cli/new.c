@@ -8,7 +8,7 @@
  *   description = one line for `wasmplug new --list`
  *   copy = ROOT/PATH DEST     vendors an installed file or directory, as is
  * where ROOT is one of the names of `wasmplug tools path` (wit, go-pdk,
- * include, wasi-http-wit, templates), so projects carry their WIT and PDK
+ * as-pdk, include, wasi-http-wit, templates), so projects carry their WIT and PDK
  * with them. Files several templates share live in templates/_shared/ (not
  * a template: its name cannot be one) and are copied in the same way.
  */

@@ -3,7 +3,8 @@
  * tools are, so that a plugin project (wasmplug new) needs no source checkout.
  *
  * Installed, everything is found from the executable: BIN/../DATADIR/wasmplug
- * (templates/, wit/, go/pdk/, tools.conf) and BIN/../INCLUDEDIR/wasmplug/pdk.
+ * (templates/, wit/, go/pdk/, assemblyscript/pdk/, tools.conf) and
+ * BIN/../INCLUDEDIR/wasmplug/pdk.
  * Run from a build directory (no such share dir next to it), the source tree
  * and the build's tools file are used instead (compile-time paths).
  *
@@ -31,15 +32,32 @@ static const char usage[] =
     "(exit 1 when that tool is not installed), `path` every NAME and path, `env`\n"
     "shell assignments (WASMPLUG_WASM_TOOLS='...') for eval.\n"
     "\n"
-    "names: wasmplug include wit go-pdk templates, and the tools: clang\n"
+    "names: wasmplug include wit go-pdk as-pdk templates, and the tools: clang\n"
     "wasi-sysroot go wasm-tools wit-bindgen wasi-adapter componentize-py\n"
-    "componentize-js jco rustc-wasm cargo wasm-ld wasi-http-wit\n";
+    "componentize-js jco rustc-wasm cargo wasm-ld wasi-http-wit asc\n";
 
 /* The order `tools path` and `tools env` print them in. */
 static const char *const names[] = {
-    "wasmplug",        "include", "wit",        "go-pdk",      "templates",    "clang",
-    "wasi-sysroot",    "go",      "wasm-tools", "wit-bindgen", "wasi-adapter", "componentize-py",
-    "componentize-js", "jco",     "rustc-wasm", "cargo",       "wasm-ld",      "wasi-http-wit",
+    "wasmplug",
+    "include",
+    "wit",
+    "go-pdk",
+    "as-pdk",
+    "templates",
+    "clang",
+    "wasi-sysroot",
+    "go",
+    "wasm-tools",
+    "wit-bindgen",
+    "wasi-adapter",
+    "componentize-py",
+    "componentize-js",
+    "jco",
+    "rustc-wasm",
+    "cargo",
+    "wasm-ld",
+    "wasi-http-wit",
+    "asc",
 };
 enum { NNAMES = sizeof names / sizeof names[0] };
 
@@ -106,6 +124,9 @@ bool cli_share_path(const char *what, char *out, size_t size) {
   if (strcmp(what, "go-pdk") == 0)
     return inst ? set_path(out, size, share, "/go/pdk")
                 : set_path(out, size, WASMPLUG_SOURCE_DIR, "/pdk/go");
+  if (strcmp(what, "as-pdk") == 0)
+    return inst ? set_path(out, size, share, "/assemblyscript/pdk")
+                : set_path(out, size, WASMPLUG_SOURCE_DIR, "/pdk/assemblyscript");
   if (strcmp(what, "include") == 0)
     return inst ? set_path(out, size, prefix, "/" WASMPLUG_INCLUDEDIR "/wasmplug/pdk")
                 : set_path(out, size, WASMPLUG_SOURCE_DIR, "/pdk/c");

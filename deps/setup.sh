@@ -12,8 +12,9 @@
 set -euo pipefail
 
 # libclang-rt-19-dev: clang's libFuzzer and sanitizer runtimes (make fuzz).
-# nodejs and python3-venv: componentize-js and componentize-py, which
-# deps/tools/install.sh installs (pinned, cached) for the component examples.
+# nodejs and python3-venv: componentize-js, componentize-py and the
+# AssemblyScript compiler, which deps/tools/install.sh installs (pinned,
+# cached) for the component and AssemblyScript examples.
 # clang-format-19: the formatter .clang-format is written for.
 # libmicrohttpd-dev: the HTTP server of `wasmplug serve`; wrk and curl: its
 # benchmark (make bench-http) and tests, as real HTTP clients.
@@ -119,7 +120,7 @@ check_tools() {
   node_have=${node_have#v}
   command -v npm >/dev/null || npm_have=none
   if [ -z "$node_have" ] || ! version_at_least "$node_have" "$NODE_MIN" || [ "$npm_have" = none ]; then
-    problems+=("Node.js $NODE_MIN or later with npm is needed for componentize-js (the JavaScript plugin); found node ${node_have:-none}, npm $npm_have. Debian 12's nodejs is 18, without npm: add NodeSource's repository (https://github.com/nodesource/distributions), then apt-get install nodejs")
+    problems+=("Node.js $NODE_MIN or later with npm is needed for componentize-js (the JavaScript plugin) and asc (the AssemblyScript plugins; assemblyscript 0.28 asks for node >= 20); found node ${node_have:-none}, npm $npm_have. Debian 12's nodejs is 18, without npm: add NodeSource's repository (https://github.com/nodesource/distributions), then apt-get install nodejs")
   fi
 }
 

@@ -17,6 +17,10 @@
 #   rust/bin/rustc                      a Rust compiler whose standard library can be
 #                                       built for wasm32 (see "Rust" below); optional:
 #                                       when it cannot be had, RUSTC_WASM is empty
+#   assemblyscript-<version>/node_modules/.bin/asc
+#                                       the AssemblyScript compiler (core-module plugins
+#                                       with pdk/assemblyscript), npm, versions from
+#                                       deps/tools/assemblyscript/package-lock.json
 #   wasi-wit-<crate version>/           the WASI 0.2 WIT (wasi:http with its deps io,
 #                                       clocks, random, cli, filesystem, sockets) as
 #                                       published in the crate `wasi` (see "WASI WIT")
@@ -49,6 +53,11 @@ RUST_DEBS="rustc-web=$RUST_DEB_VERSION libstd-rust-web-1.96=$RUST_DEB_VERSION
 # the key below: the version is in the part's stamp and directory, so a new
 # one is fetched beside the old without reinstalling the other tools.
 WASI_WIT_CRATE_VERSION=0.14.2+wasi-0.2.4
+# AssemblyScript: the compiler asc, for pdk/assemblyscript (see
+# assemblyscript/package.json and its lock file). Not in the key below, like
+# the WASI WIT: its directory and stamp carry the version and a hash of the
+# lock, so a new pin installs beside the old without reinstalling the rest.
+ASSEMBLYSCRIPT_VERSION=0.28.20
 WASM_TOOLS_FEATURES=validate,print,parse,dump,objdump,strip,component,metadata,demangle,compose
 LAYOUT=1                          # bump when the layout of the cache changes
 
@@ -64,6 +73,8 @@ key=$( { echo "$LAYOUT $WASM_TOOLS_VERSION $WASM_TOOLS_FEATURES $WIT_BINDGEN_VER
          echo "$ADAPTER_VERSION $COMPONENTIZE_PY_VERSION $RUST_DEBS"
          cat "$here/js/package.json" "$here/js/package-lock.json"; } | sha256sum | cut -c1-12)
 prefix="$cache/tools-$key"
+as_dir="$prefix/assemblyscript-$ASSEMBLYSCRIPT_VERSION"
+as_stamp="assemblyscript-$ASSEMBLYSCRIPT_VERSION-$(sha256sum "$here/assemblyscript/package-lock.json" | cut -c1-12)"
 
 log() { echo "tools: $*" >&2; }
 need() { command -v "$1" >/dev/null || { log "$1 is required ($2)"; exit 1; }; }
@@ -187,14 +198,27 @@ EOF
     rm -rf "$w"; done_step "wasi-wit-$WASI_WIT_CRATE_VERSION"
   fi
 
+  if step "$as_stamp"; then
+    need node "the AssemblyScript compiler"; need npm "the AssemblyScript compiler"
+    log "npm install assemblyscript $ASSEMBLYSCRIPT_VERSION (deps/tools/assemblyscript/package-lock.json)"
+    t=$(date +%s)
+    rm -rf "$as_dir" && mkdir -p "$as_dir"
+    cp "$here/assemblyscript/package.json" "$here/assemblyscript/package-lock.json" "$as_dir/"
+    (cd "$as_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    [ "$("$as_dir/node_modules/.bin/asc" --version)" = "Version $ASSEMBLYSCRIPT_VERSION" ] ||
+      { log "asc in $as_dir is not version $ASSEMBLYSCRIPT_VERSION"; exit 1; }
+    log "assemblyscript: $(( $(date +%s) - t )) s"; done_step "$as_stamp"
+  fi
+
   touch "$prefix/.complete"
   log "installed into $prefix in $(( $(date +%s) - t0 )) s"
 }
 
-# Complete, and the part added after the others is there too (a prefix made
-# before that part has .complete but not its stamp).
+# Complete, and the parts added after the others are there too (a prefix made
+# before such a part has .complete but not its stamp).
 installed() {
-  [ -f "$prefix/.complete" ] && [ -f "$prefix/.done-wasi-wit-$WASI_WIT_CRATE_VERSION" ]
+  [ -f "$prefix/.complete" ] && [ -f "$prefix/.done-wasi-wit-$WASI_WIT_CRATE_VERSION" ] &&
+    [ -f "$prefix/.done-$as_stamp" ]
 }
 if ! installed; then
   mkdir -p "$cache"
@@ -206,12 +230,12 @@ if ! installed; then
   flock -u 9
 fi
 
-names=(WASM_TOOLS WIT_BINDGEN WASI_ADAPTER_REACTOR COMPONENTIZE_PY COMPONENTIZE_JS JCO WASI_HTTP_WIT)
+names=(WASM_TOOLS WIT_BINDGEN WASI_ADAPTER_REACTOR COMPONENTIZE_PY COMPONENTIZE_JS JCO WASI_HTTP_WIT ASC)
 paths=("$prefix/bin/wasm-tools" "$prefix/bin/wit-bindgen"
        "$prefix/adapter/wasi_snapshot_preview1.reactor.wasm"
        "$prefix/py/bin/componentize-py"
        "$prefix/js/node_modules/.bin/componentize-js" "$prefix/js/node_modules/.bin/jco"
-       "$prefix/wasi-wit-$WASI_WIT_CRATE_VERSION")
+       "$prefix/wasi-wit-$WASI_WIT_CRATE_VERSION" "$as_dir/node_modules/.bin/asc")
 for p in "${paths[@]}"; do
   [ -e "$p" ] || { log "missing $p (remove $prefix and run again)"; exit 1; }
 done

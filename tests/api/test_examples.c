@@ -1,6 +1,7 @@
 /*
- * test_examples.c - the example plugins, built from source in C and Go,
- * called through the API: greet, logging, config, and a host callback.
+ * test_examples.c - the example plugins, built from source in C, Go and
+ * AssemblyScript, called through the API: greet, logging, config, and a host
+ * callback.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
@@ -98,7 +99,23 @@ WP_TEST(test_hello_go) { check_hello("hello-go"); }
 WP_TEST(test_callback_c) { check_callback("callback-c"); }
 WP_TEST(test_callback_go) { check_callback("callback-go"); }
 
-/* The C hello plugin needs no WASI; the Go one does (its runtime). */
+/* The AssemblyScript examples are built with the guest tools (asc comes with
+   them): WP_AS_PLUGINS is defined when the build has them. */
+#ifdef WP_AS_PLUGINS
+WP_TEST(test_hello_as) { check_hello("hello-as"); }
+WP_TEST(test_callback_as) { check_callback("callback-as"); }
+#else
+static void skip_as(void) {
+  print_message("SKIP: the AssemblyScript examples were not built (WASMPLUG_COMPONENTS=OFF)\n");
+  skip();
+}
+WP_TEST(test_hello_as) { skip_as(); }
+WP_TEST(test_callback_as) { skip_as(); }
+#endif
+
+/* The C hello plugin needs no WASI; the Go one does (its runtime). The
+   AssemblyScript one needs none either, and exports the same functions as
+   the C one. */
 WP_TEST(test_example_imports) {
   wp_engine *e = example_engine();
   wp_plugin *c, *go;
@@ -111,6 +128,23 @@ WP_TEST(test_example_imports) {
     go_wasi |= strcmp(wp_plugin_get_import(go, i)->module, "wasi_snapshot_preview1") == 0;
   assert_false(c_wasi);
   assert_true(go_wasi);
+#ifdef WP_AS_PLUGINS
+  wp_plugin *as;
+  assert_ok(wp_plugin_load(e, plugin_path("hello-as"), NULL, &as));
+  for (size_t i = 0; i < wp_plugin_import_count(as); i++) {
+    const char *module = wp_plugin_get_import(as, i)->module;
+    assert_string_equal(module, "wasmplug"); /* no WASI, no env.abort */
+  }
+  const char *same[] = {"greet", "cabi_post_greet", "cabi_realloc", "_initialize"};
+  wp_func_id id;
+  for (size_t i = 0; i < sizeof same / sizeof same[0]; i++) {
+    assert_ok(wp_plugin_find_func(c, same[i], &id));
+    assert_ok(wp_plugin_find_func(as, same[i], &id));
+  }
+  assert_ok(wp_plugin_find_func(as, "greet", &id));
+  assert_true(wp_plugin_is_bytes_func(as, id));
+  wp_plugin_free(as);
+#endif
   wp_plugin_free(c);
   wp_plugin_free(go);
   wp_engine_free(e);
@@ -121,6 +155,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_hello_c),         cmocka_unit_test(test_hello_go),
       cmocka_unit_test(test_callback_c),      cmocka_unit_test(test_callback_go),
+      cmocka_unit_test(test_hello_as),        cmocka_unit_test(test_callback_as),
       cmocka_unit_test(test_example_imports),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_call_bytes.sh - `wasmplug call` on bytes exports (docs/abi.md): --input,
-# --input-file (and stdin), --config, --log with the example plugins in C and
-# Go and with echo.wat; binary and large inputs; WASI output kept off stdout.
+# --input-file (and stdin), --config, --log with the example plugins in C, Go
+# and AssemblyScript and with echo.wat; binary and large inputs; WASI output
+# kept off stdout.
 #
 # usage: test_call_bytes.sh CLI FIXTURES_DIR PLUGINS_DIR (see lib.sh)
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -32,7 +33,16 @@ EOF
 
 # ---- call: bytes exports of the example plugins ------------------------------
 
-for p in hello-c hello-go; do
+# The AssemblyScript hello when the build has it (tests/CMakeLists.txt sets
+# WP_AS_PLUGINS=1 then): the same checks, the same answers.
+hellos="hello-c hello-go"
+if [ "${WP_AS_PLUGINS:-0}" = 1 ]; then
+  hellos="$hellos hello-as"
+else
+  echo "SKIP: hello-as, callback-as: the AssemblyScript examples were not built (WASMPLUG_COMPONENTS=OFF)"
+fi
+
+for p in $hellos; do
   W=$PLUG/$p.wasm
 
   t "$p greet --input world"
@@ -98,6 +108,11 @@ rc 2; err_has "no-such-input"; out_empty
 t "callback plugin needs a host function the CLI does not have"
 if [ -f "$PLUG/callback-c.wasm" ]; then
   run call "$PLUG/callback-c.wasm" callback --input x
+  rc 3; err_has "plugin.call_me"
+fi
+if [ "${WP_AS_PLUGINS:-0}" = 1 ]; then
+  t "callback-as needs a host function the CLI does not have"
+  run call "$PLUG/callback-as.wasm" callback --input x
   rc 3; err_has "plugin.call_me"
 fi
 

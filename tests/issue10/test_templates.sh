@@ -19,6 +19,7 @@ cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
 prefix=$tmp/prefix
 for f in include/wasmplug/pdk/wasmplug_pdk.h include/wasmplug/pdk/wasmplug_http.h \
          share/wasmplug/wit/plugin.wit share/wasmplug/wit/http.wit share/wasmplug/go/pdk/go.mod \
+         share/wasmplug/assemblyscript/pdk/index.ts \
          share/wasmplug/tools.conf share/wasmplug/templates/c/template.conf; do
   [ -e "$prefix/$f" ] || fail "install is missing $f"
 done
@@ -30,6 +31,7 @@ wp=$prefix/bin/wasmplug
 [ "$("$wp" tools path include)" -ef "$prefix/include/wasmplug/pdk" ] \
   || fail "tools path include is '$("$wp" tools path include)'"
 [ "$("$wp" tools path go-pdk)" -ef "$prefix/share/wasmplug/go/pdk" ] || fail "tools path go-pdk"
+[ "$("$wp" tools path as-pdk)" -ef "$prefix/share/wasmplug/assemblyscript/pdk" ] || fail "tools path as-pdk"
 [ -x "$("$wp" tools path clang)" ] || fail "tools path clang"
 "$wp" tools env | grep -q "^WASMPLUG_WASM_TOOLS='/" || fail "tools env has no WASMPLUG_WASM_TOOLS"
 (eval "$("$wp" tools env)"; [ -d "$WASMPLUG_INCLUDE" ]) || fail "tools env does not eval"
@@ -39,7 +41,8 @@ rc=0; "$wp" tools path no-such-tool 2>"$tmp/err" || rc=$?
 # wasmplug new: list and refusals
 list=$("$wp" new --list)
 templates=$(printf '%s\n' "$list" | awk '{print $1}')
-for t in c go c-component http-c http-go python js http-c-wasi rust http-python http-js http-rust; do
+for t in c go c-component http-c http-go python js http-c-wasi rust http-python http-js http-rust \
+         assemblyscript; do
   printf '%s\n' "$templates" | grep -qx "$t" || fail "new --list lacks $t: $list"
 done
 printf '%s\n' "$list" | grep -q '^  c  .*greet' || fail "new --list has no description for c"
@@ -69,6 +72,7 @@ needs() {  # the tools a template needs beyond clang and go
     js|http-js) echo "componentize-js";;
     rust|http-rust) echo "cargo rustc-wasm wasm-ld wasm-tools";;
     http-c-wasi) echo "wit-bindgen wasm-tools wasi-adapter";;
+    assemblyscript) echo "asc";;
   esac
 }
 # The Rust projects share one target directory: the standard library they
@@ -92,7 +96,7 @@ for t in $templates; do
   if grep -rlF "$src/" "$name" >/dev/null; then fail "$t: built files name the checkout: $(grep -rlF "$src/" "$name")"; fi
   # And called from here, as its README says.
   case $t in
-    c|go) out=$("$wp" call "$name/$name.wasm" greet --input tester --log off)
+    c|go|assemblyscript) out=$("$wp" call "$name/$name.wasm" greet --input tester --log off)
           [ "$out" = "Hello, tester!" ] || fail "$t: wasmplug call greet printed '$out'";;
     c-component|python|js|rust) out=$("$wp" call "$name/$name.wasm" greet '"tester"' --log off)
           [ "$out" = '"Hello, tester!"' ] || fail "$t: wasmplug call greet printed '$out'";;
