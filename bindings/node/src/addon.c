@@ -1243,6 +1243,9 @@ static napi_value n_engine_new(napi_env env, napi_callback_info info) {
       if (!(logh = new_hostfn(env, v, H_LOG))) goto out;
       logh->name = strdup("log");
       wp_engine_config_set_log(cfg, log_cb, logh);
+      /* The engine releases it when it is finally destroyed (after its
+         last plugin), which may be long after Engine.close(). */
+      wp_engine_config_set_log_free(cfg, hostfn_free);
     }
   } else if (t != napi_undefined && t != napi_null) {
     BAD(env, "the engine config must be an object");
@@ -1254,17 +1257,7 @@ static napi_value n_engine_new(napi_env env, napi_callback_info info) {
     throw_wp(env, err);
     goto out;
   }
-  if (logh) {
-    /* The log callback lives as long as the engine: a host function no
-       plugin imports carries it, so that the engine frees it when it goes. */
-    err = wp_engine_define_bytes(e, "wasmplug-node", "log-owner", host_bytes, logh, hostfn_free);
-    if (err) {
-      wp_engine_free(e);
-      throw_wp(env, err);
-      goto out;
-    }
-    logh = NULL;
-  }
+  logh = NULL; /* the engine owns it now */
   res = wrap_box(env, T_ENGINE, e, NULL);
 out:
   if (logh) hostfn_free(logh);
