@@ -410,6 +410,20 @@ static napi_value get_prop(napi_env env, napi_value obj, const char *name, bool 
   return v;
 }
 
+
+/* The index of the flag `name` (a JS string) names in flags type `t`; false
+   with a JS exception pending if it is not a string or not one of them. */
+static bool flag_index(napi_env env, const wp_type *t, napi_value name, const char *path,
+                       size_t *out) {
+  char *s = get_str(env, name, path);
+  if (!s) return false;
+  size_t n = wp_type_get_count(t), i;
+  for (i = 0; i < n && strcmp(wp_type_get_name(t, i), s) != 0; i++) {}
+  if (i == n) BAD(env, "%s: no flag '%s' in %s", path, s, wp_type_to_string(t));
+  free(s);
+  *out = i;
+  return i < n;
+}
 static wp_value *js_to_value(napi_env env, napi_value v, const wp_type *t, const char *path) {
   wp_type_kind k = wp_type_get_kind(t);
   napi_valuetype jt;
@@ -629,16 +643,8 @@ static wp_value *js_to_value(napi_env env, napi_value v, const wp_type *t, const
       for (uint32_t j = 0; j < len; j++) {
         napi_value e;
         napi_get_element(env, v, j, &e);
-        char *s = get_str(env, e, path);
-        if (!s) return free(names), NULL;
         size_t i;
-        for (i = 0; i < n && strcmp(wp_type_get_name(t, i), s) != 0; i++) {}
-        if (i == n) {
-          BAD(env, "%s: no flag '%s' in %s", path, s, wp_type_to_string(t));
-          free(s), free(names);
-          return NULL;
-        }
-        free(s);
+        if (!flag_index(env, t, e, path, &i)) return free(names), NULL;
         bool dup = false;
         for (size_t m = 0; m < set; m++) dup |= names[m] == wp_type_get_name(t, i);
         if (!dup) names[set++] = wp_type_get_name(t, i);
@@ -651,16 +657,8 @@ static wp_value *js_to_value(napi_env env, napi_value v, const wp_type *t, const
       for (uint32_t j = 0; j < len; j++) {
         napi_value key, val;
         napi_get_element(env, keys, j, &key);
-        char *s = get_str(env, key, path);
-        if (!s) return free(names), NULL;
         size_t i;
-        for (i = 0; i < n && strcmp(wp_type_get_name(t, i), s) != 0; i++) {}
-        if (i == n) {
-          BAD(env, "%s: no flag '%s' in %s", path, s, wp_type_to_string(t));
-          free(s), free(names);
-          return NULL;
-        }
-        free(s);
+        if (!flag_index(env, t, key, path, &i)) return free(names), NULL;
         napi_get_property(env, v, key, &val);
         bool on = false;
         napi_coerce_to_bool(env, val, &val);
