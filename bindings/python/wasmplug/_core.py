@@ -12,7 +12,7 @@ import weakref
 from collections import namedtuple
 from ctypes import byref, c_size_t, c_uint32, c_void_p
 
-from . import _errors
+from . import _errors, _fast
 from ._errors import BadInput, check
 from ._ffi import (COMPONENT_FN, HOST_BYTES_FN, HOST_FN, LOG_FN, RESOURCE_DROP_FN, WpVal,
                    error_new, lib)
@@ -841,7 +841,13 @@ class Instance(_Handle):
         self._plugin_ptr = lib.wp_instance_get_plugin(ptr)
         self.plugin_name = lib.wp_plugin_get_name(self._plugin_ptr).decode("utf-8", "replace")
         self._vp = c_void_p(ptr)
-        self._lock = threading.Lock()
+        if _fast.lib is not None:
+            # The compiled calls take this lock in C (one compare-and-swap).
+            self._ci = _fast.new_inst(ptr)
+            self._lock = _fast.CLock(self._ci)
+        else:
+            self._ci = None
+            self._lock = threading.Lock()
         self._life = threading.Lock()
         self._bound = {}
 
@@ -878,6 +884,8 @@ class Instance(_Handle):
             if self._ptr is None:
                 return
             self._ptr = None
+            if self._ci is not None:
+                _fast.lib.wpf_inst_clear(self._ci)
             self._free_now()
 
     def _func(self, f):
@@ -1015,6 +1023,8 @@ class BoundFunc:
             self._single = len(func.results) == 1
             self._none = len(func.results) == 0
             self.call = self._make_call()
+            if _fast.lib is not None:
+                self.call = self._make_fast_call(self.call) or self.call
         self._component = func.is_component
         self._call_impl = self.invoke if func.is_component else self.call
 
@@ -1110,10 +1120,112 @@ def call(*args):
         call.__doc__ = "A numeric call: None, the result, or a tuple of results."
         return call
 
+    def _wpf(self):
+        """The compiled module's handle on this function of this instance."""
+        ffi, inst = _fast.ffi, self.instance
+        f = ffi.new("wpf_func *")
+        f.inst = inst._ci
+        f.fid = self.func.id
+        return f
+
+    def _make_fast_call(self, generic):
+        """The numeric call through the compiled module, for signatures of
+        up to three parameters and at most one result, all integers
+        (i32/i64) or all floats (f32/f64): the arguments go to C as they are,
+        the lock is taken there and the result comes back as the return
+        value. Anything unusual (a wrong argument, the lock taken, a closed
+        instance) goes to `generic`, the ctypes call under the same lock,
+        which raises the right error or waits."""
+        params, results = self.func.params, self.func.results
+        if len(params) > 3 or len(results) > 1:
+            return None
+        kinds = set(params) | set(results)
+        if kinds <= {I32, I64}:
+            fam, sentinel = "i", "r == -9223372036854775808"
+        elif kinds <= {F32, F64}:
+            fam, sentinel = "f", "r != r"
+        else:
+            return None
+        lib = _fast.lib
+        f = self._wpf()
+        f.np, f.nres = len(params), len(results)
+        for i, k in enumerate(params):
+            f.pk[i] = k
+        f.rk = results[0] if results else 0
+        self._wpf_keep = (f, self.instance._ci)
+        from_ptr, take_error = _errors.from_ptr, lib.wpf_take_error
+
+        def fail(st, args):
+            if st == 2:                         # WPF_CLOSED
+                raise _closed("instance")
+            if st == 4:                         # WPF_ERR
+                raise from_ptr(take_error())
+            return generic(*args)               # WPF_BUSY (waits), WPF_RANGE (raises)
+
+        env = {"cfn": getattr(lib, f"wpf_call_{fam}{len(params)}"), "f": f,
+               "generic": generic, "fail": fail, "status": lib.wpf_status,
+               "errors": (TypeError, OverflowError)}
+        src = f"""
+def call(*args):
+    try:
+        r = cfn(f, *args)
+    except errors:
+        return generic(*args)
+    if {sentinel}:
+        st = status()
+        if st:
+            return fail(st, args)
+    return {'r' if results else 'None'}
+"""
+        exec(src, env)  # the source above, with constants only
+        call = env["call"]
+        call.__doc__ = "A numeric call: None, the result, or a tuple of results."
+        return call
+
     def call_bytes(self, data):
         """Bytes in, bytes out (a copy)."""
-        self.call_bytes = f = self._make_call_bytes()
+        if _fast.lib is not None:
+            self.call_bytes = f = self._make_fast_call_bytes()
+        else:
+            self.call_bytes = f = self._make_call_bytes()
         return f(data)
+
+    def _make_fast_call_bytes(self):
+        inst, name = self.instance, self.func.name
+        lock = inst._lock
+        lib, tls, thread_buf, take_big, cap = (_fast.lib, _fast._tls, _fast.thread_buf,
+                                               _fast.take_big, _fast.CAP)
+        cbytes, take_error, from_ptr = lib.wpf_call_bytes, lib.wpf_take_error, _errors.from_ptr
+        f = self._wpf()
+        self._wpf_keep = (f, inst._ci)
+
+        def call_bytes(data):
+            """Bytes in, bytes out (a copy)."""
+            if type(data) is not bytes:
+                if not isinstance(data, (bytes, bytearray, memoryview)):
+                    raise BadInput(f"{name}: expected bytes, got {type(data).__name__}")
+                data = bytes(data)
+            try:
+                cb, pb = tls.b
+            except AttributeError:
+                cb, pb = thread_buf()
+            n = cbytes(f, data, len(data), cb, cap, 0)
+            if n >= 0:
+                return pb[0:n] if n <= cap else take_big(n)
+            if n == -1:                         # WPF_BUSY: wait for the lock
+                inst._wait()
+                try:
+                    n = cbytes(f, data, len(data), cb, cap, 1)
+                    if n >= 0:
+                        return pb[0:n] if n <= cap else take_big(n)
+                finally:
+                    lock.release()
+            if n == -2:
+                raise _closed("instance")
+            if n == -4:
+                raise from_ptr(take_error())
+            raise _errors.NoMemory("wasmplug: out of memory copying a call's output")
+        return call_bytes
 
     def _make_call_bytes(self):
         inst, name = self.instance, self.func.name
