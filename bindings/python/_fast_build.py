@@ -235,14 +235,9 @@ int64_t wpf_call_i3(wpf_func *f, int64_t a, int64_t b, int64_t c) {
 }
 
 static double call_f(wpf_func *f, int n, double a, double b, double c) {
+  /* An f32 argument is the double rounded, as the ctypes path does (a value
+   * too large becomes an infinity). */
   double v[3] = {a, b, c};
-  for (int i = 0; i < n; i++) {
-    /* As struct.pack("f"): a finite value too large for f32 is an error. */
-    if (f->pk[i] == WP_F32 && isfinite(v[i]) && isinf((float)v[i])) {
-      tls_status = WPF_RANGE;
-      return NAN;
-    }
-  }
   wpf_inst *in = f->inst;
   if (!wpf_try_lock(in)) {
     tls_status = WPF_BUSY;
