@@ -47,6 +47,7 @@ def _packer(st, kinds):
     return lambda buf, *args: pack_into(buf, 0, *[x for kv in zip(kinds, args) for x in kv])
 
 _DEFAULT = object()
+_MISSING = object()
 
 
 class LogLevel(enum.IntEnum):
@@ -1162,19 +1163,32 @@ def call(*args):
                 raise from_ptr(take_error())
             return generic(*args)               # WPF_BUSY (waits), WPF_RANGE (raises)
 
+        def retry(*args):
+            # A missing argument arrives as _MISSING: leave it out, so that
+            # generic() says how many the function takes.
+            return generic(*[a for a in args if a is not _MISSING])
+
         env = {"cfn": getattr(lib, f"wpf_call_{fam}{len(params)}"), "f": f,
-               "generic": generic, "fail": fail, "status": lib.wpf_status,
-               "errors": (TypeError, OverflowError)}
+               "retry": retry, "fail": fail, "status": lib.wpf_status,
+               "errors": (TypeError, OverflowError), "_MISSING": _MISSING}
+        # Named parameters rather than *args (no tuple to build and unpack):
+        # one missing is _MISSING, which cffi refuses (TypeError), and extra
+        # ones are caught before the call.
+        names = [f"a{i}" for i in range(len(params))]
+        sig = "".join(f"{n}=_MISSING, " for n in names) + "*more"
+        passed = ", ".join(["f"] + names)
         src = f"""
-def call(*args):
+def call({sig}):
+    if more:
+        return retry({''.join(n + ', ' for n in names)}*more)
     try:
-        r = cfn(f, *args)
+        r = cfn({passed})
     except errors:
-        return generic(*args)
+        return retry({', '.join(names)})
     if {sentinel}:
         st = status()
         if st:
-            return fail(st, args)
+            return fail(st, ({''.join(n + ', ' for n in names)}))
     return {'r' if results else 'None'}
 """
         exec(src, env)  # the source above, with constants only
