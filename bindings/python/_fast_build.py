@@ -345,11 +345,12 @@ def find_prefix():
                 del os.environ["PKG_CONFIG_PATH"]
             else:
                 os.environ["PKG_CONFIG_PATH"] = env_pc
-        return os.path.join(prefix, "include"), libdir or os.path.join(prefix, "lib")
+        return (os.path.join(prefix, "include"),
+                os.path.normpath(libdir or os.path.join(prefix, "lib")))
     inc = _pkg_config("--variable=includedir")
     libdir = _pkg_config("--variable=libdir")
     if inc and libdir:
-        return inc, libdir
+        return os.path.normpath(inc), os.path.normpath(libdir)
     return "/usr/local/include", "/usr/local/lib"
 
 
