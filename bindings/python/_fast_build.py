@@ -34,7 +34,6 @@ MODULE = "wasmplug._wasmplug_fast"
 
 CDEF = r"""
 typedef struct wpf_inst wpf_inst;
-typedef struct { ...; } wp_val;
 typedef struct {
     wpf_inst *inst;
     uint32_t fid;
@@ -73,8 +72,6 @@ double wpf_call_f2(wpf_func *f, double a, double b);
 double wpf_call_f3(wpf_func *f, double a, double b, double c);
 int64_t wpf_call_bytes(wpf_func *f, const char *data, size_t n, char *buf, size_t cap,
                        int held);
-uintptr_t wpf_call_held(wpf_func *f, const wp_val *args, size_t nargs, wp_val *res,
-                        size_t nres);
 uintptr_t wpf_call_func_addr(void);
 """
 
@@ -311,14 +308,6 @@ int64_t wpf_call_bytes(wpf_func *f, const char *data, size_t n, char *buf, size_
   }
   if (!held) wpf_unlock(in);
   return r;
-}
-
-/* A numeric call of any signature, with the lock held by the caller. */
-uintptr_t wpf_call_held(wpf_func *f, const wp_val *args, size_t nargs, wp_val *res,
-                        size_t nres) {
-  wpf_inst *in = f->inst;
-  if (!in->ptr) return 0;
-  return (uintptr_t)wp_instance_call_func(in->ptr, f->fid, args, nargs, res, nres);
 }
 """
 

@@ -184,3 +184,20 @@ def test_the_gil_is_released_during_a_call(engine):
         t.join()
         assert finished_first and n == 200_000
         assert len(result) == 1 and result[0].kind_name == "timeout"
+
+
+def test_big_outputs_and_errors_do_not_leak(echo):
+    from test_leaks import grows
+    big = os.urandom(64 * 1024)                         # past the per-thread buffer
+
+    def rnd():
+        # a fresh instance each round: echo.wat's bump allocator never frees
+        with echo.instance() as inst:
+            f, fail = inst.func("echo"), inst.func("fail")
+            for _ in range(20):
+                assert len(f.call_bytes(big)) == len(big)
+            for _ in range(20):
+                with pytest.raises(wasmplug.PluginError):
+                    fail.call_bytes(b"x")
+    # a leaked copy would be 1.25 MiB a round
+    assert grows(rnd, 60, warm=10) < 8192
