@@ -48,6 +48,16 @@ def _packer(st, kinds):
 
 _DEFAULT = object()
 _MISSING = object()
+_CODE = {}
+
+
+def _compiled(src):
+    """The code of a generated call (compiled once per signature: pools
+    make new instances, and so new function handles, all the time)."""
+    code = _CODE.get(src)
+    if code is None:
+        code = _CODE[src] = compile(src, "<wasmplug call>", "exec")
+    return code
 
 
 class LogLevel(enum.IntEnum):
@@ -1023,9 +1033,8 @@ class BoundFunc:
             self._unpack = func._res_fmt.unpack_from
             self._single = len(func.results) == 1
             self._none = len(func.results) == 0
-            self.call = self._make_call()
-            if _fast.lib is not None:
-                self.call = self._make_fast_call(self.call) or self.call
+            fast = self._make_fast_call() if _fast.lib is not None else None
+            self.call = fast or self._make_call()
         self._component = func.is_component
         self._call_impl = self.invoke if func.is_component else self.call
 
@@ -1116,7 +1125,7 @@ def call(*args):
         return r[0]
     return None if none else r
 """
-        exec(src, env)  # the source above, with constants only
+        exec(_compiled(src), env)  # the source above, with constants only
         call = env["call"]
         call.__doc__ = "A numeric call: None, the result, or a tuple of results."
         return call
@@ -1129,13 +1138,21 @@ def call(*args):
         f.fid = self.func.id
         return f
 
-    def _make_fast_call(self, generic):
+    def _generic(self, *args):
+        """The ctypes numeric call (made when first needed): the fast call's
+        way for what it leaves alone."""
+        g = self.__dict__.get("_generic_call")
+        if g is None:
+            g = self._generic_call = self._make_call()
+        return g(*args)
+
+    def _make_fast_call(self):
         """The numeric call through the compiled module, for signatures of
         up to three parameters and at most one result, all integers
         (i32/i64) or all floats (f32/f64): the arguments go to C as they are,
         the lock is taken there and the result comes back as the return
         value. Anything unusual (a wrong argument, the lock taken, a closed
-        instance) goes to `generic`, the ctypes call under the same lock,
+        instance) goes to _generic, the ctypes call under the same lock,
         which raises the right error or waits."""
         params, results = self.func.params, self.func.results
         if len(params) > 3 or len(results) > 1:
@@ -1155,6 +1172,7 @@ def call(*args):
         f.rk = results[0] if results else 0
         self._wpf_keep = (f, self.instance._ci)
         from_ptr, take_error = _errors.from_ptr, lib.wpf_take_error
+        generic = self._generic
 
         def fail(st, args):
             if st == 2:                         # WPF_CLOSED
@@ -1191,7 +1209,7 @@ def call({sig}):
             return fail(st, ({''.join(n + ', ' for n in names)}))
     return {'r' if results else 'None'}
 """
-        exec(src, env)  # the source above, with constants only
+        exec(_compiled(src), env)  # the source above, with constants only
         call = env["call"]
         call.__doc__ = "A numeric call: None, the result, or a tuple of results."
         return call
