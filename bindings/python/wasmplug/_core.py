@@ -1193,7 +1193,7 @@ def call(*args):
         # one missing is _MISSING, which cffi refuses (TypeError), and extra
         # ones are caught before the call.
         names = [f"a{i}" for i in range(len(params))]
-        sig = "".join(f"{n}=_MISSING, " for n in names) + "*more"
+        sig = "".join(f"{n}=_MISSING, " for n in names) + ("/, " if names else "") + "*more"
         passed = ", ".join(["f"] + names)
         src = f"""
 def call({sig}):
