@@ -72,6 +72,7 @@ double wpf_call_f2(wpf_func *f, double a, double b);
 double wpf_call_f3(wpf_func *f, double a, double b, double c);
 int64_t wpf_call_bytes(wpf_func *f, const char *data, size_t n, char *buf, size_t cap,
                        int held);
+int wpf_call_vals(wpf_func *f, const void *args, size_t nargs, void *res, size_t nres);
 uintptr_t wpf_call_func_addr(void);
 """
 
@@ -271,6 +272,25 @@ double wpf_call_f0(wpf_func *f) { return call_f(f, 0, 0, 0, 0); }
 double wpf_call_f1(wpf_func *f, double a) { return call_f(f, 1, a, 0, 0); }
 double wpf_call_f2(wpf_func *f, double a, double b) { return call_f(f, 2, a, b, 0); }
 double wpf_call_f3(wpf_func *f, double a, double b, double c) { return call_f(f, 3, a, b, c); }
+
+/* A numeric call of any signature: args and res are wp_val arrays (the
+ * caller's, per thread). Returns a status. */
+int wpf_call_vals(wpf_func *f, const void *args, size_t nargs, void *res, size_t nres) {
+  wpf_inst *in = f->inst;
+  if (!wpf_try_lock(in)) return WPF_BUSY;
+  if (!in->ptr) {
+    wpf_unlock(in);
+    return WPF_CLOSED;
+  }
+  wp_error *err = wp_instance_call_func(in->ptr, f->fid, (const wp_val *)args, nargs,
+                                        (wp_val *)res, nres);
+  wpf_unlock(in);
+  if (err) {
+    tls_err = err;
+    return WPF_ERR;
+  }
+  return WPF_OK;
+}
 
 /* Bytes in, bytes out: >= 0 is the output's length, copied into buf when it
  * fits in cap, else into memory to take with wpf_take_big (the output the

@@ -40,6 +40,14 @@ def test_values_next_to_the_c_sentinels(numeric):
         assert inst.func("add")(0x80000000, 0) == -2**31
         assert inst.func("nothing")() is None
         assert inst.func("pages")() == 1
+        pair = inst.func("pair")                         # two results: any-signature call
+        assert pair(0xFFFFFFFF) == (-1, -1)
+        assert pair(-2**31) == (-2**31, -2**31)
+        with pytest.raises(wasmplug.BadInput, match="out of range"):
+            pair(2**32)
+        with pytest.raises(wasmplug.BadInput, match="takes 1"):
+            pair()
+        assert pair(5) == (5, 5)
 
 
 def test_argument_errors_on_the_fast_path(numeric):
@@ -82,7 +90,10 @@ def test_bytes_outputs_of_every_size(echo, n):
 
 
 def _slow_host(engine, active, seen, delay):
-    """test.add and test.upper that take `delay` and note overlapping calls."""
+    """test.add, test.scale and test.upper that take `delay` and note
+    overlapping calls. call_add goes through the compiled call of an
+    integer signature, call_scale (i64, f64) through the one of any
+    signature, shout through the bytes call."""
     lock = threading.Lock()
 
     def enter():
@@ -103,8 +114,11 @@ def _slow_host(engine, active, seen, delay):
         enter()
         return data.upper()
 
-    engine.define_func("test", "scale", lambda n, x: n * x, params=("i64", "f64"),
-                       results=("f64",))
+    @engine.define_func("test", "scale", params=("i64", "f64"), results=("f64",))
+    def scale(n, x):
+        enter()
+        return n * x
+
     engine.define_func("test", "fail", lambda x: x, params=["i32"], results=["i32"])
     engine.define_func("test", "nop", lambda: None)
 
@@ -115,7 +129,7 @@ def test_threads_sharing_one_instance_wait_for_each_other(engine):
     active, seen = [0], []
     _slow_host(engine, active, seen, 0.002)
     with engine.load(fixture("host.wat")) as p, p.instance() as inst:
-        add, shout = inst.func("call_add"), inst.func("shout")
+        add, shout, scale = inst.func("call_add"), inst.func("shout"), inst.func("call_scale")
         errors = []
 
         def work(k):
@@ -123,6 +137,7 @@ def test_threads_sharing_one_instance_wait_for_each_other(engine):
                 for i in range(15):
                     assert add(i, k) == i + k
                     assert shout.call_bytes(b"k%d" % k) == b"K%d" % k
+                    assert scale(k, i + 0.5) == k * (i + 0.5)
             except BaseException as exc:
                 errors.append(exc)
 
@@ -132,7 +147,7 @@ def test_threads_sharing_one_instance_wait_for_each_other(engine):
         for t in ts:
             t.join()
         assert errors == []
-        assert len(seen) == 4 * 15 * 2 and max(seen) == 1
+        assert len(seen) == 4 * 15 * 3 and max(seen) == 1
 
 
 def test_close_waits_for_a_running_call_then_calls_fail(engine):
@@ -140,7 +155,7 @@ def test_close_waits_for_a_running_call_then_calls_fail(engine):
     _slow_host(engine, active, seen, 0.3)
     with engine.load(fixture("host.wat")) as p:
         inst = p.instance()
-        add, shout = inst.func("call_add"), inst.func("shout")
+        add, shout, scale = inst.func("call_add"), inst.func("shout"), inst.func("call_scale")
         out = []
         t = threading.Thread(target=lambda: out.append(add(20, 22)))
         t.start()
@@ -155,6 +170,8 @@ def test_close_waits_for_a_running_call_then_calls_fail(engine):
             add(1, 2)
         with pytest.raises(ValueError, match="closed"):
             shout.call_bytes(b"x")
+        with pytest.raises(ValueError, match="closed"):
+            scale(1, 1.0)
         inst.close()                                     # twice is fine
 
 

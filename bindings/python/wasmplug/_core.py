@@ -1155,15 +1155,15 @@ def call(*args):
         instance) goes to _generic, the ctypes call under the same lock,
         which raises the right error or waits."""
         params, results = self.func.params, self.func.results
-        if len(params) > 3 or len(results) > 1:
-            return None
         kinds = set(params) | set(results)
+        if len(params) > 3 or len(results) > 1:
+            return self._make_fast_call_vals()
         if kinds <= {I32, I64}:
             fam, sentinel = "i", "r == -9223372036854775808"
         elif kinds <= {F32, F64}:
             fam, sentinel = "f", "r != r"
         else:
-            return None
+            return self._make_fast_call_vals()
         lib = _fast.lib
         f = self._wpf()
         f.np, f.nres = len(params), len(results)
@@ -1212,6 +1212,46 @@ def call({sig}):
         exec(_compiled(src), env)  # the source above, with constants only
         call = env["call"]
         call.__doc__ = "A numeric call: None, the result, or a tuple of results."
+        return call
+
+    def _make_fast_call_vals(self):
+        """The numeric call of the other signatures through the compiled
+        module: the wp_val arrays are packed and read in Python (struct), in
+        buffers of the calling thread; the lock is taken in C."""
+        params, results = self.func.params, self.func.results
+        if len(params) > _fast.NVALS or len(results) > _fast.NVALS:
+            return None
+        lib, tls, thread_vals = _fast.lib, _fast._tls, _fast.thread_vals
+        f = self._wpf()
+        self._wpf_vals_keep = f
+        cvals, take_error, from_ptr = lib.wpf_call_vals, lib.wpf_take_error, _errors.from_ptr
+        pack, pack_slow, unpack = self._pack, self.func._pack_slow, self._unpack
+        nargs, nres = len(params), len(results)
+        single, none = nres == 1, nres == 0
+        generic = self._generic
+        errors = (struct.error, OverflowError, TypeError, ValueError)
+
+        def call(*args):
+            """A numeric call: None, the result, or a tuple of results."""
+            try:
+                ca, cr, pa, pr = tls.v
+            except AttributeError:
+                ca, cr, pa, pr = thread_vals()
+            try:
+                pack(pa, *args)
+            except errors:
+                pack_slow(pa, args)
+            st = cvals(f, ca, nargs, cr, nres)
+            if st:
+                if st == 1:                     # WPF_BUSY: wait on the ctypes path
+                    return generic(*args)
+                if st == 2:
+                    raise _closed("instance")
+                raise from_ptr(take_error())
+            r = unpack(pr)
+            if single:
+                return r[0]
+            return None if none else r
         return call
 
     def call_bytes(self, data):

@@ -82,6 +82,18 @@ def thread_buf():
     return b
 
 
+# The wp_val arrays of numeric calls of the other signatures, one pair per
+# thread: arguments packed in Python, results read back, by the same thread.
+NVALS = 64
+
+
+def thread_vals():
+    a = ffi.new("char[]", 16 * NVALS)
+    r = ffi.new("char[]", 16 * NVALS)
+    v = _tls.v = (a, r, ffi.buffer(a), ffi.buffer(r))
+    return v
+
+
 def take_big(n):
     p = lib.wpf_take_big()
     try:
