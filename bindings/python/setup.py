@@ -6,7 +6,9 @@ goes on with the ctypes binding alone and says so.
 
 The build's intermediate files go to a temporary directory, not into the
 source tree."""
+import atexit
 import os
+import shutil
 import tempfile
 
 from setuptools import setup
@@ -20,8 +22,10 @@ class OptionalBuildExt(build_ext):
         super().run()
 
 
-_tmp = os.path.join(tempfile.gettempdir(), f"wasmplug-python-build-{os.getuid()}")
-os.makedirs(_tmp, exist_ok=True)
+# A fresh directory each time (a build left over would be taken as up to
+# date), removed when the build is over.
+_tmp = tempfile.mkdtemp(prefix="wasmplug-python-build-")
+atexit.register(shutil.rmtree, _tmp, True)
 
 setup(
     cffi_modules=["_fast_build.py:ffibuilder"],

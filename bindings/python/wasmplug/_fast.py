@@ -23,15 +23,12 @@ MODULE = "wasmplug._wasmplug_fast"
 
 
 def _import():
-    try:
-        from . import _wasmplug_fast as m     # built by pip install
-        return m
-    except ImportError as e:
-        first = e
+    if importlib.util.find_spec(MODULE) is not None:
+        return importlib.import_module(MODULE)    # built by pip install
     d = os.environ.get("WASMPLUG_PY_FAST_DIR")
     if not d:
-        raise ImportError(f"no compiled module in the package ({first}) and "
-                          "WASMPLUG_PY_FAST_DIR is not set")
+        raise ImportError("the compiled module is not in the package (pip install without a "
+                          "C compiler, or a source tree) and WASMPLUG_PY_FAST_DIR is not set")
     found = sorted(glob.glob(os.path.join(d, "wasmplug", "_wasmplug_fast*.so"))
                    + glob.glob(os.path.join(d, "_wasmplug_fast*.so")))
     if not found:
