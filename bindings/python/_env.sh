@@ -1,5 +1,5 @@
 # Sourced by test.sh and bench.sh: checks the environment, points the binding
-# at the installed library and picks a Python with pytest.
+# at the installed library, picks a Python and builds the compiled fast path.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 die() { echo "bindings/python: $*" >&2; exit 1; }
@@ -20,3 +20,32 @@ export PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}"
 export PYTHONDONTWRITEBYTECODE=1
 PY=${PYTHON:-python3}
 command -v "$PY" >/dev/null 2>&1 || die "no $PY: install Python 3.8 or newer"
+cache="${XDG_CACHE_HOME:-$HOME/.cache}/wasmplug"
+
+# use_python MODULE...: keeps $PY if it imports every MODULE, else switches
+# to a venv made once under $cache/python-venv with them from PyPI
+# (cffi compiles with setuptools: ask for both).
+use_python() {
+  imports=$(printf '%s,' "$@"); imports=${imports%,}
+  "$PY" -c "import $imports" >/dev/null 2>&1 && return 0
+  venv="$cache/python-venv"
+  if ! "$venv/bin/python" -c "import $imports" >/dev/null 2>&1; then
+    echo "bindings/python: installing $* into $venv (PyPI)" >&2
+    [ -x "$venv/bin/python" ] || "$PY" -m venv "$venv" \
+      || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$@" \
+      || die "pip install $* failed"
+  fi
+  PY="$venv/bin/python"
+}
+
+# build_fast: compiles the cffi module (once per installed header set and
+# Python) into $cache/python-cffi/<key>/ and exports WASMPLUG_PY_FAST_DIR.
+# Failing to build it is an error here: this machine is expected to have
+# cc, the Python headers and cffi.
+build_fast() {
+  dir=$("$PY" "$here/_fast_build.py" --cache-root "$cache/python-cffi") \
+    || die "cannot build the compiled fast path (cffi): it needs a C compiler (cc), the Python
+  headers (Debian: python3-dev) and cffi; see the errors above"
+  export WASMPLUG_PY_FAST_DIR="$dir"
+}

@@ -3,6 +3,7 @@ Python binding, printed in the protocol of bench/bindings/run.py."""
 import argparse
 import json
 import os
+import sys
 import time
 
 import wasmplug
@@ -14,6 +15,7 @@ def main():
     ap.add_argument("--reps", type=int, default=11)
     a = ap.parse_args()
     fixtures = os.environ["WP_FIXTURES"]
+    print(f"bindings/python bench: through {wasmplug.fast_path()}", file=sys.stderr)
     with wasmplug.Engine() as engine, \
             engine.load(os.path.join(fixtures, "numeric.wat")) as num, \
             engine.load(os.path.join(fixtures, "echo.wat")) as echo, \

@@ -1,21 +1,19 @@
 #!/bin/sh
 # ctest binding_python: runs the Python binding's pytest suite against the
-# installed library ($WASMPLUG_PREFIX). pytest comes from the system Python
-# if it has it, else from a venv under ~/.cache/wasmplug/python-venv (made
-# once, from PyPI).
+# installed library ($WASMPLUG_PREFIX) twice: through the compiled fast path
+# (cffi, built into ~/.cache/wasmplug/python-cffi; failing to build it fails
+# the test) and through the pure ctypes fallback. pytest and cffi come from
+# the system Python if it has them, else from a venv under
+# ~/.cache/wasmplug/python-venv (made once, from PyPI).
 . "$(cd "$(dirname "$0")" && pwd)/_env.sh"
 [ -n "${WP_PLUGINS:-}" ] || die "WP_PLUGINS is not set (build/plugins)"
 [ -n "${WP_FIXTURES:-}" ] || die "WP_FIXTURES is not set (tests/fixtures)"
-if ! "$PY" -c "import pytest" >/dev/null 2>&1; then
-  venv="${XDG_CACHE_HOME:-$HOME/.cache}/wasmplug/python-venv"
-  if ! "$venv/bin/python" -c "import pytest" >/dev/null 2>&1; then
-    echo "bindings/python: installing pytest into $venv" >&2
-    rm -rf "$venv"
-    "$PY" -m venv "$venv" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check pytest \
-      || die "pip install pytest failed"
-  fi
-  PY="$venv/bin/python"
-fi
+use_python pytest cffi setuptools
+build_fast
 cd "$here"
-exec "$PY" -m pytest -q -p no:cacheprovider tests "$@"
+status=0
+for ffi in cffi ctypes; do
+  echo "bindings/python: the suite with WASMPLUG_PY_FFI=$ffi" >&2
+  WASMPLUG_PY_FFI=$ffi "$PY" -m pytest -q -p no:cacheprovider tests "$@" || status=1
+done
+[ $status -eq 0 ] || die "tests failed (see above for which path)"

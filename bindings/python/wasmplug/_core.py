@@ -12,7 +12,7 @@ import weakref
 from collections import namedtuple
 from ctypes import byref, c_size_t, c_uint32, c_void_p
 
-from . import _errors
+from . import _errors, _fast
 from ._errors import BadInput, check
 from ._ffi import (COMPONENT_FN, HOST_BYTES_FN, HOST_FN, LOG_FN, RESOURCE_DROP_FN, WpVal,
                    error_new, lib)
@@ -47,6 +47,17 @@ def _packer(st, kinds):
     return lambda buf, *args: pack_into(buf, 0, *[x for kv in zip(kinds, args) for x in kv])
 
 _DEFAULT = object()
+_MISSING = object()
+_CODE = {}
+
+
+def _compiled(src):
+    """The code of a generated call (compiled once per signature: pools
+    make new instances, and so new function handles, all the time)."""
+    code = _CODE.get(src)
+    if code is None:
+        code = _CODE[src] = compile(src, "<wasmplug call>", "exec")
+    return code
 
 
 class LogLevel(enum.IntEnum):
@@ -841,7 +852,13 @@ class Instance(_Handle):
         self._plugin_ptr = lib.wp_instance_get_plugin(ptr)
         self.plugin_name = lib.wp_plugin_get_name(self._plugin_ptr).decode("utf-8", "replace")
         self._vp = c_void_p(ptr)
-        self._lock = threading.Lock()
+        if _fast.lib is not None:
+            # The compiled calls take this lock in C (one compare-and-swap).
+            self._ci = _fast.new_inst(ptr)
+            self._lock = _fast.CLock(self._ci)
+        else:
+            self._ci = None
+            self._lock = threading.Lock()
         self._life = threading.Lock()
         self._bound = {}
 
@@ -878,6 +895,8 @@ class Instance(_Handle):
             if self._ptr is None:
                 return
             self._ptr = None
+            if self._ci is not None:
+                _fast.lib.wpf_inst_clear(self._ci)
             self._free_now()
 
     def _func(self, f):
@@ -1014,7 +1033,8 @@ class BoundFunc:
             self._unpack = func._res_fmt.unpack_from
             self._single = len(func.results) == 1
             self._none = len(func.results) == 0
-            self.call = self._make_call()
+            fast = self._make_fast_call() if _fast.lib is not None else None
+            self.call = fast or self._make_call()
         self._component = func.is_component
         self._call_impl = self.invoke if func.is_component else self.call
 
@@ -1105,15 +1125,179 @@ def call(*args):
         return r[0]
     return None if none else r
 """
-        exec(src, env)  # the source above, with constants only
+        exec(_compiled(src), env)  # the source above, with constants only
         call = env["call"]
         call.__doc__ = "A numeric call: None, the result, or a tuple of results."
         return call
 
+    def _wpf(self):
+        """The compiled module's handle on this function of this instance."""
+        ffi, inst = _fast.ffi, self.instance
+        f = ffi.new("wpf_func *")
+        f.inst = inst._ci
+        f.fid = self.func.id
+        return f
+
+    def _generic(self, *args):
+        """The ctypes numeric call (made when first needed): the fast call's
+        way for what it leaves alone."""
+        g = self.__dict__.get("_generic_call")
+        if g is None:
+            g = self._generic_call = self._make_call()
+        return g(*args)
+
+    def _make_fast_call(self):
+        """The numeric call through the compiled module, for signatures of
+        up to three parameters and at most one result, all integers
+        (i32/i64) or all floats (f32/f64): the arguments go to C as they are,
+        the lock is taken there and the result comes back as the return
+        value. Anything unusual (a wrong argument, the lock taken, a closed
+        instance) goes to _generic, the ctypes call under the same lock,
+        which raises the right error or waits."""
+        params, results = self.func.params, self.func.results
+        kinds = set(params) | set(results)
+        if len(params) > 3 or len(results) > 1:
+            return self._make_fast_call_vals()
+        if kinds <= {I32, I64}:
+            fam, sentinel = "i", "r == -9223372036854775808"
+        elif kinds <= {F32, F64}:
+            fam, sentinel = "f", "r != r"
+        else:
+            return self._make_fast_call_vals()
+        lib = _fast.lib
+        f = self._wpf()
+        f.np, f.nres = len(params), len(results)
+        for i, k in enumerate(params):
+            f.pk[i] = k
+        f.rk = results[0] if results else 0
+        self._wpf_keep = (f, self.instance._ci)
+        from_ptr, take_error = _errors.from_ptr, lib.wpf_take_error
+        generic = self._generic
+
+        def fail(st, args):
+            if st == 2:                         # WPF_CLOSED
+                raise _closed("instance")
+            if st == 4:                         # WPF_ERR
+                raise from_ptr(take_error())
+            return generic(*args)               # WPF_BUSY (waits), WPF_RANGE (raises)
+
+        def retry(*args):
+            # A missing argument arrives as _MISSING: leave it out, so that
+            # generic() says how many the function takes.
+            return generic(*[a for a in args if a is not _MISSING])
+
+        env = {"cfn": getattr(lib, f"wpf_call_{fam}{len(params)}"), "f": f,
+               "retry": retry, "fail": fail, "status": lib.wpf_status,
+               "errors": (TypeError, OverflowError), "_MISSING": _MISSING}
+        # Named parameters rather than *args (no tuple to build and unpack):
+        # one missing is _MISSING, which cffi refuses (TypeError), and extra
+        # ones are caught before the call.
+        names = [f"a{i}" for i in range(len(params))]
+        sig = "".join(f"{n}=_MISSING, " for n in names) + ("/, " if names else "") + "*more"
+        passed = ", ".join(["f"] + names)
+        src = f"""
+def call({sig}):
+    if more:
+        return retry({''.join(n + ', ' for n in names)}*more)
+    try:
+        r = cfn({passed})
+    except errors:
+        return retry({', '.join(names)})
+    if {sentinel}:
+        st = status()
+        if st:
+            return fail(st, ({''.join(n + ', ' for n in names)}))
+    return {'r' if results else 'None'}
+"""
+        exec(_compiled(src), env)  # the source above, with constants only
+        call = env["call"]
+        call.__doc__ = "A numeric call: None, the result, or a tuple of results."
+        return call
+
+    def _make_fast_call_vals(self):
+        """The numeric call of the other signatures through the compiled
+        module: the wp_val arrays are packed and read in Python (struct), in
+        buffers of the calling thread; the lock is taken in C."""
+        params, results = self.func.params, self.func.results
+        if len(params) > _fast.NVALS or len(results) > _fast.NVALS:
+            return None
+        lib, tls, thread_vals = _fast.lib, _fast._tls, _fast.thread_vals
+        f = self._wpf()
+        self._wpf_vals_keep = f
+        cvals, take_error, from_ptr = lib.wpf_call_vals, lib.wpf_take_error, _errors.from_ptr
+        pack, pack_slow, unpack = self._pack, self.func._pack_slow, self._unpack
+        nargs, nres = len(params), len(results)
+        single, none = nres == 1, nres == 0
+        generic = self._generic
+        errors = (struct.error, OverflowError, TypeError, ValueError)
+
+        def call(*args):
+            """A numeric call: None, the result, or a tuple of results."""
+            try:
+                ca, cr, pa, pr = tls.v
+            except AttributeError:
+                ca, cr, pa, pr = thread_vals()
+            try:
+                pack(pa, *args)
+            except errors:
+                pack_slow(pa, args)
+            st = cvals(f, ca, nargs, cr, nres)
+            if st:
+                if st == 1:                     # WPF_BUSY: wait on the ctypes path
+                    return generic(*args)
+                if st == 2:
+                    raise _closed("instance")
+                raise from_ptr(take_error())
+            r = unpack(pr)
+            if single:
+                return r[0]
+            return None if none else r
+        return call
+
     def call_bytes(self, data):
         """Bytes in, bytes out (a copy)."""
-        self.call_bytes = f = self._make_call_bytes()
+        if _fast.lib is not None:
+            self.call_bytes = f = self._make_fast_call_bytes()
+        else:
+            self.call_bytes = f = self._make_call_bytes()
         return f(data)
+
+    def _make_fast_call_bytes(self):
+        inst, name = self.instance, self.func.name
+        lock = inst._lock
+        lib, tls, thread_buf, take_big, cap = (_fast.lib, _fast._tls, _fast.thread_buf,
+                                               _fast.take_big, _fast.CAP)
+        cbytes, take_error, from_ptr = lib.wpf_call_bytes, lib.wpf_take_error, _errors.from_ptr
+        f = self._wpf()
+        self._wpf_keep = (f, inst._ci)
+
+        def call_bytes(data):
+            """Bytes in, bytes out (a copy)."""
+            if type(data) is not bytes:
+                if not isinstance(data, (bytes, bytearray, memoryview)):
+                    raise BadInput(f"{name}: expected bytes, got {type(data).__name__}")
+                data = bytes(data)
+            try:
+                cb, pb = tls.b
+            except AttributeError:
+                cb, pb = thread_buf()
+            n = cbytes(f, data, len(data), cb, cap, 0)
+            if n >= 0:
+                return pb[0:n] if n <= cap else take_big(n)
+            if n == -1:                         # WPF_BUSY: wait for the lock
+                inst._wait()
+                try:
+                    n = cbytes(f, data, len(data), cb, cap, 1)
+                    if n >= 0:
+                        return pb[0:n] if n <= cap else take_big(n)
+                finally:
+                    lock.release()
+            if n == -2:
+                raise _closed("instance")
+            if n == -4:
+                raise from_ptr(take_error())
+            raise _errors.NoMemory("wasmplug: out of memory copying a call's output")
+        return call_bytes
 
     def _make_call_bytes(self):
         inst, name = self.instance, self.func.name
