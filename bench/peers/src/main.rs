@@ -11,6 +11,8 @@
 use extism::{host_fn, CompiledPlugin, Error, Plugin, PluginBuilder, UserData};
 use std::time::Instant;
 
+const EMPTY: &[u8] = &[];
+
 macro_rules! ensure {
     ($cond:expr, $($msg:tt)+) => {
         if !$cond {
@@ -114,7 +116,7 @@ fn run(o: &Opts) -> Result<(), Error> {
 
     measure("minimal_call", n(20000), o.reps, |n| {
         for _ in 0..n {
-            let _: &[u8] = plugin.call("nop", &[][..])?;
+            let _: &[u8] = plugin.call("nop", EMPTY)?;
         }
         Ok(())
     })?;
@@ -124,7 +126,7 @@ fn run(o: &Opts) -> Result<(), Error> {
     measure("fresh_instance_call", n(500), o.reps, |n| {
         for _ in 0..n {
             let mut p = Plugin::new_from_compiled(&compiled)?;
-            let _: &[u8] = p.call("nop", &[][..])?;
+            let _: &[u8] = p.call("nop", EMPTY)?;
         }
         Ok(())
     })?;
