@@ -112,7 +112,7 @@ def main():
         wp = statistics.median(figures["wasmplug"][row]) / scale_ns
         ex = statistics.median(figures["extism"][row]) / scale_ns
         ratio = wp / ex
-        print(f"{row:<22} {unit:<13} {fmt(wp):>10} {fmt(ex):>10} {ratio:>7.2f}")
+        print(f"{row:<22} {unit:<13} {fmt(wp):>10} {fmt(ex):>10} {ratio:>7.3g}")
         results.append({"name": row, "unit": unit, "wasmplug": wp, "extism": ex, "ratio": ratio,
                         "wasmplug_reps": [x / scale_ns for x in figures["wasmplug"][row]],
                         "extism_reps": [x / scale_ns for x in figures["extism"][row]]})
