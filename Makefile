@@ -9,6 +9,10 @@
 #                   table on stdout, figures in build/bench/core.json
 #   make bench-bindings  each host binding (bindings/) beside C: numeric call
 #                   and 32 B echo; build/bench/bindings.json
+#   make bench-peers  wasmplug beside Extism (the extism crate, built once into
+#                   ~/.cache/wasmplug/peers): minimal call, echoes, fresh instance,
+#                   guest-to-host call, cached load; build/bench/peers.json
+#                   (BENCH_PEERS_ARGS=--quick: a smoke run)
 #   make bench-http HTTP throughput of wasmplug serve (wrk on loopback) beside a
 #                   native C handler and wasmtime serve 48.0.8; table on stdout,
 #                   figures in build/bench/http.json (BENCH_HTTP_ARGS=--quick: a smoke run)
@@ -78,6 +82,13 @@ BENCH_BINDINGS_ARGS ?=
 bench-bindings: all
 	cmake --install $(BUILD) --prefix $(CURDIR)/$(BUILD)/stage >/dev/null
 	bench/bindings/run.py --build $(BUILD) $(BENCH_BINDINGS_ARGS)
+
+# bench/peers/build.sh builds the Extism harness and guest once (cached);
+# bench/peers/run.py runs both sides in alternating rounds.
+BENCH_PEERS_ARGS ?=
+.PHONY: bench-peers
+bench-peers: all
+	bench/peers/run.py --build $(BUILD) --out $(BUILD)/bench/peers.json $(BENCH_PEERS_ARGS)
 
 # bench/http/run.py builds bench/http/native.c (row a) against $(BUILD)/lib;
 # deps/tools/wasmtime-cli.sh builds the wasmtime serve baseline once (cached).

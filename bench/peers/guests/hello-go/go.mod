@@ -1,0 +1,3 @@
+module wasmplug.dev/bench/peers/hello
+
+go 1.24
