@@ -183,96 +183,6 @@ void wpf_free(void *p) { free(p); }
 
 uintptr_t wpf_call_func_addr(void) { return (uintptr_t)&wp_instance_call_func; }
 
-#define SENT_I INT64_MIN
-
-static int64_t call_i(wpf_func *f, int n, int64_t a, int64_t b, int64_t c) {
-  int64_t v[3] = {a, b, c};
-  for (int i = 0; i < n; i++) {
-    if (f->pk[i] == WP_I32 && (v[i] < INT32_MIN || v[i] > (int64_t)UINT32_MAX)) {
-      tls_status = WPF_RANGE;
-      return SENT_I;
-    }
-  }
-  wpf_inst *in = f->inst;
-  if (!wpf_try_lock(in)) {
-    tls_status = WPF_BUSY;
-    return SENT_I;
-  }
-  if (!in->ptr) {
-    wpf_unlock(in);
-    tls_status = WPF_CLOSED;
-    return SENT_I;
-  }
-  wp_val args[3], res[1];
-  for (int i = 0; i < n; i++) {
-    args[i].kind = (wp_valkind)f->pk[i];
-    if (f->pk[i] == WP_I32)
-      args[i].of.i32 = (int32_t)(uint32_t)v[i];
-    else
-      args[i].of.i64 = v[i];
-  }
-  res[0].kind = (wp_valkind)f->rk;
-  res[0].of.i64 = 0;
-  wp_error *err = wp_instance_call_func(in->ptr, f->fid, args, (size_t)n, res, (size_t)f->nres);
-  wpf_unlock(in);
-  if (err) {
-    tls_err = err;
-    tls_status = WPF_ERR;
-    return SENT_I;
-  }
-  tls_status = WPF_OK;
-  if (!f->nres) return 0;
-  return f->rk == WP_I32 ? (int64_t)res[0].of.i32 : res[0].of.i64;
-}
-
-int64_t wpf_call_i0(wpf_func *f) { return call_i(f, 0, 0, 0, 0); }
-int64_t wpf_call_i1(wpf_func *f, int64_t a) { return call_i(f, 1, a, 0, 0); }
-int64_t wpf_call_i2(wpf_func *f, int64_t a, int64_t b) { return call_i(f, 2, a, b, 0); }
-int64_t wpf_call_i3(wpf_func *f, int64_t a, int64_t b, int64_t c) {
-  return call_i(f, 3, a, b, c);
-}
-
-static double call_f(wpf_func *f, int n, double a, double b, double c) {
-  /* An f32 argument is the double rounded, as the ctypes path does (a value
-   * too large becomes an infinity). */
-  double v[3] = {a, b, c};
-  wpf_inst *in = f->inst;
-  if (!wpf_try_lock(in)) {
-    tls_status = WPF_BUSY;
-    return NAN;
-  }
-  if (!in->ptr) {
-    wpf_unlock(in);
-    tls_status = WPF_CLOSED;
-    return NAN;
-  }
-  wp_val args[3], res[1];
-  for (int i = 0; i < n; i++) {
-    args[i].kind = (wp_valkind)f->pk[i];
-    if (f->pk[i] == WP_F32)
-      args[i].of.f32 = (float)v[i];
-    else
-      args[i].of.f64 = v[i];
-  }
-  res[0].kind = (wp_valkind)f->rk;
-  res[0].of.f64 = 0;
-  wp_error *err = wp_instance_call_func(in->ptr, f->fid, args, (size_t)n, res, (size_t)f->nres);
-  wpf_unlock(in);
-  if (err) {
-    tls_err = err;
-    tls_status = WPF_ERR;
-    return NAN;
-  }
-  tls_status = WPF_OK;
-  if (!f->nres) return 0;
-  return f->rk == WP_F32 ? (double)res[0].of.f32 : res[0].of.f64;
-}
-
-double wpf_call_f0(wpf_func *f) { return call_f(f, 0, 0, 0, 0); }
-double wpf_call_f1(wpf_func *f, double a) { return call_f(f, 1, a, 0, 0); }
-double wpf_call_f2(wpf_func *f, double a, double b) { return call_f(f, 2, a, b, 0); }
-double wpf_call_f3(wpf_func *f, double a, double b, double c) { return call_f(f, 3, a, b, c); }
-
 /* A numeric call of any signature: args and res are wp_val arrays (the
  * caller's, per thread). Returns a status. */
 int wpf_call_vals(wpf_func *f, const void *args, size_t nargs, void *res, size_t nres) {
@@ -291,6 +201,67 @@ int wpf_call_vals(wpf_func *f, const void *args, size_t nargs, void *res, size_t
   }
   return WPF_OK;
 }
+
+/* The calls of up to three numbers of one family (integers or floats), which
+ * need no wp_val array from Python: wpf_call_vals behind them. */
+#define SENT_I INT64_MIN
+
+static int64_t call_i(wpf_func *f, int n, int64_t a, int64_t b, int64_t c) {
+  int64_t v[3] = {a, b, c};
+  for (int i = 0; i < n; i++) {
+    if (f->pk[i] == WP_I32 && (v[i] < INT32_MIN || v[i] > (int64_t)UINT32_MAX)) {
+      tls_status = WPF_RANGE;
+      return SENT_I;
+    }
+  }
+  wp_val args[3], res[1];
+  for (int i = 0; i < n; i++) {
+    args[i].kind = (wp_valkind)f->pk[i];
+    if (f->pk[i] == WP_I32)
+      args[i].of.i32 = (int32_t)(uint32_t)v[i];
+    else
+      args[i].of.i64 = v[i];
+  }
+  res[0].kind = (wp_valkind)f->rk;
+  res[0].of.i64 = 0;
+  if ((tls_status = wpf_call_vals(f, args, (size_t)n, res, (size_t)f->nres)) != WPF_OK)
+    return SENT_I;
+  if (!f->nres) return 0;
+  return f->rk == WP_I32 ? (int64_t)res[0].of.i32 : res[0].of.i64;
+}
+
+int64_t wpf_call_i0(wpf_func *f) { return call_i(f, 0, 0, 0, 0); }
+int64_t wpf_call_i1(wpf_func *f, int64_t a) { return call_i(f, 1, a, 0, 0); }
+int64_t wpf_call_i2(wpf_func *f, int64_t a, int64_t b) { return call_i(f, 2, a, b, 0); }
+int64_t wpf_call_i3(wpf_func *f, int64_t a, int64_t b, int64_t c) {
+  return call_i(f, 3, a, b, c);
+}
+
+static double call_f(wpf_func *f, int n, double a, double b, double c) {
+  /* An f32 argument is the double rounded, as the ctypes path does (a value
+   * too large becomes an infinity). */
+  double v[3] = {a, b, c};
+  wp_val args[3], res[1];
+  for (int i = 0; i < n; i++) {
+    args[i].kind = (wp_valkind)f->pk[i];
+    if (f->pk[i] == WP_F32)
+      args[i].of.f32 = (float)v[i];
+    else
+      args[i].of.f64 = v[i];
+  }
+  res[0].kind = (wp_valkind)f->rk;
+  res[0].of.f64 = 0;
+  if ((tls_status = wpf_call_vals(f, args, (size_t)n, res, (size_t)f->nres)) != WPF_OK)
+    return NAN;
+  if (!f->nres) return 0;
+  return f->rk == WP_F32 ? (double)res[0].of.f32 : res[0].of.f64;
+}
+
+double wpf_call_f0(wpf_func *f) { return call_f(f, 0, 0, 0, 0); }
+double wpf_call_f1(wpf_func *f, double a) { return call_f(f, 1, a, 0, 0); }
+double wpf_call_f2(wpf_func *f, double a, double b) { return call_f(f, 2, a, b, 0); }
+double wpf_call_f3(wpf_func *f, double a, double b, double c) { return call_f(f, 3, a, b, c); }
+
 
 /* Bytes in, bytes out: >= 0 is the output's length, copied into buf when it
  * fits in cap, else into memory to take with wpf_take_big (the output the
