@@ -617,8 +617,9 @@ static void put_engine(wp_buf *b, const wp_engine *e) {
 }
 
 /* The built-in capabilities' engine-wide settings (the keyvalue default):
-   u32 count, then text name, text JSON each. A capability whose settings
-   cannot be copied for lack of memory fails the load (b->oom). */
+   u32 count, then text name, text JSON each. Counted first, since the
+   count leads. Out of memory for the list fails the load (b->oom); a
+   settings_get that runs out returns NULL and its settings are left out. */
 static void put_settings(wp_buf *b, wp_engine *e) {
   size_t n = 0;
   struct wp_capability **caps = wp_engine_capabilities(e, &n);
