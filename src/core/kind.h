@@ -35,6 +35,7 @@ typedef struct wp_core_plugin {
   int32_t memory_export;  /* export index of "memory", -1 if none */
   int32_t *post_export;   /* per export: index of cabi_post_<name>, or -1 */
   int32_t http_export;    /* export index of a bytes-ABI "handle" (core/http.h), -1 if none */
+  bool lookup_by_index;   /* two export names agree up to a NUL byte: names are ambiguous */
 } wp_core_plugin;
 
 static inline const wp_core_plugin *wp_core_of(const wp_plugin *p) { return p->kind_data; }

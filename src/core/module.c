@@ -19,9 +19,32 @@ static wp_core_plugin *core_of(const wp_plugin *p) { return p->kind_data; }
 
 static wp_error *check_helper_exports(const wp_plugin *p);
 
+static int cmp_names(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * Export names are looked up by name (export_item), but wp_extern_info holds
+ * them as C strings, cut at a NUL byte, which wasm names may contain: "f\0g"
+ * would find "f", a function of another type, called through raw values
+ * sized for the first. Wasm export names are distinct, so two C names that
+ * agree reveal it; such a plugin's exports are then found by index.
+ */
+static bool names_ambiguous(const wp_plugin *p) {
+  const char **names = malloc((p->nexports + 1) * sizeof *names);
+  if (!names) return true;
+  for (size_t i = 0; i < p->nexports; i++) names[i] = p->exports[i].name;
+  qsort(names, p->nexports, sizeof *names, cmp_names);
+  bool same = false;
+  for (size_t i = 1; i < p->nexports && !same; i++) same = strcmp(names[i - 1], names[i]) == 0;
+  free(names);
+  return same;
+}
+
 /* The call plans (kind.h): each export's type, checked once. */
 static void make_plans(wp_plugin *p) {
   wp_core_plugin *c = core_of(p);
+  c->lookup_by_index = names_ambiguous(p);
   for (size_t i = 0; i < p->nexports; i++) {
     const wp_extern_info *e = &p->exports[i];
     wp_core_plan *pl = &c->plans[i];
@@ -215,11 +238,17 @@ static wp_error *initialize(wp_instance *inst) {
   return wp_call_end(inst, "_initialize");
 }
 
-/* Export `index` of the instance, found by its name. */
+/* Export `index` of the instance, found by its name when names are unambiguous
+   (names_ambiguous); else, or when a NUL cut the name, by its index. */
 static bool export_item(wp_instance *inst, size_t index, wasmtime_extern_t *item) {
   const char *name = inst->plugin->exports[index].name;
-  return wasmtime_instance_export_get(inst->ctx, &wp_core_inst(inst)->instance, name, strlen(name),
-                                      item);
+  wasmtime_instance_t *in = &wp_core_inst(inst)->instance;
+  if (!core_of(inst->plugin)->lookup_by_index &&
+      wasmtime_instance_export_get(inst->ctx, in, name, strlen(name), item))
+    return true;
+  char *real; /* the C API insists on returning the name too */
+  size_t real_len;
+  return wasmtime_instance_export_nth(inst->ctx, in, index, &real, &real_len, item);
 }
 
 bool wp_core_resolve_func(wp_instance *inst, size_t index, wasmtime_func_t *out) {
