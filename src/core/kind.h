@@ -74,8 +74,7 @@ static inline uint8_t *wp_core_memory(wp_instance *inst, size_t *size) {
     *size = 0;
     return NULL;
   }
-  *size = wasmtime_memory_data_size(inst->ctx, &ci->memory);
-  return wasmtime_memory_data(inst->ctx, &ci->memory);
+  return wasmplug_memory_view(inst->ctx, &ci->memory, size);
 }
 
 static inline uint64_t wp_core_memory_size(wp_instance *inst) {
