@@ -336,7 +336,7 @@ static wp_error *bench_numeric(raw_env *raw, bench_env *env) {
        run_wp_add_by_name, NULL, env},
   };
   wp_error *err = bench_measure_group(cases, COUNT(cases));
-  bench_judge("numeric_call", "numeric_call_raw", TARGET_RATIO, 1.3);
+  bench_judge("numeric_call", "numeric_call_raw", TARGET_RATIO, 1.1);
   bench_judge("numeric_call_by_name", "numeric_call_raw", TARGET_NONE, 0);
   return err;
 }
@@ -358,7 +358,7 @@ static wp_error *bench_bytes(bench_env *env) {
        NULL, &greet32},
   };
   wp_error *err = bench_measure_group(cases, COUNT(cases) - (WP_BENCH_GUESTS ? 0 : 1));
-  bench_judge("bytes_echo_32B", NULL, TARGET_MEDIAN, 150);
+  bench_judge("bytes_echo_32B", NULL, TARGET_MEDIAN, 80);
   return err;
 }
 

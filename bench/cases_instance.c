@@ -120,7 +120,7 @@ static wp_error *bench_instance_costs(bench_env *env) {
   if (!err) err = bench_measure_group(cases, COUNT(cases));
   wp_pool_free(fresh.pool);
   wp_pool_free(reused.pool);
-  bench_judge("pooled_fresh_instance", "instance_new_free", TARGET_MEDIAN, 10);
+  bench_judge("pooled_fresh_instance", "instance_new_free", TARGET_MEDIAN, 2.5);
   bench_judge("pooled_reused_instance", "pooled_fresh_instance", TARGET_NONE, 0);
   return err;
 }

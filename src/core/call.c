@@ -90,12 +90,13 @@ static inline bool load_args(const wp_extern_info *e, const wp_val *args, size_t
 }
 
 /*
- * The fast path: one pass that checks and converts, the cached function
- * handle, and the full checks (with their messages) only when something is
- * wrong.
+ * The general path: another kind's call, an export the plans do not cover
+ * (its first call on an instance, or more than WP_PLAN_ARITY values), and any
+ * call that fails a check, which it reports with the full message.
  */
-wp_error *wp_instance_call_func(wp_instance *inst, wp_func_id id, const wp_val *args, size_t nargs,
-                                wp_val *results, size_t nresults) {
+static __attribute__((noinline)) wp_error *call_func_general(wp_instance *inst, wp_func_id id,
+                                                             const wp_val *args, size_t nargs,
+                                                             wp_val *results, size_t nresults) {
   const wp_plugin *p = inst->plugin;
   const wp_extern_info *e = id < p->nexports ? &p->exports[id] : NULL;
   wasmtime_val_raw_t raw[WP_MAX_ARITY];
@@ -120,6 +121,39 @@ wp_error *wp_instance_call_func(wp_instance *inst, wp_func_id id, const wp_val *
     memcpy(&results[i].of, &raw[i], 8);
   }
   return wp_call_end(inst, e->name);
+}
+
+/*
+ * The planned path (kind.h): the export's type was checked at load, its
+ * function handle cached in the instance at its first call, so a call checks
+ * the arguments against the plan, copies them and calls. Anything unexpected
+ * goes to the general path, which says what is wrong.
+ */
+wp_error *wp_instance_call_func(wp_instance *inst, wp_func_id id, const wp_val *args, size_t nargs,
+                                wp_val *results, size_t nresults) {
+  const wp_plugin *p = inst->plugin;
+  /* resolved[id] implies a live store (teardown clears it) and a core instance. */
+  if (p->kind != &wp_core_kind || id >= p->nexports || inst->in_call || !inst->resolved[id])
+    return call_func_general(inst, id, args, nargs, results, nresults);
+  const wp_core_plan *pl = &wp_core_of(p)->plans[id];
+  if (!pl->numeric || nargs != pl->nparams || nresults != pl->nresults)
+    return call_func_general(inst, id, args, nargs, results, nresults);
+  wasmtime_val_raw_t raw[WP_PLAN_ARITY];
+  for (size_t i = 0; i < nargs; i++) {
+    if (args[i].kind != (wp_valkind)pl->kinds[i])
+      return call_func_general(inst, id, args, nargs, results, nresults);
+    memcpy(&raw[i], &args[i].of, 8);
+  }
+  wp_call_begin(inst);
+  wasm_trap_t *trap = NULL;
+  wasmtime_error_t *werr = wasmtime_func_call_unchecked(inst->ctx, &wp_core_inst(inst)->funcs[id],
+                                                        raw, pl->nraw, &trap);
+  if (werr || trap) return wp_call_failure(inst, p->exports[id].name, werr, trap);
+  for (size_t i = 0; i < nresults; i++) {
+    results[i].kind = (wp_valkind)pl->kinds[pl->nparams + i];
+    memcpy(&results[i].of, &raw[i], 8);
+  }
+  return wp_call_end(inst, p->exports[id].name);
 }
 
 wp_error *wp_instance_call(wp_instance *inst, const char *name, const wp_val *args, size_t nargs,
@@ -195,13 +229,26 @@ static wp_error *kind_call_bytes(wp_instance *inst, wp_func_id id, const void *i
                       p->kind->name);
 }
 
+/* Is export `id` a bytes function this instance can call now, its handle
+   cached (the plan's fast case)? */
+static inline bool bytes_ready(const wp_instance *inst, wp_func_id id) {
+  const wp_plugin *p = inst->plugin;
+  const wp_core_instance *ci = wp_core_inst(inst);
+  return id < p->nexports && wp_core_of(p)->plans[id].bytes && !inst->in_call &&
+         inst->resolved[id] && ci->has_memory && ci->has_realloc;
+}
+
 static wp_error *call_bytes(wp_instance *inst, wp_func_id id, const void *input, size_t len) {
   if (inst->plugin->kind != &wp_core_kind) return kind_call_bytes(inst, id, input, len);
   wasmtime_func_t f;
-  wp_error *err = check_callable(inst, id, &f);
-  if (err) return err;
+  wp_error *err;
+  if (bytes_ready(inst, id)) {
+    f = wp_core_inst(inst)->funcs[id];
+  } else if ((err = check_callable(inst, id, &f)) ||
+             (err = check_bytes_export(inst, &inst->plugin->exports[id]))) {
+    return err;
+  }
   const wp_extern_info *e = &inst->plugin->exports[id];
-  if ((err = check_bytes_export(inst, e))) return err;
   if (len > UINT32_MAX)
     return wp_error_new(WP_ERR_BAD_INPUT, WP_PLUGIN_FMT ": input of %zu bytes is more than 4 GiB",
                         inst->plugin->name, len);

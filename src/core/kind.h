@@ -7,15 +7,35 @@
 
 #include "instance/instance.h"
 
+/* The most parameters or results a planned call has; larger functions take
+   the general path (call.c). */
+#define WP_PLAN_ARITY 16
+
+/*
+ * A call plan per export, made once at load from the export's type: what a
+ * call must pass, how many raw slots it uses, whether it is a bytes function.
+ * A call then checks its arguments against the plan, copies them into raw
+ * values and calls the cached function; the full checks and their messages
+ * run only when something does not match.
+ */
+typedef struct wp_core_plan {
+  bool numeric;  /* a function of i32/i64/f32/f64 with at most WP_PLAN_ARITY of each */
+  bool bytes;    /* (i32, i32) -> i32 and the plugin exports cabi_realloc */
+  uint8_t nparams, nresults, nraw;   /* nraw: max(nparams, nresults) */
+  uint8_t kinds[2 * WP_PLAN_ARITY]; /* wp_valkind of the params, then the results */
+} wp_core_plan;
+
 /* What only a core module needs (wp_plugin.kind_data). */
 typedef struct wp_core_plugin {
   wasmtime_module_t *module;
   wasmtime_instance_pre_t *pre;
-  bool has_initialize;    /* exports _initialize */
+  wp_core_plan *plans;    /* per export index */
+  int32_t init_export;    /* export index of _initialize, -1 if none */
   int32_t realloc_export; /* export index of cabi_realloc, -1 if none */
   int32_t memory_export;  /* export index of "memory", -1 if none */
   int32_t *post_export;   /* per export: index of cabi_post_<name>, or -1 */
   int32_t http_export;    /* export index of a bytes-ABI "handle" (core/http.h), -1 if none */
+  bool lookup_by_index;   /* two export names agree up to a NUL byte: names are ambiguous */
 } wp_core_plugin;
 
 static inline const wp_core_plugin *wp_core_of(const wp_plugin *p) { return p->kind_data; }
@@ -33,7 +53,8 @@ typedef struct wp_core_instance {
 
 static inline wp_core_instance *wp_core_inst(const wp_instance *inst) { return inst->kind_data; }
 
-/* Looks an export (by index) up in the instance and caches it. */
+/* Looks an export (by index) up in the instance, by its name (an indexed
+   lookup would walk every export before it), and caches it. */
 bool wp_core_resolve_func(wp_instance *inst, size_t index, wasmtime_func_t *out);
 
 /* An export (by index) as a function; cached after the first lookup. */
@@ -53,8 +74,7 @@ static inline uint8_t *wp_core_memory(wp_instance *inst, size_t *size) {
     *size = 0;
     return NULL;
   }
-  *size = wasmtime_memory_data_size(inst->ctx, &ci->memory);
-  return wasmtime_memory_data(inst->ctx, &ci->memory);
+  return wasmplug_memory_view(inst->ctx, &ci->memory, size);
 }
 
 static inline uint64_t wp_core_memory_size(wp_instance *inst) {

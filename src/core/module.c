@@ -19,13 +19,58 @@ static wp_core_plugin *core_of(const wp_plugin *p) { return p->kind_data; }
 
 static wp_error *check_helper_exports(const wp_plugin *p);
 
+static int cmp_names(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * Export names are looked up by name (export_item), but wp_extern_info holds
+ * them as C strings, cut at a NUL byte, which wasm names may contain: "f\0g"
+ * would find "f", a function of another type, called through raw values
+ * sized for the first. Wasm export names are distinct, so two C names that
+ * agree reveal it; such a plugin's exports are then found by index.
+ */
+static bool names_ambiguous(const wp_plugin *p) {
+  const char **names = malloc((p->nexports + 1) * sizeof *names);
+  if (!names) return true;
+  for (size_t i = 0; i < p->nexports; i++) names[i] = p->exports[i].name;
+  qsort(names, p->nexports, sizeof *names, cmp_names);
+  bool same = false;
+  for (size_t i = 1; i < p->nexports && !same; i++) same = strcmp(names[i - 1], names[i]) == 0;
+  free(names);
+  return same;
+}
+
+/* The call plans (kind.h): each export's type, checked once. */
+static void make_plans(wp_plugin *p) {
+  wp_core_plugin *c = core_of(p);
+  c->lookup_by_index = names_ambiguous(p);
+  for (size_t i = 0; i < p->nexports; i++) {
+    const wp_extern_info *e = &p->exports[i];
+    wp_core_plan *pl = &c->plans[i];
+    if (e->kind != WP_EXTERN_FUNC || !e->numeric || e->nparams > WP_PLAN_ARITY ||
+        e->nresults > WP_PLAN_ARITY)
+      continue;
+    pl->numeric = true;
+    pl->nparams = (uint8_t)e->nparams;
+    pl->nresults = (uint8_t)e->nresults;
+    pl->nraw = (uint8_t)(e->nparams > e->nresults ? e->nparams : e->nresults);
+    for (size_t j = 0; j < e->nparams; j++) pl->kinds[j] = (uint8_t)e->params[j];
+    for (size_t j = 0; j < e->nresults; j++) pl->kinds[e->nparams + j] = (uint8_t)e->results[j];
+    /* The bytes ABI's shape, as wp_plugin_is_bytes_func says. */
+    pl->bytes = c->realloc_export >= 0 && e->nparams == 2 && e->params[0] == WP_I32 &&
+                e->params[1] == WP_I32 && e->nresults == 1 && e->results[0] == WP_I32;
+  }
+}
+
 static wp_error *reflect(wp_plugin *p) {
   wp_error *err = wp_reflect_module(p, core_of(p)->module);
   if (err) return err;
   wp_core_plugin *c = core_of(p);
-  if (!(c->post_export = calloc(p->nexports + 1, sizeof *c->post_export)))
+  if (!(c->post_export = calloc(p->nexports + 1, sizeof *c->post_export)) ||
+      !(c->plans = calloc(p->nexports + 1, sizeof *c->plans)))
     return wp_error_new(WP_ERR_NO_MEMORY, WP_PLUGIN_FMT ": out of memory", p->name);
-  c->realloc_export = c->memory_export = -1;
+  c->realloc_export = c->memory_export = c->init_export = -1;
   for (size_t i = 0; i < p->nexports; i++) {
     const wp_extern_info *e = &p->exports[i];
     c->post_export[i] = -1;
@@ -33,7 +78,7 @@ static wp_error *reflect(wp_plugin *p) {
       c->memory_export = (int32_t)i;
     if (e->kind != WP_EXTERN_FUNC) continue;
     if (strcmp(e->name, "cabi_realloc") == 0) c->realloc_export = (int32_t)i;
-    if (strcmp(e->name, "_initialize") == 0) c->has_initialize = true;
+    if (strcmp(e->name, "_initialize") == 0) c->init_export = (int32_t)i;
   }
   for (size_t i = 0; i < p->nexports; i++) {
     if (p->exports[i].kind != WP_EXTERN_FUNC) continue;
@@ -44,7 +89,9 @@ static wp_error *reflect(wp_plugin *p) {
         c->post_export[i] = (int32_t)j;
     }
   }
-  return check_helper_exports(p);
+  err = check_helper_exports(p);
+  if (!err) make_plans(p);
+  return err;
 }
 
 /* ---- exports the host calls on its own -------------------------------------- */
@@ -171,6 +218,7 @@ static void free_core(wp_plugin *p) {
   if (c->pre) wasmtime_instance_pre_delete(c->pre);
   if (c->module) wasmtime_module_delete(c->module);
   free(c->post_export);
+  free(c->plans);
   free(c);
 }
 
@@ -178,29 +226,35 @@ static const char *call_name(const wp_plugin *p, size_t i) { return p->exports[i
 
 /* Runs _initialize (type checked at load) if the module exports it. */
 static wp_error *initialize(wp_instance *inst) {
-  const wp_plugin *p = inst->plugin;
-  for (size_t i = 0; core_of(p)->has_initialize && i < p->nexports; i++) {
-    wasmtime_func_t init;
-    if (p->exports[i].kind != WP_EXTERN_FUNC || strcmp(p->exports[i].name, "_initialize") != 0)
-      continue;
-    if (!wp_core_export_func(inst, i, &init)) break;
+  int32_t index = core_of(inst->plugin)->init_export;
+  wasmtime_func_t init;
+  if (index >= 0 && wp_core_export_func(inst, (size_t)index, &init)) {
     /* () -> (), checked at load (check_helper_exports): no slot is used. */
     wasmtime_val_raw_t none[1];
     wasm_trap_t *trap = NULL;
     wasmtime_error_t *werr = wasmtime_func_call_unchecked(inst->ctx, &init, none, 0, &trap);
     if (werr || trap) return wp_call_failure(inst, "_initialize", werr, trap);
-    break;
   }
   return wp_call_end(inst, "_initialize");
 }
 
+/* Export `index` of the instance, found by its name when names are unambiguous
+   (names_ambiguous); else, or when a NUL cut the name, by its index. */
+static bool export_item(wp_instance *inst, size_t index, wasmtime_extern_t *item) {
+  const char *name = inst->plugin->exports[index].name;
+  wasmtime_instance_t *in = &wp_core_inst(inst)->instance;
+  if (!core_of(inst->plugin)->lookup_by_index &&
+      wasmtime_instance_export_get(inst->ctx, in, name, strlen(name), item))
+    return true;
+  char *real; /* the C API insists on returning the name too */
+  size_t real_len;
+  return wasmtime_instance_export_nth(inst->ctx, in, index, &real, &real_len, item);
+}
+
 bool wp_core_resolve_func(wp_instance *inst, size_t index, wasmtime_func_t *out) {
   wasmtime_extern_t item;
-  char *name; /* the C API insists on returning the name too */
-  size_t name_len;
   wp_core_instance *ci = wp_core_inst(inst);
-  if (!ci || !inst->ctx ||
-      !wasmtime_instance_export_nth(inst->ctx, &ci->instance, index, &name, &name_len, &item) ||
+  if (!ci || !inst->ctx || index >= inst->plugin->nexports || !export_item(inst, index, &item) ||
       item.kind != WASMTIME_EXTERN_FUNC)
     return false;
   ci->funcs[index] = item.of.func;
@@ -232,11 +286,8 @@ static wp_error *instantiate(wp_instance *inst) {
                                                              &wp_core_inst(inst)->instance, &trap);
   if (werr || trap) return wp_call_failure(inst, "instantiation", werr, trap);
   wasmtime_extern_t item;
-  char *name;
-  size_t name_len;
-  if (c->memory_export >= 0 &&
-      wasmtime_instance_export_nth(inst->ctx, &wp_core_inst(inst)->instance,
-                                   (size_t)c->memory_export, &name, &name_len, &item)) {
+  if (c->memory_export >= 0 && export_item(inst, (size_t)c->memory_export, &item) &&
+      item.kind == WASMTIME_EXTERN_MEMORY) {
     wp_core_inst(inst)->memory = item.of.memory;
     wp_core_inst(inst)->has_memory = true;
   }

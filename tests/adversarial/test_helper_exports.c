@@ -146,6 +146,34 @@ WP_TEST(test_post_of_numeric_export_ignored) {
   wp_engine_free(e);
 }
 
+/*
+ * Export names that agree up to a NUL byte ("f" and "f\0g"): the C strings
+ * the host keeps are both "f", so a lookup by that name would hand export 1's
+ * call (three raw slots) the function of export 0. Each id must reach its own
+ * function, on its first call (the general path) and its next (the planned).
+ */
+WP_TEST(test_export_names_with_nul) {
+  wp_engine *e = adv_engine(0, 0);
+  wp_plugin *p;
+  wp_instance *inst;
+  assert_ok(adv_load(e, "nul.wat",
+                     "(module (func (export \"f\") (result i32) (i32.const 1))\n"
+                     " (func (export \"f\\00g\") (param i64 i64 i64) (result i64) (local.get 2)))",
+                     NULL, &p));
+  assert_ok(wp_instance_new(p, &inst));
+  for (int round = 0; round < 2; round++) {
+    wp_val r, args[3] = {WP_VAL_I64(5), WP_VAL_I64(6), WP_VAL_I64(7)};
+    assert_ok(wp_instance_call_func(inst, 0, NULL, 0, &r, 1));
+    assert_int_equal(r.of.i32, 1);
+    assert_ok(wp_instance_call_func(inst, 1, args, 3, &r, 1));
+    assert_int_equal(r.kind, WP_I64);
+    assert_int_equal(r.of.i64, 7);
+  }
+  wp_instance_free(inst);
+  wp_plugin_free(p);
+  wp_engine_free(e);
+}
+
 int main(void) {
   wp_test_save_wasm_signals();
   const struct CMUnitTest tests[] = {
@@ -155,6 +183,7 @@ int main(void) {
       cmocka_unit_test(test_cabi_post),
       cmocka_unit_test(test_right_types_work),
       cmocka_unit_test(test_post_of_numeric_export_ignored),
+      cmocka_unit_test(test_export_names_with_nul),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -74,6 +74,20 @@ wasmtime_error_t *wasmplug_component_linker_bound_wasip2(wasmtime_component_link
                                                          wasmplug_budget_fn budget,
                                                          uint32_t slice_us);
 
+/*
+ * Lets a pooling allocator configuration reset instance slots with Linux's
+ * PAGEMAP_SCAN ioctl (6.7+) where the kernel has it: only the pages an
+ * instance dirtied are restored, instead of a memset of each memory's whole
+ * kept-resident prefix (src/pool.rs).
+ */
+void wasmplug_pooling_config_pagemap_scan(wasmtime_pooling_allocation_config_t *config);
+
+/* A memory's base address and (in *size) its size in bytes, with one lookup
+   of the memory in its store instead of wasmtime_memory_data's and
+   wasmtime_memory_data_size's two. Valid until the guest runs again. */
+uint8_t *wasmplug_memory_view(wasmtime_context_t *context, const wasmtime_memory_t *memory,
+                              size_t *size);
+
 #ifdef __cplusplus
 }
 #endif

@@ -11,6 +11,7 @@ mod bytes;
 mod compose;
 mod http;
 mod link;
+mod pool;
 mod sandbox;
 mod wit;
 pub use compose::{wasmplug_component_fit, wasmplug_compose};
@@ -18,6 +19,7 @@ pub use http::{
     wasmplug_component_linker_add_wasi_http, wasmplug_http_handle, wasmplug_http_own_handle,
     wasmplug_http_response_free, wasmplug_http_set_outgoing,
 };
+pub use pool::{wasmplug_memory_view, wasmplug_pooling_config_pagemap_scan};
 pub use sandbox::{
     wasmplug_component_linker_bound_wasip2, wasmplug_linker_bound_wasi, wasmplug_store_set_limits,
 };
