@@ -59,6 +59,9 @@ void wp_engine_config_free(wp_engine_config *cfg);
  * entry that is a symbolic link, not a regular file, someone else's or
  * writable by others is refused the same way (remove it). A directory that
  * cannot be created or written only means plugins are compiled every time.
+ * Beside the entries (*.cwasm), *.index files record the sha256 of each
+ * plugin file loaded, so that loading an unchanged file does not hash it
+ * again (wp_plugin_load); they are checked like entries.
  */
 void wp_engine_config_set_cache_dir(wp_engine_config *cfg, const char *dir);
 

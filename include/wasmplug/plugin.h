@@ -67,8 +67,13 @@ typedef struct wp_extern_info {
  * Loads, checks and compiles the plugin at `path` (a .wasm binary, or a
  * .wat text file). `manifest` may be NULL (deny everything, engine limits);
  * it is copied. If `path` is NULL the manifest's source is loaded. A sha256
- * pin that does not match fails with WP_ERR_LOAD. Compiled code is cached on
- * disk; a second load of the same bytes skips compilation.
+ * pin that does not match fails with WP_ERR_LOAD; with a pin the file is
+ * hashed on every load. Compiled code is cached on disk; a second load of
+ * the same bytes skips compilation. Without a pin, a file that is unchanged
+ * since a load through the same cache directory (same path, device, inode,
+ * size, mtime and ctime, and last changed 2 s or more before the load) is
+ * not hashed again: its sha256 comes from the cache's index. Pin the sha256
+ * where the bytes must be checked whatever the file system says.
  * Imports must all be provided (WASI, wasmplug.*, or defined host functions),
  * else WP_ERR_LINK lists the missing ones.
  */
@@ -97,7 +102,8 @@ wp_engine *wp_plugin_get_engine(const wp_plugin *plugin);
 /** The plugin's name (from the manifest or the file name). */
 const char *wp_plugin_get_name(const wp_plugin *plugin);
 
-/** The sha256 of the plugin's bytes, as 64 lower-case hex digits. */
+/** The sha256 of the plugin's bytes, as 64 lower-case hex digits (for an
+    unchanged file, from the cache's index: see wp_plugin_load). */
 const char *wp_plugin_get_sha256(const wp_plugin *plugin);
 
 /** The size of the plugin's bytes (as loaded: .wat text size for text). */

@@ -35,6 +35,41 @@
  * directory whose permissions change after the engine was made is caught.
  * Failing to create or write the cache is not an error: it only costs a
  * compilation next time.
+ *
+ * The index. Hashing the plugin file was most of a cached load (the 2.6 MB
+ * Go hello: about 1.3 of 1.6 ms). So <cache_dir>/<sha256 of device, inode, path>.index
+ * records, per plugin file, the sha256 its bytes had and the stamp it had
+ * then: size, mtime and ctime to the nanosecond (util/file.h). A load whose
+ * file has that stamp takes the sha256 from the record instead of hashing.
+ * Why a matching stamp means the same bytes:
+ *   - every change to a file's contents sets its ctime to the time of the
+ *     change, and ctime cannot be set back (utimensat sets it too); a file
+ *     replaced by another (rename, delete and create) is another inode, or a
+ *     reused one with a new ctime. So only a file whose ctime is more than
+ *     WP_CACHE_INDEX_SETTLE_NS older than the read is recorded or looked up:
+ *     a later change then stamps a ctime the record cannot have, even on a
+ *     file system with coarse timestamps;
+ *   - the stamp is that of the descriptor read (fstat, not stat of the path:
+ *     a symbolic link or a rename between the two changes nothing), taken
+ *     before and again after the bytes are read; a file changed while read
+ *     (the stamps differ) is hashed and not recorded;
+ *   - what it cannot see: a writer through a shared mapping that keeps
+ *     writing to a page already dirty (the kernel stamps the first write
+ *     only), a clock set back by more than the settle time, a file system
+ *     whose ctime is not kept (some network or FUSE ones). Whoever writes the
+ *     file chooses its code anyway; the code run is always what the file held
+ *     when it was hashed. A pinned plugin ("sha256" in its manifest) never
+ *     uses the index: its bytes are hashed on every load;
+ *   - records are strict: every field and the path must be the expected
+ *     ones, and a sha256 of the record ends it, so a damaged or foreign
+ *     record is no answer (the bytes are hashed, the record replaced). A
+ *     record naming code the cache does not have costs a hash, and what is
+ *     compiled is filed under the sha256 of the bytes, never the record's.
+ *     Records live in the checked directory, are written like entries
+ *     (0600, O_EXCL|O_NOFOLLOW, renamed) and read with the same checks: one
+ *     we did not write is refused as an entry is. Whoever could write a
+ *     record could write an entry, that is native code: the index asks for
+ *     no more trust than the cache already does.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -53,6 +88,9 @@
 
 /* Room for an entry's name: 64 + 1 + 16 hex digits and ".cwasm". */
 #define WP_CACHE_NAME_MAX 96
+
+/* An index record's "sha256 HEX\ncheck HEX\n". */
+#define WP_CACHE_INDEX_TAIL (7 + 64 + 1 + 6 + 64 + 1)
 
 /* mkdir -p with mode 0700 for the directories it creates. */
 static bool make_dirs(const char *dir) {
@@ -221,6 +259,143 @@ static void store_entry(int dirfd, const char *name, const wasmtime_module_t *mo
   wasm_byte_vec_delete(&blob);
 }
 
+/* ---- the index: a plugin file's sha256 without hashing it again ---------- */
+
+static bool settled(const wp_file_stamp *st) {
+  return st->ctime_ns <= st->seen_ns - WP_CACHE_INDEX_SETTLE_NS;
+}
+
+/* The key, hashed into the index's name: the same path to the same file. */
+void wp_cache_index_name(const char *path, const wp_file_stamp *st, char *buf, size_t cap) {
+  char key[WP_CACHE_INDEX_MAX], hex[65];
+  int n = snprintf(key, sizeof key, "dev %ju\nino %ju\npath ", (uintmax_t)st->dev,
+                   (uintmax_t)st->ino);
+  size_t plen = strlen(path), klen = (size_t)n + plen;
+  if (klen > sizeof key) klen = sizeof key; /* such a path is never indexed (record below) */
+  memcpy(key + n, path, klen - (size_t)n);
+  wp_sha256_hex((const uint8_t *)key, klen, hex);
+  snprintf(buf, cap, "%s.index", hex);
+}
+
+/* The record up to "sha256 ": everything the stamp and path say. Returns its
+   length, 0 when it does not fit. */
+static size_t record_head(const char *path, const wp_file_stamp *st, char *buf, size_t cap) {
+  int n = snprintf(buf, cap,
+                   "wasmplug index 1\ndev %ju\nino %ju\nsize %ju\nmtime %jd\nctime %jd\npath ",
+                   (uintmax_t)st->dev, (uintmax_t)st->ino, (uintmax_t)st->size,
+                   (intmax_t)st->mtime_ns, (intmax_t)st->ctime_ns);
+  size_t plen = strlen(path);
+  if (n < 0 || (size_t)n + plen + 1 + WP_CACHE_INDEX_TAIL > cap) return 0;
+  memcpy(buf + n, path, plen);
+  buf[n + plen] = '\n';
+  return (size_t)n + plen + 1;
+}
+
+/* "sha256 HEX\ncheck HEX\n" after the head at buf[0..head): the check is the
+   sha256 of everything before it, so a damaged record is told from a good one. */
+static void record_tail(char *buf, size_t head, const char sha[65]) {
+  char *t = buf + head, check[65];
+  memcpy(t, "sha256 ", 7);
+  memcpy(t + 7, sha, 64);
+  t[71] = '\n';
+  wp_sha256_hex((const uint8_t *)buf, head + 72, check);
+  memcpy(t + 72, "check ", 6);
+  memcpy(t + 78, check, 64);
+  t[142] = '\n';
+}
+
+size_t wp_cache_index_record(const char *path, const wp_file_stamp *st, const char sha[65],
+                             char *buf, size_t cap) {
+  size_t head = record_head(path, st, buf, cap);
+  if (head) record_tail(buf, head, sha);
+  return head ? head + WP_CACHE_INDEX_TAIL : 0;
+}
+
+static bool is_lower_hex(const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) return false;
+  return true;
+}
+
+/* Reads up to cap bytes (all of a regular file no larger); returns the count. */
+static size_t read_some(int fd, char *buf, size_t cap) {
+  size_t got = 0;
+  while (got < cap) {
+    ssize_t n = read(fd, buf + got, cap - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += (size_t)n;
+  }
+  return got;
+}
+
+/* True when the index file open as fd is the record for this stamp and path,
+   with the sha256 it names copied into sha. Anything else (another stamp, a
+   damaged or foreign record) is no answer: the bytes are hashed. */
+static bool read_record(int fd, const char *path, const wp_file_stamp *st, char sha[65]) {
+  char want[WP_CACHE_INDEX_MAX], got[WP_CACHE_INDEX_MAX + 1];
+  size_t head = record_head(path, st, want, sizeof want);
+  size_t n = read_some(fd, got, sizeof got);
+  if (!head || n != head + WP_CACHE_INDEX_TAIL || memcmp(got, want, head) != 0 ||
+      memcmp(got + head, "sha256 ", 7) != 0 || !is_lower_hex(got + head + 7, 64))
+    return false;
+  memcpy(sha, got + head + 7, 64);
+  sha[64] = '\0';
+  record_tail(want, head, sha);
+  return memcmp(got, want, n) == 0;
+}
+
+/* Whether the stamp of p's file may stand for its bytes (see plugin.h). */
+static bool indexable(const wp_plugin *p) {
+  const wp_plugin_file *f = p->file;
+  return f && f->steady && settled(&f->stamp) && p->engine->cache_dir;
+}
+
+wp_error *wp_cache_index_find(wp_plugin *p) {
+  if (!indexable(p)) return NULL;
+  int dirfd, fd;
+  wp_error *err = open_cache_dir(p, &dirfd);
+  if (err || dirfd < 0) return err;
+  char name[WP_CACHE_NAME_MAX];
+  wp_cache_index_name(p->file->path, &p->file->stamp, name, sizeof name);
+  err = open_entry(p, dirfd, name, &fd);
+  if (!err && fd >= 0) {
+    p->sha256_indexed = read_record(fd, p->file->path, &p->file->stamp, p->sha256_hex);
+    if (!p->sha256_indexed) p->sha256_hex[0] = '\0';
+    close(fd);
+  }
+  close(dirfd);
+  return err;
+}
+
+/* Best effort, like entries: without an index the next load hashes. */
+void wp_cache_index_store(wp_plugin *p) {
+  char rec[WP_CACHE_INDEX_MAX], name[WP_CACHE_NAME_MAX], tmp[WP_CACHE_NAME_MAX + 48];
+  size_t len = indexable(p) ? wp_cache_index_record(p->file->path, &p->file->stamp, p->sha256_hex,
+                                                    rec, sizeof rec)
+                            : 0;
+  int dirfd = -1;
+  wp_error *err = len ? open_cache_dir(p, &dirfd) : NULL;
+  wp_error_free(err);
+  if (dirfd < 0) return;
+  wp_cache_index_name(p->file->path, &p->file->stamp, name, sizeof name);
+  int fd = create_temp(dirfd, name, tmp, sizeof tmp);
+  if (fd >= 0) {
+    bool ok = write_all(fd, (const uint8_t *)rec, len);
+    ok = (close(fd) == 0) && ok;
+    if (!ok || renameat(dirfd, tmp, dirfd, name) != 0) unlinkat(dirfd, tmp, 0);
+  }
+  close(dirfd);
+}
+
+/* The index named no usable entry: what gets compiled is filed under, and
+   reported with, the sha256 of the bytes themselves, not the index's word. */
+static void unindex(wp_plugin *p) {
+  if (!p->sha256_indexed) return;
+  wp_sha256_hex(p->file->bytes, p->file->len, p->sha256_hex);
+  p->sha256_indexed = false;
+}
+
 /* Compiles the bytes (no cache involved). */
 static wp_error *compile(wp_plugin *p, const uint8_t *wasm, size_t len, wasmtime_module_t **module,
                          wasmtime_component_t **component) {
@@ -233,21 +408,34 @@ static wp_error *compile(wp_plugin *p, const uint8_t *wasm, size_t len, wasmtime
   return NULL;
 }
 
-wp_error *wp_cache_compile(struct wp_plugin *p, const uint8_t *wasm, size_t len,
-                           wasmtime_module_t **module, wasmtime_component_t **component) {
-  int dirfd = -1;
-  wp_error *err = p->engine->cache_dir ? open_cache_dir(p, &dirfd) : NULL;
-  if (err || dirfd < 0) return err ? err : compile(p, wasm, len, module, component);
-
-  char name[WP_CACHE_NAME_MAX];
-  entry_name(p, name, sizeof name);
+/* Loads the entry for p's sha256 if there is a good one (p->cached); `name`
+   is its name. A damaged entry (Wasmtime rejects it) is removed. */
+static wp_error *load_cached(wp_plugin *p, int dirfd, char name[WP_CACHE_NAME_MAX],
+                             wasmtime_module_t **module, wasmtime_component_t **component) {
+  entry_name(p, name, WP_CACHE_NAME_MAX);
   int fd;
-  err = open_entry(p, dirfd, name, &fd);
+  wp_error *err = open_entry(p, dirfd, name, &fd);
   if (!err && fd >= 0) {
     p->cached = load_entry(p, fd, module, component);
     close(fd);
     /* Rejected by Wasmtime (another version, damaged): compile and replace. */
     if (!p->cached) unlinkat(dirfd, name, 0);
+  }
+  return err;
+}
+
+wp_error *wp_cache_compile(struct wp_plugin *p, const uint8_t *wasm, size_t len,
+                           wasmtime_module_t **module, wasmtime_component_t **component) {
+  int dirfd = -1;
+  wp_error *err = p->engine->cache_dir ? open_cache_dir(p, &dirfd) : NULL;
+  if (!err && dirfd < 0) unindex(p);
+  if (err || dirfd < 0) return err ? err : compile(p, wasm, len, module, component);
+
+  char name[WP_CACHE_NAME_MAX];
+  err = load_cached(p, dirfd, name, module, component);
+  if (!err && !p->cached && p->sha256_indexed) {
+    unindex(p);
+    err = load_cached(p, dirfd, name, module, component);
   }
   if (!err && !p->cached) {
     err = compile(p, wasm, len, module, component);

@@ -25,12 +25,17 @@ void wp_sha256_hex(const uint8_t *data, size_t len, char out[65]) {
 
 /* ---- reading files ------------------------------------------------------- */
 
-/* Reads a plugin file; one over the load size cap is refused unread. */
+/* Reads a plugin file into f (bytes malloc'ed); one over the load size cap is
+   refused unread. */
 static wp_error *read_file(const char *path, struct wp_engine *engine, const wp_manifest *m,
-                           uint8_t **data, size_t *len) {
+                           wp_plugin_file *f) {
   uint64_t size;
   wp_error *err;
-  int e = wp_file_read(path, wp_bounds_file_cap(engine, m), data, len, &size);
+  uint8_t *data = NULL;
+  f->path = path;
+  int e = wp_file_read_stamped(path, wp_bounds_file_cap(engine, m), &data, &f->len, &size,
+                               &f->stamp, &f->steady);
+  f->bytes = data;
 
   /* Over the cap: bounds.c words the error (which cap, how to raise it). */
   if (e == EFBIG && (err = wp_bounds_check_file(engine, m, wp_base_name(path), size))) return err;
@@ -187,10 +192,24 @@ static wp_error *choose_isolation(wp_plugin *p) {
                       p->name, kind);
 }
 
-wp_error *wp_plugin_from_bytes(struct wp_engine *engine, const char *display, const uint8_t *bytes,
-                               size_t len, const wp_manifest *manifest, wp_plugin **out) {
+/* The sha256 of the bytes: the cache index's for an unchanged file with no
+   pin, else hashed; a pin is always checked on the bytes themselves. */
+static wp_error *fill_sha256(wp_plugin *p, const uint8_t *bytes, size_t len) {
+  if (!p->manifest->has_sha256) {
+    wp_error *err = wp_cache_index_find(p);
+    if (err || p->sha256_indexed) return err;
+  }
+  wp_sha256_hex(bytes, len, p->sha256_hex);
+  return check_pin(p);
+}
+
+/* As wp_plugin_from_bytes; `file` is where the bytes were read from, or NULL. */
+static wp_error *from_bytes(struct wp_engine *engine, const char *display, const uint8_t *bytes,
+                            size_t len, const wp_manifest *manifest, const wp_plugin_file *file,
+                            wp_plugin **out) {
   wp_plugin *p = calloc(1, sizeof *p);
   if (!p) return wp_error_no_memory();
+  p->file = file;
   atomic_init(&p->refs, 1);
   p->engine = wp_engine_ref(engine);
   p->manifest = wp_manifest_copy(manifest);
@@ -202,10 +221,7 @@ wp_error *wp_plugin_from_bytes(struct wp_engine *engine, const char *display, co
   wp_error *err = NULL;
   uint8_t *converted = NULL;
   if (!p->manifest || !p->name) err = wp_error_no_memory();
-  if (!err) {
-    wp_sha256_hex(bytes, len, p->sha256_hex);
-    err = check_pin(p);
-  }
+  if (!err) err = fill_sha256(p, bytes, len);
   if (!err) err = apply_limits(p);
   if (!err) err = wp_plugin_make_grants(p);
   /* Load caps before any parsing or compiling: both cost time and memory. */
@@ -247,8 +263,15 @@ wp_error *wp_plugin_from_bytes(struct wp_engine *engine, const char *display, co
     plugin_destroy(p);
     return err;
   }
+  if (!p->sha256_indexed) wp_cache_index_store(p);
+  p->file = NULL;
   *out = p;
   return NULL;
+}
+
+wp_error *wp_plugin_from_bytes(struct wp_engine *engine, const char *display, const uint8_t *bytes,
+                               size_t len, const wp_manifest *manifest, wp_plugin **out) {
+  return from_bytes(engine, display, bytes, len, manifest, NULL, out);
 }
 
 wp_error *wp_plugin_load_bytes(wp_engine *engine, const char *name, const void *bytes, size_t len,
@@ -267,12 +290,11 @@ wp_error *wp_plugin_load(wp_engine *engine, const char *path, const wp_manifest 
   if (!path)
     return wp_error_new(WP_ERR_BAD_INPUT,
                         "wp_plugin_load: no path given and the manifest has no source");
-  uint8_t *data = NULL;
-  size_t len = 0;
-  wp_error *err = read_file(path, engine, manifest, &data, &len);
+  wp_plugin_file f;
+  wp_error *err = read_file(path, engine, manifest, &f);
   if (err) return err;
-  err = wp_plugin_from_bytes(engine, wp_base_name(path), data, len, manifest, out);
-  free(data);
+  err = from_bytes(engine, wp_base_name(path), f.bytes, f.len, manifest, &f, out);
+  free((uint8_t *)f.bytes);
   return err;
 }
 

@@ -9,7 +9,17 @@
 #include "engine/engine.h"
 #include "plugin/kind.h"
 #include "plugin/manifest.h"
+#include "util/file.h"
 #include "util/size.h"
+
+/* The file a plugin is being loaded from (wp_plugin_load), while it loads. */
+typedef struct wp_plugin_file {
+  const char *path;
+  const uint8_t *bytes; /* as read, before any .wat conversion */
+  size_t len;
+  wp_file_stamp stamp;  /* of the descriptor read (util/file.h) */
+  bool steady;          /* the stamp was the same after reading */
+} wp_plugin_file;
 
 struct wp_plugin {
   atomic_int refs;
@@ -18,6 +28,7 @@ struct wp_plugin {
   wp_manifest *manifest;    /* private copy */
   char *name;
   char sha256_hex[65];
+  bool sha256_indexed;      /* sha256_hex came from the cache index, unhashed */
   size_t size;
   bool cached;              /* compiled code came from the disk cache */
   uint64_t max_memory;      /* effective limit in bytes */
@@ -32,6 +43,7 @@ struct wp_plugin {
   size_t ngrants;
   const wp_kind *kind;      /* what it is: how it loads, links, instantiates */
   void *kind_data;          /* what only its kind needs, owned by the kind */
+  const wp_plugin_file *file; /* while wp_plugin_load runs, else NULL */
 };
 
 /* The plugin whose kind knows its types: p, or the plugin a wrapping kind
@@ -51,6 +63,31 @@ wp_error *wp_plugin_from_bytes(struct wp_engine *engine, const char *display, co
    whichever is not NULL. */
 wp_error *wp_cache_compile(struct wp_plugin *p, const uint8_t *wasm, size_t len,
                            wasmtime_module_t **module, wasmtime_component_t **component);
+
+/*
+ * The cache's index (cache.c says why it is sound): per plugin file (path,
+ * device, inode), the sha256 of its bytes and the stamp (size, mtime,
+ * ctime) they had, so that a load of an unchanged file need not hash it.
+ * Only a file whose stamp held while it was read (p->file->steady) and
+ * whose ctime is WP_CACHE_INDEX_SETTLE_NS before the read or older is
+ * recorded or looked up: no file system's timestamps are coarser (FAT: 2 s).
+ */
+#define WP_CACHE_INDEX_SETTLE_NS (2 * (int64_t)1000000000)
+/* The longest record (a longer path is not indexed). */
+#define WP_CACHE_INDEX_MAX 4608
+
+/* With no pin, an engine with a cache and p->file set: p->sha256_hex from
+   the index and p->sha256_indexed, if it has a record for this stamp.
+   Refuses an index file as it refuses an entry (cache.c). */
+wp_error *wp_cache_index_find(struct wp_plugin *p);
+/* Records p->sha256_hex for p->file's stamp, when it may be (best effort). */
+void wp_cache_index_store(struct wp_plugin *p);
+/* The index's file name for the path and stamp, in buf (71 bytes or more). */
+void wp_cache_index_name(const char *path, const wp_file_stamp *st, char *buf, size_t cap);
+/* The record the index holds for the path, stamp and sha256, in buf; its
+   length, 0 if it does not fit. Tests use it to forge records. */
+size_t wp_cache_index_record(const char *path, const wp_file_stamp *st, const char sha[65],
+                             char *buf, size_t cap);
 
 /* Asks every capability of the engine for the plugin's grant (grants.c);
    fails on a section no capability claims or one its capability refuses. */

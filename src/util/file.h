@@ -2,6 +2,7 @@
 #ifndef WP_UTIL_FILE_H
 #define WP_UTIL_FILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,6 +25,31 @@
  * or EIO can be worded with it. *out and *len are set only on success.
  */
 int wp_file_read(const char *path, uint64_t max, uint8_t **out, size_t *len, uint64_t *size);
+
+/*
+ * What fstat(2) says about a file's identity and last change. On a local
+ * file system every change to the contents, the times or the links of a
+ * file sets its ctime to the clock's time then, and ctime cannot be set any
+ * other way: the stamp changes whenever the file does, as long as the change
+ * comes later than one tick of the file system's timestamps after ctime.
+ */
+typedef struct wp_file_stamp {
+  uint64_t dev, ino, size;
+  int64_t mtime_ns, ctime_ns;
+  int64_t seen_ns; /* CLOCK_REALTIME just before the file was opened */
+} wp_file_stamp;
+
+/* Same file, same size, same times (seen_ns is not compared). */
+bool wp_file_stamp_equal(const wp_file_stamp *a, const wp_file_stamp *b);
+
+/*
+ * As wp_file_read, and *stamp is the stamp of the file read (fstat on the
+ * descriptor read, before reading). *steady is true when a second fstat
+ * after the last byte was read found the same stamp: nothing changed the
+ * file while it was read, as far as its stamp can tell (see above).
+ */
+int wp_file_read_stamped(const char *path, uint64_t max, uint8_t **out, size_t *len, uint64_t *size,
+                         wp_file_stamp *stamp, bool *steady);
 
 /*
  * As wp_file_read for anything that can be read to its end (a pipe, a
