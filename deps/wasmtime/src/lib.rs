@@ -11,6 +11,7 @@ mod bytes;
 mod compose;
 mod http;
 mod link;
+mod pre;
 mod sandbox;
 mod wit;
 pub use compose::{wasmplug_component_fit, wasmplug_compose};
