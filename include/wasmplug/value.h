@@ -103,6 +103,16 @@ uint32_t wp_value_get_char(const wp_value *v);
 /** A string's bytes (NUL-terminated; `*len`, if not NULL, gets the length). */
 const char *wp_value_get_string(const wp_value *v, size_t *len);
 
+/**
+ * The bytes of a list<u8>, borrowed from `v` (valid until it is freed), with
+ * their number in `*len` (if not NULL): no copy and no per-byte item, however
+ * the list was made (wp_value_new_bytes, wp_value_new_list of u8 values, a
+ * call's result, WAVE). An empty list of any element type gives a non-NULL
+ * pointer and 0 (an empty list does not record its element type). NULL (and
+ * 0) when `v` is not a list of u8.
+ */
+const uint8_t *wp_value_get_bytes(const wp_value *v, size_t *len);
+
 /** Number of items: list and tuple elements, record fields, set flags. */
 size_t wp_value_get_count(const wp_value *v);
 /** Item i of a list, tuple or record (NULL out of range). */

@@ -18,8 +18,12 @@ wp_error *wp_component_instantiate(wp_instance *inst) {
   wp_instantiation_begin(inst);
   wp_error *perr = wp_component_instantiate_plugs(inst);
   if (perr) return perr;
-  wasmtime_error_t *werr = wasmtime_component_linker_instantiate(
-      wp_comp(p)->linker, inst->ctx, wp_comp(p)->component, &wp_cinst(inst)->instance);
+  const struct wp_component *c = wp_comp(p);
+  wasmtime_error_t *werr = c->pre
+                               ? wasmplug_component_pre_instantiate(c->pre, inst->ctx,
+                                                                    &wp_cinst(inst)->instance)
+                               : wasmtime_component_linker_instantiate(
+                                     c->linker, inst->ctx, c->component, &wp_cinst(inst)->instance);
   if (werr) {
     /* A link failure here (a type the host cannot satisfy) is not a trap. */
     wp_error *err = wp_call_failure(inst, "instantiation", werr, NULL);
@@ -63,6 +67,96 @@ wp_error *wp_component_check_args(const wp_plugin *p, const wp_cexport *e,
   return NULL;
 }
 
+static int bytes_flags(const struct wp_functype *ft);
+
+void wp_component_plan_call(wp_cexport *e) {
+  const struct wp_functype *ft = e->type;
+  e->call_path = WP_CPATH_VALUES;
+  if (ft && !ft->nparams && !ft->result) e->call_path = WP_CPATH_UNIT;
+  else if (bytes_flags(ft) >= 0) e->call_path = WP_CPATH_BYTES;
+}
+
+/* Where a typed bytes call puts its result: a new wp_value. */
+typedef struct typed_out {
+  wp_value *v;
+  bool string;
+} typed_out;
+
+static uint8_t *value_room(void *ctx, size_t len) {
+  typed_out *o = ctx;
+  if (len == SIZE_MAX || !(o->v = calloc(1, sizeof *o->v))) return NULL;
+  if (o->string) {
+    o->v->kind = WP_TYPE_STRING;
+    if (!(o->v->of.str.data = malloc(len + 1))) return NULL;
+    o->v->of.str.data[len] = '\0';
+    o->v->of.str.len = len;
+    return (uint8_t *)o->v->of.str.data;
+  }
+  o->v->kind = WP_TYPE_LIST;
+  if (!len) return (uint8_t *)o; /* room for nothing: an empty list */
+  uint8_t *data = malloc(len);
+  if (data) wp_value_set_bytes(o->v, data, len);
+  return data;
+}
+
+/* The input of a typed bytes call: a string's or a list<u8>'s bytes (the
+   arguments were checked against the type); false for a list the typed call
+   cannot pass as one buffer. */
+static bool typed_input(const wp_value *v, const uint8_t **data, size_t *len) {
+  if (v->kind == WP_TYPE_STRING) {
+    *data = (const uint8_t *)v->of.str.data;
+    *len = v->of.str.len;
+    return true;
+  }
+  *data = wp_value_get_bytes(v, len);
+  return *data != NULL;
+}
+
+/* A call through the Rust extension's typed API (e->call_path), with the
+   error handling of the general path; *taken false when this value cannot
+   take it (the caller then takes the general path). The arguments have been
+   checked; the result is lifted by Wasmtime, which checks its UTF-8 and
+   bounds as the general path's lifting does. */
+static wp_error *typed_call(wp_instance *inst, const wp_cexport *e, wasmtime_component_func_t *func,
+                            const wp_value *const *args, wp_value **result, bool *taken) {
+  typed_out out = {.string = e->call_path == WP_CPATH_BYTES &&
+                             e->type->result->kind == WP_TYPE_STRING};
+  const uint8_t *in = NULL;
+  size_t len = 0;
+  *taken = e->call_path == WP_CPATH_UNIT || typed_input(args[0], &in, &len);
+  if (!*taken) return NULL;
+  wasmtime_error_t *werr = NULL;
+  wp_call_begin(inst);
+  int rc;
+  if (e->call_path == WP_CPATH_UNIT) {
+    rc = wasmplug_component_call_unit(inst->ctx, func, true, &werr);
+  } else {
+    uint32_t flags = (uint32_t)bytes_flags(e->type) | WASMPLUG_BYTES_TYPE_CHECKED;
+    rc = wasmplug_component_call_bytes(inst->ctx, func, flags, in, len, value_room, &out, &werr);
+  }
+  if (rc == WASMPLUG_BYTES_CALL_FAILED) {
+    wp_value_free(out.v);
+    return wp_call_failure(inst, e->qualified, werr, NULL);
+  }
+  if (werr) wasmtime_error_delete(werr);
+  if (rc != WASMPLUG_BYTES_OK) {
+    wp_call_abandon(inst);
+    wp_value_free(out.v);
+    if (rc == WASMPLUG_BYTES_NO_MEMORY)
+      return wp_error_new(WP_ERR_NO_MEMORY, "wasmplug: out of memory reading the result of '%s'",
+                          e->qualified);
+    return wp_error_new(WP_ERR_HOST, WP_PLUGIN_FMT ": cannot call '%s' (code %d)",
+                        inst->plugin->name, e->qualified, rc);
+  }
+  wp_error *err = wp_call_end(inst, e->qualified);
+  if (err || !result) {
+    wp_value_free(out.v);
+    out.v = NULL;
+  }
+  if (result) *result = out.v;
+  return err;
+}
+
 wp_error *wp_instance_invoke_func(wp_instance *inst, wp_func_id id, const wp_value *const *args,
                                   size_t nargs, wp_value **result) {
   if (!inst || (nargs && !args))
@@ -93,6 +187,11 @@ wp_error *wp_instance_invoke_func(wp_instance *inst, wp_func_id id, const wp_val
     return wp_error_new(WP_ERR_NOT_FOUND,
                         WP_PLUGIN_FMT ": export '%s' is not a function in this instance", p->name,
                         e->qualified);
+  if (e->call_path != WP_CPATH_VALUES) {
+    bool taken;
+    err = typed_call(inst, e, &func, args, result, &taken);
+    if (taken) return err;
+  }
   wasmtime_component_val_t small[8], res = {0};
   wasmtime_component_val_t *cargs = nargs <= 8 ? small : malloc(nargs * sizeof *cargs);
   if (!cargs) return wp_error_no_memory();

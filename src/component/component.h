@@ -11,6 +11,8 @@
 #ifndef WP_COMPONENT_COMPONENT_H
 #define WP_COMPONENT_COMPONENT_H
 
+#include <wasmplug_pre.h>
+
 #include "component/value.h"
 #include "instance/instance.h"
 
@@ -31,11 +33,28 @@ typedef struct wp_cexport {
   char *qualified; /* "greet" or "example:hello/greeter#greet" */
   wasmtime_component_export_index_t *index; /* NULL for resources */
   struct wp_functype *type;
+  /* How wp_instance_invoke calls it (call.c, set at load from the type):
+     0 through the C API's values, else a WP_CPATH_* fast path. */
+  int call_path;
 } wp_cexport;
+
+/* wp_cexport.call_path: typed calls through the Rust extension
+   (wasmplug_bytes.h), for the types that fit one. */
+enum {
+  WP_CPATH_VALUES = 0,
+  WP_CPATH_UNIT = 1,  /* func() */
+  WP_CPATH_BYTES = 2, /* func(string or list<u8>) -> string or list<u8> */
+};
+
+/* Sets e->call_path from e->type. */
+void wp_component_plan_call(wp_cexport *e);
 
 struct wp_component {
   wasmtime_component_t *component;
   wasmtime_component_linker_t *linker;
+  /* The imports resolved in `linker` once, after load (NULL when they do
+     not resolve: instantiation then goes through the linker and says why). */
+  wasmplug_component_pre *pre;
   wp_cexport *exports;       /* parallel to plugin->exports */
   struct wp_functype **import_types; /* parallel to plugin->imports (NULL for resources) */
   size_t nimports, nexports;

@@ -45,6 +45,17 @@ static size_t field_index(const wp_value *v, const char *name, size_t fallback) 
 bool wp_value_to_wasmtime(const wp_value *v, const struct wp_type *t,
                           wasmtime_component_val_t *out) {
   memset(out, 0, sizeof *out);
+  if (v->compact) {
+    out->kind = WASMTIME_COMPONENT_LIST;
+    wasmtime_component_vallist_new_uninit(&out->of.list, v->of.bytes.len);
+    for (size_t i = 0; i < v->of.bytes.len; i++) {
+      wasmtime_component_val_t *e = &out->of.list.data[i];
+      memset(e, 0, sizeof *e);
+      e->kind = WASMTIME_COMPONENT_U8;
+      e->of.u8 = v->of.bytes.data[i];
+    }
+    return true;
+  }
   switch (v->kind) {
   case WP_TYPE_BOOL:
     out->kind = WASMTIME_COMPONENT_BOOL;
@@ -170,7 +181,18 @@ bool wp_value_to_wasmtime(const wp_value *v, const struct wp_type *t,
 
 static char *dup_name(const wasm_name_t *n) { return wp_strdup_n(n->data, n->size); }
 
+/* A list of u8 is kept as one buffer (value.h). */
+static bool from_u8_items(wp_value *out, const wasmtime_component_val_t *items, size_t n) {
+  uint8_t *data = malloc(n);
+  if (!data) return false;
+  for (size_t i = 0; i < n; i++) data[i] = items[i].of.u8;
+  wp_value_set_bytes(out, data, n);
+  return true;
+}
+
 static bool from_items(wp_value *out, const wasmtime_component_val_t *items, size_t n) {
+  if (out->kind == WP_TYPE_LIST && n && items[0].kind == WASMTIME_COMPONENT_U8)
+    return from_u8_items(out, items, n);
   out->of.agg.n = n;
   if (!n) return true;
   out->of.agg.items = calloc(n, sizeof *out->of.agg.items);

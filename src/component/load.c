@@ -143,6 +143,7 @@ static bool add_item(void *vctx, const char *iface, const char *name,
   } else {
     wp_cexport *e = &c->exports[*count - 1];
     e->type = ft;
+    wp_component_plan_call(e);
     size_t qlen = (iface ? strlen(iface) + 1 : 0) + strlen(name) + 1;
     if (!(e->qualified = malloc(qlen))) return false;
     snprintf(e->qualified, qlen, "%s%s%s", iface ? iface : "", iface ? "#" : "", name);
@@ -442,11 +443,14 @@ wp_error *wp_component_load(wp_plugin *p, const uint8_t *bytes, size_t len) {
   if (err) return explain_async(p, err);
   err = reflect(p);
   if (!err) err = link(p, bytes, len);
+  /* The linker is complete (later definitions are not seen by this plugin). */
+  if (!err) c->pre = wasmplug_component_pre_new(c->linker, c->component, NULL);
   return err;
 }
 
 void wp_component_free(struct wp_component *c) {
   if (!c) return;
+  wasmplug_component_pre_delete(c->pre);
   if (c->linker) wasmtime_component_linker_delete(c->linker);
   if (c->component) wasmtime_component_delete(c->component);
   /* The function types are shared with wp_extern_info.functype; they are

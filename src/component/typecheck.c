@@ -51,6 +51,25 @@ static bool child(check *c, const wp_value *v, const struct wp_type *t, const ch
   return ok;
 }
 
+static bool check_list(check *c, const wp_value *v, const struct wp_type *t) {
+  if (v->compact) {
+    if (t->children[0]->kind == WP_TYPE_U8) return true;
+    /* The first byte is the first item that does not fit: say so at [0]. */
+    wp_value first = {.kind = WP_TYPE_U8, .of.u = v->of.bytes.data[0]};
+    return child(c, &first, t->children[0], "[%zu]", NULL, 0);
+  }
+  /* The path ("[i]") is only spelt for the item whose check fails: checked
+     again with it, to write the message. */
+  size_t saved = c->path_len;
+  for (size_t i = 0; i < v->of.agg.n; i++) {
+    if (value(c, &v->of.agg.items[i], t->children[0])) continue;
+    c->path_len = saved;
+    c->path[saved] = '\0';
+    return child(c, &v->of.agg.items[i], t->children[0], "[%zu]", NULL, i);
+  }
+  return true;
+}
+
 static bool check_record(check *c, const wp_value *v, const struct wp_type *t) {
   if (v->of.agg.n != t->n)
     return fail(c, "record has %s fields, expected %s", v->of.agg.n < t->n ? "too few" : "too many",
@@ -114,10 +133,7 @@ static bool value(check *c, const wp_value *v, const struct wp_type *t) {
     if (!wp_utf8_valid((const uint8_t *)v->of.str.data, v->of.str.len))
       return fail(c, "string is not valid UTF-8%s%s", "", "");
     return true;
-  case WP_TYPE_LIST:
-    for (size_t i = 0; i < v->of.agg.n; i++)
-      if (!child(c, &v->of.agg.items[i], t->children[0], "[%zu]", NULL, i)) return false;
-    return true;
+  case WP_TYPE_LIST: return check_list(c, v, t);
   case WP_TYPE_TUPLE:
     if (v->of.agg.n != t->n)
       return fail(c, "tuple has the wrong number of elements for %s%s", t->text, "");

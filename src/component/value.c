@@ -133,26 +133,54 @@ static char **dup_names(const char *const *names, size_t n) {
   return out;
 }
 
+void wp_value_set_bytes(wp_value *v, uint8_t *data, size_t len) {
+  v->kind = WP_TYPE_LIST;
+  v->compact = true;
+  atomic_init(&v->of.bytes.view, NULL);
+  v->of.bytes.data = data;
+  v->of.bytes.len = len;
+}
+
 wp_value *wp_value_new_bytes(const void *data, size_t len) {
   if (!data && len) return NULL;
   wp_value *v = alloc_kind(WP_TYPE_LIST);
-  wp_value *arr = len ? calloc(len, sizeof *arr) : NULL;
-  if (!v || (len && !arr)) {
+  if (!v || !len) return v;
+  uint8_t *copy = malloc(len);
+  if (!copy) {
     free(v);
-    free(arr);
     return NULL;
   }
-  const uint8_t *b = data;
-  for (size_t i = 0; i < len; i++) {
-    arr[i].kind = WP_TYPE_U8;
-    arr[i].of.u = b[i];
-  }
-  v->of.agg.items = arr;
-  v->of.agg.n = len;
+  memcpy(copy, data, len);
+  wp_value_set_bytes(v, copy, len);
   return v;
 }
 
+/* A list of u8 values, taken, as one buffer; NULL when out of memory. */
+static wp_value *new_u8_list(wp_value *const *items, size_t n) {
+  wp_value *v = alloc_kind(WP_TYPE_LIST);
+  uint8_t *data = malloc(n);
+  if (!v || !data) {
+    free(v);
+    free(data);
+    free_all(items, n);
+    return NULL;
+  }
+  for (size_t i = 0; i < n; i++) {
+    data[i] = (uint8_t)items[i]->of.u;
+    free(items[i]);
+  }
+  wp_value_set_bytes(v, data, n);
+  return v;
+}
+
+static bool all_u8(wp_value *const *items, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (!items[i] || items[i]->kind != WP_TYPE_U8) return false;
+  return n > 0;
+}
+
 wp_value *wp_value_new_list(wp_value *const *items, size_t n) {
+  if (all_u8(items, n)) return new_u8_list(items, n);
   return new_agg(WP_TYPE_LIST, items, n);
 }
 wp_value *wp_value_new_tuple(wp_value *const *items, size_t n) {
@@ -224,6 +252,13 @@ wp_value *wp_value_new_err(wp_value *x) { return new_case(WP_TYPE_RESULT, false,
 /* ---- freeing and copying ----------------------------------------------------- */
 
 void wp_value_clear(wp_value *v) {
+  if (v->compact) {
+    free(v->of.bytes.data);
+    free(atomic_load(&v->of.bytes.view));
+    v->compact = false;
+    memset(&v->of, 0, sizeof v->of);
+    return;
+  }
   switch (v->kind) {
   case WP_TYPE_STRING:
   case WP_TYPE_ENUM: free(v->of.str.data); break;
@@ -260,8 +295,16 @@ void wp_value_free(wp_value *v) {
 }
 
 bool wp_value_copy(wp_value *dst, const wp_value *src) {
-  *dst = *src;
+  dst->kind = src->kind;
+  dst->compact = false;
   memset(&dst->of, 0, sizeof dst->of);
+  if (src->compact) {
+    uint8_t *data = malloc(src->of.bytes.len);
+    if (!data) return false;
+    memcpy(data, src->of.bytes.data, src->of.bytes.len);
+    wp_value_set_bytes(dst, data, src->of.bytes.len);
+    return true;
+  }
   switch (src->kind) {
   case WP_TYPE_STRING:
   case WP_TYPE_ENUM:
@@ -328,9 +371,23 @@ static bool names_equal(char *const *a, char *const *b, size_t n) {
   return true;
 }
 
+/* Lists of which one or both are held as bytes. */
+static bool bytes_equal(const wp_value *a, const wp_value *b) {
+  if (a->compact && b->compact)
+    return a->of.bytes.len == b->of.bytes.len &&
+           memcmp(a->of.bytes.data, b->of.bytes.data, a->of.bytes.len) == 0;
+  if (!a->compact) return bytes_equal(b, a);
+  if (b->of.agg.n != a->of.bytes.len || !b->of.agg.items) return false;
+  for (size_t i = 0; i < a->of.bytes.len; i++)
+    if (b->of.agg.items[i].kind != WP_TYPE_U8 || b->of.agg.items[i].of.u != a->of.bytes.data[i])
+      return false;
+  return true;
+}
+
 bool wp_value_equal(const wp_value *a, const wp_value *b) {
   if (!a || !b) return a == b;
   if (a->kind != b->kind) return false;
+  if (a->compact || b->compact) return bytes_equal(a, b);
   switch (a->kind) {
   case WP_TYPE_BOOL: return a->of.b == b->of.b;
   case WP_TYPE_S8:
@@ -412,15 +469,55 @@ static bool is_agg(const wp_value *v) {
          v->kind == WP_TYPE_FLAGS;
 }
 
-size_t wp_value_get_count(const wp_value *v) { return is_agg(v) ? v->of.agg.n : 0; }
+size_t wp_value_get_count(const wp_value *v) {
+  if (v->compact) return v->of.bytes.len;
+  return is_agg(v) ? v->of.agg.n : 0;
+}
+
+/* The items of a list held as bytes, made once; NULL when out of memory. */
+static wp_value *byte_items(wp_value *v) {
+  wp_value *view = atomic_load(&v->of.bytes.view);
+  if (view) return view;
+  size_t n = v->of.bytes.len;
+  wp_value *made = calloc(n, sizeof *made);
+  if (!made) return NULL;
+  for (size_t i = 0; i < n; i++) {
+    made[i].kind = WP_TYPE_U8;
+    made[i].of.u = v->of.bytes.data[i];
+  }
+  /* Another thread may have made them first: keep the first. */
+  if (atomic_compare_exchange_strong(&v->of.bytes.view, &view, made)) return made;
+  free(made);
+  return view;
+}
 
 const wp_value *wp_value_get_item(const wp_value *v, size_t i) {
+  if (v->compact) {
+    if (i >= v->of.bytes.len) return NULL;
+    /* The view is a cache: making it changes nothing a reader can see. */
+    wp_value *items = byte_items((wp_value *)v);
+    return items ? &items[i] : NULL;
+  }
   if (!is_agg(v) || !v->of.agg.items || i >= v->of.agg.n) return NULL;
   return &v->of.agg.items[i];
 }
 
+const uint8_t *wp_value_get_bytes(const wp_value *v, size_t *len) {
+  static const uint8_t empty[1];
+  size_t n = 0;
+  const uint8_t *p = NULL;
+  if (v && v->compact) {
+    n = v->of.bytes.len;
+    p = v->of.bytes.data;
+  } else if (v && v->kind == WP_TYPE_LIST && v->of.agg.n == 0) {
+    p = empty;
+  }
+  if (len) *len = n;
+  return p;
+}
+
 const char *wp_value_get_name(const wp_value *v, size_t i) {
-  if (!is_agg(v) || !v->of.agg.names || i >= v->of.agg.n) return NULL;
+  if (v->compact || !is_agg(v) || !v->of.agg.names || i >= v->of.agg.n) return NULL;
   return v->of.agg.names[i];
 }
 
@@ -457,7 +554,7 @@ const wp_value *wp_value_get_payload(const wp_value *v) {
 void wp_free(void *ptr) { free(ptr); }
 
 bool wp_value_has_remote(const wp_value *v) {
-  if (!v) return false;
+  if (!v || v->compact) return false;
   switch (v->kind) {
   case WP_TYPE_OWN:
   case WP_TYPE_BORROW: return v->of.remote != 0;

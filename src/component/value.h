@@ -10,12 +10,18 @@
 #ifndef WP_COMPONENT_VALUE_H
 #define WP_COMPONENT_VALUE_H
 
+#include <stdatomic.h>
+
 #include <wasmtime.h>
 
 #include "wasmplug.h"
 
 struct wp_value {
   wp_type_kind kind;
+  /* A non-empty list<u8> held as one buffer (of.bytes) rather than one
+     wp_value per byte (of.agg). Every list of u8 values is made so (value.c,
+     convert.c); wp_value_get_item makes the per-byte items on demand. */
+  bool compact;
   union {
     bool b;
     int64_t s;      /* s8..s64 */
@@ -37,6 +43,13 @@ struct wp_value {
       bool flag;        /* option: some; result: ok */
       wp_value *payload;/* NULL when none */
     } var;
+    struct {        /* list<u8> when `compact` */
+      /* The items wp_value_get_item hands out, made on its first call (set
+         once, atomically, as values may be read from several threads). */
+      wp_value *_Atomic view;
+      uint8_t *data;    /* len > 0 bytes */
+      size_t len;
+    } bytes;
     struct { /* own / borrow */
       wasmtime_component_resource_any_t *res; /* NULL once dropped, or when remote */
       /* A handle of an instance in a worker process (isolation/), which has
@@ -67,6 +80,9 @@ struct wp_functype {
 /* True when `v` holds a handle of an instance in a worker process (of.remote),
    which an in-process instance cannot take. */
 bool wp_value_has_remote(const wp_value *v);
+
+/* Makes `v` (a struct in place) a list<u8> holding `data` (taken; len > 0). */
+void wp_value_set_bytes(wp_value *v, uint8_t *data, size_t len);
 
 /* Frees what a value holds, not the value struct itself. */
 void wp_value_clear(wp_value *v);

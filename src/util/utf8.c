@@ -2,6 +2,8 @@
    well-formed sequences. */
 #include "util/utf8.h"
 
+#include <string.h>
+
 size_t wp_utf8_seq(const uint8_t *s, size_t len) {
   if (!len) return 0;
   uint8_t c = s[0];
@@ -36,6 +38,12 @@ size_t wp_utf8_decode(const uint8_t *s, size_t len, uint32_t *cp) {
 size_t wp_utf8_first_invalid(const uint8_t *s, size_t len) {
   size_t i = 0;
   while (i < len) {
+    /* ASCII, eight bytes at a time (memcpy: any alignment). */
+    uint64_t w;
+    if (len - i >= 8 && (memcpy(&w, s + i, 8), (w & 0x8080808080808080u) == 0)) {
+      i += 8;
+      continue;
+    }
     if (s[i] < 0x80) { /* the common case, without a call */
       i++;
       continue;

@@ -347,6 +347,88 @@ WP_TEST(test_resources) {
   wp_engine_free(e);
 }
 
+/* A list<u8> is one buffer inside a value, whichever way it was made; every
+   accessor still sees its items, and it crosses a call as one copy. */
+WP_TEST(test_bytes_values) {
+  if (!have_types()) skip();
+  wp_engine *e = types_engine();
+  wp_plugin *p = NULL;
+  assert_ok(wp_plugin_load(e, TYPES, NULL, &p));
+  wp_instance *inst;
+  assert_ok(wp_instance_new(p, &inst));
+  enum { N = 64 * 1024 };
+  uint8_t *buf = malloc(N);
+  for (size_t i = 0; i < N; i++) buf[i] = (uint8_t)(i * 7 + 3);
+  wp_value *v = wp_value_new_bytes(buf, N), *r = NULL;
+  assert_ok(wp_instance_invoke(inst, "example:types/echo#echo-bytes", (const wp_value *const *)&v,
+                               1, &r));
+  size_t len = 0;
+  const uint8_t *got = wp_value_get_bytes(r, &len);
+  assert_non_null(got);
+  assert_int_equal(len, N);
+  assert_memory_equal(got, buf, N);
+  assert_int_equal(wp_value_get_count(r), N);
+  assert_int_equal(wp_value_get_kind(wp_value_get_item(r, 5)), WP_TYPE_U8);
+  assert_int_equal(wp_value_get_uint(wp_value_get_item(r, 5)), 38);
+  assert_int_equal(wp_value_get_uint(wp_value_get_item(r, N - 1)), buf[N - 1]);
+  assert_null(wp_value_get_item(r, N));
+  assert_null(wp_value_get_name(r, 0));
+  assert_true(wp_value_equal(r, v));
+  wp_value *c = wp_value_clone(r);
+  assert_true(wp_value_equal(c, v));
+  wp_value_free(c);
+  wp_value_free(r);
+  /* without a result */
+  assert_ok(wp_instance_invoke(inst, "example:types/echo#echo-bytes", (const wp_value *const *)&v,
+                               1, NULL));
+  wp_value_free(v);
+  free(buf);
+  /* a list of u8 values is held the same way */
+  v = wp_value_new_list((wp_value *[]){wp_value_new_u8(1), wp_value_new_u8(255)}, 2);
+  got = wp_value_get_bytes(v, &len);
+  assert_non_null(got);
+  assert_int_equal(len, 2);
+  assert_int_equal(got[1], 255);
+  wp_value *b = wp_value_new_bytes("\1\377", 2);
+  assert_true(wp_value_equal(v, b));
+  char *wave = wp_value_to_wave(v);
+  assert_string_equal(wave, "[1, 255]");
+  wp_free(wave);
+  /* the type check still names the first item that does not fit */
+  assert_error(wp_instance_invoke(inst, "example:types/echo#echo-list", (const wp_value *const *)&v,
+                                  1, NULL),
+               WP_ERR_BAD_INPUT, "at [0]: expected u32, got u8");
+  wp_value_free(v);
+  wp_value_free(b);
+  v = wp_value_new_list(
+      (wp_value *[]){wp_value_new_u32(1), wp_value_new_u32(2), wp_value_new_string("x")}, 3);
+  assert_null(wp_value_get_bytes(v, &len));
+  assert_int_equal(len, 0);
+  assert_error(wp_instance_invoke(inst, "example:types/echo#echo-list", (const wp_value *const *)&v,
+                                  1, NULL),
+               WP_ERR_BAD_INPUT, "at [2]: expected u32, got string");
+  wp_value_free(v);
+  /* empty lists, and values that are not lists */
+  v = wp_value_new_bytes(NULL, 0);
+  assert_non_null(wp_value_get_bytes(v, &len));
+  assert_int_equal(len, 0);
+  assert_ok(wp_instance_invoke(inst, "example:types/echo#echo-bytes", (const wp_value *const *)&v,
+                               1, &r));
+  assert_int_equal(wp_value_get_count(r), 0);
+  assert_non_null(wp_value_get_bytes(r, &len));
+  wp_value_free(r);
+  wp_value_free(v);
+  v = wp_value_new_string("abc");
+  assert_null(wp_value_get_bytes(v, &len));
+  wp_value_free(v);
+  /* func() takes the typed path too */
+  assert_ok(wp_instance_invoke(inst, "nop", NULL, 0, &r));
+  assert_null(r);
+  wp_instance_free(inst);
+  wp_plugin_free(p);
+  wp_engine_free(e);
+}
+
 WP_TEST(test_limits_in_components) {
   if (!have_types()) skip();
   wp_engine *e = types_engine();
@@ -395,6 +477,7 @@ int main(void) {
       cmocka_unit_test(test_round_trip_every_type),
       cmocka_unit_test(test_host_imports_every_type),
       cmocka_unit_test(test_resources),
+      cmocka_unit_test(test_bytes_values),
       cmocka_unit_test(test_limits_in_components),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

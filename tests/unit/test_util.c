@@ -172,6 +172,19 @@ static void test_utf8_first_invalid(void **state) {
   const uint8_t overlong[] = "\xc0\xaf";
   assert_int_equal(wp_utf8_first_invalid(overlong, 2), 0);
   assert_int_equal(wp_utf8_first_invalid(NULL, 0), 0);
+  /* ASCII is skipped eight bytes at a time: a bad byte at every offset of
+     long ASCII runs is still found, and a sequence across a word boundary
+     is still read whole */
+  uint8_t run[40];
+  for (size_t bad = 0; bad < sizeof run; bad++) {
+    memset(run, 'a', sizeof run);
+    run[bad] = 0xFF;
+    assert_int_equal(wp_utf8_first_invalid(run, sizeof run), bad);
+    if (bad + 1 < sizeof run) {
+      run[bad] = 0xC3, run[bad + 1] = 0xA9; /* é */
+      assert_true(wp_utf8_valid(run, sizeof run));
+    }
+  }
 }
 
 /* wp_hex and wp_unhex round-trip; wp_unhex takes either case and refuses

@@ -13,6 +13,7 @@
 #ifndef WASMPLUG_BYTES_EXT_H
 #define WASMPLUG_BYTES_EXT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +27,10 @@ extern "C" {
 enum {
   WASMPLUG_BYTES_PARAM_STRING = 1,  /* the parameter is `string`, else `list<u8>` */
   WASMPLUG_BYTES_RESULT_STRING = 2, /* the result is `string`, else `list<u8>` */
+  /* The caller has checked the export's type (as Wasmtime reports it) against
+     the two flags above: the per-call type check is skipped. Never set it
+     without that check: a wrong type would be lowered as the flags say. */
+  WASMPLUG_BYTES_TYPE_CHECKED = 4,
 };
 
 /* What wasmplug_component_call_bytes returns. */
@@ -53,6 +58,15 @@ int wasmplug_component_call_bytes(wasmtime_context_t *context, const wasmtime_co
                                   uint32_t flags, const uint8_t *input, size_t input_len,
                                   wasmplug_bytes_alloc_fn alloc, void *alloc_data,
                                   wasmtime_error_t **error);
+
+/*
+ * Calls `func`, an export typed `func()`, through the typed API (no values to
+ * convert). `checked`: the caller has checked that type, so the call skips
+ * its own check (else a different type gives WASMPLUG_BYTES_BAD_TYPE).
+ * Returns WASMPLUG_BYTES_OK or _CALL_FAILED (with *error, as above).
+ */
+int wasmplug_component_call_unit(wasmtime_context_t *context, const wasmtime_component_func_t *func,
+                                 bool checked, wasmtime_error_t **error);
 
 #ifdef __cplusplus
 }

@@ -11,7 +11,7 @@
 use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use wasmtime::component::{ComponentNamedList, Func, Lift, Lower};
+use wasmtime::component::{ComponentNamedList, Func, Lift, Lower, TypedFunc};
 use wasmtime::StoreContextMut;
 use wasmtime_c_api::{wasmtime_error_t, WasmtimeStoreData};
 
@@ -25,6 +25,9 @@ const NO_MEMORY: i32 = 4;
 const PARAM_STRING: u32 = 1;
 /// The result is a `string` (else `list<u8>`).
 const RESULT_STRING: u32 = 2;
+/// The caller has checked the export's type against the other flags, so the
+/// per-call type check is skipped.
+const TYPE_CHECKED: u32 = 4;
 
 /// Where the output goes: `alloc(data, len)` returns room for `len` bytes.
 #[allow(non_camel_case_types)]
@@ -39,14 +42,21 @@ fn typed_call<P, R>(
     store: &mut StoreContextMut<'_, WasmtimeStoreData>,
     func: &Func,
     arg: P,
+    checked: bool,
 ) -> Result<Result<R, i32>, wasmtime::Error>
 where
     (P,): ComponentNamedList + Lower,
     (R,): ComponentNamedList + Lift,
 {
-    let typed = match func.typed::<(P,), (R,)>(&*store) {
-        Ok(t) => t,
-        Err(_) => return Ok(Err(BAD_TYPE)),
+    let typed = if checked {
+        // SAFETY: the caller vouches (TYPE_CHECKED) that it matched the
+        // export's own type, as Wasmtime reported it, against `flags` once.
+        unsafe { TypedFunc::<(P,), (R,)>::new_unchecked(*func) }
+    } else {
+        match func.typed::<(P,), (R,)>(&*store) {
+            Ok(t) => t,
+            Err(_) => return Ok(Err(BAD_TYPE)),
+        }
     };
     let (r,) = typed.call(&mut *store, (arg,))?;
     Ok(Ok(r))
@@ -69,11 +79,12 @@ fn call(
         None
     };
     let s = &mut store;
+    let c = flags & TYPE_CHECKED != 0;
     let out: Result<Vec<u8>, i32> = match (text, flags & RESULT_STRING != 0) {
-        (Some(t), true) => typed_call::<&str, String>(s, func, t)?.map(String::into_bytes),
-        (Some(t), false) => typed_call::<&str, Vec<u8>>(s, func, t)?,
-        (None, true) => typed_call::<&[u8], String>(s, func, input)?.map(String::into_bytes),
-        (None, false) => typed_call::<&[u8], Vec<u8>>(s, func, input)?,
+        (Some(t), true) => typed_call::<&str, String>(s, func, t, c)?.map(String::into_bytes),
+        (Some(t), false) => typed_call::<&str, Vec<u8>>(s, func, t, c)?,
+        (None, true) => typed_call::<&[u8], String>(s, func, input, c)?.map(String::into_bytes),
+        (None, false) => typed_call::<&[u8], Vec<u8>>(s, func, input, c)?,
     };
     let out = match out {
         Ok(o) => o,
@@ -115,6 +126,42 @@ pub unsafe extern "C" fn wasmplug_component_call_bytes(
     match r {
         Ok(Outcome::Done) => OK,
         Ok(Outcome::Code(c)) => c,
+        Err(e) => {
+            *error = Box::into_raw(Box::new(wasmtime_error_t::from(e)));
+            CALL_FAILED
+        }
+    }
+}
+
+/// A call of an export typed `func()` (wasmplug_bytes.h): no values to
+/// convert, so the C API's value vectors are skipped altogether.
+#[no_mangle]
+pub unsafe extern "C" fn wasmplug_component_call_unit(
+    mut store: StoreContextMut<'_, WasmtimeStoreData>,
+    func: &Func,
+    checked: bool,
+    error: *mut *mut wasmtime_error_t,
+) -> i32 {
+    if error.is_null() {
+        return BAD_INPUT;
+    }
+    *error = std::ptr::null_mut();
+    let r = catch_unwind(AssertUnwindSafe(|| -> Result<i32, wasmtime::Error> {
+        let typed = if checked {
+            // SAFETY: the caller checked that the export's type is `func()`.
+            TypedFunc::<(), ()>::new_unchecked(*func)
+        } else {
+            match func.typed::<(), ()>(&store) {
+                Ok(t) => t,
+                Err(_) => return Ok(BAD_TYPE),
+            }
+        };
+        typed.call(&mut store, ())?;
+        Ok(OK)
+    }));
+    let r = r.unwrap_or_else(|_| Err(wasmtime::format_err!("wasmplug: panic during a call")));
+    match r {
+        Ok(c) => c,
         Err(e) => {
             *error = Box::into_raw(Box::new(wasmtime_error_t::from(e)));
             CALL_FAILED

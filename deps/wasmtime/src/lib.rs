@@ -12,6 +12,7 @@ mod compose;
 mod http;
 mod link;
 mod pool;
+mod pre;
 mod sandbox;
 mod wit;
 pub use compose::{wasmplug_component_fit, wasmplug_compose};
