@@ -65,6 +65,8 @@ static wp_error *rust_rows(const char *harness) {
       {"rust_typed_nop_ns", "component_nop_rust_typed"},
       {"rust_typed_echo32_ns", "component_echo_32B_rust_typed"},
       {"rust_typed_bytes64k_ns", "component_list_u8_echo_64KiB_rust_typed"},
+      {"rust_typed_u32_ns", "component_echo_u32_rust_typed"},
+      {"rust_typed_point_ns", "component_echo_point_rust_typed"},
   };
   for (size_t i = 0; j && i < COUNT(keys); i++) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, keys[i].key);
@@ -82,7 +84,7 @@ static wp_error *measure_components(bench_env *env, const char *harness) {
   /* The types component imports a host interface the benchmark never calls. */
   wp_manifest_set_trap_missing_imports(m, true);
   wp_plugin *p = NULL;
-  comp_ctx nop = {0}, echo = {0}, bytes = {0}, fresh = {0};
+  comp_ctx nop = {0}, echo = {0}, bytes = {0}, fresh = {0}, u32 = {0}, pt = {0};
   char text[33] = "0123456789abcdef0123456789abcdef";
   wp_value *arg = wp_value_new_string(text);
   /* The same 64 KiB as bench/rust's: byte i is i * 7 + 3 (mod 256). */
@@ -91,6 +93,10 @@ static wp_error *measure_components(bench_env *env, const char *harness) {
   for (size_t i = 0; buf && i < LIST_LEN; i++) buf[i] = (uint8_t)(i * 7 + 3);
   wp_value *list = buf ? wp_value_new_bytes(buf, LIST_LEN) : NULL;
   free(buf);
+  wp_value *num = wp_value_new_u32(4000000000u);
+  const char *xy[] = {"x", "y"};
+  wp_value *point = wp_value_new_record(
+      xy, (wp_value *[]){wp_value_new_s32(-7), wp_value_new_s32(9)}, 2);
   wp_error *err = wp_plugin_load(env->engine, TYPES_PLUGIN, m, &p);
   wp_manifest_free(m);
   if (!err) err = wp_plugin_find_func(p, "nop", &nop.fn);
@@ -99,11 +105,17 @@ static wp_error *measure_components(bench_env *env, const char *harness) {
   if (!err) err = wp_instance_new(p, &echo.inst);
   if (!err) err = wp_plugin_find_func(p, "example:types/echo#echo-bytes", &bytes.fn);
   if (!err) err = wp_instance_new(p, &bytes.inst);
+  if (!err) err = wp_plugin_find_func(p, "example:types/echo#echo-u32", &u32.fn);
+  if (!err) err = wp_instance_new(p, &u32.inst);
+  if (!err) err = wp_plugin_find_func(p, "example:types/echo#echo-point", &pt.fn);
+  if (!err) err = wp_instance_new(p, &pt.inst);
   if (!err && !list) err = wp_error_new(WP_ERR_NO_MEMORY, "bench: out of memory");
   if (!err) err = wp_pool_new(p, 1, 1, &fresh.pool);
   fresh.fn = nop.fn;
   echo.arg = arg;
   bytes.arg = list;
+  u32.arg = num;
+  pt.arg = point;
   bench_case cases[] = {
       {"component_nop", "ns/call", 1, bench_batch(200000), bench_reps(11), 1, NULL, run_comp, NULL,
        &nop},
@@ -111,6 +123,10 @@ static wp_error *measure_components(bench_env *env, const char *harness) {
        NULL, &echo},
       {"component_list_u8_echo_64KiB", "ns/call", 1, bench_batch(2000), bench_reps(11), 1, NULL,
        run_comp, NULL, &bytes},
+      {"component_echo_u32", "ns/call", 1, bench_batch(200000), bench_reps(11), 1, NULL, run_comp,
+       NULL, &u32},
+      {"component_echo_point", "ns/call", 1, bench_batch(100000), bench_reps(11), 1, NULL, run_comp,
+       NULL, &pt},
   };
   bench_case pooled = {"component_pooled_fresh",
                        "us/iter",
@@ -128,6 +144,10 @@ static wp_error *measure_components(bench_env *env, const char *harness) {
   wp_instance_free(nop.inst);
   wp_instance_free(echo.inst);
   wp_instance_free(bytes.inst);
+  wp_instance_free(u32.inst);
+  wp_instance_free(pt.inst);
+  wp_value_free(num);
+  wp_value_free(point);
   wp_value_free(list);
   wp_pool_free(fresh.pool);
   wp_plugin_free(p);

@@ -31,7 +31,10 @@
 static bool g_quick;
 
 static void usage(const char *argv0) {
-  fprintf(stderr, "usage: %s [--out PATH] [--quick] [--rust-harness PATH]\n", argv0);
+  fprintf(stderr,
+          "usage: %s [--out PATH] [--quick] [--rust-harness PATH] [--only GROUP[,GROUP...]]\n"
+          "  groups: core, instances, components, proxywasm, keyvalue, httpout, dl\n",
+          argv0);
 }
 
 bool bench_parse_args(int argc, char **argv, bench_opts *o) {
@@ -40,6 +43,7 @@ bool bench_parse_args(int argc, char **argv, bench_opts *o) {
     if (strcmp(argv[i], "--quick") == 0) g_quick = true;
     else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) o->out = argv[++i];
     else if (strcmp(argv[i], "--rust-harness") == 0 && i + 1 < argc) o->rust_harness = argv[++i];
+    else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) o->only = argv[++i];
     else {
       usage(argv[0]);
       return false;
@@ -49,6 +53,17 @@ bool bench_parse_args(int argc, char **argv, bench_opts *o) {
 }
 
 bool bench_quick(void) { return g_quick; }
+
+bool bench_wants(const bench_opts *o, const char *name) {
+  if (!o->only) return true;
+  size_t n = strlen(name);
+  for (const char *p = o->only; *p;) {
+    size_t len = strcspn(p, ",");
+    if (len == n && strncmp(p, name, n) == 0) return true;
+    p += len + (p[len] == ',');
+  }
+  return false;
+}
 
 size_t bench_batch(size_t full) {
   size_t n = g_quick ? full / 50 : full;

@@ -23,7 +23,12 @@
 typedef struct bench_opts {
   const char *out;          /* where the JSON goes */
   const char *rust_harness; /* bench/rust's binary, or NULL */
+  const char *only;         /* --only GROUP[,GROUP...], or NULL: every group */
 } bench_opts;
+
+/* Whether group `name` (core, instances, components, proxywasm, keyvalue,
+   httpout, dl) is to be measured. */
+bool bench_wants(const bench_opts *o, const char *name);
 
 /* Parses the command line; false (usage printed) if it is wrong. */
 bool bench_parse_args(int argc, char **argv, bench_opts *o);

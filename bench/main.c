@@ -2,8 +2,10 @@
  * main.c - wasmplug-bench: what the library adds on top of raw Wasmtime for
  * calls, bytes calls, guest-to-host calls, instances, loads and components.
  *
- *   wasmplug-bench [--out PATH] [--quick] [--rust-harness PATH]
+ *   wasmplug-bench [--out PATH] [--quick] [--rust-harness PATH] [--only GROUP,...]
  *
+ * --only measures some groups (core, instances, components, proxywasm,
+ * keyvalue, httpout, dl), e.g. while working on one.
  * --rust-harness runs bench/rust (the same component called through
  * Wasmtime's Rust API with typed functions) and adds its figures as the
  * baselines of the component rows.
@@ -23,13 +25,14 @@ int main(int argc, char **argv) {
           bench_quick() ? " --quick" : "");
   bench_env env = {0};
   wp_error *err = bench_setup(&env);
-  if (!err) err = bench_core(&env);
-  if (!err && WP_BENCH_GUESTS) err = bench_instances(&env);
-  if (!err && WP_BENCH_GUESTS) err = bench_components(&env, o.rust_harness);
-  if (!err && WP_BENCH_GUESTS && WP_BENCH_FILTERS) err = bench_proxywasm(&env);
-  if (!err && WP_BENCH_GUESTS) err = bench_keyvalue(&env);
-  if (!err && WP_BENCH_GUESTS) err = bench_httpout(&env);
-  if (!err && WP_BENCH_GUESTS) err = bench_dl(&env);
+  bool g = WP_BENCH_GUESTS;
+  if (!err && bench_wants(&o, "core")) err = bench_core(&env);
+  if (!err && g && bench_wants(&o, "instances")) err = bench_instances(&env);
+  if (!err && g && bench_wants(&o, "components")) err = bench_components(&env, o.rust_harness);
+  if (!err && g && WP_BENCH_FILTERS && bench_wants(&o, "proxywasm")) err = bench_proxywasm(&env);
+  if (!err && g && bench_wants(&o, "keyvalue")) err = bench_keyvalue(&env);
+  if (!err && g && bench_wants(&o, "httpout")) err = bench_httpout(&env);
+  if (!err && g && bench_wants(&o, "dl")) err = bench_dl(&env);
   bench_teardown(&env);
   bench_free_all_temp_dirs();
   if (!err) {

@@ -10,6 +10,7 @@
 #include <wasmplug_bytes.h>
 
 #include "component/component.h"
+#include "util/zalloc.h"
 #include "engine/error.h"
 #include "util/utf8.h"
 
@@ -74,6 +75,7 @@ void wp_component_plan_call(wp_cexport *e) {
   e->call_path = WP_CPATH_VALUES;
   if (ft && !ft->nparams && !ft->result) e->call_path = WP_CPATH_UNIT;
   else if (bytes_flags(ft) >= 0) e->call_path = WP_CPATH_BYTES;
+  else if (wp_component_plan_leaves(e)) e->call_path = WP_CPATH_LEAVES;
 }
 
 /* Where a typed bytes call puts its result: a new wp_value. */
@@ -84,7 +86,7 @@ typedef struct typed_out {
 
 static uint8_t *value_room(void *ctx, size_t len) {
   typed_out *o = ctx;
-  if (len == SIZE_MAX || !(o->v = calloc(1, sizeof *o->v))) return NULL;
+  if (len == SIZE_MAX || !(o->v = wp_zalloc(1, sizeof *o->v))) return NULL;
   if (o->string) {
     o->v->kind = WP_TYPE_STRING;
     if (!(o->v->of.str.data = malloc(len + 1))) return NULL;
@@ -131,7 +133,9 @@ static wp_error *typed_call(wp_instance *inst, const wp_cexport *e, wasmtime_com
   if (e->call_path == WP_CPATH_UNIT) {
     rc = wasmplug_component_call_unit(inst->ctx, func, true, &werr);
   } else {
-    uint32_t flags = (uint32_t)bytes_flags(e->type) | WASMPLUG_BYTES_TYPE_CHECKED;
+    /* The arguments were checked against the type: a string's are UTF-8. */
+    uint32_t flags = (uint32_t)bytes_flags(e->type) | WASMPLUG_BYTES_TYPE_CHECKED |
+                     WASMPLUG_BYTES_INPUT_UTF8;
     rc = wasmplug_component_call_bytes(inst->ctx, func, flags, in, len, value_room, &out, &werr);
   }
   if (rc == WASMPLUG_BYTES_CALL_FAILED) {
@@ -189,7 +193,9 @@ wp_error *wp_instance_invoke_func(wp_instance *inst, wp_func_id id, const wp_val
                         e->qualified);
   if (e->call_path != WP_CPATH_VALUES) {
     bool taken;
-    err = typed_call(inst, e, &func, args, result, &taken);
+    err = e->call_path == WP_CPATH_LEAVES
+              ? wp_component_call_leaves(inst, e, &func, args, result, &taken)
+              : typed_call(inst, e, &func, args, result, &taken);
     if (taken) return err;
   }
   wasmtime_component_val_t small[8], res = {0};
@@ -206,7 +212,7 @@ wp_error *wp_instance_invoke_func(wp_instance *inst, wp_func_id id, const wp_val
   if (nres) {
     wp_value *out = NULL;
     if (!err && result) {
-      out = calloc(1, sizeof *out);
+      out = wp_zalloc(1, sizeof *out);
       if (!out || !wp_value_from_wasmtime(&res, out)) {
         free(out);
         out = NULL;
@@ -315,8 +321,10 @@ wp_error *wp_component_call_bytes(wp_instance *inst, wp_func_id id, const void *
                         e->qualified);
   wp_call_begin(inst);
   wasmtime_error_t *werr = NULL;
-  int rc = wasmplug_component_call_bytes(inst->ctx, &func, (uint32_t)flags, input, len, out_room,
-                                         inst, &werr);
+  /* The type was checked at load (bytes_flags) and a string's input above. */
+  uint32_t checked = (uint32_t)flags | WASMPLUG_BYTES_TYPE_CHECKED | WASMPLUG_BYTES_INPUT_UTF8;
+  int rc = wasmplug_component_call_bytes(inst->ctx, &func, checked, input, len, out_room, inst,
+                                         &werr);
   if (rc == WASMPLUG_BYTES_CALL_FAILED) return wp_call_failure(inst, e->qualified, werr, NULL);
   if (werr) wasmtime_error_delete(werr);
   if (rc == WASMPLUG_BYTES_OK) return wp_call_end(inst, e->qualified);

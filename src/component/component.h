@@ -36,6 +36,10 @@ typedef struct wp_cexport {
   /* How wp_instance_invoke calls it (call.c, set at load from the type):
      0 through the C API's values, else a WP_CPATH_* fast path. */
   int call_path;
+  /* WP_CPATH_LEAVES: the leaves of the parameters and of the result, and
+     where the result goes (a WASMPLUG_LEAVES_RESULT_*), from the type. */
+  uint16_t leaf_params, leaf_results;
+  uint8_t leaf_mode;
 } wp_cexport;
 
 /* wp_cexport.call_path: typed calls through the Rust extension
@@ -44,10 +48,22 @@ enum {
   WP_CPATH_VALUES = 0,
   WP_CPATH_UNIT = 1,  /* func() */
   WP_CPATH_BYTES = 2, /* func(string or list<u8>) -> string or list<u8> */
+  WP_CPATH_LEAVES = 3, /* scalars, strings, list<u8>, records and tuples of those (leaves.c) */
 };
 
 /* Sets e->call_path from e->type. */
 void wp_component_plan_call(wp_cexport *e);
+
+/* True when e->type fits the leaf path (leaves.c), whose counts and result
+   mode it then sets in e. */
+bool wp_component_plan_leaves(wp_cexport *e);
+
+/* A call of `e` through the leaf path, with the value path's error handling;
+   *taken false (nothing done) when an argument is held in a form the path
+   does not take. The arguments have been checked against the type. */
+wp_error *wp_component_call_leaves(wp_instance *inst, const wp_cexport *e,
+                                   const wasmtime_component_func_t *func,
+                                   const wp_value *const *args, wp_value **result, bool *taken);
 
 struct wp_component {
   wasmtime_component_t *component;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "component/value.h"
+#include "util/zalloc.h"
 #include "util/str.h"
 
 /* wp_type_kind BOOL..FLAGS share Wasmtime's value kind numbers. */
@@ -195,7 +196,7 @@ static bool from_items(wp_value *out, const wasmtime_component_val_t *items, siz
     return from_u8_items(out, items, n);
   out->of.agg.n = n;
   if (!n) return true;
-  out->of.agg.items = calloc(n, sizeof *out->of.agg.items);
+  out->of.agg.items = wp_zalloc(n, sizeof *out->of.agg.items);
   if (!out->of.agg.items) {
     out->of.agg.n = 0;
     return false;
@@ -207,7 +208,7 @@ static bool from_items(wp_value *out, const wasmtime_component_val_t *items, siz
 
 static wp_value *boxed_from(const wasmtime_component_val_t *v, bool *ok) {
   if (!v) return NULL;
-  wp_value *p = calloc(1, sizeof *p);
+  wp_value *p = wp_zalloc(1, sizeof *p);
   if (!p || !wp_value_from_wasmtime(v, p)) {
     wp_value_free(p);
     *ok = false;
@@ -289,8 +290,8 @@ bool wp_value_from_wasmtime(const wasmtime_component_val_t *v, wp_value *out) {
   case WASMTIME_COMPONENT_RECORD: {
     size_t n = v->of.record.size;
     out->kind = WP_TYPE_RECORD;
-    out->of.agg.names = calloc(n ? n : 1, sizeof(char *));
-    out->of.agg.items = calloc(n ? n : 1, sizeof(wp_value));
+    out->of.agg.names = wp_zalloc(n ? n : 1, sizeof(char *));
+    out->of.agg.items = wp_zalloc(n ? n : 1, sizeof(wp_value));
     if (!out->of.agg.names || !out->of.agg.items) {
       ok = false;
       break;
@@ -306,7 +307,7 @@ bool wp_value_from_wasmtime(const wasmtime_component_val_t *v, wp_value *out) {
   case WASMTIME_COMPONENT_FLAGS: {
     size_t n = v->of.flags.size;
     out->kind = WP_TYPE_FLAGS;
-    out->of.agg.names = calloc(n ? n : 1, sizeof(char *));
+    out->of.agg.names = wp_zalloc(n ? n : 1, sizeof(char *));
     if (!out->of.agg.names) {
       ok = false;
       break;

@@ -38,17 +38,17 @@ static bool mismatch(check *c, const struct wp_type *t, const wp_value *v) {
 
 static bool value(check *c, const wp_value *v, const struct wp_type *t);
 
-/* Checks a child, extending the path with `seg` while it is checked. */
+/* Checks a child. The path segment (`fmt`) is only spelt for a child whose
+   check fails, which is then checked again with it to write the message:
+   formatting it for every field of every call cost more than the check. */
 static bool child(check *c, const wp_value *v, const struct wp_type *t, const char *fmt,
                   const char *a, size_t i) {
   size_t saved = c->path_len;
+  if (value(c, v, t)) return true;
+  c->path_len = saved;
+  c->path[saved] = '\0';
   push(c, fmt, a, i);
-  bool ok = value(c, v, t);
-  if (ok) {
-    c->path_len = saved;
-    c->path[saved] = '\0';
-  }
-  return ok;
+  return value(c, v, t);
 }
 
 static bool check_list(check *c, const wp_value *v, const struct wp_type *t) {
@@ -58,15 +58,8 @@ static bool check_list(check *c, const wp_value *v, const struct wp_type *t) {
     wp_value first = {.kind = WP_TYPE_U8, .of.u = v->of.bytes.data[0]};
     return child(c, &first, t->children[0], "[%zu]", NULL, 0);
   }
-  /* The path ("[i]") is only spelt for the item whose check fails: checked
-     again with it, to write the message. */
-  size_t saved = c->path_len;
-  for (size_t i = 0; i < v->of.agg.n; i++) {
-    if (value(c, &v->of.agg.items[i], t->children[0])) continue;
-    c->path_len = saved;
-    c->path[saved] = '\0';
-    return child(c, &v->of.agg.items[i], t->children[0], "[%zu]", NULL, i);
-  }
+  for (size_t i = 0; i < v->of.agg.n; i++)
+    if (!child(c, &v->of.agg.items[i], t->children[0], "[%zu]", NULL, i)) return false;
   return true;
 }
 

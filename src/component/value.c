@@ -10,10 +10,11 @@
 #include <string.h>
 
 #include "component/value.h"
+#include "util/zalloc.h"
 #include "util/str.h"
 
 static wp_value *alloc_kind(wp_type_kind kind) {
-  wp_value *v = calloc(1, sizeof *v);
+  wp_value *v = wp_zalloc(1, sizeof *v);
   if (v) v->kind = kind;
   return v;
 }
@@ -120,7 +121,7 @@ static wp_value *new_agg(wp_type_kind kind, wp_value *const *items, size_t n) {
 }
 
 static char **dup_names(const char *const *names, size_t n) {
-  char **out = calloc(n ? n : 1, sizeof *out);
+  char **out = wp_zalloc(n ? n : 1, sizeof *out);
   if (!out) return NULL;
   for (size_t i = 0; i < n; i++) {
     out[i] = names[i] ? wp_strdup_n(names[i], strlen(names[i])) : NULL;
@@ -322,7 +323,7 @@ bool wp_value_copy(wp_value *dst, const wp_value *src) {
       dst->of.agg.n = n; /* so that clear frees the names */
     }
     if (src->of.agg.items && n) {
-      dst->of.agg.items = calloc(n, sizeof *dst->of.agg.items);
+      dst->of.agg.items = wp_zalloc(n, sizeof *dst->of.agg.items);
       if (!dst->of.agg.items) return false;
       dst->of.agg.n = n;
       for (size_t i = 0; i < n; i++)
@@ -355,7 +356,7 @@ bool wp_value_copy(wp_value *dst, const wp_value *src) {
 
 wp_value *wp_value_clone(const wp_value *v) {
   if (!v) return NULL;
-  wp_value *c = calloc(1, sizeof *c);
+  wp_value *c = wp_zalloc(1, sizeof *c);
   if (!c) return NULL;
   if (!wp_value_copy(c, v)) {
     wp_value_free(c);
@@ -479,7 +480,7 @@ static wp_value *byte_items(wp_value *v) {
   wp_value *view = atomic_load(&v->of.bytes.view);
   if (view) return view;
   size_t n = v->of.bytes.len;
-  wp_value *made = calloc(n, sizeof *made);
+  wp_value *made = wp_zalloc(n, sizeof *made);
   if (!made) return NULL;
   for (size_t i = 0; i < n; i++) {
     made[i].kind = WP_TYPE_U8;

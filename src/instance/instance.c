@@ -285,6 +285,7 @@ static bool is_abi_violation(const char *msg) {
                                       "invalid variant discriminant",
                                       "invalid enum discriminant",
                                       "invalid char",
+                                      "out of range for `char`",
                                       "invalid flags",
                                       "invalid bool",
                                       NULL};

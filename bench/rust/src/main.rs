@@ -5,14 +5,15 @@
 //!   wasmplug-bench-rust COMPONENT.wasm [--quick] [--no-epoch]
 //!
 //! COMPONENT is the types component (examples/types/wit/types.wit); only its
-//! exports `nop: func()`, `example:types/echo#echo-string` and
-//! `example:types/echo#echo-bytes` (with 64 KiB) are called. Its
-//! imports (example:types/host, wasmplug:plugin/host) are stubbed as traps:
-//! the two timed functions never call the host.
+//! exports `nop: func()` and, in `example:types/echo`, `echo-string` (32 B),
+//! `echo-bytes` (64 KiB), `echo-u32` and `echo-point` (a record of two s32)
+//! are called. Its imports (example:types/host, wasmplug:plugin/host) are
+//! stubbed as traps: the timed functions never call the host.
 //!
 //! Prints one JSON object on stdout (progress and errors go to stderr):
 //!   {"rust_typed_nop_ns": M, "rust_typed_echo32_ns": M,
-//!    "rust_typed_bytes64k_ns": M, "reps": R,
+//!    "rust_typed_bytes64k_ns": M, "rust_typed_u32_ns": M,
+//!    "rust_typed_point_ns": M, "reps": R,
 //!    "spread": S, "min": {...}, "max": {...}, "batch": {...},
 //!    "epoch_interruption": true, "wasmtime": "48.0.8"}
 //! where M is the median over R repetitions of the mean ns per call in one
@@ -27,7 +28,7 @@
 use std::hint::black_box;
 use std::process::ExitCode;
 use std::time::Instant;
-use wasmtime::component::{Component, Linker, TypedFunc};
+use wasmtime::component::{Component, ComponentType, Lift, Linker, Lower, TypedFunc};
 use wasmtime::{Config, Engine, Result, Store};
 
 /// Same 32 bytes as bench/cases_component.c's component_echo_32B row.
@@ -35,6 +36,14 @@ const TEXT32: &str = "0123456789abcdef0123456789abcdef";
 /// Same 64 KiB as the component_list_u8_echo_64KiB row: byte i is i * 7 + 3.
 fn bytes64k() -> Vec<u8> {
     (0..64 * 1024).map(|i: usize| (i * 7 + 3) as u8).collect()
+}
+
+/// example:types/defs.point, as the bindings generator would spell it.
+#[derive(ComponentType, Lift, Lower, Clone, Copy)]
+#[component(record)]
+struct Point {
+    x: i32,
+    y: i32,
 }
 
 struct Plan {
@@ -91,93 +100,116 @@ fn run(path: &str, plan: &Plan, epoch: bool) -> Result<String> {
         .get_export_index(&mut store, Some(&echo_iface), "echo-bytes")
         .ok_or_else(|| wasmtime::format_err!("no export `example:types/echo#echo-bytes`"))?;
     let bytes: TypedFunc<(&[u8],), (Vec<u8>,)> = instance.get_typed_func(&mut store, &bytes_fn)?;
+    let u32_fn = instance
+        .get_export_index(&mut store, Some(&echo_iface), "echo-u32")
+        .ok_or_else(|| wasmtime::format_err!("no export `example:types/echo#echo-u32`"))?;
+    let echo_u32: TypedFunc<(u32,), (u32,)> = instance.get_typed_func(&mut store, &u32_fn)?;
+    let point_fn = instance
+        .get_export_index(&mut store, Some(&echo_iface), "echo-point")
+        .ok_or_else(|| wasmtime::format_err!("no export `example:types/echo#echo-point`"))?;
+    let echo_point: TypedFunc<(Point,), (Point,)> = instance.get_typed_func(&mut store, &point_fn)?;
     let data = bytes64k();
     // Wasmtime 48 needs no post_return after a call (it is a deprecated no-op).
 
-    let nop_batch = |store: &mut Store<()>, n: usize| -> Result<f64> {
-        let t = Instant::now();
+    // Like bench/cases_component.c, every result is checked.
+    let nop_batch = |store: &mut Store<()>, n: usize| -> Result<()> {
         for _ in 0..n {
             nop.call(&mut *store, ())?;
         }
-        Ok(t.elapsed().as_nanos() as f64 / n as f64)
+        Ok(())
     };
-    // Like bench/cases_component.c, every result is checked (a 32-byte compare).
-    let echo_batch = |store: &mut Store<()>, n: usize| -> Result<f64> {
-        let t = Instant::now();
+    let echo_batch = |store: &mut Store<()>, n: usize| -> Result<()> {
         for _ in 0..n {
             let (s,) = echo.call(&mut *store, (black_box(TEXT32),))?;
             if s != TEXT32 {
                 wasmtime::bail!("echo-string returned {s:?}");
             }
         }
-        Ok(t.elapsed().as_nanos() as f64 / n as f64)
+        Ok(())
     };
-
-    let bytes_batch = |store: &mut Store<()>, n: usize| -> Result<f64> {
-        let t = Instant::now();
+    let bytes_batch = |store: &mut Store<()>, n: usize| -> Result<()> {
         for _ in 0..n {
             let (b,) = bytes.call(&mut *store, (black_box(&data[..]),))?;
             if b != data {
                 wasmtime::bail!("echo-bytes returned {} other bytes", b.len());
             }
         }
+        Ok(())
+    };
+    let u32_batch = |store: &mut Store<()>, n: usize| -> Result<()> {
+        for i in 0..n as u32 {
+            let (r,) = echo_u32.call(&mut *store, (black_box(i),))?;
+            if r != i {
+                wasmtime::bail!("echo-u32 returned {r}");
+            }
+        }
+        Ok(())
+    };
+    let point_batch = |store: &mut Store<()>, n: usize| -> Result<()> {
+        for i in 0..n as i32 {
+            let p = Point { x: black_box(i), y: -7 };
+            let (r,) = echo_point.call(&mut *store, (p,))?;
+            if r.x != i || r.y != -7 {
+                wasmtime::bail!("echo-point returned {{x: {}, y: {}}}", r.x, r.y);
+            }
+        }
+        Ok(())
+    };
+
+    type Batch<'a> = Box<dyn Fn(&mut Store<()>, usize) -> Result<()> + 'a>;
+    let rows: Vec<(&str, usize, Batch)> = vec![
+        ("rust_typed_nop_ns", plan.batch_nop, Box::new(nop_batch)),
+        ("rust_typed_echo32_ns", plan.batch_echo, Box::new(echo_batch)),
+        ("rust_typed_bytes64k_ns", plan.batch_bytes, Box::new(bytes_batch)),
+        ("rust_typed_u32_ns", plan.batch_nop, Box::new(u32_batch)),
+        ("rust_typed_point_ns", plan.batch_echo, Box::new(point_batch)),
+    ];
+    let time = |store: &mut Store<()>, f: &Batch, n: usize| -> Result<f64> {
+        let t = Instant::now();
+        f(store, n)?;
         Ok(t.elapsed().as_nanos() as f64 / n as f64)
     };
 
     // Warm-up: one full batch of each (page faults, branch predictors, the
     // allocator's free lists), not recorded.
-    nop_batch(&mut store, plan.batch_nop)?;
-    echo_batch(&mut store, plan.batch_echo)?;
-    bytes_batch(&mut store, plan.batch_bytes)?;
+    for (_, n, f) in &rows {
+        time(&mut store, f, *n)?;
+    }
 
     // Interleaved repetitions, as bench/harness.c's bench_measure_group does,
     // so a disturbance on the machine spoils one repetition of each, not one
     // figure.
-    let mut nop_ns = Vec::with_capacity(plan.reps);
-    let mut echo_ns = Vec::with_capacity(plan.reps);
-    let mut bytes_ns = Vec::with_capacity(plan.reps);
+    let mut samples: Vec<Vec<f64>> = rows.iter().map(|_| Vec::with_capacity(plan.reps)).collect();
     for _ in 0..plan.reps {
-        nop_ns.push(nop_batch(&mut store, plan.batch_nop)?);
-        echo_ns.push(echo_batch(&mut store, plan.batch_echo)?);
-        bytes_ns.push(bytes_batch(&mut store, plan.batch_bytes)?);
+        for (i, (_, n, f)) in rows.iter().enumerate() {
+            samples[i].push(time(&mut store, f, *n)?);
+        }
     }
-    let (nop_med, nop_min, nop_max) = summarize(&mut nop_ns);
-    let (echo_med, echo_min, echo_max) = summarize(&mut echo_ns);
-    let (bytes_med, bytes_min, bytes_max) = summarize(&mut bytes_ns);
-    let spread = ((nop_max - nop_min) / nop_med)
-        .max((echo_max - echo_min) / echo_med)
-        .max((bytes_max - bytes_min) / bytes_med);
-    eprintln!("  rust typed nop     {nop_med:10.3} ns/call (min {nop_min:.3}, max {nop_max:.3})");
-    eprintln!("  rust typed echo32  {echo_med:10.3} ns/call (min {echo_min:.3}, max {echo_max:.3})");
-    eprintln!("  rust typed bytes64k {bytes_med:10.3} ns/call (min {bytes_min:.3}, max {bytes_max:.3})");
-
+    let mut medians = Vec::new();
+    let mut mins = Vec::new();
+    let mut maxs = Vec::new();
+    let mut batches = Vec::new();
+    let mut spread = 0f64;
+    for (i, (key, n, _)) in rows.iter().enumerate() {
+        let (med, min, max) = summarize(&mut samples[i]);
+        eprintln!("  {key:24} {med:10.3} ns/call (min {min:.3}, max {max:.3})");
+        spread = spread.max((max - min) / med);
+        medians.push(format!("\"{key}\": {med:.3}"));
+        mins.push(format!("\"{key}\": {min:.3}"));
+        maxs.push(format!("\"{key}\": {max:.3}"));
+        batches.push(format!("\"{key}\": {n}"));
+    }
     Ok(format!(
         concat!(
-            "{{\"rust_typed_nop_ns\": {:.3}, \"rust_typed_echo32_ns\": {:.3}, ",
-            "\"rust_typed_bytes64k_ns\": {:.3}, ",
-            "\"reps\": {}, \"spread\": {:.4}, ",
-            "\"min\": {{\"rust_typed_nop_ns\": {:.3}, \"rust_typed_echo32_ns\": {:.3}, ",
-            "\"rust_typed_bytes64k_ns\": {:.3}}}, ",
-            "\"max\": {{\"rust_typed_nop_ns\": {:.3}, \"rust_typed_echo32_ns\": {:.3}, ",
-            "\"rust_typed_bytes64k_ns\": {:.3}}}, ",
-            "\"batch\": {{\"rust_typed_nop_ns\": {}, \"rust_typed_echo32_ns\": {}, ",
-            "\"rust_typed_bytes64k_ns\": {}}}, ",
-            "\"epoch_interruption\": {}, \"wasmtime\": \"48.0.8\"}}"
+            "{{{}, \"reps\": {}, \"spread\": {:.4}, \"min\": {{{}}}, \"max\": {{{}}}, ",
+            "\"batch\": {{{}}}, \"epoch_interruption\": {}, \"wasmtime\": \"48.0.8\"}}"
         ),
-        nop_med,
-        echo_med,
-        bytes_med,
+        medians.join(", "),
         plan.reps,
         spread,
-        nop_min,
-        echo_min,
-        bytes_min,
-        nop_max,
-        echo_max,
-        bytes_max,
-        plan.batch_nop,
-        plan.batch_echo,
-        plan.batch_bytes,
+        mins.join(", "),
+        maxs.join(", "),
+        batches.join(", "),
         epoch
     ))
 }

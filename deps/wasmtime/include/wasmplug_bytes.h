@@ -31,6 +31,9 @@ enum {
      the two flags above: the per-call type check is skipped. Never set it
      without that check: a wrong type would be lowered as the flags say. */
   WASMPLUG_BYTES_TYPE_CHECKED = 4,
+  /* The caller has checked that the input of a string parameter is UTF-8: it
+     is not checked again. Never set it for unchecked bytes. */
+  WASMPLUG_BYTES_INPUT_UTF8 = 8,
 };
 
 /* What wasmplug_component_call_bytes returns. */
@@ -48,8 +51,9 @@ typedef uint8_t *(*wasmplug_bytes_alloc_fn)(void *data, size_t len);
 /*
  * Calls `func` (resolved in the instance living in `context`'s store) with
  * `input_len` bytes at `input` as its one argument, and copies its result
- * into the room `alloc(alloc_data, len)` gives (called once, on success
- * only). A string result is UTF-8 (Wasmtime checks it when lifting). The
+ * straight from the guest's memory into the room `alloc(alloc_data, len)`
+ * gives (called at most once, while the result is lifted: a call that fails
+ * after that, e.g. in post-return, leaves the room with the caller). A string result is UTF-8 (Wasmtime checks it when lifting). The
  * export's post-return function runs inside the call. *error is set for
  * WASMPLUG_BYTES_CALL_FAILED only (free it with wasmtime_error_delete), and
  * NULL otherwise.

@@ -15,6 +15,8 @@ use wasmtime::component::{ComponentNamedList, Func, Lift, Lower, TypedFunc};
 use wasmtime::StoreContextMut;
 use wasmtime_c_api::{wasmtime_error_t, WasmtimeStoreData};
 
+use crate::leaves::{wasmplug_leaf, Room, Sink};
+
 const OK: i32 = 0;
 const CALL_FAILED: i32 = 1;
 const BAD_TYPE: i32 = 2;
@@ -28,38 +30,38 @@ const RESULT_STRING: u32 = 2;
 /// The caller has checked the export's type against the other flags, so the
 /// per-call type check is skipped.
 const TYPE_CHECKED: u32 = 4;
+/// The caller has checked that the input is UTF-8 (for a string parameter),
+/// so it is not checked again.
+const INPUT_UTF8: u32 = 8;
 
 /// Where the output goes: `alloc(data, len)` returns room for `len` bytes.
 #[allow(non_camel_case_types)]
 pub type wasmplug_bytes_alloc_fn = unsafe extern "C" fn(*mut c_void, usize) -> *mut u8;
 
-enum Outcome {
-    Done,
-    Code(i32),
-}
-
+/// Calls `func` with `arg`, its result copied into the sink (leaves.rs's
+/// Room: straight from the guest's memory into the caller's room).
 fn typed_call<P, R>(
     store: &mut StoreContextMut<'_, WasmtimeStoreData>,
     func: &Func,
     arg: P,
     checked: bool,
-) -> Result<Result<R, i32>, wasmtime::Error>
+) -> Result<i32, wasmtime::Error>
 where
     (P,): ComponentNamedList + Lower,
     (R,): ComponentNamedList + Lift,
 {
-    let typed = if checked {
-        // SAFETY: the caller vouches (TYPE_CHECKED) that it matched the
-        // export's own type, as Wasmtime reported it, against `flags` once.
-        unsafe { TypedFunc::<(P,), (R,)>::new_unchecked(*func) }
-    } else {
-        match func.typed::<(P,), (R,)>(&*store) {
-            Ok(t) => t,
-            Err(_) => return Ok(Err(BAD_TYPE)),
-        }
-    };
-    let (r,) = typed.call(&mut *store, (arg,))?;
-    Ok(Ok(r))
+    // The type check (when the caller has not made it) is against the
+    // result type the flags name; the call then lifts through Room, which
+    // takes either.
+    if !checked && func.typed::<(P,), (R,)>(&*store).is_err() {
+        return Ok(BAD_TYPE);
+    }
+    // SAFETY: the parameter is the export's own (checked by the caller, or
+    // just above), and Room lifts the `string` or `list<u8>` result by the
+    // export's own type.
+    let typed = unsafe { TypedFunc::<(P,), (Room,)>::new_unchecked(*func) };
+    typed.call(&mut *store, (arg,))?;
+    Ok(OK)
 }
 
 fn call(
@@ -67,35 +69,26 @@ fn call(
     func: &Func,
     flags: u32,
     input: &[u8],
-    alloc: wasmplug_bytes_alloc_fn,
-    alloc_data: *mut c_void,
-) -> Result<Outcome, wasmtime::Error> {
-    let text = if flags & PARAM_STRING != 0 {
+) -> Result<i32, wasmtime::Error> {
+    let text = if flags & PARAM_STRING == 0 {
+        None
+    } else if flags & INPUT_UTF8 != 0 {
+        // SAFETY: the caller vouches (INPUT_UTF8) that it checked the bytes.
+        Some(unsafe { std::str::from_utf8_unchecked(input) })
+    } else {
         match std::str::from_utf8(input) {
             Ok(s) => Some(s),
-            Err(_) => return Ok(Outcome::Code(BAD_INPUT)),
+            Err(_) => return Ok(BAD_INPUT),
         }
-    } else {
-        None
     };
     let s = &mut store;
     let c = flags & TYPE_CHECKED != 0;
-    let out: Result<Vec<u8>, i32> = match (text, flags & RESULT_STRING != 0) {
-        (Some(t), true) => typed_call::<&str, String>(s, func, t, c)?.map(String::into_bytes),
-        (Some(t), false) => typed_call::<&str, Vec<u8>>(s, func, t, c)?,
-        (None, true) => typed_call::<&[u8], String>(s, func, input, c)?.map(String::into_bytes),
-        (None, false) => typed_call::<&[u8], Vec<u8>>(s, func, input, c)?,
-    };
-    let out = match out {
-        Ok(o) => o,
-        Err(code) => return Ok(Outcome::Code(code)),
-    };
-    let dst = unsafe { alloc(alloc_data, out.len()) };
-    if dst.is_null() {
-        return Ok(Outcome::Code(NO_MEMORY));
+    match (text, flags & RESULT_STRING != 0) {
+        (Some(t), true) => typed_call::<&str, String>(s, func, t, c),
+        (Some(t), false) => typed_call::<&str, Vec<u8>>(s, func, t, c),
+        (None, true) => typed_call::<&[u8], String>(s, func, input, c),
+        (None, false) => typed_call::<&[u8], Vec<u8>>(s, func, input, c),
     }
-    unsafe { std::ptr::copy_nonoverlapping(out.as_ptr(), dst, out.len()) };
-    Ok(Outcome::Done)
 }
 
 /// One call (wasmplug_bytes.h).
@@ -119,13 +112,14 @@ pub unsafe extern "C" fn wasmplug_component_call_bytes(
     } else {
         std::slice::from_raw_parts(input, input_len)
     };
-    let r = catch_unwind(AssertUnwindSafe(|| {
-        call(store, func, flags, input, alloc, alloc_data)
-    }));
+    let mut out = wasmplug_leaf::default();
+    let sink = Sink::new(alloc, alloc_data, &mut out, 1);
+    let r = catch_unwind(AssertUnwindSafe(|| sink.during(|| call(store, func, flags, input))));
     let r = r.unwrap_or_else(|_| Err(wasmtime::format_err!("wasmplug: panic during a bytes call")));
     match r {
-        Ok(Outcome::Done) => OK,
-        Ok(Outcome::Code(c)) => c,
+        _ if sink.out_of_memory() => NO_MEMORY,
+        Ok(OK) if sink.filled() != 1 => BAD_TYPE,
+        Ok(c) => c,
         Err(e) => {
             *error = Box::into_raw(Box::new(wasmtime_error_t::from(e)));
             CALL_FAILED

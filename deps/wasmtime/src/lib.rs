@@ -10,6 +10,7 @@ pub use wasmtime_c_api::*;
 mod bytes;
 mod compose;
 mod http;
+mod leaves;
 mod link;
 mod pool;
 mod pre;
