@@ -7,6 +7,8 @@
 #   make test       build everything and run every test through ctest
 #   make bench      benchmarks (with bench/rust, the Wasmtime Rust API baseline);
 #                   table on stdout, figures in build/bench/core.json
+#   make bench-callgrind  instructions per operation of the rows with targets
+#                   (valgrind); build/bench/callgrind.json
 #   make bench-bindings  each host binding (bindings/) beside C: numeric call
 #                   and 32 B echo; build/bench/bindings.json
 #   make bench-peers  wasmplug beside Extism (the extism crate, built once into
@@ -32,7 +34,7 @@ JOBS     ?= $(shell nproc)
 GENERATOR = $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 SETUP    := $(if $(WASMPLUG_NO_SETUP),,setup)
 
-.PHONY: all setup configure run run-examples test bench sanitize fuzz install clean
+.PHONY: all setup configure run run-examples test bench bench-callgrind sanitize fuzz install clean
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -74,6 +76,12 @@ test: all
 bench: all
 	bench/rust/build.sh $(BUILD)/bin/wasmplug-bench-rust
 	$(BUILD)/bin/wasmplug-bench --out $(BUILD)/bench/core.json --rust-harness $(BUILD)/bin/wasmplug-bench-rust
+
+# Instructions per operation of the rows with targets, under callgrind
+# (repeatable where times on a shared machine are not); build/bench/callgrind.json.
+.PHONY: bench-callgrind
+bench-callgrind: all
+	bench/callgrind/run.sh $(BUILD)
 
 # Each host binding (bindings/<lang>/bench.sh) beside the same calls from C,
 # against this build installed into $(BUILD)/stage; build/bench/bindings.json.

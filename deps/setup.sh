@@ -22,10 +22,11 @@ set -euo pipefail
 # zlib1g-dev: the Proxy-Wasm foreign functions compress and uncompress.
 # libsqlite3-dev, libhiredis-dev: the keyvalue backends; redis-server for their tests.
 # libffi-dev: wasi:dl's calls into native libraries (src/host/dl).
+# valgrind: make bench-callgrind (instruction counts of the benchmark rows).
 packages="clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32 libclang-rt-19-dev libcjson-dev
           libcmocka-dev libssl-dev pkg-config cmake ninja-build nodejs python3-venv clang-format-19
           libmicrohttpd-dev libcurl4-openssl-dev zlib1g-dev wrk curl
-          libhiredis-dev libsqlite3-dev redis-server libffi-dev"
+          libhiredis-dev libsqlite3-dev redis-server libffi-dev valgrind"
 # For testing this script only: more package names (e.g. made-up ones).
 packages="$packages ${WASMPLUG_SETUP_TEST_PACKAGES:-}"
 NODE_MIN=20                       # componentize-js 0.22's dependencies ask for node >= 20
