@@ -70,12 +70,28 @@ wp_error *wp_component_check_args(const wp_plugin *p, const wp_cexport *e,
 
 static int bytes_flags(const struct wp_functype *ft);
 
+static bool has_handles(const struct wp_type *t) {
+  if (!t) return false;
+  if (t->kind == WP_TYPE_OWN || t->kind == WP_TYPE_BORROW) return true;
+  for (size_t i = 0; i < t->n; i++)
+    if (has_handles(t->children[i])) return true;
+  return false;
+}
+
 void wp_component_plan_call(wp_cexport *e) {
   const struct wp_functype *ft = e->type;
   e->call_path = WP_CPATH_VALUES;
-  if (ft && !ft->nparams && !ft->result) e->call_path = WP_CPATH_UNIT;
-  else if (bytes_flags(ft) >= 0) e->call_path = WP_CPATH_BYTES;
-  else if (wp_component_plan_leaves(e)) e->call_path = WP_CPATH_LEAVES;
+  e->param_handles = false;
+  for (size_t i = 0; ft && i < ft->nparams; i++) e->param_handles |= has_handles(ft->params[i]);
+  int flags = bytes_flags(ft);
+  if (ft && !ft->nparams && !ft->result) {
+    e->call_path = WP_CPATH_UNIT;
+  } else if (flags >= 0) {
+    e->call_path = WP_CPATH_BYTES;
+    e->bytes_flags = (uint8_t)flags;
+  } else if (wp_component_plan_leaves(e)) {
+    e->call_path = WP_CPATH_LEAVES;
+  }
 }
 
 /* Where a typed bytes call puts its result: a new wp_value. */
@@ -134,8 +150,7 @@ static wp_error *typed_call(wp_instance *inst, const wp_cexport *e, wasmtime_com
     rc = wasmplug_component_call_unit(inst->ctx, func, true, &werr);
   } else {
     /* The arguments were checked against the type: a string's are UTF-8. */
-    uint32_t flags = (uint32_t)bytes_flags(e->type) | WASMPLUG_BYTES_TYPE_CHECKED |
-                     WASMPLUG_BYTES_INPUT_UTF8;
+    uint32_t flags = e->bytes_flags | WASMPLUG_BYTES_TYPE_CHECKED | WASMPLUG_BYTES_INPUT_UTF8;
     rc = wasmplug_component_call_bytes(inst->ctx, func, flags, in, len, value_room, &out, &werr);
   }
   if (rc == WASMPLUG_BYTES_CALL_FAILED) {
@@ -177,7 +192,7 @@ wp_error *wp_instance_invoke_func(wp_instance *inst, wp_func_id id, const wp_val
   if (err) return err;
   const wp_cexport *e = &wp_comp(p)->exports[id];
   err = wp_component_check_args(p, e, args, nargs);
-  for (size_t i = 0; !err && i < nargs; i++)
+  for (size_t i = 0; !err && e->param_handles && i < nargs; i++)
     if (wp_value_has_remote(args[i]))
       err = wp_error_new(WP_ERR_BAD_INPUT,
                          WP_PLUGIN_FMT

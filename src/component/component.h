@@ -40,6 +40,11 @@ typedef struct wp_cexport {
      where the result goes (a WASMPLUG_LEAVES_RESULT_*), from the type. */
   uint16_t leaf_params, leaf_results;
   uint8_t leaf_mode;
+  /* WP_CPATH_BYTES: its wasmplug_component_call_bytes flags. */
+  uint8_t bytes_flags;
+  /* Some parameter's type holds resource handles (own/borrow), which an
+     argument may hold for the wrong process: only then are they looked for. */
+  bool param_handles;
 } wp_cexport;
 
 /* wp_cexport.call_path: typed calls through the Rust extension

@@ -3,6 +3,7 @@
 //! calls are compared with (bench/cases_component.c, `--rust-harness`).
 //!
 //!   wasmplug-bench-rust COMPONENT.wasm [--quick] [--no-epoch]
+//!   wasmplug-bench-rust COMPONENT.wasm --probe ROW N   (bench/callgrind)
 //!
 //! COMPONENT is the types component (examples/types/wit/types.wit); only its
 //! exports `nop: func()` and, in `example:types/echo`, `echo-string` (32 B),
@@ -214,7 +215,104 @@ fn run(path: &str, plan: &Plan, epoch: bool) -> Result<String> {
     ))
 }
 
+/// `--probe ROW N`: N untimed calls of one row, each through a
+/// `probe_op_*` function, for bench/callgrind/run.sh to count instructions
+/// beside wasmplug's (toggle-collect on those functions).
+fn probe(path: &str, row: &str, n: usize) -> Result<()> {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    let engine = Engine::new(&config)?;
+    let component = Component::from_file(&engine, path)?;
+    let mut linker = Linker::<()>::new(&engine);
+    linker.define_unknown_imports_as_traps(&component)?;
+    let mut store = Store::new(&engine, ());
+    store.set_epoch_deadline(u64::MAX / 2);
+    let instance = linker.instantiate(&mut store, &component)?;
+    let iface = instance
+        .get_export_index(&mut store, None, "example:types/echo")
+        .ok_or_else(|| wasmtime::format_err!("no export `example:types/echo`"))?;
+    let func = |store: &mut Store<()>, name: &str| {
+        instance
+            .get_export_index(&mut *store, Some(&iface), name)
+            .ok_or_else(|| wasmtime::format_err!("no export `{name}`"))
+    };
+    match row {
+        "component_nop" => {
+            let f: TypedFunc<(), ()> = instance.get_typed_func(&mut store, "nop")?;
+            for _ in 0..n {
+                probe_op_nop(&mut store, &f)?;
+            }
+        }
+        "component_echo_32B" => {
+            let i = func(&mut store, "echo-string")?;
+            let f: TypedFunc<(&str,), (String,)> = instance.get_typed_func(&mut store, &i)?;
+            for _ in 0..n {
+                probe_op_echo(&mut store, &f)?;
+            }
+        }
+        "component_echo_u32" => {
+            let i = func(&mut store, "echo-u32")?;
+            let f: TypedFunc<(u32,), (u32,)> = instance.get_typed_func(&mut store, &i)?;
+            for k in 0..n as u32 {
+                probe_op_u32(&mut store, &f, k)?;
+            }
+        }
+        "component_echo_point" => {
+            let i = func(&mut store, "echo-point")?;
+            let f: TypedFunc<(Point,), (Point,)> = instance.get_typed_func(&mut store, &i)?;
+            for k in 0..n as i32 {
+                probe_op_point(&mut store, &f, k)?;
+            }
+        }
+        _ => wasmtime::bail!("no probe for row `{row}`"),
+    }
+    Ok(())
+}
+
+#[inline(never)]
+fn probe_op_nop(store: &mut Store<()>, f: &TypedFunc<(), ()>) -> Result<()> {
+    f.call(store, ())
+}
+
+#[inline(never)]
+fn probe_op_echo(store: &mut Store<()>, f: &TypedFunc<(&str,), (String,)>) -> Result<()> {
+    let (s,) = f.call(store, (black_box(TEXT32),))?;
+    if s != TEXT32 {
+        wasmtime::bail!("echo-string returned {s:?}");
+    }
+    Ok(())
+}
+
+#[inline(never)]
+fn probe_op_u32(store: &mut Store<()>, f: &TypedFunc<(u32,), (u32,)>, k: u32) -> Result<()> {
+    let (r,) = f.call(store, (black_box(k),))?;
+    if r != k {
+        wasmtime::bail!("echo-u32 returned {r}");
+    }
+    Ok(())
+}
+
+#[inline(never)]
+fn probe_op_point(store: &mut Store<()>, f: &TypedFunc<(Point,), (Point,)>, k: i32) -> Result<()> {
+    let (r,) = f.call(store, (Point { x: black_box(k), y: -7 },))?;
+    if r.x != k || r.y != -7 {
+        wasmtime::bail!("echo-point returned {{x: {}, y: {}}}", r.x, r.y);
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.len() == 4 && args[1] == "--probe" {
+        let n = args[3].parse().unwrap_or(0);
+        return match probe(&args[0], &args[2], n) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("wasmplug-bench-rust: {e:?}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let mut path = None;
     let mut quick = false;
     let mut epoch = true;
