@@ -37,13 +37,29 @@ static void usage(const char *argv0) {
           argv0);
 }
 
+/* Whether every name in "a,b,c" is a group main.c measures. */
+static bool known_groups(const char *list) {
+  static const char *const groups[] = {"core",     "instances", "components", "proxywasm",
+                                       "keyvalue", "httpout",   "dl"};
+  for (const char *p = list; *p;) {
+    size_t len = strcspn(p, ","), k = 0;
+    while (k < sizeof groups / sizeof *groups &&
+           !(strlen(groups[k]) == len && strncmp(groups[k], p, len) == 0))
+      k++;
+    if (k == sizeof groups / sizeof *groups) return false;
+    p += len + (p[len] == ',');
+  }
+  return *list != '\0';
+}
+
 bool bench_parse_args(int argc, char **argv, bench_opts *o) {
   *o = (bench_opts){.out = WP_BENCH_DEFAULT_OUT};
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--quick") == 0) g_quick = true;
     else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) o->out = argv[++i];
     else if (strcmp(argv[i], "--rust-harness") == 0 && i + 1 < argc) o->rust_harness = argv[++i];
-    else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) o->only = argv[++i];
+    else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc && known_groups(argv[i + 1]))
+      o->only = argv[++i];
     else {
       usage(argv[0]);
       return false;
