@@ -215,6 +215,13 @@ func decode(v *C.wp_value, t *C.wp_type, own bool) any {
 		et := child(0)
 		if et != nil && C.wp_type_get_kind(et) == C.WP_TYPE_U8 {
 			b := make([]byte, n)
+			// One copy of the value's buffer (a list<u8> is held as one);
+			// item by item only for a list built some other way.
+			var m C.size_t
+			if p := C.wp_value_get_bytes(v, &m); p != nil && int(m) == n {
+				copy(b, unsafe.Slice((*byte)(unsafe.Pointer(p)), n))
+				return b
+			}
 			for k := range b {
 				b[k] = byte(C.wp_value_get_uint(C.wp_value_get_item(v, C.size_t(k))))
 			}

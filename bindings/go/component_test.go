@@ -110,6 +110,7 @@ func TestComponentTypedValues(t *testing.T) {
 		{"echo-char", "é", 'é'},
 		{"echo-string", "héllo", "héllo"},
 		{"echo-bytes", []byte{1, 2, 3}, []byte{1, 2, 3}},
+		{"echo-bytes", bigBytes, bigBytes},
 		{"echo-list", []uint32{1, 2, 3}, []any{uint32(1), uint32(2), uint32(3)}},
 		{"echo-strings", []string{"a", ""}, []any{"a", ""}},
 		{"echo-point", point{X: 3, Y: -4}, map[string]any{"x": int32(3), "y": int32(-4)}},
@@ -296,3 +297,12 @@ func TestComponentLogAndContext(t *testing.T) {
 		t.Errorf("does not unwrap to context.Canceled: %v", err)
 	}
 }
+
+// 100 KiB for echo-bytes: one copy each way.
+var bigBytes = func() []byte {
+	b := make([]byte, 100*1024)
+	for i := range b {
+		b[i] = byte(i*7 + 3)
+	}
+	return b
+}()

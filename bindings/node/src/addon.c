@@ -730,7 +730,14 @@ static napi_value value_to_js(napi_env env, const wp_value *v, const wp_type *t)
       napi_value ab;
       void *p;
       napi_create_arraybuffer(env, n, &p, &ab);
-      for (size_t i = 0; i < n; i++) ((uint8_t *)p)[i] = (uint8_t)wp_value_get_uint(wp_value_get_item(v, i));
+      /* One copy of the value's buffer (a list<u8> is held as one); item by
+         item only for a list built some other way. */
+      size_t m = 0;
+      const uint8_t *data = wp_value_get_bytes(v, &m);
+      if (data && m == n) memcpy(p, data, n);
+      else
+        for (size_t i = 0; i < n; i++)
+          ((uint8_t *)p)[i] = (uint8_t)wp_value_get_uint(wp_value_get_item(v, i));
       napi_create_typedarray(env, napi_uint8_array, n, ab, 0, &r);
       break;
     }

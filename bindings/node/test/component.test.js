@@ -49,6 +49,9 @@ test('compound values: lists, list<u8>, records, tuples, variants, enums, option
   const bytes = inst.invoke(E('echo-bytes'), Buffer.from([1, 2, 3]));
   assert.ok(bytes instanceof Uint8Array);
   assert.deepEqual([...bytes], [1, 2, 3]);
+  const big = Buffer.alloc(100 * 1024, 0).map((_, i) => (i * 7 + 3) & 255); // one copy each way
+  assert.deepEqual(Buffer.from(inst.invoke(E('echo-bytes'), big)), big);
+  assert.equal(inst.invoke(E('echo-bytes'), Buffer.alloc(0)).length, 0);
   assert.deepEqual(inst.invoke(E('echo-list'), [1, 2, 3]), [1, 2, 3]);
   assert.deepEqual(inst.invoke(E('echo-strings'), ['a', '', 'c']), ['a', '', 'c']);
   assert.deepEqual(inst.invoke(E('echo-point'), { x: 1, y: -2 }), { x: 1, y: -2 });

@@ -137,6 +137,9 @@ def test_python_conveniences(types):
         assert inst.invoke(ECHO + "echo-flags", ["read", "read"]) == {"read"}
         assert inst.invoke(ECHO + "echo-flags", {"read": True, "exec": False}) == {"read"}
         assert inst.invoke(ECHO + "echo-bytes", [1, 2, 3]) == b"\x01\x02\x03"
+        big = bytes(range(256)) * 400  # 100 KiB: one copy each way
+        assert inst.invoke(ECHO + "echo-bytes", big) == big
+        assert inst.invoke(ECHO + "echo-bytes", b"") == b""
         assert inst.invoke(ECHO + "echo-tuple", [1, "a", 2]) == (1, "a", 2.0)
         assert inst.invoke(ECHO + "echo-option", Some("x")) == "x"
         # a dataclass for a record ('-' in WIT names read as '_')

@@ -226,6 +226,7 @@ _DECLS = {
     "wp_value_get_f64": (c_double, [_P]),
     "wp_value_get_char": (c_uint32, [_P]),
     "wp_value_get_string": (c_void_p, [_P, POINTER(c_size_t)]),
+    "wp_value_get_bytes": (c_void_p, [_P, POINTER(c_size_t)]),
     "wp_value_get_count": (c_size_t, [_P]),
     "wp_value_get_item": (_P, [_P, c_size_t]),
     "wp_value_get_name": (c_char_p, [_P, c_size_t]),

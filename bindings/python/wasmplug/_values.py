@@ -22,7 +22,6 @@
 """
 import ctypes
 import dataclasses
-import json
 import threading
 import weakref
 from collections.abc import Mapping
@@ -338,25 +337,13 @@ def _field(v, name, path):
 
 
 def _bytes_of(p, n):
-    """A list<u8> value's bytes. The C API reads a list item by item; past a
-    few dozen items its WAVE text ("[1, 2, 3]", one C call) is faster to
-    read than one ctypes call per byte."""
-    if n <= 32:
-        return bytes(lib.wp_value_get_uint(lib.wp_value_get_item(p, i)) for i in range(n))
-    w = lib.wp_value_to_wave(p)
-    if not w:
-        raise MemoryError("wasmplug: out of memory")
-    try:
-        text = ctypes.string_at(w)
-    finally:
-        lib.wp_free(w)
-    body = text.strip()
-    if not (body.startswith(b"[") and body.endswith(b"]")):
-        raise BadInput(f"unexpected WAVE text for list<u8>: {body[:40]!r}")
-    out = bytes(json.loads(body))   # the C JSON reader: faster than int() per item
-    if len(out) != n:
-        raise BadInput("list<u8>: WAVE text and item count disagree")
-    return out
+    """A list<u8> value's bytes: one copy of the buffer the value holds
+    (item by item only for a list built some other way)."""
+    m = ctypes.c_size_t(0)
+    data = lib.wp_value_get_bytes(p, ctypes.byref(m))
+    if data and m.value == n:
+        return ctypes.string_at(data, n)
+    return bytes(lib.wp_value_get_uint(lib.wp_value_get_item(p, i)) for i in range(n))
 
 
 def from_c(p, t):

@@ -164,6 +164,7 @@ final class Lib {
   static native double wp_value_get_f64(long v);
   static native int wp_value_get_char(long v);
   static native long wp_value_get_string(long v, long[] len);
+  static native long wp_value_get_bytes(long v, long[] len);
   static native long wp_value_get_count(long v);
   static native long wp_value_get_item(long v, long i);
   static native long wp_value_get_name(long v, long i);

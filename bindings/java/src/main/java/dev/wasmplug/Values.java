@@ -89,6 +89,11 @@ public final class Values {
         boolean bytes = kind == LIST && (elem != 0 ? Lib.wp_type_get_kind(elem) == U8
             : n > 0 && Lib.wp_value_get_kind(Lib.wp_value_get_item(v, 0)) == U8);
         if (bytes) {
+          // One copy of the value's buffer (a list<u8> is held as one); item
+          // by item only for a list built some other way.
+          long[] len = new long[1];
+          long p = Lib.wp_value_get_bytes(v, len);
+          if (p != 0 && len[0] == n) return Util.bytes(p, n);
           byte[] b = new byte[(int) n];
           for (int i = 0; i < n; i++) b[i] = (byte) Lib.wp_value_get_uint(Lib.wp_value_get_item(v, i));
           return b;

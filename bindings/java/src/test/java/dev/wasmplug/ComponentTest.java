@@ -77,6 +77,9 @@ class ComponentTest {
   void compoundValues() {
     assertArrayEquals(new byte[] {0, 1, (byte) 255}, (byte[]) inst.invoke(E + "echo-bytes", (Object) new byte[] {0, 1, (byte) 255}));
     assertArrayEquals(new byte[0], (byte[]) inst.invoke(E + "echo-bytes", List.of()));
+    byte[] big = new byte[100 * 1024]; // one copy each way
+    for (int i = 0; i < big.length; i++) big[i] = (byte) (i * 7 + 3);
+    assertArrayEquals(big, (byte[]) inst.invoke(E + "echo-bytes", (Object) big));
     echo("echo-list", List.of(1L, 2L, 4294967295L));
     echo("echo-list", List.of(), List.of());
     echo("echo-strings", List.of("a", "", "ü"));
