@@ -150,8 +150,13 @@ static bool value(check *c, const wp_value *v, const struct wp_type *t) {
 }
 
 bool wp_value_check(const wp_value *v, const struct wp_type *t, char *msg, size_t msg_size) {
-  check c = {.msg = msg, .msg_size = msg_size};
+  /* Not zero-filled: the path is written as it grows (a designated
+     initializer would clear all 256 bytes of it on every call). */
+  check c;
   c.path[0] = '\0';
+  c.path_len = 0;
+  c.msg = msg;
+  c.msg_size = msg_size;
   if (!v) {
     snprintf(msg, msg_size, "missing value (NULL) for %s", t->text);
     return false;
