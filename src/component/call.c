@@ -277,25 +277,20 @@ wp_error *wp_instance_drop_resource(wp_instance *inst, wp_value *v) {
 
 /* ---- bytes and string calls (wp_instance_call_bytes, plugin/kind.h) ------ */
 
-static bool is_u8_list(const struct wp_type *t) {
-  return t->kind == WP_TYPE_LIST && t->n == 1 && t->children[0] &&
-         t->children[0]->kind == WP_TYPE_U8;
-}
-
 /* The wasmplug_component_call_bytes flags for a function taking and returning
    one list<u8> or string; -1 for every other type. */
 static int bytes_flags(const struct wp_functype *ft) {
   if (!ft || ft->nparams != 1 || !ft->result) return -1;
   const struct wp_type *in = ft->params[0], *out = ft->result;
-  if (!(in->kind == WP_TYPE_STRING || is_u8_list(in)) ||
-      !(out->kind == WP_TYPE_STRING || is_u8_list(out)))
+  if (!(in->kind == WP_TYPE_STRING || wp_type_is_u8_list(in)) ||
+      !(out->kind == WP_TYPE_STRING || wp_type_is_u8_list(out)))
     return -1;
   return (in->kind == WP_TYPE_STRING ? WASMPLUG_BYTES_PARAM_STRING : 0) |
          (out->kind == WP_TYPE_STRING ? WASMPLUG_BYTES_RESULT_STRING : 0);
 }
 
 bool wp_component_is_bytes_func(const wp_plugin *p, size_t id) {
-  return wp_comp(p) && id < p->nexports && bytes_flags(wp_comp(p)->exports[id].type) >= 0;
+  return wp_comp(p) && id < p->nexports && wp_comp(p)->exports[id].call_path == WP_CPATH_BYTES;
 }
 
 /* Room for the output in inst->out, NUL-terminated as the core path leaves it. */
@@ -322,8 +317,8 @@ wp_error *wp_component_call_bytes(wp_instance *inst, wp_func_id id, const void *
   wp_error *err = wp_instance_check_callable(inst, id);
   if (err) return err;
   const wp_cexport *e = &wp_comp(p)->exports[id];
-  int flags = bytes_flags(e->type);
-  if (flags < 0) return not_bytes(p, e);
+  if (e->call_path != WP_CPATH_BYTES) return not_bytes(p, e);
+  int flags = e->bytes_flags; /* planned at load from the type */
   if ((flags & WASMPLUG_BYTES_PARAM_STRING) && !wp_utf8_valid(input, len))
     return wp_error_new(WP_ERR_BAD_INPUT,
                         WP_PLUGIN_FMT ": input to '%s' is not valid UTF-8, and its parameter "

@@ -36,13 +36,6 @@ static const struct wp_type *sub(const struct wp_type *t, size_t i) {
   return t && i < t->n ? t->children[i] : NULL;
 }
 
-/* Index of field `name` in the value (records go to Wasmtime in type order). */
-static size_t field_index(const wp_value *v, const char *name, size_t fallback) {
-  for (size_t k = 0; k < v->of.agg.n; k++)
-    if (strcmp(v->of.agg.names[k], name) == 0) return k;
-  return fallback;
-}
-
 bool wp_value_to_wasmtime(const wp_value *v, const struct wp_type *t,
                           wasmtime_component_val_t *out) {
   memset(out, 0, sizeof *out);
@@ -138,7 +131,9 @@ bool wp_value_to_wasmtime(const wp_value *v, const struct wp_type *t,
     wasmtime_component_valrecord_new_uninit(&out->of.record, n);
     for (size_t i = 0; i < n; i++) {
       wasmtime_component_valrecord_entry_t *e = &out->of.record.data[i];
-      size_t k = t ? field_index(v, t->names[i], i) : i;
+      /* Records go to Wasmtime in type order. */
+      size_t k = t ? wp_value_field_index(v, t->names[i], i) : i;
+      if (k == SIZE_MAX) k = i;
       set_name(&e->name, v->of.agg.names[k], strlen(v->of.agg.names[k]));
       wp_value_to_wasmtime(&v->of.agg.items[k], sub(t, i), &e->val);
     }

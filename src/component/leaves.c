@@ -22,11 +22,6 @@ enum { MAX_RESULT_LEAVES = 64, MAX_PARAM_SLOTS = 16 };
 
 static bool is_scalar(wp_type_kind k) { return k <= WP_TYPE_CHAR; }
 
-static bool is_u8_list(const struct wp_type *t) {
-  return t->kind == WP_TYPE_LIST && t->n == 1 && t->children[0] &&
-         t->children[0]->kind == WP_TYPE_U8;
-}
-
 /* Adds the leaves and core values (canonical ABI flattening) of `t` to *leaves
    and *slots; false for a type with no leaf form. */
 static bool count(const struct wp_type *t, size_t *leaves, size_t *slots) {
@@ -36,7 +31,7 @@ static bool count(const struct wp_type *t, size_t *leaves, size_t *slots) {
     *slots += 1;
     return true;
   }
-  if (t->kind == WP_TYPE_STRING || is_u8_list(t)) {
+  if (t->kind == WP_TYPE_STRING || wp_type_is_u8_list(t)) {
     *leaves += 1;
     *slots += 2;
     return true;
@@ -66,14 +61,6 @@ bool wp_component_plan_leaves(wp_cexport *e) {
   return true;
 }
 
-/* Index of record field `name` in value `v` (fields may come in any order). */
-static size_t field_of(const wp_value *v, const char *name, size_t fallback) {
-  if (fallback < v->of.agg.n && strcmp(v->of.agg.names[fallback], name) == 0) return fallback;
-  for (size_t k = 0; k < v->of.agg.n; k++)
-    if (strcmp(v->of.agg.names[k], name) == 0) return k;
-  return SIZE_MAX;
-}
-
 /* Appends the leaves of `v` (checked against `t`); false when a value is held
    in a form the leaf path does not take (the caller then takes the value path). */
 static bool flatten(const wp_value *v, const struct wp_type *t, wasmplug_leaf *out, size_t *n) {
@@ -84,7 +71,7 @@ static bool flatten(const wp_value *v, const struct wp_type *t, wasmplug_leaf *o
   case WP_TYPE_TUPLE:
     if (v->of.agg.n != t->n) return false;
     for (size_t i = 0; i < t->n; i++) {
-      size_t k = t->kind == WP_TYPE_RECORD ? field_of(v, t->names[i], i) : i;
+      size_t k = t->kind == WP_TYPE_RECORD ? wp_value_field_index(v, t->names[i], i) : i;
       if (k == SIZE_MAX || !flatten(&v->of.agg.items[k], t->children[i], out, n)) return false;
     }
     return true;

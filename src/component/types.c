@@ -340,6 +340,11 @@ void wp_functype_free(struct wp_functype *f) {
   free(f);
 }
 
+bool wp_type_is_u8_list(const struct wp_type *t) {
+  return t->kind == WP_TYPE_LIST && t->n == 1 && t->children[0] &&
+         t->children[0]->kind == WP_TYPE_U8;
+}
+
 int wp_type_find_name(const struct wp_type *t, const char *name) {
   for (size_t i = 0; t->names && i < t->n; i++)
     if (strcmp(t->names[i], name) == 0) return (int)i;

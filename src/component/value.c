@@ -554,6 +554,13 @@ const wp_value *wp_value_get_payload(const wp_value *v) {
 
 void wp_free(void *ptr) { free(ptr); }
 
+size_t wp_value_field_index(const wp_value *v, const char *name, size_t hint) {
+  if (hint < v->of.agg.n && strcmp(v->of.agg.names[hint], name) == 0) return hint;
+  for (size_t k = 0; k < v->of.agg.n; k++)
+    if (strcmp(v->of.agg.names[k], name) == 0) return k;
+  return SIZE_MAX;
+}
+
 bool wp_value_has_remote(const wp_value *v) {
   if (!v || v->compact) return false;
   switch (v->kind) {

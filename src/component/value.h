@@ -114,6 +114,14 @@ void wp_type_free(struct wp_type *t);
 /* Index of `name` among a type's names (fields, cases, flags), or -1. */
 int wp_type_find_name(const struct wp_type *t, const char *name);
 
+/* Whether `t` is list<u8> (values of it are held as one buffer). */
+bool wp_type_is_u8_list(const struct wp_type *t);
+
+/* Index of field `name` among record value `v`'s fields (they may come in
+   any order; `hint`, the field's place in the type, is tried first), or
+   SIZE_MAX when `v` has no such field. */
+size_t wp_value_field_index(const wp_value *v, const char *name, size_t hint);
+
 /* Builds / frees a function type from Wasmtime's (borrowed). */
 struct wp_functype *wp_functype_from_wasmtime(const wasmtime_component_func_type_t *ft,
                                               const wp_resource_names *rn);

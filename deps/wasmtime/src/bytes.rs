@@ -17,11 +17,12 @@ use wasmtime_c_api::{wasmtime_error_t, WasmtimeStoreData};
 
 use crate::leaves::{wasmplug_leaf, Room, Sink};
 
-const OK: i32 = 0;
-const CALL_FAILED: i32 = 1;
-const BAD_TYPE: i32 = 2;
-const BAD_INPUT: i32 = 3;
-const NO_MEMORY: i32 = 4;
+// The WASMPLUG_BYTES_* codes (also what leaves.rs returns).
+pub(crate) const OK: i32 = 0;
+pub(crate) const CALL_FAILED: i32 = 1;
+pub(crate) const BAD_TYPE: i32 = 2;
+pub(crate) const BAD_INPUT: i32 = 3;
+pub(crate) const NO_MEMORY: i32 = 4;
 
 /// The parameter is a `string` (else `list<u8>`).
 const PARAM_STRING: u32 = 1;
@@ -116,15 +117,7 @@ pub unsafe extern "C" fn wasmplug_component_call_bytes(
     let sink = Sink::new(alloc, alloc_data, &mut out, 1);
     let r = catch_unwind(AssertUnwindSafe(|| sink.during(|| call(store, func, flags, input))));
     let r = r.unwrap_or_else(|_| Err(wasmtime::format_err!("wasmplug: panic during a bytes call")));
-    match r {
-        _ if sink.out_of_memory() => NO_MEMORY,
-        Ok(OK) if sink.filled() != 1 => BAD_TYPE,
-        Ok(c) => c,
-        Err(e) => {
-            *error = Box::into_raw(Box::new(wasmtime_error_t::from(e)));
-            CALL_FAILED
-        }
-    }
+    sink.code(r, BAD_TYPE, error)
 }
 
 /// A call of an export typed `func()` (wasmplug_bytes.h): no values to

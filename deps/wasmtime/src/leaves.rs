@@ -29,12 +29,7 @@ use wasmtime::component::{ComponentNamedList, ComponentType, Func, Lift, Lower, 
 use wasmtime::{bail, Result, StoreContextMut, ValRaw};
 use wasmtime_c_api::{wasmtime_error_t, WasmtimeStoreData};
 
-use crate::bytes::wasmplug_bytes_alloc_fn;
-
-const OK: i32 = 0;
-const CALL_FAILED: i32 = 1;
-const BAD_INPUT: i32 = 3;
-const NO_MEMORY: i32 = 4;
+use crate::bytes::{wasmplug_bytes_alloc_fn, BAD_INPUT, CALL_FAILED, NO_MEMORY, OK};
 
 /// The canonical ABI's limit on parameters passed as core values.
 const MAX_FLAT_PARAMS: usize = 16;
@@ -132,12 +127,20 @@ impl Sink {
         Ok(())
     }
 
-    /// How many leaves were put, and whether `alloc` failed.
-    pub(crate) fn filled(&self) -> usize {
-        self.next.get()
-    }
-    pub(crate) fn out_of_memory(&self) -> bool {
-        self.out_of_memory.get()
+    /// The code a call that used this sink returns: NO_MEMORY when `alloc`
+    /// failed, `short` when it succeeded without filling every leaf, the
+    /// call's own code, or CALL_FAILED with `*error` set.
+    pub(crate) fn code(&self, r: Result<i32>, short: i32, error: *mut *mut wasmtime_error_t) -> i32 {
+        match r {
+            _ if self.out_of_memory.get() => NO_MEMORY,
+            Ok(OK) if self.next.get() != self.n => short,
+            Ok(c) => c,
+            Err(e) => {
+                // SAFETY: the callers checked `error` is not NULL.
+                unsafe { *error = Box::into_raw(Box::new(wasmtime_error_t::from(e))) };
+                CALL_FAILED
+            }
+        }
     }
 }
 
@@ -399,26 +402,35 @@ unsafe impl Lower for Params {
     }
 }
 
+/// A scalar of type `ty` lifted by Wasmtime's own `Lift` for it (`$lift`:
+/// from a core value or from memory), as a leaf's 64 bits: integers sign- or
+/// zero-extended, floats as bit patterns, bool 0 or 1, a char's code point.
+macro_rules! lift_scalar {
+    ($cx:expr, $ty:expr, $lift:ident, $src:expr, $other:literal) => {
+        match $ty {
+            InterfaceType::Bool => bool::$lift($cx, $ty, $src)? as u64,
+            InterfaceType::S8 => i8::$lift($cx, $ty, $src)? as i64 as u64,
+            InterfaceType::U8 => u8::$lift($cx, $ty, $src)? as u64,
+            InterfaceType::S16 => i16::$lift($cx, $ty, $src)? as i64 as u64,
+            InterfaceType::U16 => u16::$lift($cx, $ty, $src)? as u64,
+            InterfaceType::S32 => i32::$lift($cx, $ty, $src)? as i64 as u64,
+            InterfaceType::U32 => u32::$lift($cx, $ty, $src)? as u64,
+            InterfaceType::S64 => i64::$lift($cx, $ty, $src)? as u64,
+            InterfaceType::U64 => u64::$lift($cx, $ty, $src)?,
+            InterfaceType::Float32 => f32::$lift($cx, $ty, $src)?.to_bits() as u64,
+            InterfaceType::Float64 => f64::$lift($cx, $ty, $src)?.to_bits(),
+            InterfaceType::Char => char::$lift($cx, $ty, $src)? as u64,
+            _ => bail!($other),
+        }
+    };
+}
+
 /// The one scalar leaf of a result that lowers to one core value.
 fn lift_flat_scalar(cx: &mut LiftContext<'_>, ty: InterfaceType, src: &ValRaw) -> Result<u64> {
     if let Some(f) = only_field(cx.types, ty) {
         return lift_flat_scalar(cx, f, src);
     }
-    Ok(match ty {
-        InterfaceType::Bool => bool::linear_lift_from_flat(cx, ty, src)? as u64,
-        InterfaceType::S8 => i8::linear_lift_from_flat(cx, ty, src)? as i64 as u64,
-        InterfaceType::U8 => u8::linear_lift_from_flat(cx, ty, src)? as u64,
-        InterfaceType::S16 => i16::linear_lift_from_flat(cx, ty, src)? as i64 as u64,
-        InterfaceType::U16 => u16::linear_lift_from_flat(cx, ty, src)? as u64,
-        InterfaceType::S32 => i32::linear_lift_from_flat(cx, ty, src)? as i64 as u64,
-        InterfaceType::U32 => u32::linear_lift_from_flat(cx, ty, src)? as u64,
-        InterfaceType::S64 => i64::linear_lift_from_flat(cx, ty, src)? as u64,
-        InterfaceType::U64 => u64::linear_lift_from_flat(cx, ty, src)?,
-        InterfaceType::Float32 => f32::linear_lift_from_flat(cx, ty, src)?.to_bits() as u64,
-        InterfaceType::Float64 => f64::linear_lift_from_flat(cx, ty, src)?.to_bits(),
-        InterfaceType::Char => char::linear_lift_from_flat(cx, ty, src)? as u64,
-        _ => bail!("wasmplug: the export's result is not one scalar"),
-    })
+    Ok(lift_scalar!(cx, ty, linear_lift_from_flat, src, "wasmplug: the export's result is not one scalar"))
 }
 
 unsafe impl Lift for ResultFlat {
@@ -450,21 +462,7 @@ fn lift_memory(cx: &mut LiftContext<'_>, ty: InterfaceType, bytes: &[u8]) -> Res
         let (ptr, len) = pointer_pair(bytes)?;
         return lift_bytes(cx, ty, ptr, len);
     }
-    let bits = match ty {
-        InterfaceType::Bool => bool::linear_lift_from_memory(cx, ty, bytes)? as u64,
-        InterfaceType::S8 => i8::linear_lift_from_memory(cx, ty, bytes)? as i64 as u64,
-        InterfaceType::U8 => u8::linear_lift_from_memory(cx, ty, bytes)? as u64,
-        InterfaceType::S16 => i16::linear_lift_from_memory(cx, ty, bytes)? as i64 as u64,
-        InterfaceType::U16 => u16::linear_lift_from_memory(cx, ty, bytes)? as u64,
-        InterfaceType::S32 => i32::linear_lift_from_memory(cx, ty, bytes)? as i64 as u64,
-        InterfaceType::U32 => u32::linear_lift_from_memory(cx, ty, bytes)? as u64,
-        InterfaceType::S64 => i64::linear_lift_from_memory(cx, ty, bytes)? as u64,
-        InterfaceType::U64 => u64::linear_lift_from_memory(cx, ty, bytes)?,
-        InterfaceType::Float32 => f32::linear_lift_from_memory(cx, ty, bytes)?.to_bits() as u64,
-        InterfaceType::Float64 => f64::linear_lift_from_memory(cx, ty, bytes)?.to_bits(),
-        InterfaceType::Char => char::linear_lift_from_memory(cx, ty, bytes)? as u64,
-        _ => bail!("wasmplug: a result type with no leaf form"),
-    };
+    let bits = lift_scalar!(cx, ty, linear_lift_from_memory, bytes, "wasmplug: a result type with no leaf form");
     put(bits, None)
 }
 
@@ -577,13 +575,5 @@ pub unsafe extern "C" fn wasmplug_component_call_leaves(
     let sink = Sink::new(alloc, alloc_data, results, nresults);
     let r = catch_unwind(AssertUnwindSafe(|| call(store, func, params, result_mode, &sink)));
     let r = r.unwrap_or_else(|_| Err(wasmtime::format_err!("wasmplug: panic during a call")));
-    match r {
-        _ if sink.out_of_memory() => NO_MEMORY,
-        Ok(OK) if sink.filled() != nresults => BAD_INPUT,
-        Ok(c) => c,
-        Err(e) => {
-            *error = Box::into_raw(Box::new(wasmtime_error_t::from(e)));
-            CALL_FAILED
-        }
-    }
+    sink.code(r, BAD_INPUT, error)
 }
