@@ -5,6 +5,8 @@
 #ifndef WP_CORE_KIND_H
 #define WP_CORE_KIND_H
 
+#include <wasmplug_pre.h>
+
 #include "instance/instance.h"
 
 /* The most parameters or results a planned call has; larger functions take
@@ -35,7 +37,7 @@ typedef struct wp_core_plugin {
   int32_t memory_export;  /* export index of "memory", -1 if none */
   int32_t *post_export;   /* per export: index of cabi_post_<name>, or -1 */
   int32_t http_export;    /* export index of a bytes-ABI "handle" (core/http.h), -1 if none */
-  bool lookup_by_index;   /* two export names agree up to a NUL byte: names are ambiguous */
+  wasmplug_module_export_t *exports; /* per export index: its handle in the module */
 } wp_core_plugin;
 
 static inline const wp_core_plugin *wp_core_of(const wp_plugin *p) { return p->kind_data; }
@@ -53,8 +55,8 @@ typedef struct wp_core_instance {
 
 static inline wp_core_instance *wp_core_inst(const wp_instance *inst) { return inst->kind_data; }
 
-/* Looks an export (by index) up in the instance, by its name (an indexed
-   lookup would walk every export before it), and caches it. */
+/* Looks an export (by index) up in the instance through its handle resolved
+   at load, and caches it. */
 bool wp_core_resolve_func(wp_instance *inst, size_t index, wasmtime_func_t *out);
 
 /* An export (by index) as a function; cached after the first lookup. */

@@ -19,32 +19,9 @@ static wp_core_plugin *core_of(const wp_plugin *p) { return p->kind_data; }
 
 static wp_error *check_helper_exports(const wp_plugin *p);
 
-static int cmp_names(const void *a, const void *b) {
-  return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/*
- * Export names are looked up by name (export_item), but wp_extern_info holds
- * them as C strings, cut at a NUL byte, which wasm names may contain: "f\0g"
- * would find "f", a function of another type, called through raw values
- * sized for the first. Wasm export names are distinct, so two C names that
- * agree reveal it; such a plugin's exports are then found by index.
- */
-static bool names_ambiguous(const wp_plugin *p) {
-  const char **names = malloc((p->nexports + 1) * sizeof *names);
-  if (!names) return true;
-  for (size_t i = 0; i < p->nexports; i++) names[i] = p->exports[i].name;
-  qsort(names, p->nexports, sizeof *names, cmp_names);
-  bool same = false;
-  for (size_t i = 1; i < p->nexports && !same; i++) same = strcmp(names[i - 1], names[i]) == 0;
-  free(names);
-  return same;
-}
-
 /* The call plans (kind.h): each export's type, checked once. */
 static void make_plans(wp_plugin *p) {
   wp_core_plugin *c = core_of(p);
-  c->lookup_by_index = names_ambiguous(p);
   for (size_t i = 0; i < p->nexports; i++) {
     const wp_extern_info *e = &p->exports[i];
     wp_core_plan *pl = &c->plans[i];
@@ -177,6 +154,21 @@ static wp_error *check_imports(wp_plugin *p) {
                       nmissing == 1 ? "it" : "them", nmissing == 1 ? "it" : "them");
 }
 
+/*
+ * Each export's handle in the module (kind.h: exports), resolved once here so
+ * that an instance finds its exports without hashing names. Resolved from
+ * the module's own names: C strings cut at a NUL byte ("f\0g" and "f") would
+ * be ambiguous.
+ */
+static wp_error *resolve_exports(wp_plugin *p) {
+  wp_core_plugin *c = core_of(p);
+  c->exports = malloc((p->nexports + 1) * sizeof *c->exports);
+  if (!c->exports) return wp_error_no_memory();
+  if (!wasmplug_instance_pre_export_indices(c->pre, c->exports, p->nexports))
+    return wp_error_new(WP_ERR_HOST, WP_PLUGIN_FMT ": cannot resolve its exports", p->name);
+  return NULL;
+}
+
 static wp_error *link(wp_plugin *p) {
   wp_error *err = check_imports(p);
   if (err) return err;
@@ -186,7 +178,7 @@ static wp_error *link(wp_plugin *p) {
   pthread_mutex_unlock(&p->engine->lock);
   if (werr)
     return wp_error_from_wasmtime(WP_ERR_LINK, werr, WP_PLUGIN_FMT ": cannot link", p->name);
-  return NULL;
+  return resolve_exports(p);
 }
 
 /* ---- the kind ------------------------------------------------------------- */
@@ -219,6 +211,7 @@ static void free_core(wp_plugin *p) {
   if (c->module) wasmtime_module_delete(c->module);
   free(c->post_export);
   free(c->plans);
+  free(c->exports);
   free(c);
 }
 
@@ -238,17 +231,10 @@ static wp_error *initialize(wp_instance *inst) {
   return wp_call_end(inst, "_initialize");
 }
 
-/* Export `index` of the instance, found by its name when names are unambiguous
-   (names_ambiguous); else, or when a NUL cut the name, by its index. */
+/* Export `index` of the instance, through its handle resolved at load. */
 static bool export_item(wp_instance *inst, size_t index, wasmtime_extern_t *item) {
-  const char *name = inst->plugin->exports[index].name;
-  wasmtime_instance_t *in = &wp_core_inst(inst)->instance;
-  if (!core_of(inst->plugin)->lookup_by_index &&
-      wasmtime_instance_export_get(inst->ctx, in, name, strlen(name), item))
-    return true;
-  char *real; /* the C API insists on returning the name too */
-  size_t real_len;
-  return wasmtime_instance_export_nth(inst->ctx, in, index, &real, &real_len, item);
+  return wasmplug_instance_module_export(inst->ctx, &wp_core_inst(inst)->instance,
+                                         &core_of(inst->plugin)->exports[index], item);
 }
 
 bool wp_core_resolve_func(wp_instance *inst, size_t index, wasmtime_func_t *out) {

@@ -35,6 +35,33 @@ wasmtime_error_t *wasmplug_component_pre_instantiate(const wasmplug_component_pr
 /* Frees `pre` (NULL: nothing). */
 void wasmplug_component_pre_delete(wasmplug_component_pre *pre);
 
+/*
+ * A core module's export resolved once per plugin (Wasmtime's ModuleExport):
+ * opaque; filled by wasmplug_instance_pre_export_indices, read only by
+ * wasmplug_instance_module_export.
+ */
+typedef struct wasmplug_module_export_t {
+  uint64_t opaque[2];
+} wasmplug_module_export_t;
+
+/*
+ * Fills out[i] for each of the first `n` exports of `pre`'s module, in export
+ * order (wasmtime_module_exports' order). False if `pre` is NULL, the module
+ * has fewer than `n` exports, or a panic was caught.
+ */
+bool wasmplug_instance_pre_export_indices(const wasmtime_instance_pre_t *pre,
+                                          wasmplug_module_export_t *out, size_t n);
+
+/*
+ * The export `export` of `instance` (instantiated from the same module) into
+ * *item, as wasmtime_instance_export_get does by name, without hashing or
+ * looking the name up. False if `export` belongs to another module.
+ */
+bool wasmplug_instance_module_export(wasmtime_context_t *context,
+                                     const wasmtime_instance_t *instance,
+                                     const wasmplug_module_export_t *export_,
+                                     wasmtime_extern_t *item);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,6 +1,8 @@
 //! A component's imports resolved once per plugin (`InstancePre`), so that
 //! each instantiation skips the linker's name lookups and type checks
 //! (wasmplug_pre.h). The C API has no `instantiate_pre` for components.
+//! Also a core module's exports resolved once per plugin (`ModuleExport`), so
+//! that a fresh instance's first calls skip hashing and looking up names.
 //!
 //! Takes the C API's `wasmtime_component_linker_t` (a
 //! `component::Linker<WasmtimeStoreData>`, size-checked in sandbox.rs),
@@ -85,3 +87,69 @@ pub unsafe extern "C" fn wasmplug_component_pre_delete(pre: *mut WasmplugCompone
     }
 }
 
+
+/// A core module's export resolved once per plugin: Wasmtime's
+/// `ModuleExport` (the module's id and the export's entity index), opaque
+/// to C (wasmplug_module_export_t, size-checked below).
+#[repr(C, align(8))]
+pub struct WasmplugModuleExport {
+    bytes: [u8; 16],
+}
+
+const _: () = assert!(std::mem::size_of::<wasmtime::ModuleExport>() <= 16);
+const _: () = assert!(std::mem::align_of::<wasmtime::ModuleExport>() <= 8);
+
+/// Fills `out[i]` for each of the first `n` exports of `pre`'s module, in
+/// export order (wasmplug_pre.h). Found through each export's own name, so
+/// names that C would see cut at a NUL byte still resolve exactly.
+#[no_mangle]
+pub unsafe extern "C" fn wasmplug_instance_pre_export_indices(
+    pre: *const wasmtime_c_api::wasmtime_instance_pre_t,
+    out: *mut WasmplugModuleExport,
+    n: usize,
+) -> bool {
+    if pre.is_null() || (out.is_null() && n > 0) {
+        return false;
+    }
+    // wasmtime_instance_pre_t is #[repr(transparent)] over the InstancePre.
+    let pre = &*(pre as *const wasmtime::InstancePre<WasmtimeStoreData>);
+    let r = catch_unwind(AssertUnwindSafe(|| {
+        let module = pre.module();
+        if module.exports().len() < n {
+            return false;
+        }
+        for (i, e) in module.exports().take(n).enumerate() {
+            let Some(index) = module.get_export_index(e.name()) else {
+                return false;
+            };
+            // SAFETY: the size and alignment fit (asserted above); C keeps
+            // the bytes only to hand them back to wasmplug_instance_module_export.
+            std::ptr::write(out.add(i).cast::<wasmtime::ModuleExport>(), index);
+        }
+        true
+    }));
+    r.unwrap_or(false)
+}
+
+/// The export `export` (from wasmplug_instance_pre_export_indices) of
+/// `instance`, without looking its name up (wasmplug_pre.h).
+#[no_mangle]
+pub unsafe extern "C" fn wasmplug_instance_module_export(
+    store: StoreContextMut<'_, WasmtimeStoreData>,
+    instance: &wasmtime::Instance,
+    export: *const WasmplugModuleExport,
+    item: &mut std::mem::MaybeUninit<wasmtime_c_api::wasmtime_extern_t>,
+) -> bool {
+    if export.is_null() {
+        return false;
+    }
+    let export = &*export.cast::<wasmtime::ModuleExport>();
+    let r = catch_unwind(AssertUnwindSafe(|| instance.get_module_export(store, export)));
+    match r {
+        Ok(Some(e)) => {
+            item.write(e.into());
+            true
+        }
+        _ => false,
+    }
+}
