@@ -37,8 +37,10 @@ void wp_pool_free(wp_pool *pool);
 wp_error *wp_pool_take(wp_pool *pool, wp_instance **out);
 
 /**
- * Gives an instance back. It is kept for reuse, or freed if it has served
- * max_uses, its last call failed, or max_idle are already waiting.
+ * Gives an instance back. It is kept for reuse, or its sandbox (store,
+ * memory, everything the plugin could touch) is freed if it has served
+ * max_uses, its last call failed, or max_idle are already waiting. The pool
+ * may keep the empty wp_instance to build a later fresh instance into.
  */
 void wp_pool_release(wp_pool *pool, wp_instance *inst);
 

@@ -77,7 +77,7 @@ uint64_t *wp_instance_wasi_scratch(void *data) { return ((wp_instance *)data)->w
 
 /* ---- making and unmaking ------------------------------------------------- */
 
-static void teardown(wp_instance *inst) {
+void wp_instance_teardown(wp_instance *inst) {
   if (inst->store) wasmtime_store_delete(inst->store);
   inst->store = NULL;
   /* Host objects the plugin still held: their drop callbacks run now, once. */
@@ -91,6 +91,7 @@ static void teardown(wp_instance *inst) {
   inst->stdout_buf.len = inst->stderr_buf.len = 0;
   inst->failed = false;
   inst->uses = 0;
+  inst->fuel_used = 0;
 }
 
 /*
@@ -152,7 +153,7 @@ wp_error *wp_instance_new(wp_plugin *plugin, wp_instance **out) {
 
 void wp_instance_free(wp_instance *inst) {
   if (!inst) return;
-  teardown(inst);
+  wp_instance_teardown(inst);
   if (inst->plugin->kind->instance_free) inst->plugin->kind->instance_free(inst);
   free(inst->resolved);
   free(inst->out.data);
@@ -164,10 +165,10 @@ void wp_instance_free(wp_instance *inst) {
 }
 
 wp_error *wp_instance_reset(wp_instance *inst) {
-  teardown(inst);
+  wp_instance_teardown(inst);
   atomic_store(&inst->interrupt, false);
   wp_error *err = build(inst);
-  if (err) teardown(inst);
+  if (err) wp_instance_teardown(inst);
   return err;
 }
 

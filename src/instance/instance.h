@@ -51,6 +51,11 @@ struct wp_instance {
   uint32_t uses;            /* takes from a pool */
 };
 
+/* Frees the instance's store and clears what belonged to that sandbox (host
+   objects, cached exports, errors, outputs' lengths, uses, fuel used); the
+   shell stays, to be built again by wp_instance_reset. Idempotent. */
+void wp_instance_teardown(wp_instance *inst);
+
 /* The parts of wp_call_begin / wp_call_end that only metered, timed or
    failing calls need: fuel and the clock; fuel used and the plugin's error. */
 void wp_call_meter(wp_instance *inst);

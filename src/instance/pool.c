@@ -20,19 +20,31 @@
  */
 #define WP_POOL_IDLE_BUF_MAX (64u << 10)
 
+/*
+ * An instance that has served max_uses (or failed) loses its store, but its
+ * shell (the wp_instance, its export cache, its output buffers) is kept as a
+ * spare: the next take that finds no idle instance builds a new store into
+ * it instead of allocating everything again. Nothing of the old sandbox
+ * survives: teardown frees the store and clears the per-sandbox state.
+ */
 struct wp_pool {
   wp_plugin *plugin;
   uint32_t max_uses, max_idle;
   pthread_mutex_t lock;
   wp_instance **idle;
   uint32_t nidle;
+  wp_instance **spare; /* torn-down shells, at most max(max_idle, 1) */
+  uint32_t nspare;
 };
 
 wp_error *wp_pool_new(wp_plugin *plugin, uint32_t max_uses, uint32_t max_idle, wp_pool **out) {
   if (!plugin || !out)
     return wp_error_new(WP_ERR_BAD_INPUT, "wp_pool_new: plugin and out are required");
   wp_pool *pool = calloc(1, sizeof *pool);
-  if (!pool || !(pool->idle = calloc(max_idle ? max_idle : 1, sizeof *pool->idle))) {
+  size_t cap = max_idle ? max_idle : 1;
+  if (!pool || !(pool->idle = calloc(cap, sizeof *pool->idle)) ||
+      !(pool->spare = calloc(cap, sizeof *pool->spare))) {
+    if (pool) free(pool->idle);
     free(pool);
     return wp_error_no_memory();
   }
@@ -47,18 +59,28 @@ wp_error *wp_pool_new(wp_plugin *plugin, uint32_t max_uses, uint32_t max_idle, w
 void wp_pool_free(wp_pool *pool) {
   if (!pool) return;
   for (uint32_t i = 0; i < pool->nidle; i++) wp_instance_free(pool->idle[i]);
+  for (uint32_t i = 0; i < pool->nspare; i++) wp_instance_free(pool->spare[i]);
   pthread_mutex_destroy(&pool->lock);
   free(pool->idle);
+  free(pool->spare);
   wp_plugin_free(pool->plugin);
   free(pool);
 }
 
 wp_error *wp_pool_take(wp_pool *pool, wp_instance **out) {
-  wp_instance *inst = NULL;
+  wp_instance *inst = NULL, *shell = NULL;
   pthread_mutex_lock(&pool->lock);
   if (pool->nidle) inst = pool->idle[--pool->nidle];
+  else if (pool->nspare) shell = pool->spare[--pool->nspare];
   pthread_mutex_unlock(&pool->lock);
-  if (!inst) {
+  if (shell) {
+    wp_error *err = wp_instance_reset(shell);
+    if (err) {
+      wp_instance_free(shell);
+      return err;
+    }
+    inst = shell;
+  } else if (!inst) {
     wp_error *err = wp_instance_new(pool->plugin, &inst);
     if (err) return err;
   }
@@ -84,22 +106,45 @@ size_t wp_pool_get_idle(wp_pool *pool) {
   return n;
 }
 
+/* What an instance going back to the pool (idle or as a spare) loses. */
+static void clear_for_pool(wp_instance *inst) {
+  inst->user_data = NULL;
+  /* Outputs are only valid until the instance is released. */
+  trim_idle_buffer(&inst->out);
+  trim_idle_buffer(&inst->host_out);
+  trim_idle_buffer(&inst->stdout_buf);
+  trim_idle_buffer(&inst->stderr_buf);
+  atomic_store(&inst->interrupt, false);
+}
+
+/* Keeps a used-up or failed instance's shell (its store freed now) as a
+   spare if there is room; else frees it. An instance in a worker process is
+   always freed: its worker goes with it. */
+static void retire(wp_pool *pool, wp_instance *inst) {
+  bool kept = false;
+  if (inst->plugin == pool->plugin && !inst->plugin->kind->build) {
+    wp_instance_teardown(inst);
+    clear_for_pool(inst);
+    pthread_mutex_lock(&pool->lock);
+    kept = pool->nspare < (pool->max_idle ? pool->max_idle : 1);
+    if (kept) pool->spare[pool->nspare++] = inst;
+    pthread_mutex_unlock(&pool->lock);
+  }
+  if (!kept) wp_instance_free(inst);
+}
+
 void wp_pool_release(wp_pool *pool, wp_instance *inst) {
   if (!inst) return;
   bool keep = inst->plugin == pool->plugin && !inst->failed &&
               (pool->max_uses == 0 || inst->uses < pool->max_uses);
-  if (keep) {
-    inst->user_data = NULL;
-    /* Outputs are only valid until the instance is released. */
-    trim_idle_buffer(&inst->out);
-    trim_idle_buffer(&inst->host_out);
-    trim_idle_buffer(&inst->stdout_buf);
-    trim_idle_buffer(&inst->stderr_buf);
-    atomic_store(&inst->interrupt, false);
-    pthread_mutex_lock(&pool->lock);
-    keep = pool->nidle < pool->max_idle;
-    if (keep) pool->idle[pool->nidle++] = inst;
-    pthread_mutex_unlock(&pool->lock);
+  if (!keep) {
+    retire(pool, inst);
+    return;
   }
+  clear_for_pool(inst);
+  pthread_mutex_lock(&pool->lock);
+  keep = pool->nidle < pool->max_idle;
+  if (keep) pool->idle[pool->nidle++] = inst;
+  pthread_mutex_unlock(&pool->lock);
   if (!keep) wp_instance_free(inst);
 }

@@ -104,6 +104,39 @@ WP_TEST(test_pool_discards_failed) {
   wp_engine_free(e);
 }
 
+/*
+ * A fresh pool (max_uses 1) builds each instance into the shell of a spent
+ * one (pool.c): nothing of the old sandbox may show. Memory grown, a counter
+ * bumped and a failed call all stay with the instance that made them.
+ */
+WP_TEST(test_pool_fresh_shells_start_clean) {
+  wp_engine *e = test_engine();
+  wp_plugin *p;
+  wp_pool *pool;
+  assert_ok(wp_plugin_load(e, fixture("numeric.wat"), NULL, &p));
+  assert_ok(wp_pool_new(p, 1, 1, &pool));
+  for (int round = 0; round < 4; round++) {
+    wp_instance *inst;
+    wp_val arg = WP_VAL_I32(3), r;
+    assert_ok(wp_pool_take(pool, &inst));
+    assert_int_equal(wp_instance_get_fuel_used(inst), 0);
+    assert_ok(wp_instance_call(inst, "pages", NULL, 0, &r, 1));
+    assert_int_equal(r.of.i32, 1); /* the initial page only, whatever the last one grew */
+    assert_ok(wp_instance_call(inst, "count", NULL, 0, &r, 1));
+    assert_int_equal(r.of.i32, 1); /* a new counter */
+    assert_ok(wp_instance_call(inst, "grow", &arg, 1, &r, 1));
+    assert_int_equal(r.of.i32, 1);
+    /* Every other round ends in a trap: the next instance is fresh all the same. */
+    if (round % 2)
+      assert_error(wp_instance_call(inst, "trap", NULL, 0, NULL, 0), WP_ERR_TRAP, "unreachable");
+    wp_pool_release(pool, inst);
+  }
+  assert_int_equal(wp_pool_get_idle(pool), 0); /* spent shells are not idle instances */
+  wp_pool_free(pool);
+  wp_plugin_free(p);
+  wp_engine_free(e);
+}
+
 static long rss_kib(void) {
   FILE *f = fopen("/proc/self/status", "r");
   char line[256];
@@ -278,8 +311,11 @@ WP_TEST(test_address_space_limit) {
 int main(void) {
   wp_test_save_wasm_signals();
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_pool_threads),           cmocka_unit_test(test_pool_discards_failed),
-      cmocka_unit_test(test_instance_churn_no_leak), cmocka_unit_test(test_compile_cache),
+      cmocka_unit_test(test_pool_threads),
+      cmocka_unit_test(test_pool_discards_failed),
+      cmocka_unit_test(test_pool_fresh_shells_start_clean),
+      cmocka_unit_test(test_instance_churn_no_leak),
+      cmocka_unit_test(test_compile_cache),
       cmocka_unit_test(test_address_space_limit),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
