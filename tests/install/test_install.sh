@@ -158,12 +158,19 @@ project(consumer C)
 find_package(wasmplug 0.1 REQUIRED)
 add_executable(host-cmake $src/examples/host/host.c)
 target_link_libraries(host-cmake PRIVATE wasmplug::wasmplug)
+add_executable(host-cmake-static $src/examples/host/host.c)
+target_link_libraries(host-cmake-static PRIVATE wasmplug::wasmplug_static)
 CMAKE
 cmake -S "$tmp/consumer" -B "$tmp/consumer/build" -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/null \
   || fail "configuring against find_package(wasmplug)"
 cmake --build "$tmp/consumer/build" >/dev/null || fail "building against find_package(wasmplug)"
 out=$(LD_LIBRARY_PATH="$tmp/prefix/lib" "$tmp/consumer/build/host-cmake" "$build/plugins/hello-c.wasm" greet world 2>/dev/null)
 [ "$out" = "Hello, world!" ] || fail "CMake package build printed '$out'"
+# The static target links everything in: no libwasmplug*.so needed at run time.
+ldd "$tmp/consumer/build/host-cmake-static" | grep -q libwasmplug \
+  && fail "host-cmake-static still needs a shared libwasmplug"
+out=$("$tmp/consumer/build/host-cmake-static" "$build/plugins/hello-c.wasm" greet world 2>/dev/null)
+[ "$out" = "Hello, world!" ] || fail "CMake package static build printed '$out'"
 
 # The installed CLI runs from the prefix.
 out=$("$tmp/prefix/bin/wasmplug" call "$build/plugins/hello-c.wasm" greet --input world --log off)
