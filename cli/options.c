@@ -62,7 +62,7 @@ void cli_split_dir_spec(char *spec, const char **guest, bool *writable) {
 
 static wp_error *allow_dir(wp_manifest *m, const char *spec) {
   char *s = strdup(spec);
-  if (!s) return wp_error_new(WP_ERR_HOST, "out of memory");
+  if (!s) return wp_error_new(WP_ERR_NO_MEMORY, "out of memory");
   const char *guest;
   bool writable;
   cli_split_dir_spec(s, &guest, &writable);
@@ -75,7 +75,7 @@ static wp_error *key_value(wp_manifest *m, const char *kv, bool env) {
   const char *eq = strchr(kv, '=');
   if (!eq || eq == kv) return wp_error_new(WP_ERR_BAD_INPUT, "expected KEY=VALUE, got '%s'", kv);
   char *key = strndup(kv, (size_t)(eq - kv));
-  if (!key) return wp_error_new(WP_ERR_HOST, "out of memory");
+  if (!key) return wp_error_new(WP_ERR_NO_MEMORY, "out of memory");
   wp_error *err = env ? wp_manifest_set_env(m, key, eq + 1)
                       : wp_manifest_set_config(m, key, eq + 1);
   free(key);

@@ -31,7 +31,7 @@ wp_error *wp_frame_string(wp_frame_in *in, const char *what, char **out) {
   if (memchr(d, '\0', n) || !wp_utf8_valid(d, n))
     return wp_error_new(WP_ERR_ABI, "wasmplug.%s: %s is not UTF-8 (or holds a NUL)", in->fn, what);
   char *s = malloc(n + 1);
-  if (!s) return wp_error_new(WP_ERR_HOST, "wasmplug.%s: out of memory", in->fn);
+  if (!s) return wp_error_new(WP_ERR_NO_MEMORY, "wasmplug.%s: out of memory", in->fn);
   if (n) memcpy(s, d, n);
   s[n] = '\0';
   *out = s;
@@ -102,7 +102,7 @@ void wp_frame_put_u64(wp_frame_out *out, uint64_t v) {
 }
 
 wp_error *wp_frame_send(wp_host_call *call, wp_frame_out *out) {
-  wp_error *err = out->no_memory ? wp_error_new(WP_ERR_HOST, "capability call: out of memory")
+  wp_error *err = out->no_memory ? wp_error_new(WP_ERR_NO_MEMORY, "capability call: out of memory")
                                  : wp_host_call_set_output(call, out->data, out->len);
   free(out->data);
   *out = (wp_frame_out){0};

@@ -380,7 +380,7 @@ static wp_error *jwk_ec(const char *what, const cJSON *jwk, const char *crv, EVP
     err = wp_error_new(WP_ERR_BAD_INPUT, "%s: %s coordinates \"x\" and \"y\" must be %zu bytes",
                        what, crv, curves[c].size);
   uint8_t *point = err ? NULL : malloc(1 + 2 * curves[c].size);
-  if (!err && !point) err = wp_error_new(WP_ERR_HOST, "%s: out of memory", what);
+  if (!err && !point) err = wp_error_new(WP_ERR_NO_MEMORY, "%s: out of memory", what);
   if (err) {
     free(x), free(y);
     return err;
