@@ -269,7 +269,7 @@ func wpgoHostComponent(id C.uintptr_t, call *C.wp_host_call, args **C.wp_value, 
 			ret = hostError(recovered(r, what))
 		}
 	}()
-	ft := importFunctype(C.wp_instance_get_plugin(C.wp_host_call_get_instance(call)), h.iface, h.name)
+	ft := C.wp_host_call_get_functype(call)
 	in := make([]any, int(nargs))
 	argv := unsafe.Slice(args, int(nargs))
 	for i := range in {
@@ -303,33 +303,4 @@ func wpgoHostComponent(id C.uintptr_t, call *C.wp_host_call, args **C.wp_value, 
 	}
 	*result = v
 	return nil
-}
-
-// importFunctype finds the WIT type of the plugin's import (iface, name).
-func importFunctype(p *C.wp_plugin, iface, name string) *C.wp_functype {
-	n := C.wp_plugin_import_count(p)
-	for i := C.size_t(0); i < n; i++ {
-		info := C.wp_plugin_get_import(p, i)
-		if info.functype == nil || info.name == nil || C.GoString(info.name) != name {
-			continue
-		}
-		mod := ""
-		if info.module != nil {
-			mod = C.GoString(info.module)
-		}
-		if mod == iface || (iface != "" && versionless(mod) == iface) {
-			return info.functype
-		}
-	}
-	return nil
-}
-
-// versionless drops "@VERSION" from an interface name.
-func versionless(iface string) string {
-	for i := 0; i < len(iface); i++ {
-		if iface[i] == '@' {
-			return iface[:i]
-		}
-	}
-	return iface
 }

@@ -51,6 +51,15 @@ typedef wp_error *(*wp_component_fn)(wp_host_call *call, const wp_value *const *
                                      wp_value **result, void *user_data);
 
 /**
+ * The WIT type of the component import this call serves, as the calling
+ * plugin declares it (borrowed from the plugin; valid during the call): what
+ * `args` hold and what `*result` must be (wit.h reads it). NULL in a core
+ * host function. Saves a host function defined once for many plugins (a
+ * language binding, say) from looking the import up by name on every call.
+ */
+const wp_functype *wp_host_call_get_functype(const wp_host_call *call);
+
+/**
  * Offers a function to components that import `name` from `interface`
  * ("example:types/host"; NULL for an import at the world's top level). A
  * version-less interface name ("wasi:foo/bar") matches every version the

@@ -64,6 +64,10 @@ static wasmtime_error_t *missing_called(wp_instance *inst, const wp_extern_info 
   return host_failed(inst, err, imp->name);
 }
 
+const wp_functype *wp_host_call_get_functype(const wp_host_call *call) {
+  return call ? call->type : NULL;
+}
+
 static wasmtime_error_t *trampoline(void *data, wasmtime_context_t *ctx,
                                     const wasmtime_component_func_type_t *ty,
                                     wasmtime_component_val_t *args, size_t nargs,
@@ -85,7 +89,7 @@ static wasmtime_error_t *trampoline(void *data, wasmtime_context_t *ctx,
     ptrs[converted] = &vals[converted];
   }
   wp_value *result = NULL;
-  wp_host_call call = {.inst = inst, .def = NULL};
+  wp_host_call call = {.inst = inst, .def = NULL, .type = b->type};
   if (!err) err = d->fn(&call, ptrs, nargs, &result, d->user_data);
   for (size_t i = 0; i < converted; i++) wp_value_clear(&vals[i]);
   if (vals != small) free(vals);

@@ -106,7 +106,7 @@ static wasm_trap_t *numeric_trampoline(void *env, wasmtime_caller_t *caller,
     }
   }
   for (size_t i = 0; i < d->nresults; i++) results[i] = (wp_val){.kind = d->results[i]};
-  wp_host_call call = {inst, &d->base};
+  wp_host_call call = {.inst = inst, .def = &d->base};
   wp_error *err = d->fn(&call, args, d->nparams, results, d->nresults, d->user_data);
   if (err) return fail_host(inst, d, err);
   if (wp_instance_take_interrupt(inst)) return interrupted();
@@ -175,7 +175,7 @@ static wasm_trap_t *bytes_trampoline(void *env, wasmtime_caller_t *caller, wasmt
     return fail(inst, wp_error_new(WP_ERR_ABI, "it passed a string that is not UTF-8 to '%s.%s'",
                                    d->base.module, d->base.name));
   inst->host_out.len = 0;
-  wp_host_call call = {inst, &d->base};
+  wp_host_call call = {.inst = inst, .def = &d->base};
   wp_error *err = d->bytes_fn(&call, mem + ptr, len, d->user_data);
   if (err) return fail_host(inst, d, err);
   if (wp_instance_take_interrupt(inst)) return interrupted();

@@ -54,7 +54,8 @@ typedef struct wp_def {
 /* The context handed to a host function (core or component). */
 struct wp_host_call {
   wp_instance *inst;
-  const wp_def *def; /* the definition called; NULL for component functions */
+  const wp_def *def;               /* the definition called; NULL for component functions */
+  const struct wp_functype *type;  /* a component import's WIT type; NULL for core */
 };
 
 /* One Wasmtime engine with its linker. */

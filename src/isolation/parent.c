@@ -454,7 +454,7 @@ static wp_error *broken(wait_ctx *w, const char *detail) {
 static bool core_host_call(wp_instance *inst, const wp_host_def *d, wp_wire_reader *r,
                            wp_error **err) {
   wp_proc_instance *pi = pi_of(inst);
-  wp_host_call call = {inst, &d->base};
+  wp_host_call call = {.inst = inst, .def = &d->base};
   wp_val args[16], results[16];
   if (d->kind == WP_HOST_NUMERIC) {
     uint32_t n;
@@ -504,7 +504,7 @@ static bool component_host_call(wp_instance *inst, const wp_proc_host *h, wp_wir
   }
   wp_value *result = NULL;
   if (ok && wp_wire_done(r)) {
-    wp_host_call call = {.inst = inst, .def = NULL};
+    wp_host_call call = {.inst = inst, .def = NULL, .type = h->type};
     *err = d->fn(&call, (const wp_value *const *)args, n, &result, d->user_data);
   } else if (!*err) {
     ok = false;

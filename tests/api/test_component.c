@@ -18,6 +18,13 @@ static wp_error *twice(wp_host_call *call, const wp_value *const *args, size_t n
   twice_calls++;
   assert_int_equal(nargs, 1);
   assert_int_equal(wp_value_get_kind(args[0]), WP_TYPE_U32);
+  /* The import's type as the plugin declares it: twice(x: u32) -> u32. */
+  const wp_functype *ft = wp_host_call_get_functype(call);
+  assert_non_null(ft);
+  assert_int_equal(wp_functype_param_count(ft), 1);
+  assert_string_equal(wp_functype_param_name(ft, 0), "x");
+  assert_int_equal(wp_type_get_kind(wp_functype_param_type(ft, 0)), WP_TYPE_U32);
+  assert_int_equal(wp_type_get_kind(wp_functype_result(ft)), WP_TYPE_U32);
   uint64_t x = wp_value_get_uint(args[0]);
   if (x == 13) return wp_error_new(WP_ERR_HOST, "13 is unlucky");
   if (x == 15) { /* a host function may not call back into its own instance */

@@ -1076,26 +1076,11 @@ static wp_error *host_bytes(wp_host_call *call, const uint8_t *in, size_t len, v
   return r.err;
 }
 
-static const wp_functype *import_functype(wp_instance *inst, const char *iface, const char *name) {
-  if (!inst) return NULL;
-  wp_plugin *p = wp_instance_get_plugin(inst);
-  size_t n = wp_plugin_import_count(p), il = iface ? strlen(iface) : 0;
-  for (size_t i = 0; i < n; i++) {
-    const wp_extern_info *x = wp_plugin_get_import(p, i);
-    if (x->kind != WP_EXTERN_FUNC || !x->functype || strcmp(x->name, name) != 0) continue;
-    if (!iface ? !x->module
-               : x->module && strncmp(x->module, iface, il) == 0 &&
-                     (x->module[il] == 0 || x->module[il] == '@'))
-      return x->functype;
-  }
-  return NULL;
-}
-
 static wp_error *host_component(wp_host_call *call, const wp_value *const *args, size_t nargs,
                                 wp_value **result, void *ud) {
   hostfn *h = ud;
   req r = {.h = h, .cargs = args, .ncargs = nargs,
-           .ft = import_functype(wp_host_call_get_instance(call), h->module, h->name)};
+           .ft = wp_host_call_get_functype(call)};
   dispatch(&r);
   if (r.err) {
     wp_value_free(r.cresult);

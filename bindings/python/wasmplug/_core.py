@@ -343,7 +343,7 @@ class Engine(_Handle):
             try:
                 with _InHost(call, with_call) as hc, \
                         Context(hc.instance_ptr, resources):
-                    ft = _import_functype(hc.instance_ptr, biface, bname)
+                    ft = lib.wp_host_call_get_functype(call)
                     args = [from_c(args_p[i], lib.wp_functype_param_type(ft, i))
                             for i in range(nargs)]
                     r = fn(hc, *args) if with_call else fn(*args)
@@ -441,18 +441,6 @@ class _InHost:
     def __exit__(self, *exc):
         _host_stack().pop()
         self.hc._call = None
-
-
-def _import_functype(inst, iface, name):
-    plugin = lib.wp_instance_get_plugin(inst)
-    for i in range(lib.wp_plugin_import_count(plugin)):
-        info = lib.wp_plugin_get_import(plugin, i).contents
-        if info.name != name or not info.functype:
-            continue
-        mod = info.module
-        if mod == iface or (iface and mod and b"@" not in iface and mod.startswith(iface + b"@")):
-            return info.functype
-    raise LookupError("the plugin's import type was not found")
 
 
 class ResourceType:

@@ -126,6 +126,7 @@ _DECLS = {
     "wp_instance_drop_resource": (_P, [_P, _P]),
     "wp_value_clone": (_P, [_P]),
     "wp_host_call_get_instance": (_P, [_P]),
+    "wp_host_call_get_functype": (_P, [_P]),
     "wp_host_call_time_left_ms": (c_uint64, [_P]),
     "wp_host_call_interrupted": (c_bool, [_P]),
     # manifest

@@ -117,7 +117,7 @@ final class Callbacks {
     if (e == null) return Util.newError(ErrorKind.HOST, "host function is gone");
     HostCall prev = HostCall.enter(call);
     try {
-      long ft = Values.importFunctype(Lib.wp_host_call_get_instance(call), e.iface, e.name);
+      long ft = Lib.wp_host_call_get_functype(call);
       List<Object> in = new ArrayList<>((int) nargs);
       Pointer a = nargs > 0 ? new Pointer(args) : null;
       long np = Lib.wp_functype_param_count(ft);

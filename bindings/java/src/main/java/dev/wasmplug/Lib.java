@@ -127,6 +127,7 @@ final class Lib {
       ComponentFn fn, long userData, FreeFn free);
   static native long wp_host_call_set_output(long call, byte[] data, long len);
   static native long wp_host_call_get_instance(long call);
+  static native long wp_host_call_get_functype(long call);
   static native long wp_host_call_time_left_ms(long call);
   static native boolean wp_host_call_interrupted(long call);
 

@@ -400,25 +400,6 @@ public final class Values {
     return b.toString();
   }
 
-  /** The functype of the import (iface, name) of the calling instance's plugin. */
-  static long importFunctype(long inst, String iface, String name) {
-    long plugin = Lib.wp_instance_get_plugin(inst);
-    long n = Lib.wp_plugin_import_count(plugin);
-    for (long i = 0; i < n; i++) {
-      Pointer info = new Pointer(Lib.wp_plugin_get_import(plugin, i));
-      if (info.getInt(16) != 0 || !name.equals(Util.str(info.getLong(8)))) continue;
-      String module = Util.str(info.getLong(0));
-      boolean match = iface == null ? module == null
-          : module != null && (module.equals(iface) || (iface.indexOf('@') < 0 && module.startsWith(iface + "@")));
-      if (!match) continue;
-      long ft = info.getLong(88);
-      if (ft == 0) break;
-      return ft;
-    }
-    throw new IllegalStateException("import " + (iface == null ? "" : iface + "#") + name
-        + " not found in the calling plugin");
-  }
-
   /** Equality that compares byte[] by content, for values from {@link #toJava}. */
   static boolean deepEquals(Object a, Object b) {
     return Arrays.deepEquals(new Object[] {a}, new Object[] {b});
