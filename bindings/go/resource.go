@@ -42,8 +42,8 @@ func (e *Engine) DefineResource(iface, name string, drop func(object any)) (*Res
 	if err := e.check(); err != nil {
 		return nil, err
 	}
-	// The engine keeps this id as long as it lives (the C API has no
-	// free callback for it): one small entry per resource type.
+	// The engine keeps this id as long as it lives and releases it when it
+	// goes (free_tramp).
 	id := register(&resourceDrop{drop: drop})
 	var ci *C.char
 	if iface != "" {

@@ -54,7 +54,7 @@ static void drop_tramp(void *object, void *ud) { wpgoResourceDrop((uintptr_t)obj
 
 wp_error *wpgo_define_resource(wp_engine *e, const char *iface, const char *name, uintptr_t id,
                                const wp_resource_type **out) {
-  return wp_engine_define_resource(e, iface, name, drop_tramp, (void *)id, out);
+  return wp_engine_define_resource(e, iface, name, drop_tramp, (void *)id, free_tramp, out);
 }
 
 wp_value *wpgo_new_resource(wp_instance *inst, const wp_resource_type *type, uintptr_t object) {

@@ -87,10 +87,12 @@ typedef void (*wp_resource_drop_fn)(void *object, void *user_data);
  * Defines resource `name` in `interface` (as wp_engine_define_component_func)
  * for components that import it. Define its constructor and methods with
  * wp_engine_define_component_func. `*out` is owned by the engine.
+ * `user_data` is passed to `drop`; `free_user_data` (may be NULL) runs on it
+ * when the engine goes (not if the definition fails).
  */
 wp_error *wp_engine_define_resource(wp_engine *engine, const char *interface, const char *name,
                                     wp_resource_drop_fn drop, void *user_data,
-                                    const wp_resource_type **out);
+                                    void (*free_user_data)(void *), const wp_resource_type **out);
 
 /**
  * An owning handle to the host object `object` of a host resource type, for

@@ -298,7 +298,7 @@ wp_error *wp_engine_define_component_func(wp_engine *e, const char *iface, const
 
 wp_error *wp_engine_define_resource(wp_engine *e, const char *iface, const char *name,
                                     wp_resource_drop_fn drop, void *user_data,
-                                    const wp_resource_type **out) {
+                                    void (*free_user_data)(void *), const wp_resource_type **out) {
   if (!out) return wp_error_new(WP_ERR_BAD_INPUT, "wp_engine_define_resource: out is required");
   wp_chost_def *d;
   wp_error *err = define(e, iface, name, &d);
@@ -306,6 +306,7 @@ wp_error *wp_engine_define_resource(wp_engine *e, const char *iface, const char 
   d->base.kind = WP_DEF_COMPONENT_RESOURCE;
   d->drop = drop;
   d->user_data = user_data;
+  d->free_user_data = free_user_data;
   publish(e, d);
   *out = (const wp_resource_type *)d;
   return NULL;

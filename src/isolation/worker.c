@@ -372,7 +372,7 @@ static wp_error *define_host(worker *w, wp_wire_reader *r, uint32_t index, const
     *bad = !wp_wire_get_u8(r, &has_module);
     return *bad ? NULL
                 : wp_engine_define_resource(w->engine, has_module ? module : NULL, name, stub_drop,
-                                            w, &w->res_of[index]);
+                                            w, NULL, &w->res_of[index]);
   }
   *bad = shape == WP_SHAPE_COMPONENT
              ? !wp_wire_get_u8(r, &has_module) || !wp_wire_get_u32(r, &import)

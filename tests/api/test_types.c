@@ -19,8 +19,16 @@ static int g_drops, g_round_trips;
 static const wp_resource_type *g_counter;
 static wp_value *g_last_round_trip;
 
+/* The counter type's user data: drop receives it; the engine frees it. */
+static int g_counter_type_tag, g_counter_type_frees;
+
+static void counter_type_free(void *user_data) {
+  assert_ptr_equal(user_data, &g_counter_type_tag);
+  g_counter_type_frees++;
+}
+
 static void counter_drop(void *object, void *user_data) {
-  (void)user_data;
+  assert_ptr_equal(user_data, &g_counter_type_tag);
   g_drops++;
   free(object);
 }
@@ -76,7 +84,8 @@ static wp_engine *types_engine(void) {
   assert_ok(wp_engine_new(cfg, &e));
   wp_engine_config_free(cfg);
   const char *h = "example:types/host";
-  assert_ok(wp_engine_define_resource(e, h, "counter", counter_drop, NULL, &g_counter));
+  assert_ok(wp_engine_define_resource(e, h, "counter", counter_drop, &g_counter_type_tag,
+                                      counter_type_free, &g_counter));
   assert_ok(wp_engine_define_component_func(e, h, "[constructor]counter", counter_new, NULL, NULL));
   assert_ok(wp_engine_define_component_func(e, h, "[method]counter.increment", counter_increment,
                                             NULL, NULL));
@@ -344,7 +353,9 @@ WP_TEST(test_resources) {
   wp_instance_free(inst); /* the first and the last counter: the plugin never dropped them */
   assert_int_equal(g_drops, 4);
   wp_plugin_free(p);
+  int frees = g_counter_type_frees;
   wp_engine_free(e);
+  assert_int_equal(g_counter_type_frees, frees + 1); /* the type's user data, once */
 }
 
 /* A list<u8> is one buffer inside a value, whichever way it was made; every

@@ -505,7 +505,7 @@ static env *types_env(void) {
   if (access(TYPES, R_OK) != 0) return NULL;
   wp_engine *e = iso_engine();
   const char *h = "example:types/host";
-  assert_ok(wp_engine_define_resource(e, h, "counter", counter_drop, NULL, &g_counter));
+  assert_ok(wp_engine_define_resource(e, h, "counter", counter_drop, NULL, NULL, &g_counter));
   assert_ok(wp_engine_define_component_func(e, h, "[constructor]counter", counter_new, NULL, NULL));
   assert_ok(wp_engine_define_component_func(e, h, "[method]counter.increment", counter_increment,
                                             NULL, NULL));

@@ -189,7 +189,7 @@ static wp_error *make_thing(wp_host_call *call, const wp_value *const *args, siz
 WP_TEST(test_uses_host_resource) {
   wp_engine *e = test_engine();
   const wp_resource_type *thing;
-  assert_ok(wp_engine_define_resource(e, "example:res/types", "thing", NULL, NULL, &thing));
+  assert_ok(wp_engine_define_resource(e, "example:res/types", "thing", NULL, NULL, NULL, &thing));
   assert_ok(wp_engine_define_component_func(e, "example:res/make", "make", make_thing, NULL, NULL));
   wp_plugin *p = load_ok(e, errors_fixture("uses_host_resource.wat"), NULL);
   wp_instance *inst;

@@ -464,7 +464,7 @@ class ResourceType:
         cb = RESOURCE_DROP_FN(drop_tramp)
         out = c_void_p()
         check(lib.wp_engine_define_resource(engine._p(), interface.encode() if interface else None,
-                                            name.encode(), cb, None, byref(out)))
+                                            name.encode(), cb, None, None, byref(out)))
         engine._keep.append(cb)
         self._ptr = out.value
 

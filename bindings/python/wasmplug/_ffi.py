@@ -120,7 +120,7 @@ _DECLS = {
     "wp_engine_define_string": (_P, [_P, c_char_p, c_char_p, HOST_BYTES_FN, _P, _P]),
     "wp_engine_define_component_func": (_P, [_P, c_char_p, c_char_p, COMPONENT_FN, _P, _P]),
     "wp_host_call_set_output": (_P, [_P, c_void_p, c_size_t]),
-    "wp_engine_define_resource": (_P, [_P, c_char_p, c_char_p, RESOURCE_DROP_FN, _P, _PP]),
+    "wp_engine_define_resource": (_P, [_P, c_char_p, c_char_p, RESOURCE_DROP_FN, _P, _P, _PP]),
     "wp_value_new_resource": (_P, [_P, _P, _P]),
     "wp_value_get_resource": (_P, [_P, _P, _P, _PP]),
     "wp_instance_drop_resource": (_P, [_P, _P]),

@@ -425,10 +425,13 @@ static wp_error *d_suffix(wp_host_call *call, const wp_value *const *args, size_
 }
 
 wp_error *dl_install_dll(wp_engine *e, dl_state *st) {
-  wp_error *err = wp_engine_define_resource(e, DL_DLL, "library", lib_drop, NULL, &st->library);
-  if (!err) err = wp_engine_define_resource(e, DL_DLL, "symbol", symbol_drop, NULL, &st->symbol);
+  wp_error *err = wp_engine_define_resource(e, DL_DLL, "library", lib_drop, NULL, NULL,
+                                            &st->library);
   if (!err)
-    err = wp_engine_define_resource(e, DL_DLL, "function", function_drop, NULL, &st->function);
+    err = wp_engine_define_resource(e, DL_DLL, "symbol", symbol_drop, NULL, NULL, &st->symbol);
+  if (!err)
+    err = wp_engine_define_resource(e, DL_DLL, "function", function_drop, NULL, NULL,
+                                    &st->function);
   static const struct {
     const char *name;
     wp_component_fn fn;

@@ -363,7 +363,7 @@ static wp_error *a_deref(wp_host_call *call, const wp_value *const *args, size_t
 }
 
 wp_error *dl_install_ffi(wp_engine *e, dl_state *st) {
-  wp_error *err = wp_engine_define_resource(e, DL_FFI, "alloc", alloc_drop, NULL, &st->alloc);
+  wp_error *err = wp_engine_define_resource(e, DL_FFI, "alloc", alloc_drop, NULL, NULL, &st->alloc);
   static const struct {
     const char *name;
     wp_component_fn fn;

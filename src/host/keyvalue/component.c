@@ -426,9 +426,9 @@ static wp_error *define_version(wp_engine *e, kv_cap *kc, const char *version, b
       {draft2 ? f->atomics : NULL, "[method]cas.current", a_cas_current},
       {draft2 ? f->atomics : NULL, "swap", a_swap},
   };
-  err = wp_engine_define_resource(e, f->store, "bucket", NULL, NULL, &f->bucket);
+  err = wp_engine_define_resource(e, f->store, "bucket", NULL, NULL, NULL, &f->bucket);
   if (!err && draft2)
-    err = wp_engine_define_resource(e, f->atomics, "cas", cas_drop, NULL, &f->cas);
+    err = wp_engine_define_resource(e, f->atomics, "cas", cas_drop, NULL, NULL, &f->cas);
   for (size_t i = 0; !err && i < sizeof fns / sizeof *fns; i++)
     if (fns[i].iface)
       err = wp_engine_define_component_func(e, fns[i].iface, fns[i].name, fns[i].fn, f, NULL);
