@@ -51,8 +51,7 @@ static const char usage[] =
     "exit codes: 0 success, 1 the plugin failed, 2 usage, 3 the plugin could not\n"
     "be loaded or linked.\n";
 
-/* Parses one argument for a parameter of kind k. */
-static bool parse_arg(const char *s, wp_valkind k, wp_val *out) {
+bool cli_parse_number(const char *s, wp_valkind k, wp_val *out) {
   char *end;
   errno = 0;
   out->kind = k;
@@ -97,7 +96,7 @@ static bool numeric_args(const wp_extern_info *e, const cli_opts *o) {
   if (!e->numeric || o->npositional - 2 != e->nparams) return false;
   wp_val v;
   for (size_t i = 0; i < e->nparams; i++)
-    if (!parse_arg(o->positional[2 + i], e->params[i], &v)) return false;
+    if (!cli_parse_number(o->positional[2 + i], e->params[i], &v)) return false;
   return true;
 }
 
@@ -119,7 +118,7 @@ static int call_numeric(wp_instance *inst, const wp_extern_info *e, const cli_op
     return CLI_USAGE;
   }
   for (size_t i = 0; i < nargs; i++) {
-    if (!parse_arg(o->positional[2 + i], e->params[i], &args[i])) {
+    if (!cli_parse_number(o->positional[2 + i], e->params[i], &args[i])) {
       fprintf(stderr, "wasmplug: argument %zu of '%s' must be %s, got '%s'\n", i + 1, e->name,
               wp_valkind_name(e->params[i]), o->positional[2 + i]);
       return CLI_USAGE;

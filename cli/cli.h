@@ -39,6 +39,21 @@ typedef struct cli_opts {
 bool cli_parse(int argc, char **argv, cli_opts *o, const char *usage);
 void cli_opts_free(cli_opts *o);
 
+/* A command's own options, beside the shared ones: fn returns 1 when it took
+   "--name value", 0 when the value is wrong (it printed why), -1 when the
+   name is not one of its options. */
+typedef struct cli_extra {
+  int (*fn)(void *ud, const char *name, const char *val);
+  void *ud;
+} cli_extra;
+
+/* cli_parse, offering the options it does not know to `extra` first. */
+bool cli_parse_extra(int argc, char **argv, cli_opts *o, const char *usage, const cli_extra *extra);
+
+/* One command-line number for a parameter of kind k (decimal, 0x hex, or a
+   float); false if it is not one or does not fit. */
+bool cli_parse_number(const char *s, wp_valkind k, wp_val *out);
+
 /* Reads --input / --input-file into a malloc'ed buffer; false on error (printed). */
 bool cli_read_input(const cli_opts *o, char **data, size_t *len);
 
@@ -61,6 +76,10 @@ void cli_log_to_stderr(void *min_level, wp_log_level level, const char *plugin, 
 /* An engine whose plugin logs go to stderr at o->log_level and above. */
 wp_engine *cli_engine(const cli_opts *o);
 
+/* cli_engine with the pooling allocator reserving `pooling` instances (0:
+   none, instances allocated on demand). */
+wp_engine *cli_engine_pooled(const cli_opts *o, uint32_t pooling);
+
 /* Prints "wasmplug: <message>" and the backtrace; frees err; returns the exit
    code for its kind. */
 int cli_fail(wp_error *err);
@@ -73,6 +92,7 @@ int cmd_new(int argc, char **argv);
 int cmd_tools(int argc, char **argv);
 int cmd_compose(int argc, char **argv);
 int cmd_worker(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 /* Where an installed part (templates, wit, go-pdk, include, or a tool of
    `wasmplug tools path`) is: beside the executable when installed, else in the

@@ -1,5 +1,5 @@
 /*
- * main.c - the wasmplug command: dispatch to call, run, inspect, serve.
+ * main.c - the wasmplug command: dispatch to call, run, inspect, serve, bench...
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +19,7 @@ static const char usage[] =
     "  serve PLUGIN.wasm|SERVER.json  serve HTTP with WebAssembly handlers\n"
     "  new TEMPLATE NAME              make a plugin project (new --list: the templates)\n"
     "  tools path [NAME] | env        where the installed PDKs and guest tools are\n"
+    "  bench PLUGIN EXPORT [ARGS...]  time an export's calls (median per call)\n"
     "  worker --fd N                  serve an isolated plugin's instance (the host runs it)\n"
     "\n"
     "'wasmplug COMMAND --help' tells more. wasmplug " WASMPLUG_VERSION "\n";
@@ -51,6 +52,7 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "new") == 0) return cmd_new(argc - 2, argv + 2);
   if (strcmp(cmd, "tools") == 0) return cmd_tools(argc - 2, argv + 2);
   if (strcmp(cmd, "worker") == 0) return cmd_worker(argc - 2, argv + 2);
+  if (strcmp(cmd, "bench") == 0) return cmd_bench(argc - 2, argv + 2);
   if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
     fputs(usage, stdout);
     return CLI_OK;

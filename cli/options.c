@@ -96,7 +96,8 @@ bool cli_parse_log_level(const char *s, wp_log_level *out) {
 }
 
 /* Applies one "--name value" option; false on a usage error (printed). */
-static bool apply(cli_opts *o, const char *name, const char *val, const char *usage) {
+static bool apply(cli_opts *o, const char *name, const char *val, const char *usage,
+                  const cli_extra *extra) {
   uint64_t n;
   if (strcmp(name, "--allow-dir") == 0) {
     return check_option(name, allow_dir(o->manifest, val), usage);
@@ -151,7 +152,12 @@ static bool apply(cli_opts *o, const char *name, const char *val, const char *us
       return usage_error(usage, "--log takes trace, debug, info, warn, error or off, got '%s'",
                          val);
   } else {
-    return usage_error(usage, "unknown option '%s'", name);
+    int r = extra ? extra->fn(extra->ud, name, val) : -1;
+    if (r < 0) return usage_error(usage, "unknown option '%s'", name);
+    if (r == 0) {
+      fputs(usage, stderr);
+      return false;
+    }
   }
   return true;
 }
@@ -168,6 +174,11 @@ typedef struct cli_flag {
  * order, so that they add to the manifest instead of being replaced by it.
  */
 bool cli_parse(int argc, char **argv, cli_opts *o, const char *usage) {
+  return cli_parse_extra(argc, argv, o, usage, NULL);
+}
+
+bool cli_parse_extra(int argc, char **argv, cli_opts *o, const char *usage,
+                     const cli_extra *extra) {
   memset(o, 0, sizeof *o);
   o->log_level = WP_LOG_INFO;
   enum { MAX = sizeof o->positional / sizeof o->positional[0] };
@@ -207,7 +218,7 @@ bool cli_parse(int argc, char **argv, cli_opts *o, const char *usage) {
     return usage_error(usage, "%s", "out of memory");
   }
   for (size_t i = 0; i < nflags; i++)
-    if (!apply(o, flags[i].name, flags[i].val, usage)) return false;
+    if (!apply(o, flags[i].name, flags[i].val, usage, extra)) return false;
   return true;
 }
 
@@ -268,12 +279,16 @@ void cli_log_to_stderr(void *min_level, wp_log_level level, const char *plugin, 
 }
 
 wp_engine *cli_engine(const cli_opts *o) {
+  /* A CLI run makes one instance: no need to reserve a pool. */
+  return cli_engine_pooled(o, 0);
+}
+
+wp_engine *cli_engine_pooled(const cli_opts *o, uint32_t pooling) {
   wp_engine_config *cfg = wp_engine_config_new();
   wp_engine *engine = NULL;
   if (!cfg) return NULL;
   wp_engine_config_set_log(cfg, cli_log_to_stderr, (void *)&o->log_level);
-  /* A CLI run makes one instance: no need to reserve a pool. */
-  wp_engine_config_set_pooling(cfg, 0);
+  wp_engine_config_set_pooling(cfg, pooling);
   /* The load caps are the engine's: these options may raise them. */
   wp_engine_config_set_max_module_size(cfg, o->max_module_size);
   wp_engine_config_set_max_functions(cfg, o->max_functions);
