@@ -178,6 +178,9 @@ static wp_error *link(wp_plugin *p) {
   pthread_mutex_unlock(&p->engine->lock);
   if (werr)
     return wp_error_from_wasmtime(WP_ERR_LINK, werr, WP_PLUGIN_FMT ": cannot link", p->name);
+  uint32_t memories, tables;
+  p->store_reusable = wasmplug_instance_pre_defined(core_of(p)->pre, &memories, &tables) &&
+                      memories <= 1 && tables <= 1;
   return resolve_exports(p);
 }
 

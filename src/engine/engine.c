@@ -279,6 +279,7 @@ static void engine_destroy(struct wp_engine *e) {
   }
   wp_engine_free_capabilities(e); /* after the functions that use their data */
   pthread_mutex_destroy(&e->lock);
+  pthread_mutex_destroy(&e->pools_lock);
   free(e->cache_dir);
   free(e->worker_path);
   /* Last: plugins, capabilities and host functions may log until here. */
@@ -303,8 +304,16 @@ wp_error *wp_engine_create(const wp_engine_config *cfg, const wp_engine_hooks *h
   }
   atomic_init(&e->refs, 1);
   pthread_mutex_init(&e->lock, NULL);
+  pthread_mutex_init(&e->pools_lock, NULL);
   e->hooks = hooks;
   e->pooling = cfg->pooling;
+  /* Pooling: an eighth of the slots, but one store's worth (7) in a small
+     pool, and never more than the pool; a full pool takes them back
+     (wp_pools_reclaim). Without pooling it bounds the memory they keep
+     (WP_STORE_REUSE_BYTES each). */
+  uint32_t eighth = cfg->pooling / 8, small = cfg->pooling < 7 ? cfg->pooling : 7;
+  e->retain_max = cfg->pooling ? (eighth > small ? eighth : small) : 16;
+  atomic_init(&e->retained_dead, 0);
   e->max_memory = cfg->max_memory ? cfg->max_memory : 1ull << 30;
   e->tick_us = cfg->tick_us ? cfg->tick_us : 1000;
   e->instantiate_timeout_ns = (uint64_t)cfg->instantiate_timeout_ms * 1000000u;

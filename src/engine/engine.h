@@ -104,6 +104,15 @@ struct wp_engine {
   bool ticker_started;
   _Atomic uint64_t ticks; /* ticks since start; calls read it for timeouts */
 
+  /* Dead instances that pools keep in reused stores (instance.c,
+     wp_instance_retire), engine-wide: each holds a pool slot until its
+     store goes. When the pooling allocator is full, the pools give them
+     back (wp_pools_reclaim), so they never cost a live instance its slot. */
+  atomic_uint retained_dead;
+  uint32_t retain_max;
+  pthread_mutex_t pools_lock; /* guards `pools` (lock order: before a pool's own) */
+  struct wp_pool *pools;      /* every pool of the engine's plugins (pool.c) */
+
   /* capabilities (capability.c), under `lock`; freed after every plugin */
   struct wp_capability **caps;
   size_t ncaps;

@@ -24,6 +24,18 @@
 #define WP_MAX_TABLES 1000
 #define WP_MAX_INSTANCES 1000
 
+/*
+ * A pool's fresh instance may be built in the store of the instance it
+ * replaces (wp_instance_retire): a new wasm instance, memory, tables and
+ * WASI context, but not a new Wasmtime store, whose making, module
+ * registration and dropping are a fifth of a fresh instance's cost. Dead
+ * instances stay in the store (Wasmtime frees a store's instances only with
+ * it) until WP_STORE_REUSES of them, or one that used over
+ * WP_STORE_REUSE_BYTES of memory, retire it for good.
+ */
+#define WP_STORE_REUSES 8
+#define WP_STORE_REUSE_BYTES (1u << 20)
+
 static uint64_t now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -77,9 +89,15 @@ uint64_t *wp_instance_wasi_scratch(void *data) { return ((wp_instance *)data)->w
 
 /* ---- making and unmaking ------------------------------------------------- */
 
-void wp_instance_teardown(wp_instance *inst) {
-  if (inst->store) wasmtime_store_delete(inst->store);
-  inst->store = NULL;
+/* Clears what belonged to the sandbox; the store is deleted unless `keep`. */
+static void clear_sandbox(wp_instance *inst, bool keep) {
+  if (!keep && inst->store) wasmtime_store_delete(inst->store);
+  if (!keep) {
+    inst->store = NULL;
+    if (inst->dead_in_store)
+      atomic_fetch_sub(&inst->plugin->engine->retained_dead, inst->dead_in_store);
+    inst->dead_in_store = 0;
+  }
   /* Host objects the plugin still held: their drop callbacks run now, once. */
   if (inst->plugin->kind->release) inst->plugin->kind->release(inst);
   inst->ctx = NULL;
@@ -92,6 +110,24 @@ void wp_instance_teardown(wp_instance *inst) {
   inst->failed = false;
   inst->uses = 0;
   inst->fuel_used = 0;
+}
+
+void wp_instance_teardown(wp_instance *inst) { clear_sandbox(inst, false); }
+
+/* Takes a place for one more dead instance in the engine's budget. */
+static bool retain_one(wp_engine *e) {
+  if (atomic_fetch_add(&e->retained_dead, 1) < e->retain_max) return true;
+  atomic_fetch_sub(&e->retained_dead, 1);
+  return false;
+}
+
+void wp_instance_retire(wp_instance *inst) {
+  bool keep = inst->store && inst->ctx && !inst->failed && inst->plugin->store_reusable &&
+              inst->dead_in_store + 1 < WP_STORE_REUSES &&
+              inst->limits.memory_bytes + inst->limits.table_bytes <= WP_STORE_REUSE_BYTES &&
+              retain_one(inst->plugin->engine);
+  if (keep) inst->dead_in_store++;
+  clear_sandbox(inst, keep);
 }
 
 /*
@@ -109,27 +145,49 @@ void wp_instantiation_begin(wp_instance *inst) {
   inst->deadline_engine = true;
 }
 
-/* Makes the store, then the kind instantiates the plugin into it. */
+/* Makes the store (or takes the one a retired instance kept), then the kind
+   instantiates the plugin into it. */
 static wp_error *build(wp_instance *inst) {
   wp_plugin *p = inst->plugin;
   if (p->kind->build) return p->kind->build(inst);
-  inst->store = wasmtime_store_new(p->flavor->engine, inst, NULL);
+  bool reused = inst->store != NULL;
+  if (!reused) inst->store = wasmtime_store_new(p->flavor->engine, inst, NULL);
   if (!inst->store) return wp_error_new(WP_ERR_NO_MEMORY, "wasmplug: out of memory making a store");
   inst->ctx = wasmtime_store_context(inst->store);
   memset(&inst->limits, 0, sizeof inst->limits);
   memset(inst->wasi_scratch, 0, sizeof inst->wasi_scratch);
   inst->limits.max_bytes = p->max_memory;
   inst->limits.table_elem_bytes = WP_TABLE_ELEM_BYTES;
-  inst->limits.max_memories = WP_MAX_MEMORIES;
-  inst->limits.max_tables = WP_MAX_TABLES;
-  inst->limits.max_instances = WP_MAX_INSTANCES;
+  /* Wasmtime counts a store's instances, memories and tables over its life:
+     each dead instance still in it had the same allowance. */
+  uint32_t lives = inst->dead_in_store + 1;
+  inst->limits.max_memories = WP_MAX_MEMORIES * lives;
+  inst->limits.max_tables = WP_MAX_TABLES * lives;
+  inst->limits.max_instances = WP_MAX_INSTANCES * lives;
   wasmplug_store_set_limits(inst->store, &inst->limits);
-  wasmtime_store_epoch_deadline_callback(inst->store, on_epoch, inst, NULL);
+  if (!reused) wasmtime_store_epoch_deadline_callback(inst->store, on_epoch, inst, NULL);
   if (p->needs_wasi) {
     wp_error *err = wp_instance_setup_wasi(inst);
     if (err) return err;
   }
   return p->kind->instantiate(inst);
+}
+
+/*
+ * Builds; when the pooling allocator is full (nothing of the plugin ran yet),
+ * frees the dead instances kept in reused stores, this one's and every
+ * pool's, and tries once more in a new store.
+ */
+static wp_error *build_or_reclaim(wp_instance *inst) {
+  bool reused = inst->store != NULL;
+  wp_error *err = build(inst);
+  if (!err || wp_error_get_kind(err) != WP_ERR_BUSY) return err;
+  size_t freed = reused ? inst->dead_in_store : 0;
+  wp_instance_teardown(inst);
+  freed += wp_pools_reclaim(inst->plugin->engine);
+  if (!freed) return err;
+  wp_error_free(err);
+  return build(inst);
 }
 
 wp_error *wp_instance_new(wp_plugin *plugin, wp_instance **out) {
@@ -142,7 +200,7 @@ wp_error *wp_instance_new(wp_plugin *plugin, wp_instance **out) {
   atomic_init(&inst->interrupt, false);
   size_t n = plugin->nexports + 1;
   inst->resolved = calloc(n, 1);
-  wp_error *err = inst->resolved ? build(inst) : wp_error_no_memory();
+  wp_error *err = inst->resolved ? build_or_reclaim(inst) : wp_error_no_memory();
   if (err) {
     wp_instance_free(inst);
     return err;
@@ -164,12 +222,16 @@ void wp_instance_free(wp_instance *inst) {
   free(inst);
 }
 
-wp_error *wp_instance_reset(wp_instance *inst) {
-  wp_instance_teardown(inst);
+wp_error *wp_instance_rebuild(wp_instance *inst) {
   atomic_store(&inst->interrupt, false);
-  wp_error *err = build(inst);
+  wp_error *err = build_or_reclaim(inst);
   if (err) wp_instance_teardown(inst);
   return err;
+}
+
+wp_error *wp_instance_reset(wp_instance *inst) {
+  wp_instance_teardown(inst);
+  return wp_instance_rebuild(inst);
 }
 
 wp_plugin *wp_instance_get_plugin(const wp_instance *inst) { return inst->plugin; }

@@ -49,12 +49,27 @@ struct wp_instance {
   wp_buf stdout_buf, stderr_buf;
   void *user_data;
   uint32_t uses;            /* takes from a pool */
+  uint32_t dead_in_store;   /* retired instances still in `store` (wp_instance_retire) */
 };
 
 /* Frees the instance's store and clears what belonged to that sandbox (host
    objects, cached exports, errors, outputs' lengths, uses, fuel used); the
    shell stays, to be built again by wp_instance_reset. Idempotent. */
 void wp_instance_teardown(wp_instance *inst);
+
+/* wp_instance_teardown for a pool's spent instance: the same, except that
+   the store may be kept (no failure, little memory, few dead instances in
+   it, a kind that allows it) for the next build to instantiate into. */
+void wp_instance_retire(wp_instance *inst);
+
+/* Builds a torn-down or retired instance again (in the store it kept, if
+   any); on failure it is left torn down. */
+wp_error *wp_instance_rebuild(wp_instance *inst);
+
+/* The pooling allocator is full: every pool of the engine frees the stores
+   its spare shells kept, and with them their dead instances' slots (pool.c).
+   Returns how many dead instances went. */
+size_t wp_pools_reclaim(wp_engine *e);
 
 /* The parts of wp_call_begin / wp_call_end that only metered, timed or
    failing calls need: fuel and the clock; fuel used and the plugin's error. */

@@ -35,7 +35,10 @@ struct wp_pool {
   uint32_t nidle;
   wp_instance **spare; /* torn-down shells, at most max(max_idle, 1) */
   uint32_t nspare;
+  wp_pool *prev, *next; /* in the engine's list (engine.h: pools) */
 };
+
+static wp_engine *engine_of(const wp_pool *pool) { return pool->plugin->engine; }
 
 wp_error *wp_pool_new(wp_plugin *plugin, uint32_t max_uses, uint32_t max_idle, wp_pool **out) {
   if (!plugin || !out)
@@ -52,12 +55,24 @@ wp_error *wp_pool_new(wp_plugin *plugin, uint32_t max_uses, uint32_t max_idle, w
   pool->max_uses = max_uses;
   pool->max_idle = max_idle;
   pthread_mutex_init(&pool->lock, NULL);
+  wp_engine *e = engine_of(pool);
+  pthread_mutex_lock(&e->pools_lock);
+  pool->next = e->pools;
+  if (e->pools) e->pools->prev = pool;
+  e->pools = pool;
+  pthread_mutex_unlock(&e->pools_lock);
   *out = pool;
   return NULL;
 }
 
 void wp_pool_free(wp_pool *pool) {
   if (!pool) return;
+  wp_engine *e = engine_of(pool);
+  pthread_mutex_lock(&e->pools_lock);
+  if (pool->prev) pool->prev->next = pool->next;
+  else e->pools = pool->next;
+  if (pool->next) pool->next->prev = pool->prev;
+  pthread_mutex_unlock(&e->pools_lock);
   for (uint32_t i = 0; i < pool->nidle; i++) wp_instance_free(pool->idle[i]);
   for (uint32_t i = 0; i < pool->nspare; i++) wp_instance_free(pool->spare[i]);
   pthread_mutex_destroy(&pool->lock);
@@ -74,7 +89,7 @@ wp_error *wp_pool_take(wp_pool *pool, wp_instance **out) {
   else if (pool->nspare) shell = pool->spare[--pool->nspare];
   pthread_mutex_unlock(&pool->lock);
   if (shell) {
-    wp_error *err = wp_instance_reset(shell);
+    wp_error *err = wp_instance_rebuild(shell);
     if (err) {
       wp_instance_free(shell);
       return err;
@@ -123,7 +138,7 @@ static void clear_for_pool(wp_instance *inst) {
 static void retire(wp_pool *pool, wp_instance *inst) {
   bool kept = false;
   if (inst->plugin == pool->plugin && !inst->plugin->kind->build) {
-    wp_instance_teardown(inst);
+    wp_instance_retire(inst);
     clear_for_pool(inst);
     pthread_mutex_lock(&pool->lock);
     kept = pool->nspare < (pool->max_idle ? pool->max_idle : 1);
@@ -147,4 +162,19 @@ void wp_pool_release(wp_pool *pool, wp_instance *inst) {
   if (keep) pool->idle[pool->nidle++] = inst;
   pthread_mutex_unlock(&pool->lock);
   if (!keep) wp_instance_free(inst);
+}
+
+size_t wp_pools_reclaim(wp_engine *e) {
+  size_t freed = 0;
+  pthread_mutex_lock(&e->pools_lock);
+  for (wp_pool *pool = e->pools; pool; pool = pool->next) {
+    pthread_mutex_lock(&pool->lock);
+    for (uint32_t i = 0; i < pool->nspare; i++) {
+      freed += pool->spare[i]->dead_in_store;
+      wp_instance_teardown(pool->spare[i]);
+    }
+    pthread_mutex_unlock(&pool->lock);
+  }
+  pthread_mutex_unlock(&e->pools_lock);
+  return freed;
 }

@@ -38,6 +38,11 @@ struct wp_plugin {
   wp_extern_info *imports, *exports;
   size_t nimports, nexports;
   bool needs_wasi;          /* imports WASI (preview 1 or 2): instances get a WASI context */
+  /* A pool may build a fresh instance in the store of the one it replaces
+     (wp_instance_retire): its kind keeps nothing in a store that a new
+     instance could reach, and a dead instance holds one memory and one
+     table at most (the pool's spare slots count on that). */
+  bool store_reusable;
   void **grants;            /* per capability of the engine when it loaded (grants.c) */
   struct wp_capability **caps; /* those capabilities, to free the grants */
   size_t ngrants;

@@ -147,6 +147,39 @@ WP_TEST(test_p1_clock_and_stdin) {
   teardown(&t);
 }
 
+/*
+ * Fresh pooled instances of one plugin may be built in the store of the one
+ * before (instance.c, wp_instance_retire). The poll forwarded for an fd
+ * subscription goes through a per-store trampoline bound to the caller's
+ * memory: each new instance must get its own, so the events land in its own
+ * memory and not in a dead instance's.
+ */
+WP_TEST(test_p1_forwarded_poll_fresh_instances) {
+  wp_engine *e = adv_engine(4, 0);
+  wp_manifest *m = adv_manifest(0, 5000);
+  wp_plugin *p;
+  wp_pool *pool;
+  assert_ok(wp_plugin_load(e, adv_fixture("sleep_p1.wat"), m, &p));
+  wp_manifest_free(m);
+  assert_ok(wp_pool_new(p, 1, 1, &pool));
+  for (int round = 0; round < 12; round++) {
+    wp_instance *inst;
+    int32_t err = -1, nevents = 0;
+    assert_ok(wp_pool_take(pool, &inst));
+    assert_ok(adv_call_i32(inst, "nevents_stdin", &nevents));
+    assert_int_equal(nevents, 0); /* a fresh memory */
+    assert_ok(p1_call(inst, "sleep_or_stdin", -1, TEN_S, &err));
+    assert_int_equal(err, 0);
+    assert_ok(adv_call_i32(inst, "nevents_stdin", &nevents));
+    assert_true(nevents >= 1); /* stdin's event, in this instance's memory */
+    wp_pool_release(pool, inst);
+  }
+  wp_pool_free(pool);
+  wp_plugin_free(p);
+  adv_engine_still_works(e);
+  wp_engine_free(e);
+}
+
 /* A bad events pointer fails the poll at once (EFAULT), before any wait. */
 WP_TEST(test_p1_bad_events_no_wait) {
   env t = setup("sleep_p1.wat", 5000);
@@ -338,11 +371,17 @@ WP_TEST(test_p1_open_fifo_refused) {
 int main(void) {
   wp_test_save_wasm_signals();
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_p1_relative_sleep),    cmocka_unit_test(test_p1_absolute_monotonic),
-      cmocka_unit_test(test_p1_absolute_realtime), cmocka_unit_test(test_p1_two_clocks),
-      cmocka_unit_test(test_p1_clock_and_stdin),   cmocka_unit_test(test_p1_bad_events_no_wait),
-      cmocka_unit_test(test_p1_interrupt),         cmocka_unit_test(test_p2_block_and_poll),
-      cmocka_unit_test(test_p2_interrupt),         cmocka_unit_test(test_p1_open_fifo_refused),
+      cmocka_unit_test(test_p1_relative_sleep),
+      cmocka_unit_test(test_p1_absolute_monotonic),
+      cmocka_unit_test(test_p1_absolute_realtime),
+      cmocka_unit_test(test_p1_two_clocks),
+      cmocka_unit_test(test_p1_clock_and_stdin),
+      cmocka_unit_test(test_p1_bad_events_no_wait),
+      cmocka_unit_test(test_p1_forwarded_poll_fresh_instances),
+      cmocka_unit_test(test_p1_interrupt),
+      cmocka_unit_test(test_p2_block_and_poll),
+      cmocka_unit_test(test_p2_interrupt),
+      cmocka_unit_test(test_p1_open_fifo_refused),
       cmocka_unit_test(test_p2_open_fifo_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -62,6 +62,13 @@ bool wasmplug_instance_module_export(wasmtime_context_t *context,
                                      const wasmplug_module_export_t *export_,
                                      wasmtime_extern_t *item);
 
+/*
+ * How many memories and tables the module of `pre` defines itself (imported
+ * ones not counted) into *memories and *tables. False if `pre` is NULL.
+ */
+bool wasmplug_instance_pre_defined(const wasmtime_instance_pre_t *pre, uint32_t *memories,
+                                   uint32_t *tables);
+
 #ifdef __cplusplus
 }
 #endif

@@ -153,3 +153,22 @@ pub unsafe extern "C" fn wasmplug_instance_module_export(
         _ => false,
     }
 }
+
+/// How many memories and tables `pre`'s module defines (not imports), for
+/// the pool's choice to build fresh instances in a reused store
+/// (wasmplug_pre.h). False if `pre` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn wasmplug_instance_pre_defined(
+    pre: *const wasmtime_c_api::wasmtime_instance_pre_t,
+    memories: &mut u32,
+    tables: &mut u32,
+) -> bool {
+    if pre.is_null() {
+        return false;
+    }
+    let pre = &*(pre as *const wasmtime::InstancePre<WasmtimeStoreData>);
+    let r = pre.module().resources_required();
+    *memories = r.num_memories;
+    *tables = r.num_tables;
+    true
+}
