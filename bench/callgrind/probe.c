@@ -41,10 +41,11 @@ static int fail(wp_error *err) {
   return 1;
 }
 
-/* The pooled rows' engine reserves as wasmplug-bench's does in proportion:
-   enough slots that pools may keep dead instances in reused stores
-   (an eighth of the pool, src/engine/engine.c). */
-#define PROBE_POOLING 7
+/* The pooled rows' engine: enough slots that a fresh pool keeps as many
+   dead instances in a reused store as with wasmplug-bench's default 256
+   (src/engine/engine.c: retain_max), few enough for valgrind, which cannot
+   reserve much more than 64 GiB of address space (4 GiB a slot). */
+#define PROBE_POOLING 14
 
 static wp_error *setup(probe *pr, const char *path, const char *fn, uint32_t pooling,
                        bool trap_missing) {

@@ -308,10 +308,10 @@ wp_error *wp_engine_create(const wp_engine_config *cfg, const wp_engine_hooks *h
   e->hooks = hooks;
   e->pooling = cfg->pooling;
   /* Pooling: an eighth of the slots, but one store's worth (7) in a small
-     pool, and never more than the pool; a full pool takes them back
-     (wp_pools_reclaim). Without pooling it bounds the memory they keep
-     (WP_STORE_REUSE_BYTES each). */
-  uint32_t eighth = cfg->pooling / 8, small = cfg->pooling < 7 ? cfg->pooling : 7;
+     pool, and never more than half the pool; a full pool takes them back
+     (wp_pools_reclaim), but that costs a failed instantiation first. Without
+     pooling it bounds the memory they keep (WP_STORE_REUSE_BYTES each). */
+  uint32_t eighth = cfg->pooling / 8, small = cfg->pooling / 2 < 7 ? cfg->pooling / 2 : 7;
   e->retain_max = cfg->pooling ? (eighth > small ? eighth : small) : 16;
   atomic_init(&e->retained_dead, 0);
   e->max_memory = cfg->max_memory ? cfg->max_memory : 1ull << 30;

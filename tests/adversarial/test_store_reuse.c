@@ -133,12 +133,12 @@ WP_TEST(test_not_kept) {
 
 /*
  * Dead instances hold pool slots until their store goes; a full pool takes
- * them back (wp_pools_reclaim): with pooling 8 and a fresh pool keeping 7
- * dead ones, eight live instances still fit at once, and a ninth is refused
- * as before (WP_ERR_BUSY).
+ * them back (wp_pools_reclaim): with pooling 14 and a fresh pool keeping 7
+ * dead ones, fourteen live instances still fit at once, and one more is
+ * refused as before (WP_ERR_BUSY).
  */
 WP_TEST(test_dead_instances_take_no_live_slot) {
-  wp_engine *e = adv_engine(8, 0);
+  wp_engine *e = adv_engine(14, 0);
   wp_plugin *p = load(e, plugin_wat, 0);
   wp_pool *pool;
   assert_ok(wp_pool_new(p, 1, 1, &pool));
@@ -149,8 +149,8 @@ WP_TEST(test_dead_instances_take_no_live_slot) {
     wp_pool_release(pool, inst);
   }
   assert_int_equal(atomic_load(&e->retained_dead), 7);
-  wp_instance *live[8];
-  for (int i = 0; i < 8; i++) {
+  wp_instance *live[14];
+  for (int i = 0; i < 14; i++) {
     assert_ok(wp_instance_new(p, &live[i]));
     assert_int_equal(call_i32(live[i], "count", 0, false), 1);
   }
@@ -159,12 +159,12 @@ WP_TEST(test_dead_instances_take_no_live_slot) {
   assert_error(wp_instance_new(p, &ninth), WP_ERR_BUSY, "wp_engine_config_set_pooling");
   assert_null(ninth);
   /* The fresh pool still works once a slot is free. */
-  wp_instance_free(live[7]);
+  wp_instance_free(live[13]);
   wp_instance *inst;
   assert_ok(wp_pool_take(pool, &inst));
   assert_int_equal(call_i32(inst, "count", 0, false), 1);
   wp_pool_release(pool, inst);
-  for (int i = 0; i < 7; i++) wp_instance_free(live[i]);
+  for (int i = 0; i < 13; i++) wp_instance_free(live[i]);
   wp_pool_free(pool);
   wp_plugin_free(p);
   wp_engine_free(e);
