@@ -354,15 +354,8 @@ int cmd_bench(int argc, char **argv) {
   cli_opts o;
   bench_opts b = {.reps = 11, .reused = true, .fresh = true};
   cli_extra extra = {bench_option, &b};
-  if (!cli_parse_extra(argc, argv, &o, usage, &extra)) {
-    cli_opts_free(&o);
-    return CLI_USAGE;
-  }
-  if (o.help || o.npositional < 2) {
-    fputs(usage, o.help ? stdout : stderr);
-    cli_opts_free(&o);
-    return o.help ? CLI_OK : CLI_USAGE;
-  }
+  int start = cli_start(argc, argv, &o, usage, 2, SIZE_MAX, &extra);
+  if (start >= 0) return start;
   bool quiet = false;
   wp_manifest_set_stdout(o.manifest, WP_STDIO_CALLBACK, plugin_output, &quiet);
   wp_manifest_set_stderr(o.manifest, WP_STDIO_CALLBACK, plugin_output, &quiet);

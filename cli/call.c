@@ -295,15 +295,8 @@ static int to_stderr(void *ud, wp_instance *inst, const uint8_t *data, size_t le
 
 int cmd_call(int argc, char **argv) {
   cli_opts o;
-  if (!cli_parse(argc, argv, &o, usage)) {
-    cli_opts_free(&o);
-    return CLI_USAGE;
-  }
-  if (o.help || o.npositional < 2) {
-    fputs(usage, o.help ? stdout : stderr);
-    cli_opts_free(&o);
-    return o.help ? CLI_OK : CLI_USAGE;
-  }
+  int start = cli_start(argc, argv, &o, usage, 2, SIZE_MAX, NULL);
+  if (start >= 0) return start;
   wp_manifest_set_stdout(o.manifest, WP_STDIO_CALLBACK, to_stderr, NULL);
   wp_manifest_set_stderr(o.manifest, WP_STDIO_CALLBACK, to_stderr, NULL);
   int rc = CLI_LOAD_FAILED;

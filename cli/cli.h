@@ -50,6 +50,15 @@ typedef struct cli_extra {
 /* cli_parse, offering the options it does not know to `extra` first. */
 bool cli_parse_extra(int argc, char **argv, cli_opts *o, const char *usage, const cli_extra *extra);
 
+/*
+ * A command's start: parses (with `extra`, which may be NULL), and answers
+ * --help or too few or too many positional arguments (at least `min`, at
+ * most `max`) with the usage. Returns -1 to go on (free *o when done), or
+ * the exit code to return (*o already freed).
+ */
+int cli_start(int argc, char **argv, cli_opts *o, const char *usage, size_t min, size_t max,
+              const cli_extra *extra);
+
 /* One command-line number for a parameter of kind k (decimal, 0x hex, or a
    float); false if it is not one or does not fit. */
 bool cli_parse_number(const char *s, wp_valkind k, wp_val *out);

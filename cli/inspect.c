@@ -125,15 +125,8 @@ static void print_plugin(const wp_plugin *p) {
 
 int cmd_inspect(int argc, char **argv) {
   cli_opts o;
-  if (!cli_parse(argc, argv, &o, usage)) {
-    cli_opts_free(&o);
-    return CLI_USAGE;
-  }
-  if (o.help || o.npositional != 1) {
-    fputs(usage, o.help ? stdout : stderr);
-    cli_opts_free(&o);
-    return o.help ? CLI_OK : CLI_USAGE;
-  }
+  int start = cli_start(argc, argv, &o, usage, 1, 1, NULL);
+  if (start >= 0) return start;
   int rc = CLI_LOAD_FAILED;
   wp_engine *engine = cli_engine(&o);
   wp_plugin *plugin = NULL;

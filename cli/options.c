@@ -224,6 +224,18 @@ bool cli_parse_extra(int argc, char **argv, cli_opts *o, const char *usage,
 
 void cli_opts_free(cli_opts *o) { wp_manifest_free(o->manifest); }
 
+int cli_start(int argc, char **argv, cli_opts *o, const char *usage, size_t min, size_t max,
+              const cli_extra *extra) {
+  if (!cli_parse_extra(argc, argv, o, usage, extra)) {
+    cli_opts_free(o);
+    return CLI_USAGE;
+  }
+  if (!o->help && o->npositional >= min && o->npositional <= max) return -1;
+  fputs(usage, o->help ? stdout : stderr);
+  cli_opts_free(o);
+  return o->help ? CLI_OK : CLI_USAGE;
+}
+
 static bool read_stream(FILE *f, char **data, size_t *len) {
   size_t cap = 4096, n = 0;
   char *buf = malloc(cap);

@@ -31,15 +31,8 @@ static const char *base_name(const char *path) {
 
 int cmd_run(int argc, char **argv) {
   cli_opts o;
-  if (!cli_parse(argc, argv, &o, usage)) {
-    cli_opts_free(&o);
-    return CLI_USAGE;
-  }
-  if (o.help || o.npositional < 1) {
-    fputs(usage, o.help ? stdout : stderr);
-    cli_opts_free(&o);
-    return o.help ? CLI_OK : CLI_USAGE;
-  }
+  int start = cli_start(argc, argv, &o, usage, 1, SIZE_MAX, NULL);
+  if (start >= 0) return start;
   int rc = CLI_USAGE;
   char *input = NULL;
   size_t len = 0;
