@@ -39,7 +39,6 @@ static const char usage[] =
     "loaded or linked.\n";
 
 #define MAX_REPS 1000
-#define MAX_ARGS 64
 #define TARGET_REP_S 0.02
 
 typedef struct bench_opts {
@@ -93,113 +92,21 @@ static int bench_option(void *ud, const char *name, const char *val) {
   return 1;
 }
 
-/* ---- one call, prepared once ----------------------------------------------- */
+/* ---- one call, prepared once (cli_call_prepare: as `wasmplug call` makes it) ---- */
 
-typedef enum { CALL_NUMERIC, CALL_BYTES, CALL_COMPONENT } call_kind;
-
-typedef struct bench_call {
-  call_kind kind;
-  wp_func_id id;
-  wp_val args[MAX_ARGS]; /* numeric */
-  size_t nargs, nresults;
-  char *input; /* bytes */
-  size_t len;
-  wp_value *values[MAX_ARGS]; /* component arguments */
-} bench_call;
-
-static void bench_call_clear(bench_call *c) {
-  free(c->input);
-  for (size_t i = 0; c->kind == CALL_COMPONENT && i < c->nargs; i++) wp_value_free(c->values[i]);
-}
-
-static int prepare_numeric(const wp_extern_info *e, const cli_opts *o, bench_call *c) {
-  c->kind = CALL_NUMERIC;
-  c->nargs = o->npositional - 2;
-  c->nresults = e->nresults;
-  if (!e->numeric || e->nparams > MAX_ARGS || e->nresults > MAX_ARGS) {
-    fprintf(stderr, "wasmplug: '%s' has the type %s, which the CLI cannot call\n", e->name,
-            e->type);
-    return CLI_USAGE;
-  }
-  if (c->nargs != e->nparams) {
-    fprintf(stderr, "wasmplug: '%s' takes %zu argument%s (%s), got %zu\n", e->name, e->nparams,
-            e->nparams == 1 ? "" : "s", e->type, c->nargs);
-    return CLI_USAGE;
-  }
-  for (size_t i = 0; i < c->nargs; i++) {
-    if (!cli_parse_number(o->positional[2 + i], e->params[i], &c->args[i])) {
-      fprintf(stderr, "wasmplug: argument %zu of '%s' must be %s, got '%s'\n", i + 1, e->name,
-              wp_valkind_name(e->params[i]), o->positional[2 + i]);
-      return CLI_USAGE;
-    }
-  }
-  return CLI_OK;
-}
-
-static int prepare_bytes(const cli_opts *o, bench_call *c) {
-  c->kind = CALL_BYTES;
-  if ((o->input || o->input_file) && !cli_read_input(o, &c->input, &c->len)) return CLI_USAGE;
-  return CLI_OK;
-}
-
-static int prepare_component(const wp_plugin *p, const cli_opts *o, bench_call *c) {
-  const wp_functype *ft = wp_plugin_get_functype(p, c->id);
-  size_t nargs = o->npositional - 2, nparams = wp_functype_param_count(ft);
-  if (wp_plugin_is_bytes_func(p, c->id) && (o->input || o->input_file || nargs == 0))
-    return prepare_bytes(o, c);
-  c->kind = CALL_COMPONENT;
-  if (o->input || o->input_file) {
-    fprintf(stderr, "wasmplug: '%s' (%s) takes WAVE arguments, not --input\n", o->positional[1],
-            wp_functype_to_string(ft));
-    return CLI_USAGE;
-  }
-  if (nargs != nparams || nargs > MAX_ARGS) {
-    fprintf(stderr, "wasmplug: '%s' takes %zu argument%s (%s), got %zu\n", o->positional[1],
-            nparams, nparams == 1 ? "" : "s", wp_functype_to_string(ft), nargs);
-    return CLI_USAGE;
-  }
-  for (; c->nargs < nargs; c->nargs++) {
-    size_t i = c->nargs;
-    wp_error *err = wp_value_from_wave(wp_functype_param_type(ft, i), o->positional[2 + i],
-                                       &c->values[i]);
-    if (err) {
-      fprintf(stderr, "wasmplug: argument %zu ('%s: %s') of '%s': %s\n", i + 1,
-              wp_functype_param_name(ft, i), wp_type_to_string(wp_functype_param_type(ft, i)),
-              o->positional[1], wp_error_get_message(err));
-      wp_error_free(err);
-      return CLI_USAGE;
-    }
-  }
-  return CLI_OK;
-}
-
-/* Chooses how to call, with the rules of `wasmplug call`. */
-static int prepare(const wp_plugin *p, const cli_opts *o, bench_call *c) {
-  wp_error *err = wp_plugin_find_func(p, o->positional[1], &c->id);
-  if (err) {
-    cli_fail(err);
-    return CLI_USAGE;
-  }
-  if (wp_plugin_is_component(p)) return prepare_component(p, o, c);
-  const wp_extern_info *e = wp_plugin_get_export(p, c->id);
-  bool bytes = o->input || o->input_file ||
-               (o->npositional == 2 && wp_plugin_is_bytes_func(p, c->id));
-  return bytes ? prepare_bytes(o, c) : prepare_numeric(e, o, c);
-}
-
-static wp_error *call_once(wp_instance *inst, const bench_call *c) {
+static wp_error *call_once(wp_instance *inst, const cli_call *c) {
   switch (c->kind) {
-  case CALL_NUMERIC: {
-    wp_val results[MAX_ARGS];
+  case CLI_CALL_NUMERIC: {
+    wp_val results[CLI_MAX_ARGS];
     return wp_instance_call_func(inst, c->id, c->args, c->nargs, results, c->nresults);
   }
-  case CALL_BYTES: {
+  case CLI_CALL_BYTES: {
     const uint8_t *out;
     size_t out_len;
     return wp_instance_call_func_bytes(inst, c->id, c->input ? c->input : "", c->len, &out,
                                        &out_len);
   }
-  case CALL_COMPONENT: {
+  case CLI_CALL_WAVE: {
     wp_value *r = NULL;
     wp_error *err = wp_instance_invoke_func(inst, c->id, (const wp_value *const *)c->values,
                                             c->nargs, &r);
@@ -229,7 +136,7 @@ static double now_s(void) {
 }
 
 /* n calls; *elapsed in seconds. */
-static wp_error *run(bench_mode *m, const bench_call *c, uint64_t n, double *elapsed) {
+static wp_error *run(bench_mode *m, const cli_call *c, uint64_t n, double *elapsed) {
   double t0 = now_s();
   for (uint64_t i = 0; i < n; i++) {
     wp_instance *inst = m->inst;
@@ -244,7 +151,7 @@ static wp_error *run(bench_mode *m, const bench_call *c, uint64_t n, double *ela
 
 /* Calls per repetition: doubled until a run takes TARGET_REP_S / 4, then
    scaled to about TARGET_REP_S. */
-static wp_error *calibrate(bench_mode *m, const bench_call *c, uint64_t *n) {
+static wp_error *calibrate(bench_mode *m, const cli_call *c, uint64_t *n) {
   uint64_t k = 1;
   for (;;) {
     double t;
@@ -259,7 +166,7 @@ static wp_error *calibrate(bench_mode *m, const bench_call *c, uint64_t *n) {
   }
 }
 
-static wp_error *measure(bench_mode *m, const bench_call *c, const bench_opts *b) {
+static wp_error *measure(bench_mode *m, const cli_call *c, const bench_opts *b) {
   m->iterations = b->iterations;
   wp_error *err = m->iterations ? NULL : calibrate(m, c, &m->iterations);
   for (uint32_t r = 0; !err && r < b->reps; r++) {
@@ -329,10 +236,10 @@ static int bench_plugin(wp_engine *engine, cli_opts *o, const bench_opts *b, boo
   wp_plugin *plugin = NULL;
   wp_error *err = wp_plugin_load(engine, o->positional[0], o->manifest, &plugin);
   if (err) return cli_fail(err);
-  bench_call call = {0};
+  cli_call call;
   bench_mode modes[2] = {{.name = "reused_instance", .label = "reused instance", .on = b->reused},
                          {.name = "fresh_instance", .label = "fresh instance", .on = b->fresh}};
-  int rc = prepare(plugin, o, &call);
+  int rc = cli_call_prepare(plugin, o, &call);
   if (rc == CLI_OK) err = wp_instance_new(plugin, &modes[0].inst);
   /* The first call, with the plugin's logs and output; then silence. */
   if (rc == CLI_OK && !err) err = call_once(modes[0].inst, &call);
@@ -345,7 +252,7 @@ static int bench_plugin(wp_engine *engine, cli_opts *o, const bench_opts *b, boo
   else if (rc == CLI_OK) report(modes, 2, b, o);
   wp_pool_free(modes[1].pool);
   wp_instance_free(modes[0].inst);
-  bench_call_clear(&call);
+  cli_call_clear(&call);
   wp_plugin_free(plugin);
   return rc;
 }

@@ -100,46 +100,55 @@ static bool numeric_args(const wp_extern_info *e, const cli_opts *o) {
   return true;
 }
 
-static int call_numeric(wp_instance *inst, const wp_extern_info *e, const cli_opts *o) {
-  size_t nargs = o->npositional - 2;
+static int prepare_numeric(const wp_extern_info *e, const cli_opts *o, cli_call *c) {
+  c->kind = CLI_CALL_NUMERIC;
+  c->nargs = o->npositional - 2;
+  c->nresults = e->nresults;
   if (!e->numeric) {
     fprintf(stderr, "wasmplug: '%s' has the type %s, which the CLI cannot call\n", e->name,
             e->type);
     return CLI_USAGE;
   }
-  if (nargs != e->nparams) {
+  if (c->nargs != e->nparams) {
     fprintf(stderr, "wasmplug: '%s' takes %zu argument%s (%s), got %zu\n", e->name, e->nparams,
-            e->nparams == 1 ? "" : "s", e->type, nargs);
+            e->nparams == 1 ? "" : "s", e->type, c->nargs);
     return CLI_USAGE;
   }
-  wp_val args[64], results[64];
-  if (e->nparams > 64 || e->nresults > 64) {
+  if (e->nparams > CLI_MAX_ARGS || e->nresults > CLI_MAX_ARGS) {
     fprintf(stderr, "wasmplug: '%s' has too many parameters or results\n", e->name);
     return CLI_USAGE;
   }
-  for (size_t i = 0; i < nargs; i++) {
-    if (!cli_parse_number(o->positional[2 + i], e->params[i], &args[i])) {
+  for (size_t i = 0; i < c->nargs; i++) {
+    if (!cli_parse_number(o->positional[2 + i], e->params[i], &c->args[i])) {
       fprintf(stderr, "wasmplug: argument %zu of '%s' must be %s, got '%s'\n", i + 1, e->name,
               wp_valkind_name(e->params[i]), o->positional[2 + i]);
       return CLI_USAGE;
     }
   }
-  wp_error *err = wp_instance_call(inst, e->name, args, nargs, results, e->nresults);
+  return CLI_OK;
+}
+
+static int call_numeric(wp_instance *inst, const cli_call *c) {
+  wp_val results[CLI_MAX_ARGS];
+  wp_error *err = wp_instance_call_func(inst, c->id, c->args, c->nargs, results, c->nresults);
   if (err) return cli_fail(err);
-  for (size_t i = 0; i < e->nresults; i++) print_val(&results[i]);
+  for (size_t i = 0; i < c->nresults; i++) print_val(&results[i]);
   return CLI_OK;
 }
 
 /* A bytes export (of a core module, or a component function taking and
    returning one list<u8> or string): input from --input or --input-file. */
-static int call_bytes(wp_instance *inst, wp_func_id id, const cli_opts *o) {
-  char *input = NULL;
-  size_t len = 0;
-  if ((o->input || o->input_file) && !cli_read_input(o, &input, &len)) return CLI_USAGE;
+static int prepare_bytes(const cli_opts *o, cli_call *c) {
+  c->kind = CLI_CALL_BYTES;
+  if ((o->input || o->input_file) && !cli_read_input(o, &c->input, &c->len)) return CLI_USAGE;
+  return CLI_OK;
+}
+
+static int call_bytes(wp_instance *inst, const cli_call *c) {
   const uint8_t *out;
   size_t out_len;
-  wp_error *err = wp_instance_call_func_bytes(inst, id, input ? input : "", len, &out, &out_len);
-  free(input);
+  wp_error *err = wp_instance_call_func_bytes(inst, c->id, c->input ? c->input : "", c->len, &out,
+                                              &out_len);
   if (err) return cli_fail(err);
   if (fwrite(out, 1, out_len, stdout) != out_len) return CLI_PLUGIN_FAILED;
   if (isatty(STDOUT_FILENO) && out_len && out[out_len - 1] != '\n') putchar('\n');
@@ -231,12 +240,13 @@ static void wave_hints(const cli_opts *o, const wp_functype *ft, size_t i, bool 
 }
 
 /* A component export: ARGS are WAVE values of the parameter types. */
-static int call_component(wp_instance *inst, const wp_plugin *p, wp_func_id id, const cli_opts *o) {
-  const wp_functype *ft = wp_plugin_get_functype(p, id);
+static int prepare_component(const wp_plugin *p, const cli_opts *o, cli_call *c) {
+  const wp_functype *ft = wp_plugin_get_functype(p, c->id);
   const char *name = o->positional[1];
   size_t nargs = o->npositional - 2, nparams = wp_functype_param_count(ft);
-  bool bytes = wp_plugin_is_bytes_func(p, id);
-  if (bytes && (o->input || o->input_file || nargs == 0)) return call_bytes(inst, id, o);
+  bool bytes = wp_plugin_is_bytes_func(p, c->id);
+  if (bytes && (o->input || o->input_file || nargs == 0)) return prepare_bytes(o, c);
+  c->kind = CLI_CALL_WAVE;
   if (o->input || o->input_file) {
     fprintf(stderr,
             "wasmplug: '%s' is a component function (%s); give its arguments as WAVE values, "
@@ -254,26 +264,30 @@ static int call_component(wp_instance *inst, const wp_plugin *p, wp_func_id id, 
     }
     return CLI_USAGE;
   }
-  wp_value **args = calloc(nargs ? nargs : 1, sizeof *args);
-  int rc = args ? CLI_OK : CLI_PLUGIN_FAILED;
-  for (size_t i = 0; rc == CLI_OK && i < nargs; i++) {
+  if (!(c->values = calloc(nargs ? nargs : 1, sizeof *c->values))) return CLI_PLUGIN_FAILED;
+  for (; c->nargs < nargs; c->nargs++) {
+    size_t i = c->nargs;
     wp_error *err = wp_value_from_wave(wp_functype_param_type(ft, i), o->positional[2 + i],
-                                       &args[i]);
+                                       &c->values[i]);
     if (err) {
       fprintf(stderr, "wasmplug: argument %zu ('%s: %s') of '%s': %s\n", i + 1,
               wp_functype_param_name(ft, i), wp_type_to_string(wp_functype_param_type(ft, i)), name,
               wp_error_get_message(err));
       wave_hints(o, ft, i, bytes);
       wp_error_free(err);
-      rc = CLI_USAGE;
+      wp_value_free(c->values[i]);
+      c->values[i] = NULL;
+      return CLI_USAGE;
     }
   }
+  return CLI_OK;
+}
+
+static int call_component(wp_instance *inst, const cli_call *c) {
   wp_value *result = NULL;
-  if (rc == CLI_OK) {
-    wp_error *err = wp_instance_invoke_func(inst, id, (const wp_value *const *)args, nargs,
-                                            &result);
-    if (err) rc = cli_fail(err);
-  }
+  wp_error *err = wp_instance_invoke_func(inst, c->id, (const wp_value *const *)c->values, c->nargs,
+                                          &result);
+  int rc = err ? cli_fail(err) : CLI_OK;
   if (rc == CLI_OK && result) {
     char *text = wp_value_to_wave(result);
     if (text) puts(text);
@@ -281,9 +295,30 @@ static int call_component(wp_instance *inst, const wp_plugin *p, wp_func_id id, 
     wp_free(text);
   }
   wp_value_free(result);
-  for (size_t i = 0; args && i < nargs; i++) wp_value_free(args[i]);
-  free(args);
   return rc;
+}
+
+int cli_call_prepare(const wp_plugin *p, const cli_opts *o, cli_call *c) {
+  memset(c, 0, sizeof *c);
+  wp_error *err = wp_plugin_find_func(p, o->positional[1], &c->id);
+  if (err) {
+    cli_fail(err);
+    return CLI_USAGE;
+  }
+  if (wp_plugin_is_component(p)) return prepare_component(p, o, c);
+  const wp_extern_info *e = wp_plugin_get_export(p, c->id);
+  bool is_bytes = wp_plugin_is_bytes_func(p, c->id);
+  if (is_bytes && o->npositional > 2 && !o->input && !o->input_file && !numeric_args(e, o))
+    return bytes_with_args(o);
+  bool bytes = o->input || o->input_file || (o->npositional == 2 && is_bytes);
+  return bytes ? prepare_bytes(o, c) : prepare_numeric(e, o, c);
+}
+
+void cli_call_clear(cli_call *c) {
+  free(c->input);
+  for (size_t i = 0; c->values && i < c->nargs; i++) wp_value_free(c->values[i]);
+  free(c->values);
+  memset(c, 0, sizeof *c);
 }
 
 /* Plugin stdout and stderr both go to our stderr: stdout carries the result. */
@@ -310,25 +345,16 @@ int cmd_call(int argc, char **argv) {
     goto done;
   }
   if (!engine) goto done;
-  wp_func_id id;
-  err = wp_plugin_find_func(plugin, o.positional[1], &id);
-  if (err) {
-    cli_fail(err);
-    rc = CLI_USAGE;
-    goto done;
+  cli_call call;
+  rc = cli_call_prepare(plugin, &o, &call);
+  if (rc == CLI_OK) {
+    switch (call.kind) {
+    case CLI_CALL_NUMERIC: rc = call_numeric(inst, &call); break;
+    case CLI_CALL_BYTES: rc = call_bytes(inst, &call); break;
+    case CLI_CALL_WAVE: rc = call_component(inst, &call); break;
+    }
   }
-  if (wp_plugin_is_component(plugin)) {
-    rc = call_component(inst, plugin, id, &o);
-    goto done;
-  }
-  const wp_extern_info *e = wp_plugin_get_export(plugin, id);
-  bool is_bytes = wp_plugin_is_bytes_func(plugin, id);
-  if (is_bytes && o.npositional > 2 && !o.input && !o.input_file && !numeric_args(e, &o)) {
-    rc = bytes_with_args(&o);
-    goto done;
-  }
-  bool bytes = o.input || o.input_file || (o.npositional == 2 && is_bytes);
-  rc = bytes ? call_bytes(inst, id, &o) : call_numeric(inst, e, &o);
+  cli_call_clear(&call);
 done:
   wp_instance_free(inst);
   wp_plugin_free(plugin);

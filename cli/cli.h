@@ -63,6 +63,28 @@ int cli_start(int argc, char **argv, cli_opts *o, const char *usage, size_t min,
    float); false if it is not one or does not fit. */
 bool cli_parse_number(const char *s, wp_valkind k, wp_val *out);
 
+#define CLI_MAX_ARGS 64
+
+/* How `wasmplug call` calls an export, from ARGS and --input (call.c):
+   numbers, bytes, or WAVE values of a component function's parameters. */
+typedef enum { CLI_CALL_NUMERIC, CLI_CALL_BYTES, CLI_CALL_WAVE } cli_call_kind;
+
+typedef struct cli_call {
+  cli_call_kind kind;
+  wp_func_id id;
+  size_t nargs, nresults;
+  wp_val args[CLI_MAX_ARGS]; /* numeric */
+  char *input;               /* bytes (NULL: none) */
+  size_t len;
+  wp_value **values;         /* WAVE: nargs values */
+} cli_call;
+
+/* Finds o->positional[1] in `p` and turns ARGS and --input into the call,
+   with the rules and messages of `wasmplug call`. CLI_OK, or the exit code
+   (the error printed); clear *c either way. */
+int cli_call_prepare(const wp_plugin *p, const cli_opts *o, cli_call *c);
+void cli_call_clear(cli_call *c);
+
 /* Reads --input / --input-file into a malloc'ed buffer; false on error (printed). */
 bool cli_read_input(const cli_opts *o, char **data, size_t *len);
 

@@ -54,7 +54,7 @@ struct wp_instance {
 
 /* Frees the instance's store and clears what belonged to that sandbox (host
    objects, cached exports, errors, outputs' lengths, uses, fuel used); the
-   shell stays, to be built again by wp_instance_reset. Idempotent. */
+   shell stays, to be built again by wp_instance_rebuild. Idempotent. */
 void wp_instance_teardown(wp_instance *inst);
 
 /* wp_instance_teardown for a pool's spent instance: the same, except that

@@ -21,11 +21,14 @@
 #define WP_POOL_IDLE_BUF_MAX (64u << 10)
 
 /*
- * An instance that has served max_uses (or failed) loses its store, but its
- * shell (the wp_instance, its export cache, its output buffers) is kept as a
- * spare: the next take that finds no idle instance builds a new store into
- * it instead of allocating everything again. Nothing of the old sandbox
- * survives: teardown frees the store and clears the per-sandbox state.
+ * An instance that has served max_uses (or failed) loses its sandbox, but
+ * its shell (the wp_instance, its export cache, its output buffers) is kept
+ * as a spare: the next take that finds no idle instance builds into it
+ * instead of allocating everything again. Nothing of the old sandbox stays
+ * reachable: wp_instance_retire clears the per-sandbox state and frees the
+ * store, or keeps it holding the dead instance for the next one to be
+ * instantiated beside (instance.c); wp_pools_reclaim frees such stores when
+ * the pooling allocator is full.
  */
 struct wp_pool {
   wp_plugin *plugin;

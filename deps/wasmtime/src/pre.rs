@@ -87,7 +87,6 @@ pub unsafe extern "C" fn wasmplug_component_pre_delete(pre: *mut WasmplugCompone
     }
 }
 
-
 /// A core module's export resolved once per plugin: Wasmtime's
 /// `ModuleExport` (the module's id and the export's entity index), opaque
 /// to C (wasmplug_module_export_t, size-checked below).
@@ -99,6 +98,14 @@ pub struct WasmplugModuleExport {
 const _: () = assert!(std::mem::size_of::<wasmtime::ModuleExport>() <= 16);
 const _: () = assert!(std::mem::align_of::<wasmtime::ModuleExport>() <= 8);
 
+/// The C API's core `InstancePre` (`wasmtime_instance_pre_t` is
+/// `#[repr(transparent)]` over it); None for NULL.
+unsafe fn core_pre<'a>(
+    pre: *const wasmtime_c_api::wasmtime_instance_pre_t,
+) -> Option<&'a wasmtime::InstancePre<WasmtimeStoreData>> {
+    (pre as *const wasmtime::InstancePre<WasmtimeStoreData>).as_ref()
+}
+
 /// Fills `out[i]` for each of the first `n` exports of `pre`'s module, in
 /// export order (wasmplug_pre.h). Found through each export's own name, so
 /// names that C would see cut at a NUL byte still resolve exactly.
@@ -108,11 +115,12 @@ pub unsafe extern "C" fn wasmplug_instance_pre_export_indices(
     out: *mut WasmplugModuleExport,
     n: usize,
 ) -> bool {
-    if pre.is_null() || (out.is_null() && n > 0) {
+    let Some(pre) = core_pre(pre) else {
+        return false;
+    };
+    if out.is_null() && n > 0 {
         return false;
     }
-    // wasmtime_instance_pre_t is #[repr(transparent)] over the InstancePre.
-    let pre = &*(pre as *const wasmtime::InstancePre<WasmtimeStoreData>);
     let r = catch_unwind(AssertUnwindSafe(|| {
         let module = pre.module();
         if module.exports().len() < n {
@@ -163,10 +171,9 @@ pub unsafe extern "C" fn wasmplug_instance_pre_defined(
     memories: &mut u32,
     tables: &mut u32,
 ) -> bool {
-    if pre.is_null() {
+    let Some(pre) = core_pre(pre) else {
         return false;
-    }
-    let pre = &*(pre as *const wasmtime::InstancePre<WasmtimeStoreData>);
+    };
     let r = pre.module().resources_required();
     *memories = r.num_memories;
     *tables = r.num_tables;
