@@ -173,7 +173,7 @@ static void check_value(const wp_type *t, const char *text, const wp_value *v) {
   char msg[512];
   FUZZ_CHECK(v != NULL, "%s: success without a value", t->text);
   FUZZ_CHECK(writable(t, v), "%s: '%s' was accepted for a type WAVE cannot write", t->text, text);
-  FUZZ_CHECK(wp_value_check(v, t, msg, sizeof msg), "%s: '%s' read as an ill-typed value: %s",
+  FUZZ_CHECK(wp_value_check(v, t, 0, msg, sizeof msg), "%s: '%s' read as an ill-typed value: %s",
              t->text, text, msg);
   char *printed = wp_value_to_wave(v);
   FUZZ_CHECK(printed != NULL, "%s: wp_value_to_wave failed", t->text);

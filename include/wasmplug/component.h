@@ -100,6 +100,11 @@ wp_error *wp_engine_define_resource(wp_engine *engine, const char *interface, co
  * constructor) or pass it to an export taking own<T> or borrow<T>. NULL when
  * out of memory or when `inst` is not a component instance (an isolated one:
  * when its plugin does not import `type`).
+ *
+ * A handle (this one, or one a call or host function hands over) belongs to
+ * the instance it was made for, as it is built now: another instance, or the
+ * same one after wp_instance_reset or a pool's fresh rebuild, refuses it with
+ * WP_ERR_BAD_INPUT, so a stale handle never reaches another object.
  */
 wp_value *wp_value_new_resource(wp_instance *inst, const wp_resource_type *type, void *object);
 

@@ -52,7 +52,7 @@ static bool resolve(wp_instance *inst, size_t id, wasmtime_component_func_t *out
 }
 
 /* Arity and types of the arguments, with errors naming the argument. */
-wp_error *wp_component_check_args(const wp_plugin *p, const wp_cexport *e,
+wp_error *wp_component_check_args(const wp_plugin *p, const wp_cexport *e, uint64_t life,
                                   const wp_value *const *args, size_t nargs) {
   const struct wp_functype *ft = e->type;
   if (nargs != ft->nparams)
@@ -61,7 +61,7 @@ wp_error *wp_component_check_args(const wp_plugin *p, const wp_cexport *e,
         p->name, e->qualified, ft->nparams, ft->nparams == 1 ? "" : "s", nargs, ft->text);
   char msg[512];
   for (size_t i = 0; i < nargs; i++) {
-    if (!wp_value_check(args[i], ft->params[i], msg, sizeof msg))
+    if (!wp_value_check(args[i], ft->params[i], life, msg, sizeof msg))
       return wp_error_new(WP_ERR_BAD_INPUT, WP_PLUGIN_FMT ": argument %zu ('%s') of '%s': %s",
                           p->name, i + 1, ft->param_names[i], e->qualified, msg);
   }
@@ -191,7 +191,7 @@ wp_error *wp_instance_invoke_func(wp_instance *inst, wp_func_id id, const wp_val
   wp_error *err = wp_instance_check_callable(inst, id);
   if (err) return err;
   const wp_cexport *e = &wp_comp(p)->exports[id];
-  err = wp_component_check_args(p, e, args, nargs);
+  err = wp_component_check_args(p, e, inst->life, args, nargs);
   for (size_t i = 0; !err && e->param_handles && i < nargs; i++)
     if (wp_value_has_remote(args[i]))
       err = wp_error_new(WP_ERR_BAD_INPUT,
@@ -228,7 +228,7 @@ wp_error *wp_instance_invoke_func(wp_instance *inst, wp_func_id id, const wp_val
     wp_value *out = NULL;
     if (!err && result) {
       out = wp_zalloc(1, sizeof *out);
-      if (!out || !wp_value_from_wasmtime(&res, out)) {
+      if (!out || !wp_value_from_wasmtime(&res, inst->life, out)) {
         free(out);
         out = NULL;
         err = wp_error_new(WP_ERR_NO_MEMORY, "wasmplug: out of memory reading the result of '%s'",
@@ -267,6 +267,7 @@ wp_error *wp_instance_drop_resource(wp_instance *inst, wp_value *v) {
                                           "instance's (it was made for one in a worker process)");
   if (!inst->ctx)
     return wp_error_new(WP_ERR_BAD_INPUT, "wp_instance_drop_resource: the instance has no store");
+  if (v->of.life != inst->life) return wp_component_foreign_handle("wp_instance_drop_resource");
   wp_call_begin(inst);
   wasmtime_error_t *werr = wasmtime_component_resource_any_drop(inst->ctx, v->of.res);
   wasmtime_component_resource_any_delete(v->of.res);

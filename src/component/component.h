@@ -135,9 +135,15 @@ bool wp_component_is_bytes_func(const wp_plugin *p, size_t id);
 const wp_chost_def *wp_component_find_def(const struct wp_engine *e, const char *iface,
                                           const char *name, bool resource);
 
-/* Arity and types of an export's arguments, with errors naming the argument
-   (wp_instance_invoke_func's checks; a worker process's caller makes them too). */
-wp_error *wp_component_check_args(const wp_plugin *p, const wp_cexport *e,
+/* The error for a resource handle of another instance (or of this one before
+   it was rebuilt) given to `fn`. */
+wp_error *wp_component_foreign_handle(const char *fn);
+
+/* Arity and types of an export's arguments, with errors naming the argument,
+   and that their resource handles belong to instance life `life` (0: handles
+   of a worker process, checked there) (wp_instance_invoke_func's checks; a
+   worker process's caller makes them too). */
+wp_error *wp_component_check_args(const wp_plugin *p, const wp_cexport *e, uint64_t life,
                                   const wp_value *const *args, size_t nargs);
 
 wp_error *wp_component_call_bytes(wp_instance *inst, wp_func_id id, const void *input, size_t len);

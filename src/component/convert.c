@@ -186,7 +186,8 @@ static bool from_u8_items(wp_value *out, const wasmtime_component_val_t *items, 
   return true;
 }
 
-static bool from_items(wp_value *out, const wasmtime_component_val_t *items, size_t n) {
+static bool from_items(wp_value *out, const wasmtime_component_val_t *items, size_t n,
+                       uint64_t life) {
   if (out->kind == WP_TYPE_LIST && n && items[0].kind == WASMTIME_COMPONENT_U8)
     return from_u8_items(out, items, n);
   out->of.agg.n = n;
@@ -197,14 +198,14 @@ static bool from_items(wp_value *out, const wasmtime_component_val_t *items, siz
     return false;
   }
   for (size_t i = 0; i < n; i++)
-    if (!wp_value_from_wasmtime(&items[i], &out->of.agg.items[i])) return false;
+    if (!wp_value_from_wasmtime(&items[i], life, &out->of.agg.items[i])) return false;
   return true;
 }
 
-static wp_value *boxed_from(const wasmtime_component_val_t *v, bool *ok) {
+static wp_value *boxed_from(const wasmtime_component_val_t *v, uint64_t life, bool *ok) {
   if (!v) return NULL;
   wp_value *p = wp_zalloc(1, sizeof *p);
-  if (!p || !wp_value_from_wasmtime(v, p)) {
+  if (!p || !wp_value_from_wasmtime(v, life, p)) {
     wp_value_free(p);
     *ok = false;
     return NULL;
@@ -212,7 +213,7 @@ static wp_value *boxed_from(const wasmtime_component_val_t *v, bool *ok) {
   return p;
 }
 
-bool wp_value_from_wasmtime(const wasmtime_component_val_t *v, wp_value *out) {
+bool wp_value_from_wasmtime(const wasmtime_component_val_t *v, uint64_t life, wp_value *out) {
   memset(out, 0, sizeof *out);
   bool ok = true;
   switch (v->kind) {
@@ -276,11 +277,11 @@ bool wp_value_from_wasmtime(const wasmtime_component_val_t *v, wp_value *out) {
   }
   case WASMTIME_COMPONENT_LIST:
     out->kind = WP_TYPE_LIST;
-    ok = from_items(out, v->of.list.data, v->of.list.size);
+    ok = from_items(out, v->of.list.data, v->of.list.size, life);
     break;
   case WASMTIME_COMPONENT_TUPLE:
     out->kind = WP_TYPE_TUPLE;
-    ok = from_items(out, v->of.tuple.data, v->of.tuple.size);
+    ok = from_items(out, v->of.tuple.data, v->of.tuple.size, life);
     break;
   case WASMTIME_COMPONENT_RECORD: {
     size_t n = v->of.record.size;
@@ -295,7 +296,7 @@ bool wp_value_from_wasmtime(const wasmtime_component_val_t *v, wp_value *out) {
     for (size_t i = 0; i < n && ok; i++) {
       out->of.agg.names[i] = dup_name(&v->of.record.data[i].name);
       ok = out->of.agg.names[i] &&
-           wp_value_from_wasmtime(&v->of.record.data[i].val, &out->of.agg.items[i]);
+           wp_value_from_wasmtime(&v->of.record.data[i].val, life, &out->of.agg.items[i]);
     }
     break;
   }
@@ -316,22 +317,23 @@ bool wp_value_from_wasmtime(const wasmtime_component_val_t *v, wp_value *out) {
     out->kind = WP_TYPE_VARIANT;
     out->of.var.name = dup_name(&v->of.variant.discriminant);
     ok = out->of.var.name != NULL;
-    if (ok) out->of.var.payload = boxed_from(v->of.variant.val, &ok);
+    if (ok) out->of.var.payload = boxed_from(v->of.variant.val, life, &ok);
     break;
   case WASMTIME_COMPONENT_OPTION:
     out->kind = WP_TYPE_OPTION;
     out->of.var.flag = v->of.option != NULL;
-    out->of.var.payload = boxed_from(v->of.option, &ok);
+    out->of.var.payload = boxed_from(v->of.option, life, &ok);
     break;
   case WASMTIME_COMPONENT_RESULT:
     out->kind = WP_TYPE_RESULT;
     out->of.var.flag = v->of.result.is_ok;
-    out->of.var.payload = boxed_from(v->of.result.val, &ok);
+    out->of.var.payload = boxed_from(v->of.result.val, life, &ok);
     break;
   case WASMTIME_COMPONENT_RESOURCE:
     out->kind = wasmtime_component_resource_any_owned(v->of.resource) ? WP_TYPE_OWN
                                                                       : WP_TYPE_BORROW;
     out->of.res = wasmtime_component_resource_any_clone(v->of.resource);
+    out->of.life = life;
     ok = out->of.res != NULL;
     break;
   default:

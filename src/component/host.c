@@ -85,7 +85,8 @@ static wasmtime_error_t *trampoline(void *data, wasmtime_context_t *ctx,
   size_t converted = 0;
   if (!vals || !ptrs) err = wp_error_no_memory();
   for (; !err && converted < nargs; converted++) {
-    if (!wp_value_from_wasmtime(&args[converted], &vals[converted])) err = wp_error_no_memory();
+    if (!wp_value_from_wasmtime(&args[converted], inst->life, &vals[converted]))
+      err = wp_error_no_memory();
     ptrs[converted] = &vals[converted];
   }
   wp_value *result = NULL;
@@ -99,7 +100,7 @@ static wasmtime_error_t *trampoline(void *data, wasmtime_context_t *ctx,
     if (!result)
       err = wp_error_new(WP_ERR_HOST, "host function '%s' returned no result; it must return %s",
                          d->base.name, b->type->result ? b->type->result->text : "one");
-    else if (!wp_value_check(result, b->type->result, msg, sizeof msg))
+    else if (!wp_value_check(result, b->type->result, inst->life, msg, sizeof msg))
       err = wp_error_new(WP_ERR_HOST, "host function '%s' returned a wrong result: %s",
                          d->base.name, msg);
     else if (wp_value_has_remote(result))
@@ -190,6 +191,14 @@ void wp_component_release_objects(wp_instance *inst) {
   wp_cinst(inst)->nobjects = wp_cinst(inst)->objects_cap = wp_cinst(inst)->free_object = 0;
 }
 
+wp_error *wp_component_foreign_handle(const char *fn) {
+  return wp_error_new(WP_ERR_BAD_INPUT,
+                      "%s: the resource handle belongs to another instance, or to this one "
+                      "before it was reset or rebuilt (a pool's fresh instance): a handle is "
+                      "valid only in the instance that made it",
+                      fn);
+}
+
 wp_value *wp_value_new_resource(wp_instance *inst, const wp_resource_type *type, void *object) {
   const wp_chost_def *d = (const wp_chost_def *)type;
   if (inst && d && inst->plugin->kind->new_resource)
@@ -214,6 +223,7 @@ wp_value *wp_value_new_resource(wp_instance *inst, const wp_resource_type *type,
     return NULL;
   }
   v->kind = WP_TYPE_OWN;
+  v->of.life = inst->life;
   return v;
 }
 
@@ -232,6 +242,7 @@ wp_error *wp_value_get_resource(const wp_value *v, wp_instance *inst, const wp_r
     return wp_error_new(WP_ERR_BAD_INPUT,
                         "wp_value_get_resource: the value is a %s, not a live resource handle",
                         wp_type_kind_name(v->kind));
+  if (v->of.life != inst->life) return wp_component_foreign_handle("wp_value_get_resource");
   wasmtime_component_resource_host_t *h = NULL;
   wasmtime_error_t *werr = wasmtime_component_resource_any_to_host(inst->ctx, v->of.res, &h);
   if (werr)

@@ -445,6 +445,16 @@ wp_error *wp_component_load(wp_plugin *p, const uint8_t *bytes, size_t len) {
   if (!err) err = link(p, bytes, len);
   /* The linker is complete (later definitions are not seen by this plugin). */
   if (!err) c->pre = wasmplug_component_pre_new(c->linker, c->component, NULL);
+  /* A pool may build a fresh instance in the store of a retired one
+     (instance.c) when a dead instance holds little: one memory and the few
+     tables of a module and its shims, no plugs (each its own instances).
+     What a life leaves in the store is unreachable from the next: the WASI
+     context and its table are made anew, host objects are released, and
+     resource handles carry their life (wp_instance.life). */
+  uint32_t memories, tables;
+  p->store_reusable = !err && c->pre && !c->nplugs &&
+                      wasmplug_component_pre_defined(c->pre, &memories, &tables) && memories <= 1 &&
+                      tables <= 4;
   return err;
 }
 

@@ -11,6 +11,7 @@
 #include "util/utf8.h"
 
 typedef struct check {
+  uint64_t life; /* the instance life handles must belong to; 0: any */
   char path[256];
   size_t path_len;
   char *msg;
@@ -114,6 +115,9 @@ static bool value(check *c, const wp_value *v, const struct wp_type *t) {
     if (v->kind != WP_TYPE_OWN && v->kind != WP_TYPE_BORROW) return mismatch(c, t, v);
     if (!v->of.res && !v->of.remote)
       return fail(c, "the resource handle was already dropped%s%s", "", "");
+    if (v->of.res && c->life && v->of.life != c->life)
+      return fail(c, "the resource handle belongs to another instance%s%s",
+                  ", or to this one before it was reset or rebuilt (a pool's fresh instance)", "");
     return true;
   }
   if (v->kind != want) return mismatch(c, t, v);
@@ -149,10 +153,12 @@ static bool value(check *c, const wp_value *v, const struct wp_type *t) {
   }
 }
 
-bool wp_value_check(const wp_value *v, const struct wp_type *t, char *msg, size_t msg_size) {
+bool wp_value_check(const wp_value *v, const struct wp_type *t, uint64_t life, char *msg,
+                    size_t msg_size) {
   /* Not zero-filled: the path is written as it grows (a designated
      initializer would clear all 256 bytes of it on every call). */
   check c;
+  c.life = life;
   c.path[0] = '\0';
   c.path_len = 0;
   c.msg = msg;

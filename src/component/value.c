@@ -347,6 +347,7 @@ bool wp_value_copy(wp_value *dst, const wp_value *src) {
   case WP_TYPE_OWN:
   case WP_TYPE_BORROW:
     dst->of.remote = src->of.remote;
+    dst->of.life = src->of.life;
     if (src->of.res && !(dst->of.res = wasmtime_component_resource_any_clone(src->of.res)))
       return false;
     return true;

@@ -55,6 +55,10 @@ struct wp_value {
       /* A handle of an instance in a worker process (isolation/), which has
          no store here: the host's id of the object (0: none). */
       uint64_t remote;
+      /* With res: the life of the instance it belongs to (wp_instance.life).
+         A handle indexes its store's tables, so another instance, or this
+         one rebuilt (perhaps in the same store), must not take it. */
+      uint64_t life;
     };
   } of;
 };
@@ -128,10 +132,12 @@ struct wp_functype *wp_functype_from_wasmtime(const wasmtime_component_func_type
 void wp_functype_free(struct wp_functype *ft);
 
 /*
- * Checks `v` against `t`. On a mismatch writes a message such as
+ * Checks `v` against `t`, and that its resource handles belong to instance
+ * life `life`. On a mismatch writes a message such as
  * "at .origin.x: expected s32, got string" into msg and returns false.
  */
-bool wp_value_check(const wp_value *v, const struct wp_type *t, char *msg, size_t msg_size);
+bool wp_value_check(const wp_value *v, const struct wp_type *t, uint64_t life, char *msg,
+                    size_t msg_size);
 
 /* wp_value -> Wasmtime value (a deep copy into `out`), record fields put in
    the order of type `t` (may be NULL: value order). The value must have
@@ -139,7 +145,8 @@ bool wp_value_check(const wp_value *v, const struct wp_type *t, char *msg, size_
 bool wp_value_to_wasmtime(const wp_value *v, const struct wp_type *t,
                           wasmtime_component_val_t *out);
 
-/* Wasmtime value -> wp_value (deep copy into `out`); false when out of memory. */
-bool wp_value_from_wasmtime(const wasmtime_component_val_t *v, wp_value *out);
+/* Wasmtime value -> wp_value (deep copy into `out`), its resource handles
+   belonging to instance life `life`; false when out of memory. */
+bool wp_value_from_wasmtime(const wasmtime_component_val_t *v, uint64_t life, wp_value *out);
 
 #endif

@@ -314,6 +314,7 @@ wp_error *wp_engine_create(const wp_engine_config *cfg, const wp_engine_hooks *h
   uint32_t eighth = cfg->pooling / 8, small = cfg->pooling / 2 < 7 ? cfg->pooling / 2 : 7;
   e->retain_max = cfg->pooling ? (eighth > small ? eighth : small) : 16;
   atomic_init(&e->retained_dead, 0);
+  atomic_init(&e->lives, 0);
   e->max_memory = cfg->max_memory ? cfg->max_memory : 1ull << 30;
   e->tick_us = cfg->tick_us ? cfg->tick_us : 1000;
   e->instantiate_timeout_ns = (uint64_t)cfg->instantiate_timeout_ms * 1000000u;

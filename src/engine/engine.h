@@ -110,6 +110,10 @@ struct wp_engine {
      back (wp_pools_reclaim), so they never cost a live instance its slot. */
   atomic_uint retained_dead;
   uint32_t retain_max;
+
+  /* Numbers each build of an instance (wp_instance.life): a component's
+     resource handle is valid only in the life that made it. */
+  _Atomic uint64_t lives;
   pthread_mutex_t pools_lock; /* guards `pools` (lock order: before a pool's own) */
   struct wp_pool *pools;      /* every pool of the engine's plugins (pool.c) */
 

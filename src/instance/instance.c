@@ -149,6 +149,7 @@ void wp_instantiation_begin(wp_instance *inst) {
    instantiates the plugin into it. */
 static wp_error *build(wp_instance *inst) {
   wp_plugin *p = inst->plugin;
+  inst->life = atomic_fetch_add(&p->engine->lives, 1) + 1;
   if (p->kind->build) return p->kind->build(inst);
   bool reused = inst->store != NULL;
   if (!reused) inst->store = wasmtime_store_new(p->flavor->engine, inst, NULL);

@@ -50,6 +50,10 @@ struct wp_instance {
   void *user_data;
   uint32_t uses;            /* takes from a pool */
   uint32_t dead_in_store;   /* retired instances still in `store` (wp_instance_retire) */
+  /* This build's number in the engine (never 0). A component's resource
+     handle is an index into its store's tables, meaningful only to the
+     instance that made it: values carry the life they belong to. */
+  uint64_t life;
 };
 
 /* Frees the instance's store and clears what belonged to that sandbox (host

@@ -219,6 +219,7 @@ static wp_value *new_resource(wp_instance *inst, const wp_resource_type *type, v
   pi->objects[slot].object = object;
   v->kind = WP_TYPE_OWN;
   v->of.remote = object_id(pi, slot);
+  v->of.life = inst->life;
   return v;
 }
 
@@ -230,6 +231,7 @@ static wp_error *get_resource(const wp_value *v, wp_instance *inst, const wp_res
                         "wp_value_get_resource: the value is a %s, not a live resource handle of "
                         "a host object",
                         wp_type_kind_name(v->kind));
+  if (v->of.life != inst->life) return wp_component_foreign_handle("wp_value_get_resource");
   struct wp_proc_object *o = find_object(pi_of(inst), v->of.remote);
   if (!o || o->def != d)
     return wp_error_new(WP_ERR_BAD_INPUT, "wp_value_get_resource: the handle is not a live '%s'",
@@ -241,6 +243,9 @@ static wp_error *get_resource(const wp_value *v, wp_instance *inst, const wp_res
 /* A handle going to the worker: the id of one of this instance's objects. */
 static wp_error *handle_out(void *ctx, const wp_value *v, wp_wire_handle *h) {
   wp_instance *inst = ctx;
+  /* Ids are per worker: another instance's (or an earlier life's) would
+     name some other object there. */
+  if (v->of.life != inst->life) return wp_component_foreign_handle(inst->plugin->name);
   if (v->of.remote & GUEST_BIT) {
     *h = (wp_wire_handle){WP_WIRE_GUEST_HANDLE, 0, v->of.remote & ~GUEST_BIT};
     return NULL;
@@ -263,7 +268,9 @@ static wp_value *handle_in(void *ctx, const wp_type *type, const wp_wire_handle 
   const wp_proc_plugin *pp = pp_of(inst->plugin);
   if (h->tag == WP_WIRE_GUEST_HANDLE) {
     wp_value *v = h->id && !(h->id & GUEST_BIT) ? calloc(1, sizeof *v) : NULL;
-    if (v) *v = (wp_value){.kind = wp_type_get_kind(type), .of.remote = h->id | GUEST_BIT};
+    if (v)
+      *v = (wp_value){
+          .kind = wp_type_get_kind(type), .of.remote = h->id | GUEST_BIT, .of.life = inst->life};
     return v;
   }
   struct wp_proc_object *o = h->tag == WP_WIRE_HOST_OBJECT ? find_object(pi_of(inst), h->id) : NULL;
@@ -272,6 +279,7 @@ static wp_value *handle_in(void *ctx, const wp_type *type, const wp_wire_handle 
   if (!v) return NULL;
   v->kind = wp_type_get_kind(type);
   v->of.remote = h->id;
+  v->of.life = inst->life;
   return v;
 }
 
@@ -515,7 +523,7 @@ static bool component_host_call(wp_instance *inst, const wp_proc_host *h, wp_wir
   if (ok && !*err && rt && !result)
     *err = wp_error_new(WP_ERR_HOST, "host function '%s' returned no result; it must return %s",
                         d->base.name, wp_type_to_string(rt));
-  else if (ok && !*err && rt && !wp_value_check(result, rt, msg, sizeof msg))
+  else if (ok && !*err && rt && !wp_value_check(result, rt, 0, msg, sizeof msg))
     *err = wp_error_new(WP_ERR_HOST, "host function '%s' returned a wrong result: %s", d->base.name,
                         msg);
   if (ok && !*err) {
@@ -980,7 +988,7 @@ static wp_error *check_invoke(const wp_instance *inst, wp_func_id id, const wp_v
                         WP_PLUGIN_FMT
                         ": '%s': too many arguments for a worker process (at most 64)",
                         p->name, (*out)->qualified);
-  return wp_component_check_args(in, *out, args, nargs);
+  return wp_component_check_args(in, *out, 0, args, nargs);
 }
 
 static wp_error *invoke(wp_instance *inst, wp_func_id id, const wp_value *const *args, size_t nargs,
@@ -1028,6 +1036,7 @@ static wp_error *drop_resource(wp_instance *inst, wp_value *v) {
     return wp_error_new(WP_ERR_BAD_INPUT,
                         "wp_instance_drop_resource: the value is not a live owning handle made by "
                         "the plugin (a host object's handle is dropped by the plugin)");
+  if (v->of.life != inst->life) return wp_component_foreign_handle("wp_instance_drop_resource");
   wp_error *err = begin(inst, 0);
   if (err) return err;
   wp_proc_instance *pi = pi_of(inst);

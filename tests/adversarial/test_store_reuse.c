@@ -13,6 +13,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "adv.h"
 
+#include <unistd.h>
+
 #include "engine/engine.h"
 #include "instance/instance.h"
 
@@ -192,6 +194,90 @@ WP_TEST(test_engine_budget) {
   wp_engine_free(e);
 }
 
+/* ---- components ---------------------------------------------------------- */
+
+#define TYPES WP_PLUGINS "/types-c-component.wasm"
+
+static int g_counter_drops;
+static void counter_drop(void *object, void *user_data) {
+  (void)user_data;
+  free(object);
+  g_counter_drops++;
+}
+
+static wp_value *invoke(wp_instance *inst, const char *fn, wp_value *arg) {
+  wp_value *r = NULL;
+  assert_ok(wp_instance_invoke(inst, fn, (const wp_value *const *)&arg, arg ? 1 : 0, &r));
+  return r;
+}
+
+/* A component's fresh instances share a store too, and a life's handles
+   (host objects, guest resources) are refused by the next, as its objects
+   are released when it retires. */
+WP_TEST(test_component_in_reused_store) {
+  if (access(TYPES, R_OK) != 0) {
+    print_message("SKIP: %s was not built (WASMPLUG_GUESTS off or no guest toolchain)\n", TYPES);
+    skip();
+  }
+  wp_engine *e = adv_engine(16, 0);
+  const wp_resource_type *counter;
+  assert_ok(wp_engine_define_resource(e, "example:types/host", "counter", counter_drop, NULL, NULL,
+                                      &counter));
+  /* Its other host imports are not needed here: they trap if called. */
+  wp_manifest *m = wp_manifest_new();
+  wp_manifest_set_trap_missing_imports(m, true);
+  wp_plugin *p;
+  assert_ok(wp_plugin_load(e, TYPES, m, &p));
+  wp_manifest_free(m);
+  assert_true(p->store_reusable); /* one memory, a few tables */
+  wp_pool *pool;
+  assert_ok(wp_pool_new(p, 1, 1, &pool));
+  wp_value *old_host = NULL, *old_blob = NULL;
+  uint32_t most_dead = 0;
+  g_counter_drops = 0;
+  for (int round = 0; round < 20; round++) {
+    wp_instance *inst;
+    assert_ok(wp_pool_take(pool, &inst));
+    if (inst->dead_in_store > most_dead) most_dead = inst->dead_in_store;
+    assert_int_equal(g_counter_drops, round); /* the last life's object went with it */
+    wp_value *r = NULL;
+    if (old_host) {
+      assert_error(wp_instance_invoke(inst, "example:types/resources#bump",
+                                      (const wp_value *const *)&old_host, 1, &r),
+                   WP_ERR_BAD_INPUT, "another instance");
+      assert_error(wp_instance_invoke(inst, "example:types/resources#blob-size",
+                                      (const wp_value *const *)&old_blob, 1, &r),
+                   WP_ERR_BAD_INPUT, "another instance");
+      assert_error(wp_instance_drop_resource(inst, old_blob), WP_ERR_BAD_INPUT, "another instance");
+      void *obj = NULL;
+      assert_error(wp_value_get_resource(old_host, inst, counter, &obj), WP_ERR_BAD_INPUT,
+                   "another instance");
+      assert_null(r);
+    }
+    wp_value_free(old_host);
+    wp_value_free(old_blob);
+    old_host = wp_value_new_resource(inst, counter, calloc(1, 4));
+    assert_non_null(old_host);
+    void *obj = NULL;
+    assert_ok(wp_value_get_resource(old_host, inst, counter, &obj));
+    wp_value *bytes = wp_value_new_bytes("abcd", 4);
+    old_blob = invoke(inst, "example:types/resources#[constructor]blob", bytes);
+    wp_value_free(bytes);
+    r = invoke(inst, "example:types/resources#blob-size", old_blob);
+    assert_int_equal(wp_value_get_uint(r), 4);
+    wp_value_free(r);
+    wp_pool_release(pool, inst);
+  }
+  assert_true(most_dead >= 3); /* the store was reused */
+  wp_value_free(old_host);
+  wp_value_free(old_blob);
+  wp_pool_free(pool);
+  assert_int_equal(g_counter_drops, 20);
+  assert_int_equal(atomic_load(&e->retained_dead), 0);
+  wp_plugin_free(p);
+  wp_engine_free(e);
+}
+
 int main(void) {
   wp_test_save_wasm_signals();
   const struct CMUnitTest tests[] = {
@@ -199,6 +285,7 @@ int main(void) {
       cmocka_unit_test(test_not_kept),
       cmocka_unit_test(test_dead_instances_take_no_live_slot),
       cmocka_unit_test(test_engine_budget),
+      cmocka_unit_test(test_component_in_reused_store),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

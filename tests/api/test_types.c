@@ -291,6 +291,85 @@ static uint32_t call_u32(wp_instance *inst, const char *fn, wp_value **args, siz
   return v;
 }
 
+/* Invokes `fn` with `args`, expecting WP_ERR_BAD_INPUT. */
+static void refused(wp_instance *inst, const char *fn, wp_value **args, size_t n) {
+  wp_value *r = NULL;
+  assert_error(wp_instance_invoke(inst, fn, (const wp_value *const *)args, n, &r), WP_ERR_BAD_INPUT,
+               "");
+  assert_null(r);
+}
+
+/* A resource handle is an index into its instance's tables: another instance,
+   or the same one reset, or a pool's next fresh instance (perhaps built in
+   the same store), must refuse it rather than reach some other object. */
+WP_TEST(test_resource_handles_stay_with_their_instance) {
+  if (!have_types()) skip();
+  wp_engine *e = types_engine();
+  wp_plugin *p = NULL;
+  assert_ok(wp_plugin_load(e, TYPES, NULL, &p));
+  wp_instance *a, *b;
+  assert_ok(wp_instance_new(p, &a));
+  assert_ok(wp_instance_new(p, &b));
+  counter *ca = malloc(sizeof *ca), *cb = malloc(sizeof *cb);
+  ca->value = 10;
+  cb->value = 20;
+  wp_value *ha = wp_value_new_resource(a, g_counter, ca);
+  wp_value *hb = wp_value_new_resource(b, g_counter, cb);
+  assert_non_null(ha);
+  assert_non_null(hb);
+  refused(b, "example:types/resources#bump", &ha, 1);
+  refused(a, "example:types/resources#bump", &hb, 1);
+  void *obj = NULL;
+  assert_error(wp_value_get_resource(ha, b, g_counter, &obj), WP_ERR_BAD_INPUT, "");
+  assert_null(obj);
+  assert_int_equal(ca->value, 10); /* neither counter was touched */
+  assert_int_equal(cb->value, 20);
+  /* each works where it belongs */
+  assert_int_equal(call_u32(a, "example:types/resources#bump", &ha, 1), 11);
+  assert_int_equal(call_u32(b, "example:types/resources#bump", &hb, 1), 21);
+  /* a guest resource too */
+  wp_value *bytes = wp_value_new_bytes("abc", 3), *blob = NULL;
+  assert_ok(wp_instance_invoke(a, "example:types/resources#[constructor]blob",
+                               (const wp_value *const *)&bytes, 1, &blob));
+  refused(b, "example:types/resources#blob-size", &blob, 1);
+  assert_error(wp_instance_drop_resource(b, blob), WP_ERR_BAD_INPUT, "");
+  assert_int_equal(call_u32(a, "example:types/resources#blob-size", &blob, 1), 3);
+  /* after a reset, a's old handles are refused as well */
+  assert_ok(wp_instance_reset(a));
+  refused(a, "example:types/resources#bump", &ha, 1);
+  refused(a, "example:types/resources#blob-size", &blob, 1);
+  assert_error(wp_instance_drop_resource(a, blob), WP_ERR_BAD_INPUT, "");
+  assert_error(wp_value_get_resource(ha, a, g_counter, &obj), WP_ERR_BAD_INPUT, "");
+  wp_value_free(ha);
+  wp_value_free(blob);
+  wp_value_free(hb);
+  wp_value_free(bytes);
+  wp_instance_free(a);
+  wp_instance_free(b);
+
+  /* A pool of fresh instances: each take is a new instance whose handles
+     the next one refuses, whatever store it is built in (internals:
+     tests/adversarial/test_store_reuse.c). */
+  wp_pool *pool;
+  assert_ok(wp_pool_new(p, 1, 1, &pool));
+  wp_value *old = NULL;
+  for (int round = 0; round < 20; round++) {
+    wp_instance *inst;
+    assert_ok(wp_pool_take(pool, &inst));
+    if (old) refused(inst, "example:types/resources#bump", &old, 1);
+    wp_value_free(old);
+    counter *c = malloc(sizeof *c);
+    c->value = (uint32_t)round;
+    old = wp_value_new_resource(inst, g_counter, c);
+    assert_int_equal(call_u32(inst, "example:types/resources#bump", &old, 1), round + 1);
+    wp_pool_release(pool, inst);
+  }
+  wp_value_free(old);
+  wp_pool_free(pool);
+  wp_plugin_free(p);
+  wp_engine_free(e);
+}
+
 WP_TEST(test_resources) {
   if (!have_types()) skip();
   wp_engine *e = types_engine();
@@ -488,6 +567,7 @@ int main(void) {
       cmocka_unit_test(test_round_trip_every_type),
       cmocka_unit_test(test_host_imports_every_type),
       cmocka_unit_test(test_resources),
+      cmocka_unit_test(test_resource_handles_stay_with_their_instance),
       cmocka_unit_test(test_bytes_values),
       cmocka_unit_test(test_limits_in_components),
   };

@@ -36,6 +36,14 @@ wasmtime_error_t *wasmplug_component_pre_instantiate(const wasmplug_component_pr
 void wasmplug_component_pre_delete(wasmplug_component_pre *pre);
 
 /*
+ * How many memories and tables an instance of `pre`'s component defines,
+ * over all its core instances, into *memories and *tables. False if `pre` is
+ * NULL or the component instantiates modules it imports (unknown then).
+ */
+bool wasmplug_component_pre_defined(const wasmplug_component_pre *pre, uint32_t *memories,
+                                    uint32_t *tables);
+
+/*
  * A core module's export resolved once per plugin (Wasmtime's ModuleExport):
  * opaque; filled by wasmplug_instance_pre_export_indices, read only by
  * wasmplug_instance_module_export.

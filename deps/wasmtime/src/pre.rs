@@ -179,3 +179,25 @@ pub unsafe extern "C" fn wasmplug_instance_pre_defined(
     *tables = r.num_tables;
     true
 }
+
+/// How many memories and tables instantiating `pre`'s component defines in
+/// all its core instances (wasmplug_pre.h). False if `pre` is NULL, or if the
+/// component instantiates imported modules (Wasmtime cannot tell then).
+#[no_mangle]
+pub unsafe extern "C" fn wasmplug_component_pre_defined(
+    pre: *const WasmplugComponentPre,
+    memories: &mut u32,
+    tables: &mut u32,
+) -> bool {
+    let Some(pre) = pre.as_ref() else {
+        return false;
+    };
+    match pre.pre.component().resources_required() {
+        Some(r) => {
+            *memories = r.num_memories;
+            *tables = r.num_tables;
+            true
+        }
+        None => false,
+    }
+}
