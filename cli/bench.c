@@ -239,6 +239,7 @@ static int bench_plugin(wp_engine *engine, cli_opts *o, const bench_opts *b, boo
   cli_call call;
   bench_mode modes[2] = {{.name = "reused_instance", .label = "reused instance", .on = b->reused},
                          {.name = "fresh_instance", .label = "fresh instance", .on = b->fresh}};
+  o->command = "bench"; /* hints give a bench command line */
   int rc = cli_call_prepare(plugin, o, &call);
   if (rc == CLI_OK) err = wp_instance_new(plugin, &modes[0].inst);
   /* The first call, with the plugin's logs and output; then silence. */

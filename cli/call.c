@@ -175,7 +175,7 @@ static void put_word(const char *s, FILE *f) {
 /* The command that gives the ARGS from `first` on (joined by spaces) as
    --input instead, e.g. `wasmplug call hello.wasm greet --input 'world'`. */
 static void show_input_command(const cli_opts *o, size_t first) {
-  fputs("  wasmplug call ", stderr);
+  fprintf(stderr, "  wasmplug %s ", o->command ? o->command : "call");
   put_word(o->positional[0], stderr);
   fputc(' ', stderr);
   put_word(o->positional[1], stderr);
@@ -223,7 +223,7 @@ static void wave_hints(const cli_opts *o, const wp_functype *ft, size_t i, bool 
           stderr);
     put_wave_string(arg, stderr);
     if (wp_functype_param_count(ft) == 1) {
-      fputs(", as in\n  wasmplug call ", stderr);
+      fprintf(stderr, ", as in\n  wasmplug %s ", o->command ? o->command : "call");
       put_word(o->positional[0], stderr);
       fputc(' ', stderr);
       put_word(o->positional[1], stderr);

@@ -29,6 +29,7 @@ typedef struct cli_opts {
   uint64_t max_module_size; /* --max-module-size, 0: the engine's default */
   uint32_t max_functions;   /* --max-functions, 0: the engine's default */
   bool help;
+  const char *command; /* "call", "bench": how hints spell the command line */
 } cli_opts;
 
 /*

@@ -81,6 +81,12 @@ run bench "$NUM" add 1
 rc 2
 err_has "'add' takes 2 arguments"
 
+t "a bytes export given arguments: exit 2, with the bench command that works"
+run bench "$HELLO" greet world
+rc 2
+err_has "is a bytes export"
+err_has "wasmplug bench $HELLO greet --input 'world'"
+
 t "bad option values: exit 2"
 for bad in "--reps 0" "--reps x" "--iterations 0" "--mode sometimes" "--format xml"; do
   # shellcheck disable=SC2086
