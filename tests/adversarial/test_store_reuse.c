@@ -5,7 +5,8 @@
  * globals, its own memory budget, WASI state; dead instances kept in a store
  * must never take a pool slot a live instance needs, and must go when their
  * store goes. Plugins that define several memories, grow past the reuse
- * threshold or fail are never kept.
+ * threshold or fail are never kept. Components too, whose resource handles
+ * of one life the next must refuse.
  *
  * Reads the instance's and engine's internals (instance/instance.h,
  * engine/engine.h): how many dead instances a store holds is not API.
@@ -211,25 +212,33 @@ static wp_value *invoke(wp_instance *inst, const char *fn, wp_value *arg) {
   return r;
 }
 
-/* A component's fresh instances share a store too, and a life's handles
-   (host objects, guest resources) are refused by the next, as its objects
-   are released when it retires. */
-WP_TEST(test_component_in_reused_store) {
-  if (access(TYPES, R_OK) != 0) {
-    print_message("SKIP: %s was not built (WASMPLUG_GUESTS off or no guest toolchain)\n", TYPES);
-    skip();
-  }
-  wp_engine *e = adv_engine(16, 0);
-  const wp_resource_type *counter;
-  assert_ok(wp_engine_define_resource(e, "example:types/host", "counter", counter_drop, NULL, NULL,
-                                      &counter));
-  /* Its other host imports are not needed here: they trap if called. */
+static bool have_types(void) {
+  if (access(TYPES, R_OK) == 0) return true;
+  print_message("SKIP: %s was not built (WASMPLUG_GUESTS off or no guest toolchain)\n", TYPES);
+  return false;
+}
+
+/* The types component; the host imports the tests do not call trap. */
+static wp_plugin *load_types(wp_engine *e) {
   wp_manifest *m = wp_manifest_new();
   wp_manifest_set_trap_missing_imports(m, true);
   wp_plugin *p;
   assert_ok(wp_plugin_load(e, TYPES, m, &p));
   wp_manifest_free(m);
   assert_true(p->store_reusable); /* one memory, a few tables */
+  return p;
+}
+
+/* A component's fresh instances share a store too, and a life's handles
+   (host objects, guest resources) are refused by the next, as its objects
+   are released when it retires. */
+WP_TEST(test_component_in_reused_store) {
+  if (!have_types()) skip();
+  wp_engine *e = adv_engine(16, 0);
+  const wp_resource_type *counter;
+  assert_ok(wp_engine_define_resource(e, "example:types/host", "counter", counter_drop, NULL, NULL,
+                                      &counter));
+  wp_plugin *p = load_types(e);
   wp_pool *pool;
   assert_ok(wp_pool_new(p, 1, 1, &pool));
   wp_value *old_host = NULL, *old_blob = NULL;
@@ -269,11 +278,52 @@ WP_TEST(test_component_in_reused_store) {
     wp_pool_release(pool, inst);
   }
   assert_true(most_dead >= 3); /* the store was reused */
+  /* A life that trapped takes its store with it. */
+  wp_instance *inst;
+  assert_ok(wp_pool_take(pool, &inst));
+  assert_true(inst->dead_in_store > 0);
+  wp_value *r = NULL;
+  assert_error(wp_instance_invoke(inst, "crash", NULL, 0, &r), WP_ERR_TRAP, "");
+  wp_pool_release(pool, inst);
+  assert_ok(wp_pool_take(pool, &inst));
+  assert_int_equal(inst->dead_in_store, 0);
+  wp_value_free(invoke(inst, "nop", NULL));
+  wp_pool_release(pool, inst);
   wp_value_free(old_host);
   wp_value_free(old_blob);
   wp_pool_free(pool);
   assert_int_equal(g_counter_drops, 20);
   assert_int_equal(atomic_load(&e->retained_dead), 0);
+  wp_plugin_free(p);
+  wp_engine_free(e);
+}
+
+/* Dead component instances (their core instances, memory and tables) give
+   their slots back to live ones, as core modules' do. */
+WP_TEST(test_component_dead_take_no_live_slot) {
+  if (!have_types()) skip();
+  wp_engine *e = adv_engine(14, 0);
+  wp_plugin *p = load_types(e);
+  wp_pool *pool;
+  assert_ok(wp_pool_new(p, 1, 1, &pool));
+  for (int round = 0; round < 7; round++) {
+    wp_instance *inst;
+    assert_ok(wp_pool_take(pool, &inst));
+    wp_value_free(invoke(inst, "nop", NULL));
+    wp_pool_release(pool, inst);
+  }
+  assert_int_equal(atomic_load(&e->retained_dead), 7);
+  wp_instance *live[14];
+  for (int i = 0; i < 14; i++) {
+    assert_ok(wp_instance_new(p, &live[i]));
+    wp_value_free(invoke(live[i], "nop", NULL));
+  }
+  assert_int_equal(atomic_load(&e->retained_dead), 0); /* taken back */
+  wp_instance *more = NULL;
+  assert_error(wp_instance_new(p, &more), WP_ERR_BUSY, "wp_engine_config_set_pooling");
+  assert_null(more);
+  for (int i = 0; i < 14; i++) wp_instance_free(live[i]);
+  wp_pool_free(pool);
   wp_plugin_free(p);
   wp_engine_free(e);
 }
@@ -286,6 +336,7 @@ int main(void) {
       cmocka_unit_test(test_dead_instances_take_no_live_slot),
       cmocka_unit_test(test_engine_budget),
       cmocka_unit_test(test_component_in_reused_store),
+      cmocka_unit_test(test_component_dead_take_no_live_slot),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
