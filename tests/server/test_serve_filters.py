@@ -569,6 +569,15 @@ class Hammer:
             with self.lock:
                 self.results.append(res)
 
+    def saw(self, version, timeout=15):
+        """Waits until a hammer request was answered with `version`: on a busy
+        machine (a parallel ctest) its threads may not run for a while, and a
+        fixed pause could let a version go by unseen."""
+        def seen():
+            with self.lock:
+                return any(r[1] == version for r in self.results)
+        return wait_for(seen, timeout)
+
     def finish(self):
         self.stop_ = True
         for t in self.threads:
@@ -593,7 +602,7 @@ def test_hot_reload_config():
     s = serve(cfg, "--control", "unix:" + sock)
     eq(one(req(s.port, "GET", "/")[1], "x-version"), "1", "version 1")
     ham = Hammer(s.port, "/r")
-    time.sleep(0.3)
+    check(ham.saw("1"), "the hammer saw version 1")
     # 1. The config file, replaced by rename.
     tmp = cfg + ".new"
     with open(tmp, "w") as f:
@@ -601,13 +610,13 @@ def test_hot_reload_config():
     os.rename(tmp, cfg)
     got = wait_for(lambda: one(req(s.port, "GET", "/")[1], "x-version") == "2", timeout=15)
     check(got, "the changed config file is applied: x-version 2", s.log()[-2000:])
-    time.sleep(0.3)
+    check(ham.saw("2"), "the hammer saw version 2")
     # 2. The control API.
     st, body = unix_request(sock, "PUT", "/config/filters/h/config",
                             body=json.dumps({"response": {"set": {"x-version": "3"}}}))
     eq(st, 200, "PUT /config/filters/h/config: 200")
     eq(one(req(s.port, "GET", "/")[1], "x-version"), "3", "the next request sees version 3")
-    time.sleep(0.3)
+    check(ham.saw("3"), "the hammer saw version 3")
     # 3. A configuration the filter refuses: 422, nothing changes.
     st, body = unix_request(sock, "PUT", "/config/filters/h/config",
                             body=json.dumps({"response": {"set": {"x-version": 4}}}))
@@ -693,7 +702,7 @@ def test_hot_reload_filter_file():
     s = serve(doc, name="filter-file.json")
     eq(values(req(s.port, "GET", "/")[1], "x-filtered-by"), ["rust"], "the Rust filter")
     replace_file(pw("headers", "go"), f)
-    ok = wait_for(lambda: values(req(s.port, "GET", "/")[1], "x-filtered-by") == ["go"], 3)
+    ok = wait_for(lambda: values(req(s.port, "GET", "/")[1], "x-filtered-by") == ["go"], 15)
     check(ok, "the replaced filter file is loaded: x-filtered-by: go", s.log()[-1000:])
     stop(s)
 
