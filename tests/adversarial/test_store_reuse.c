@@ -134,43 +134,51 @@ WP_TEST(test_not_kept) {
   wp_engine_free(e);
 }
 
+/* One call on a fresh instance of the plugin under test: it must work. */
+typedef void (*use_fn)(wp_instance *inst);
+
+static void use_count(wp_instance *inst) { assert_int_equal(call_i32(inst, "count", 0, false), 1); }
+
 /*
  * Dead instances hold pool slots until their store goes; a full pool takes
  * them back (wp_pools_reclaim): with pooling 14 and a fresh pool keeping 7
  * dead ones, fourteen live instances still fit at once, and one more is
- * refused as before (WP_ERR_BUSY).
+ * refused as before (WP_ERR_BUSY). Takes `p` and its engine `e` (pooling 14).
  */
-WP_TEST(test_dead_instances_take_no_live_slot) {
-  wp_engine *e = adv_engine(14, 0);
-  wp_plugin *p = load(e, plugin_wat, 0);
+static void dead_take_no_live_slot(wp_engine *e, wp_plugin *p, use_fn use) {
   wp_pool *pool;
   assert_ok(wp_pool_new(p, 1, 1, &pool));
   for (int round = 0; round < 7; round++) { /* 7 dead: one store's worth */
     wp_instance *inst;
     assert_ok(wp_pool_take(pool, &inst));
-    assert_int_equal(call_i32(inst, "count", 0, false), 1);
+    use(inst);
     wp_pool_release(pool, inst);
   }
   assert_int_equal(atomic_load(&e->retained_dead), 7);
   wp_instance *live[14];
   for (int i = 0; i < 14; i++) {
     assert_ok(wp_instance_new(p, &live[i]));
-    assert_int_equal(call_i32(live[i], "count", 0, false), 1);
+    use(live[i]);
   }
   assert_int_equal(atomic_load(&e->retained_dead), 0); /* taken back */
-  wp_instance *ninth = NULL;
-  assert_error(wp_instance_new(p, &ninth), WP_ERR_BUSY, "wp_engine_config_set_pooling");
-  assert_null(ninth);
+  wp_instance *more = NULL;
+  assert_error(wp_instance_new(p, &more), WP_ERR_BUSY, "wp_engine_config_set_pooling");
+  assert_null(more);
   /* The fresh pool still works once a slot is free. */
   wp_instance_free(live[13]);
   wp_instance *inst;
   assert_ok(wp_pool_take(pool, &inst));
-  assert_int_equal(call_i32(inst, "count", 0, false), 1);
+  use(inst);
   wp_pool_release(pool, inst);
   for (int i = 0; i < 13; i++) wp_instance_free(live[i]);
   wp_pool_free(pool);
   wp_plugin_free(p);
   wp_engine_free(e);
+}
+
+WP_TEST(test_dead_instances_take_no_live_slot) {
+  wp_engine *e = adv_engine(14, 0);
+  dead_take_no_live_slot(e, load(e, plugin_wat, 0), use_count);
 }
 
 /* Many fresh pools at once stay within the engine's budget of dead ones. */
@@ -298,34 +306,14 @@ WP_TEST(test_component_in_reused_store) {
   wp_engine_free(e);
 }
 
+static void use_nop(wp_instance *inst) { wp_value_free(invoke(inst, "nop", NULL)); }
+
 /* Dead component instances (their core instances, memory and tables) give
    their slots back to live ones, as core modules' do. */
 WP_TEST(test_component_dead_take_no_live_slot) {
   if (!have_types()) skip();
   wp_engine *e = adv_engine(14, 0);
-  wp_plugin *p = load_types(e);
-  wp_pool *pool;
-  assert_ok(wp_pool_new(p, 1, 1, &pool));
-  for (int round = 0; round < 7; round++) {
-    wp_instance *inst;
-    assert_ok(wp_pool_take(pool, &inst));
-    wp_value_free(invoke(inst, "nop", NULL));
-    wp_pool_release(pool, inst);
-  }
-  assert_int_equal(atomic_load(&e->retained_dead), 7);
-  wp_instance *live[14];
-  for (int i = 0; i < 14; i++) {
-    assert_ok(wp_instance_new(p, &live[i]));
-    wp_value_free(invoke(live[i], "nop", NULL));
-  }
-  assert_int_equal(atomic_load(&e->retained_dead), 0); /* taken back */
-  wp_instance *more = NULL;
-  assert_error(wp_instance_new(p, &more), WP_ERR_BUSY, "wp_engine_config_set_pooling");
-  assert_null(more);
-  for (int i = 0; i < 14; i++) wp_instance_free(live[i]);
-  wp_pool_free(pool);
-  wp_plugin_free(p);
-  wp_engine_free(e);
+  dead_take_no_live_slot(e, load_types(e), use_nop);
 }
 
 int main(void) {
