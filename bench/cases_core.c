@@ -160,7 +160,9 @@ static wp_error *run_raw_add(void *ctx, size_t n) {
 static __attribute__((noinline)) wp_error *
 floor_call(raw_env *env, const wp_val *args, size_t nargs, wp_val *results, size_t nresults) {
   wasmtime_val_raw_t raw[2];
-  /* add's arguments and result are i32s: copied at that width (call.c says why). */
+  /* add's values are i32s, copied as such: 8-byte copies, wasmplug's one
+     copy for every kind, measured 1.22-1.27x raw here instead of 1.04-1.08x
+     (an 8-byte load spanning WP_VAL_I32's 4-byte store waits for it). */
   for (size_t i = 0; i < nargs; i++) raw[i].i32 = args[i].of.i32;
   wasm_trap_t *trap = NULL;
   wasmtime_error_t *werr = wasmtime_func_call_unchecked(env->ctx, &env->add, raw, 2, &trap);

@@ -76,34 +76,15 @@ static wp_error *check_signature(wp_instance *inst, const wp_extern_info *e, con
   return NULL;
 }
 
-/*
- * Values are copied at their own width. WP_VAL_I32 stores 4 bytes into a
- * wp_val's union and Wasmtime stores an i32 result in 4 bytes of its raw
- * slot; an 8-byte load spanning such a store cannot take its data from the
- * store buffer and waits for the store to retire: with 8-byte copies the
- * check-free wrapper of bench/cases_core.c (numeric_call_floor) measured
- * 1.22-1.27x raw Wasmtime instead of 1.04-1.08x. A 32-bit
- * slot's upper bytes are not read (Wasmtime reads an i32 or f32 slot as 4
- * bytes); a 32-bit result's are zeroed.
- */
-static inline void raw_from_val(wasmtime_val_raw_t *raw, const wp_val *v, wp_valkind kind) {
-  if (kind == WP_I32 || kind == WP_F32) raw->i32 = v->of.i32;
-  else raw->i64 = v->of.i64;
-}
-
-static inline void val_from_raw(wp_val *v, const wasmtime_val_raw_t *raw, wp_valkind kind) {
-  v->kind = kind;
-  if (kind == WP_I32 || kind == WP_F32) v->of.i64 = (int64_t)(uint32_t)raw->i32;
-  else v->of.i64 = raw->i64;
-}
-
 /* Copies args into raw values, checking kinds as it goes; false on a mismatch. */
 static inline bool load_args(const wp_extern_info *e, const wp_val *args, size_t nargs,
                              wasmtime_val_raw_t *raw) {
   if (nargs != e->nparams || !e->numeric) return false;
   for (size_t i = 0; i < nargs; i++) {
     if (args[i].kind != e->params[i]) return false;
-    raw_from_val(&raw[i], &args[i], e->params[i]);
+    /* Raw values are little-endian with the value in the low bytes, as in
+       wp_val's 8-byte union: one copy serves every kind. */
+    memcpy(&raw[i], &args[i].of, 8);
   }
   return true;
 }
@@ -135,7 +116,10 @@ static __attribute__((noinline)) wp_error *call_func_general(wp_instance *inst, 
   size_t n = nargs > nresults ? nargs : nresults;
   wasmtime_error_t *werr = wasmtime_func_call_unchecked(inst->ctx, &f, raw, n, &trap);
   if (werr || trap) return wp_call_failure(inst, e->name, werr, trap);
-  for (size_t i = 0; i < nresults; i++) val_from_raw(&results[i], &raw[i], e->results[i]);
+  for (size_t i = 0; i < nresults; i++) {
+    results[i].kind = e->results[i];
+    memcpy(&results[i].of, &raw[i], 8);
+  }
   return wp_call_end(inst, e->name);
 }
 
@@ -158,15 +142,17 @@ wp_error *wp_instance_call_func(wp_instance *inst, wp_func_id id, const wp_val *
   for (size_t i = 0; i < nargs; i++) {
     if (args[i].kind != (wp_valkind)pl->kinds[i])
       return call_func_general(inst, id, args, nargs, results, nresults);
-    raw_from_val(&raw[i], &args[i], args[i].kind);
+    memcpy(&raw[i], &args[i].of, 8);
   }
   wp_call_begin(inst);
   wasm_trap_t *trap = NULL;
   wasmtime_error_t *werr = wasmtime_func_call_unchecked(inst->ctx, &wp_core_inst(inst)->funcs[id],
                                                         raw, pl->nraw, &trap);
   if (werr || trap) return wp_call_failure(inst, p->exports[id].name, werr, trap);
-  for (size_t i = 0; i < nresults; i++)
-    val_from_raw(&results[i], &raw[i], (wp_valkind)pl->kinds[pl->nparams + i]);
+  for (size_t i = 0; i < nresults; i++) {
+    results[i].kind = (wp_valkind)pl->kinds[pl->nparams + i];
+    memcpy(&results[i].of, &raw[i], 8);
+  }
   return wp_call_end(inst, p->exports[id].name);
 }
 
