@@ -1,7 +1,9 @@
 """wasmplug serve: every failure gets its status, and the next request to the
 same route works: trap 500, timeout 504, bad response 500, oversized body 413
 (Content-Length, chunked, Expect: 100-continue), malformed request 400, slow
-clients cut off; a looping handler holds one worker only."""
+clients cut off; a request whose body framing two readers could read
+differently (request smuggling) refused and its connection closed; a looping
+handler holds one worker only."""
 import socket
 import threading
 
@@ -114,6 +116,43 @@ def test_malformed():
                 b"GET /echo HTTP/1.1\r\nHost: x\r\nContent-Length: zz\r\n\r\n"):
         out = raw(bad)
         check(out.startswith(b"HTTP/1.1 400"), "answered 400: %r" % bad[:40], out[:60])
+    eq(get(S.port, "/echo")[0], 200, "next request fine")
+
+
+def test_framing():
+    # Each is refused, and the bytes after its headers are never read as a
+    # request: a smuggled GET would otherwise get a second response.
+    smuggled = b"GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    cases = [
+        (b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n"
+         b"abcd" + smuggled, b"400", b"more than one Content-Length"),
+        (b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nContent-Length: 4\r\n\r\n"
+         b"abcd" + smuggled, b"400", b"more than one Content-Length"),
+        (b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n"
+         b"3\r\nabc\r\n0\r\n\r\n" + smuggled, b"400", b"both Transfer-Encoding and Content-Length"),
+        (b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\nabc" + smuggled,
+         b"501", b"only transfer coding served is chunked"),
+        (b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+         b"0\r\n\r\n" + smuggled, b"501", b"only transfer coding served is chunked"),
+        # Refused before routing: a path with no route must not keep the connection either.
+        (b"POST /nowhere HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"
+         b"ab" + smuggled, b"400", b"more than one Content-Length"),
+    ]
+    for req, status, why in cases:
+        t = time.time()
+        out = raw(req, timeout=5)
+        check(out.startswith(b"HTTP/1.1 " + status), "answered %s: %r" % (status, req[:70]), out[:80])
+        check(why in out, "the answer says why", out[-120:])
+        check(b"connection: close" in out.lower(), "and closes the connection", out[:200])
+        eq(out.count(b"HTTP/1.1 "), 1, "one response only: nothing after the headers was read "
+           "as a request (%r)" % req[:50])
+        check(time.time() - t < 4, "at once, without waiting for a body", time.time() - t)
+    # Well-framed bodies still reach the handler, chunked (any case) or not.
+    out = raw(b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\n"
+              b"Connection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
+    check(out.startswith(b"HTTP/1.1 200") and out.endswith(b"abc"), "chunked body echoed", out[-80:])
+    out = raw(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc")
+    check(out.startswith(b"HTTP/1.1 200") and out.endswith(b"abc"), "sized body echoed", out[-80:])
     eq(get(S.port, "/echo")[0], 200, "next request fine")
 
 
