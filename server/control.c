@@ -31,6 +31,7 @@
 
 #include <microhttpd.h>
 
+#include "framing.h"
 #include "server.h"
 
 #define MAX_CONTROL_BODY ((size_t)256 << 20)
@@ -323,6 +324,10 @@ static enum MHD_Result on_control(void *cls, struct MHD_Connection *c, const cha
   if (!cr) {
     if (!(cr = calloc(1, sizeof *cr))) return MHD_NO;
     *con_cls = cr;
+    /* The body is not read if its length is ambiguous (framing.c). */
+    enum MHD_Result refused;
+    int status;
+    if (srv_framing_refused(c, &status, &refused)) return refused;
     return MHD_YES;
   }
   if (*upload_size) {

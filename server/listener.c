@@ -22,12 +22,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
 
+#include "framing.h"
 #include "server.h"
 
 enum { PHASE_HEADERS, PHASE_BODY, PHASE_HANDLING };
@@ -201,64 +201,6 @@ static enum MHD_Result fail_text(struct MHD_Connection *c, srv_request *rq, int 
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
   return queue_text(c, rq, status, msg, NULL);
-}
-
-/*
- * How the request says its body is framed (RFC 9112, section 6). A request
- * two readers could split differently is refused and its connection closed:
- * with two Content-Length headers libmicrohttpd reads the first while a proxy
- * in front may read the last, and the bytes in between would reach this
- * server as a request the proxy never saw (request smuggling). Both
- * Transfer-Encoding and Content-Length, or more than one Content-Length, is
- * 400, as nginx answers; a transfer coding other than chunked is 501, which
- * the RFC asks for instead of waiting for a body that cannot be framed.
- */
-typedef struct framing {
-  unsigned content_lengths, transfer_encodings;
-  bool chunked_only; /* every Transfer-Encoding is exactly "chunked" */
-} framing;
-
-static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
-                                     const char *value) {
-  (void)kind;
-  framing *f = cls;
-  if (strcasecmp(key, "content-length") == 0) {
-    f->content_lengths++;
-  } else if (strcasecmp(key, "transfer-encoding") == 0) {
-    f->transfer_encodings++;
-    if (!value || strcasecmp(value, "chunked") != 0) f->chunked_only = false;
-  }
-  return MHD_YES;
-}
-
-static enum MHD_Result refuse_and_close(struct MHD_Connection *c, srv_request *rq, int status,
-                                        const char *text) {
-  size_t len = strlen(text);
-  struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)text,
-                                                           MHD_RESPMEM_PERSISTENT);
-  if (!r) return MHD_NO;
-  MHD_add_response_header(r, "content-type", "text/plain; charset=utf-8");
-  MHD_add_response_header(r, "connection", "close");
-  enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, r);
-  MHD_destroy_response(r);
-  rq->status = status;
-  rq->bytes_out = len;
-  return ret;
-}
-
-/* True if the request's framing was refused (answered through *ret). */
-static bool framing_refused(struct MHD_Connection *c, srv_request *rq, enum MHD_Result *ret) {
-  framing f = {0, 0, true};
-  MHD_get_connection_values(c, MHD_HEADER_KIND, count_framing, &f);
-  if (f.content_lengths > 1)
-    *ret = refuse_and_close(c, rq, 400, "bad request: more than one Content-Length\n");
-  else if (f.transfer_encodings && f.content_lengths)
-    *ret = refuse_and_close(c, rq, 400, "bad request: both Transfer-Encoding and Content-Length\n");
-  else if (f.transfer_encodings && (f.transfer_encodings > 1 || !f.chunked_only))
-    *ret = refuse_and_close(c, rq, 501,
-                            "501 Not Implemented: the only transfer coding served is chunked\n");
-  else return false;
-  return true;
 }
 
 /* Headers as the handler sees them: lower-case names, in one allocation. */
@@ -748,7 +690,11 @@ static enum MHD_Result first_call(struct MHD_Connection *c, srv_request *rq, con
   rq->st = state_acquire(srv);
 
   enum MHD_Result refused;
-  if (framing_refused(c, rq, &refused)) return refused;
+  int refused_status;
+  if (srv_framing_refused(c, &refused_status, &refused)) {
+    rq->status = refused_status;
+    return refused;
+  }
   if (rq->uri[0] != '/')
     return fail_text(c, rq, 400, "bad request: the request target must be a path\n");
   size_t plen = strcspn(rq->uri, "?");

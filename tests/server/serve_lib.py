@@ -135,6 +135,21 @@ def get(port, path, **kw):
     return request(port, "GET", path, **kw)
 
 
+def read_until_closed(s):
+    """Everything a socket receives until the peer closes it or its timeout
+    passes."""
+    out = b""
+    try:
+        while True:
+            d = s.recv(4096)
+            if not d:
+                break
+            out += d
+    except socket.timeout:
+        pass
+    return out
+
+
 def unix_request(sock_path, method, path, body=None, headers=None):
     """An HTTP request over a Unix socket (the control API)."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

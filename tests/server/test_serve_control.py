@@ -2,6 +2,7 @@
 serving; a bad change refused with its reason and nothing changed; plugin
 upload; the Unix socket's mode; the TCP listener's bearer token."""
 import json
+import socket
 import stat
 
 from serve_lib import *
@@ -66,6 +67,20 @@ def test_unix_socket():
         st, body = unix_request(sock, "GET", "/metrics")
         eq(st, 200, "metrics on the control socket")
         check(b"wasmplug_http_requests_total" in body, "in Prometheus text")
+        # A body of ambiguous length is refused before it is read: the DELETE
+        # hidden after the first Content-Length's 3 bytes never runs.
+        before = unix_request(sock, "GET", "/config")[1]
+        raw = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        raw.connect(sock)
+        raw.settimeout(5)
+        raw.sendall(b"PUT /config/routes/0/plugin HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+                    b"Content-Length: 60\r\n\r\n\"x\"DELETE /config/routes/0 HTTP/1.1\r\n"
+                    b"Host: x\r\n\r\n")
+        out = read_until_closed(raw)
+        raw.close()
+        check(out.startswith(b"HTTP/1.1 400"), "two Content-Lengths: 400", out[:80])
+        eq(out.count(b"HTTP/1.1 "), 1, "one response, and the connection closed")
+        eq(unix_request(sock, "GET", "/config")[1], before, "nothing changed")
     finally:
         s.stop()
     check(not os.path.exists(sock), "the socket is removed at exit")

@@ -91,15 +91,7 @@ def test_body_limits():
 def raw(data, timeout=5):
     s = socket.create_connection(("127.0.0.1", S.port), timeout=timeout)
     s.sendall(data)
-    out = b""
-    try:
-        while True:
-            d = s.recv(4096)
-            if not d:
-                break
-            out += d
-    except socket.timeout:
-        pass
+    out = read_until_closed(s)
     s.close()
     return out
 
