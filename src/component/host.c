@@ -192,11 +192,9 @@ void wp_component_release_objects(wp_instance *inst) {
 }
 
 wp_error *wp_component_foreign_handle(const char *fn) {
-  return wp_error_new(WP_ERR_BAD_INPUT,
-                      "%s: the resource handle belongs to another instance, or to this one "
-                      "before it was reset or rebuilt (a pool's fresh instance): a handle is "
-                      "valid only in the instance that made it",
-                      fn);
+  return wp_error_new(
+      WP_ERR_BAD_INPUT,
+      "%s: " WP_FOREIGN_HANDLE ": a handle is valid only in the instance that made it", fn);
 }
 
 wp_value *wp_value_new_resource(wp_instance *inst, const wp_resource_type *type, void *object) {

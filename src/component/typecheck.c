@@ -116,8 +116,7 @@ static bool value(check *c, const wp_value *v, const struct wp_type *t) {
     if (!v->of.res && !v->of.remote)
       return fail(c, "the resource handle was already dropped%s%s", "", "");
     if (v->of.res && c->life && v->of.life != c->life)
-      return fail(c, "the resource handle belongs to another instance%s%s",
-                  ", or to this one before it was reset or rebuilt (a pool's fresh instance)", "");
+      return fail(c, "%s%s", WP_FOREIGN_HANDLE, "");
     return true;
   }
   if (v->kind != want) return mismatch(c, t, v);

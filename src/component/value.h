@@ -55,13 +55,20 @@ struct wp_value {
       /* A handle of an instance in a worker process (isolation/), which has
          no store here: the host's id of the object (0: none). */
       uint64_t remote;
-      /* With res: the life of the instance it belongs to (wp_instance.life).
-         A handle indexes its store's tables, so another instance, or this
-         one rebuilt (perhaps in the same store), must not take it. */
+      /* With res or remote: the life of the instance it belongs to
+         (wp_instance.life). A handle indexes its store's tables (a worker's
+         objects, with remote), so another instance, or this one rebuilt
+         (perhaps in the same store), must not take it: WP_FOREIGN_HANDLE. */
       uint64_t life;
     };
   } of;
 };
+
+/* Why a handle of another life is refused (typecheck.c, and
+   wp_component_foreign_handle for the calls that take one handle). */
+#define WP_FOREIGN_HANDLE                                                                   \
+  "the resource handle belongs to another instance, or to this one before it was reset or " \
+  "rebuilt (a pool's fresh instance)"
 
 /* A WIT type: the Wasmtime type plus its children, built once per plugin. */
 struct wp_type {
